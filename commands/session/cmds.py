@@ -1,0 +1,1 @@
+"""Session commands: list, show, export (CLI and slash)."""

@@ -1,0 +1,355 @@
+"""``opencode.toml``: where it is found, how files overlay, substitution and validation.
+
+Precedence: ``$OPENCODE_CONFIG`` alone if set; otherwise the global file
+(``$XDG_CONFIG_HOME/opencode/opencode.toml`` or ``~/.config/opencode/opencode.toml``) overlaid by
+``./opencode.toml``. Built-in provider definitions sit under both. ``$OPENCODE_DATA_DIR``
+overrides ``data_dir``. String values may contain ``{env:VAR}`` and ``{file:path}``.
+
+Every problem raises ``ConfigError`` naming the file, the line and the key, and what was
+expected; the CLI turns it into exit code 2.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, cast
+
+import tomlkit
+from tomlkit.exceptions import ParseError
+
+from sessions.providers.base import ApiKind, ProviderConfig
+
+API_KINDS: tuple[ApiKind, ...] = ("openai", "anthropic", "ollama", "local")
+ACTIONS = ("allow", "ask", "deny")
+DEFAULT_MODEL = "local/smollm2"
+DEFAULT_MAX_STEPS = 25
+_SUBST = re.compile(r"\{(env|file):([^}]*)\}")
+
+# Providers known without any config; a user's [provider.NAME] table overrides field by field.
+BUILTIN_PROVIDERS: dict[str, dict[str, Any]] = {
+    "openai": {"api": "openai", "base_url": "https://api.openai.com/v1",
+               "api_key": "{env:OPENAI_API_KEY}"},
+    "openrouter": {"api": "openai", "base_url": "https://openrouter.ai/api/v1",
+                   "api_key": "{env:OPENROUTER_API_KEY}"},
+    "anthropic": {"api": "anthropic", "base_url": "https://api.anthropic.com/v1",
+                  "api_key": "{env:ANTHROPIC_API_KEY}"},
+    "ollama": {"api": "ollama", "base_url": "http://127.0.0.1:11434"},
+    "lmstudio": {"api": "openai", "base_url": "http://127.0.0.1:1234/v1"},
+    "llamacpp": {"api": "openai", "base_url": "http://127.0.0.1:8080/v1"},
+    "vllm": {"api": "openai", "base_url": "http://127.0.0.1:8000/v1"},
+    "local": {"api": "local", "base_url": "", "models": ["smollm2"]},
+}
+
+
+class ConfigError(Exception):
+    """Invalid configuration. The message says where and what was expected."""
+
+
+@dataclass(frozen=True, slots=True)
+class PermissionConfig:
+    """Per-tool actions, and bash command patterns (glob, last match wins)."""
+
+    tools: dict[str, str] = field(default_factory=dict)
+    bash: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(slots=True)
+class Config:
+    model: str
+    data_dir: Path
+    providers: dict[str, ProviderConfig]
+    permission: PermissionConfig
+    max_steps: int = DEFAULT_MAX_STEPS
+    system_prompt: str | None = None
+    sources: list[Path] = field(default_factory=list)
+    raw: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def db_path(self) -> Path:
+        return self.data_dir / "opencode.db"
+
+    def section(self, name: str) -> dict[str, Any]:
+        """A top-level table (``[sync]``, ``[backlog]``, ...) as plain data; {} if absent."""
+        value = self.raw.get(name, {})
+        return value if isinstance(value, dict) else {}
+
+    def resolve_model(self, ref: str | None = None) -> tuple[ProviderConfig, str]:
+        """``provider/model`` -> (provider config, model name)."""
+        ref = ref or self.model
+        name, sep, model = ref.partition("/")
+        if not sep or not model:
+            raise ConfigError(
+                f"model {ref!r} must be written PROVIDER/MODEL (e.g. openai/gpt-4o-mini); "
+                f"configured providers: {', '.join(sorted(self.providers))}"
+            )
+        provider = self.providers.get(name)
+        if provider is None:
+            raise ConfigError(
+                f"unknown provider {name!r} in model {ref!r}; configured providers: "
+                f"{', '.join(sorted(self.providers))}. Add a [provider.{name}] table to opencode.toml"
+            )
+        return provider, model
+
+
+def global_config_path() -> Path:
+    base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+    return Path(base) / "opencode" / "opencode.toml"
+
+
+def default_data_dir() -> Path:
+    from platformdirs import user_data_dir
+
+    return Path(user_data_dir("opencode", appauthor=False))
+
+
+def config_paths(cwd: Path) -> list[Path]:
+    explicit = os.environ.get("OPENCODE_CONFIG")
+    if explicit:
+        path = Path(explicit).expanduser()
+        if not path.is_file():
+            raise ConfigError(f"$OPENCODE_CONFIG points to {path}, which is not a file")
+        return [path]
+    return [p for p in (global_config_path(), cwd / "opencode.toml") if p.is_file()]
+
+
+def load_config(cwd: Path | None = None) -> Config:
+    cwd = (cwd or Path.cwd()).resolve()
+    merged: dict[str, Any] = {}
+    origins: dict[str, _Origin] = {}
+    paths = config_paths(cwd)
+    for path in paths:
+        data = _read(path)
+        _substitute(data, _Origin(path, data_text=path.read_text(encoding="utf-8")), ())
+        _merge(merged, data, origins, _Origin(path, path.read_text(encoding="utf-8")), ())
+    return _build(merged, origins, paths, cwd)
+
+
+@dataclass(frozen=True, slots=True)
+class _Origin:
+    path: Path
+    data_text: str
+
+    def where(self, keys: tuple[str, ...]) -> str:
+        return f"{self.path}:{_find_line(self.data_text, keys)}"
+
+
+def _read(path: Path) -> dict[str, Any]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read config {path}: {exc}") from exc
+    try:
+        document = tomlkit.parse(text)
+    except ParseError as exc:
+        raise ConfigError(
+            f"{path}:{exc.line}:{exc.col}: invalid TOML: {exc}. Fix the syntax at that line"
+        ) from exc
+    return cast(dict[str, Any], document.unwrap())
+
+
+def _find_line(text: str, keys: tuple[str, ...]) -> int:
+    """Best-effort line number of ``keys`` (table path + key) in a TOML source."""
+    lines = text.splitlines()
+    if not keys:
+        return 1
+    *tables, key = keys
+    start = 0
+    if tables:
+        header = re.compile(r"^\s*\[\s*" + r"\s*\.\s*".join(re.escape(t) for t in tables) + r"\s*\]")
+        for i, line in enumerate(lines):
+            if header.match(line):
+                start = i + 1
+                break
+    key_re = re.compile(r"^\s*(\"?)" + re.escape(key) + r"\1\s*=")
+    dotted = re.compile(r"^\s*" + r"\s*\.\s*".join(re.escape(k) for k in keys) + r"\s*=")
+    for i in range(start, len(lines)):
+        if key_re.match(lines[i]) or dotted.match(lines[i]):
+            return i + 1
+        if i > start and lines[i].lstrip().startswith("[") and tables:
+            break
+    return start or 1
+
+
+def _substitute(node: Any, origin: _Origin, keys: tuple[str, ...]) -> Any:
+    if isinstance(node, dict):
+        for key, value in node.items():
+            node[key] = _substitute(value, origin, (*keys, str(key)))
+        return node
+    if isinstance(node, list):
+        return [_substitute(v, origin, keys) for v in node]
+    if isinstance(node, str) and "{" in node:
+
+        def replace(match: re.Match[str]) -> str:
+            kind, arg = match.group(1), match.group(2).strip()
+            if kind == "env":
+                return os.environ.get(arg, "")
+            path = Path(arg).expanduser()
+            if not path.is_absolute():
+                path = origin.path.parent / path
+            try:
+                return path.read_text(encoding="utf-8").strip()
+            except OSError as exc:
+                raise ConfigError(
+                    f"{origin.where(keys)}: key {'.'.join(keys)}: {{file:{arg}}} cannot be read "
+                    f"({exc.strerror}); create the file or fix the path"
+                ) from exc
+
+        return _SUBST.sub(replace, node)
+    return node
+
+
+def _merge(
+    into: dict[str, Any],
+    data: dict[str, Any],
+    origins: dict[str, _Origin],
+    origin: _Origin,
+    keys: tuple[str, ...],
+) -> None:
+    for key, value in data.items():
+        path = (*keys, str(key))
+        origins[".".join(path)] = origin
+        if isinstance(value, dict) and isinstance(into.get(key), dict):
+            _merge(into[key], value, origins, origin, path)
+        else:
+            into[key] = value
+            if isinstance(value, dict):
+                _record(value, origins, origin, path)
+
+
+def _record(data: dict[str, Any], origins: dict[str, _Origin], origin: _Origin, keys: tuple[str, ...]) -> None:
+    for key, value in data.items():
+        path = (*keys, str(key))
+        origins[".".join(path)] = origin
+        if isinstance(value, dict):
+            _record(value, origins, origin, path)
+
+
+class _Checker:
+    def __init__(self, origins: dict[str, _Origin]) -> None:
+        self.origins = origins
+
+    def fail(self, keys: tuple[str, ...], expected: str, got: Any) -> ConfigError:
+        dotted = ".".join(keys)
+        origin = self.origins.get(dotted)
+        where = origin.where(keys) if origin else "built-in defaults"
+        shown = "a table" if isinstance(got, dict) else repr(got)
+        if keys and keys[-1] == "api_key":
+            shown = "(hidden)"
+        return ConfigError(f"{where}: key {dotted}: expected {expected}, got {shown}")
+
+    def string(self, data: dict[str, Any], keys: tuple[str, ...], default: str | None = None) -> str | None:
+        value = data.get(keys[-1], default)
+        if value is not None and not isinstance(value, str):
+            raise self.fail(keys, "a string", value)
+        return value
+
+    def table(self, data: dict[str, Any], keys: tuple[str, ...]) -> dict[str, Any]:
+        value = data.get(keys[-1], {})
+        if not isinstance(value, dict):
+            raise self.fail(keys, "a table", value)
+        return value
+
+
+def _build(merged: dict[str, Any], origins: dict[str, _Origin], paths: list[Path], cwd: Path) -> Config:
+    check = _Checker(origins)
+    model = check.string(merged, ("model",), DEFAULT_MODEL) or DEFAULT_MODEL
+
+    data_dir_env = os.environ.get("OPENCODE_DATA_DIR")
+    if data_dir_env:
+        data_dir = Path(data_dir_env).expanduser()
+    else:
+        raw_dir = check.string(merged, ("data_dir",))
+        if raw_dir:
+            data_dir = Path(raw_dir).expanduser()
+            if not data_dir.is_absolute():
+                origin = origins.get("data_dir")
+                data_dir = (origin.path.parent if origin else cwd) / data_dir
+        else:
+            data_dir = default_data_dir()
+
+    max_steps = merged.get("max_steps", DEFAULT_MAX_STEPS)
+    if not isinstance(max_steps, int) or isinstance(max_steps, bool) or max_steps < 1:
+        raise check.fail(("max_steps",), "a positive integer", max_steps)
+
+    providers: dict[str, ProviderConfig] = {}
+    user_providers = check.table(merged, ("provider",))
+    for name in sorted(set(BUILTIN_PROVIDERS) | set(user_providers)):
+        table = dict(BUILTIN_PROVIDERS.get(name, {}))
+        user = user_providers.get(name, {})
+        if not isinstance(user, dict):
+            raise check.fail(("provider", name), "a table", user)
+        if name in BUILTIN_PROVIDERS:
+            _substitute(table, _Origin(Path("<built-in>"), ""), ("provider", name))
+        table.update(user)
+        providers[name] = _provider(name, table, check)
+
+    permission = _permission(check.table(merged, ("permission",)), check)
+    system_prompt = check.string(merged, ("system_prompt",))
+    return Config(
+        model=model,
+        data_dir=data_dir,
+        providers=providers,
+        permission=permission,
+        max_steps=max_steps,
+        system_prompt=system_prompt,
+        sources=paths,
+        raw=merged,
+    )
+
+
+_PROVIDER_KEYS = {"api", "base_url", "api_key", "models", "headers", "timeout", "max_retries"}
+
+
+def _provider(name: str, table: dict[str, Any], check: _Checker) -> ProviderConfig:
+    keys = ("provider", name)
+    api = table.get("api")
+    if api not in API_KINDS:
+        raise check.fail((*keys, "api"), f"one of {', '.join(API_KINDS)}", api)
+    base_url = check.string(table, (*keys, "base_url"), "") or ""
+    if api != "local" and not re.match(r"^https?://", base_url):
+        raise check.fail((*keys, "base_url"), "an http:// or https:// URL", base_url)
+    api_key = check.string(table, (*keys, "api_key")) or None
+    models = table.get("models", [])
+    if not isinstance(models, list) or not all(isinstance(m, str) for m in models):
+        raise check.fail((*keys, "models"), "a list of model names", models)
+    headers = table.get("headers", {})
+    if not isinstance(headers, dict) or not all(isinstance(v, str) for v in headers.values()):
+        raise check.fail((*keys, "headers"), "a table of string values", headers)
+    timeout = table.get("timeout", 120)
+    if isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout <= 0:
+        raise check.fail((*keys, "timeout"), "a positive number of seconds", timeout)
+    retries = table.get("max_retries", 2)
+    if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
+        raise check.fail((*keys, "max_retries"), "a non-negative integer", retries)
+    options = {k: v for k, v in table.items() if k not in _PROVIDER_KEYS}
+    return ProviderConfig(
+        name=name,
+        api=cast(ApiKind, api),
+        base_url=base_url.rstrip("/"),
+        api_key=api_key,
+        models=tuple(models),
+        headers=dict(headers),
+        timeout=float(timeout),
+        max_retries=retries,
+        options=options,
+    )
+
+
+def _permission(table: dict[str, Any], check: _Checker) -> PermissionConfig:
+    tools: dict[str, str] = {}
+    bash: list[tuple[str, str]] = []
+    for tool, value in table.items():
+        keys = ("permission", tool)
+        if tool == "bash" and isinstance(value, dict):
+            for pattern, action in value.items():
+                if action not in ACTIONS:
+                    raise check.fail((*keys, pattern), "allow, ask or deny", action)
+                bash.append((pattern, action))
+            continue
+        if value not in ACTIONS:
+            raise check.fail(keys, "allow, ask or deny", value)
+        tools[tool] = value
+    return PermissionConfig(tools=tools, bash=tuple(bash))

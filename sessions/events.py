@@ -1,0 +1,254 @@
+"""Typed events: what provider adapters yield, and what the runner emits to subscribers.
+
+Provider events are wire-neutral: every adapter (OpenAI chat, Anthropic messages, Ollama,
+the embedded local model) turns its bytes into these, so the runner never knows which one
+produced a turn. Session events are what the store, the JSON printer and the TUI subscribe to.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+# --------------------------------------------------------------------------- provider events
+
+
+@dataclass(frozen=True, slots=True)
+class TextDelta:
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class ReasoningDelta:
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class ToolCallStart:
+    """A tool call begins. ``index`` identifies it among this turn's calls."""
+
+    index: int
+    id: str
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class ToolCallDelta:
+    """A fragment of the call's JSON arguments (concatenate them in order)."""
+
+    index: int
+    arguments: str
+
+
+@dataclass(frozen=True, slots=True)
+class ToolCallEnd:
+    """The call at ``index`` is complete; ``arguments`` is the whole JSON text."""
+
+    index: int
+    id: str
+    name: str
+    arguments: str
+
+
+@dataclass(frozen=True, slots=True)
+class Usage:
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cache_read_tokens: int = 0
+    cache_write_tokens: int = 0
+
+
+FinishReason = Literal["stop", "tool_calls", "length", "content_filter", "error", "other"]
+
+
+@dataclass(frozen=True, slots=True)
+class Finish:
+    reason: FinishReason
+    raw_reason: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ProviderError:
+    """A failure of the provider call, already phrased for a user.
+
+    ``message`` says what went wrong (status, the provider's own error text, the URL);
+    ``hint`` says what to do. ``retryable`` is true for 429/5xx/connect errors.
+    """
+
+    message: str
+    status: int | None = None
+    retryable: bool = False
+    hint: str | None = None
+    url: str | None = None
+
+
+ProviderEvent = (
+    TextDelta
+    | ReasoningDelta
+    | ToolCallStart
+    | ToolCallDelta
+    | ToolCallEnd
+    | Usage
+    | Finish
+    | ProviderError
+)
+
+# --------------------------------------------------------------------------- session events
+
+PartKind = Literal["text", "reasoning", "tool_call", "tool_result", "error"]
+
+
+@dataclass(frozen=True, slots=True)
+class SessionStarted:
+    session_id: str
+    title: str
+    model: str
+    cwd: str
+    resumed: bool
+
+
+@dataclass(frozen=True, slots=True)
+class MessageStarted:
+    session_id: str
+    message_id: str
+    role: Literal["user", "assistant"]
+    model: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PartStarted:
+    session_id: str
+    message_id: str
+    part_id: str
+    seq: int
+    kind: PartKind
+    content: str = ""
+    tool_name: str | None = None
+    tool_call_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PartDelta:
+    """Streamed text appended to a text or reasoning part."""
+
+    session_id: str
+    part_id: str
+    kind: PartKind
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class PartFinished:
+    session_id: str
+    part_id: str
+    kind: PartKind
+
+
+@dataclass(frozen=True, slots=True)
+class ToolStarted:
+    session_id: str
+    message_id: str
+    part_id: str
+    seq: int
+    call_id: str
+    tool: str
+    arguments: dict[str, Any]
+    raw_arguments: str
+
+
+@dataclass(frozen=True, slots=True)
+class PermissionAsked:
+    session_id: str
+    call_id: str
+    tool: str
+    subject: str
+    decision: Literal["allow", "deny"]
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class ToolFinished:
+    session_id: str
+    message_id: str
+    part_id: str
+    result_part_id: str
+    seq: int
+    call_id: str
+    tool: str
+    status: Literal["completed", "error", "denied"]
+    output: str
+    duration_ms: int
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class ErrorOccurred:
+    session_id: str
+    message_id: str | None
+    part_id: str
+    seq: int
+    message: str
+    hint: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class MessageFinished:
+    session_id: str
+    message_id: str
+    finish: str
+    usage: Usage | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TurnFinished:
+    """The whole run (all steps) is over. ``finish`` is stop/length/max_steps/error/interrupted."""
+
+    session_id: str
+    finish: str
+    usage: Usage
+    steps: int
+    error: str | None = None
+
+
+SessionEvent = (
+    SessionStarted
+    | MessageStarted
+    | PartStarted
+    | PartDelta
+    | PartFinished
+    | ToolStarted
+    | PermissionAsked
+    | ToolFinished
+    | ErrorOccurred
+    | MessageFinished
+    | TurnFinished
+)
+
+Subscriber = Callable[[SessionEvent], Awaitable[None] | None]
+
+
+class EventBus:
+    """Fans session events out to subscribers in registration order.
+
+    Subscribers may be plain functions or coroutine functions; a coroutine is awaited before
+    the next subscriber sees the event, so ordering holds for all of them.
+    """
+
+    def __init__(self) -> None:
+        self._subscribers: list[Subscriber] = []
+
+    def subscribe(self, subscriber: Subscriber) -> Callable[[], None]:
+        self._subscribers.append(subscriber)
+
+        def unsubscribe() -> None:
+            if subscriber in self._subscribers:
+                self._subscribers.remove(subscriber)
+
+        return unsubscribe
+
+    async def emit(self, event: SessionEvent) -> None:
+        for subscriber in list(self._subscribers):
+            result = subscriber(event)
+            if result is not None:
+                await result
