@@ -139,12 +139,19 @@ def _add_argument(parser: argparse.ArgumentParser, arg: Arg) -> None:
     if arg.metavar:
         common["metavar"] = arg.metavar
     if arg.positional:
+        nargs: str | None
         if arg.multiple:
             nargs = "+" if arg.required and not arg.option else "*"
         else:
             nargs = None if arg.required and not arg.option else "?"
         dest = f"_pos_{arg.name}" if arg.option else arg.name
-        parser.add_argument(dest, nargs=nargs, type=arg.type, metavar=arg.metavar or arg.name.upper(), **{k: v for k, v in common.items() if k != "metavar"})
+        parser.add_argument(
+            dest,
+            nargs=nargs,
+            type=arg.type,
+            metavar=arg.metavar or arg.name.upper(),
+            **{k: v for k, v in common.items() if k != "metavar"},
+        )
     if arg.option:
         names = [arg.option] + ([arg.short] if arg.short else [])
         if arg.flag:
@@ -209,7 +216,9 @@ class Registry:
             command = self._commands.get(key) or self._aliases.get(key)
             if command:
                 return command, list(words[length:])
-        raise UsageError(f"unknown command: {' '.join(words) or '(none)'}", self.overview(words[:1]))
+        raise UsageError(
+            f"unknown command: {' '.join(words) or '(none)'}", self.overview(words[:1])
+        )
 
     def parse(self, words: Sequence[str], prog: str = "opencode") -> tuple[Command, dict[str, Any]]:
         command, rest = self.find(words)
@@ -289,4 +298,6 @@ async def run_command(
     try:
         return await command.handler(ctx, values)
     except CommandError as exc:
-        return CommandResult(data={"error": str(exc)}, text=f"error: {exc}", exit_code=exc.exit_code)
+        return CommandResult(
+            data={"error": str(exc)}, text=f"error: {exc}", exit_code=exc.exit_code
+        )

@@ -23,7 +23,9 @@ def table_text(table: Table) -> str:
     lines = []
     if table.title:
         lines.append(table.title)
-    lines.append("  ".join(c.upper().ljust(w) for c, w in zip(table.columns, widths, strict=True)).rstrip())
+    lines.append(
+        "  ".join(c.upper().ljust(w) for c, w in zip(table.columns, widths, strict=True)).rstrip()
+    )
     for row in cells:
         lines.append("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
     return "\n".join(lines)

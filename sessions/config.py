@@ -30,12 +30,21 @@ _SUBST = re.compile(r"\{(env|file):([^}]*)\}")
 
 # Providers known without any config; a user's [provider.NAME] table overrides field by field.
 BUILTIN_PROVIDERS: dict[str, dict[str, Any]] = {
-    "openai": {"api": "openai", "base_url": "https://api.openai.com/v1",
-               "api_key": "{env:OPENAI_API_KEY}"},
-    "openrouter": {"api": "openai", "base_url": "https://openrouter.ai/api/v1",
-                   "api_key": "{env:OPENROUTER_API_KEY}"},
-    "anthropic": {"api": "anthropic", "base_url": "https://api.anthropic.com/v1",
-                  "api_key": "{env:ANTHROPIC_API_KEY}"},
+    "openai": {
+        "api": "openai",
+        "base_url": "https://api.openai.com/v1",
+        "api_key": "{env:OPENAI_API_KEY}",
+    },
+    "openrouter": {
+        "api": "openai",
+        "base_url": "https://openrouter.ai/api/v1",
+        "api_key": "{env:OPENROUTER_API_KEY}",
+    },
+    "anthropic": {
+        "api": "anthropic",
+        "base_url": "https://api.anthropic.com/v1",
+        "api_key": "{env:ANTHROPIC_API_KEY}",
+    },
     "ollama": {"api": "ollama", "base_url": "http://127.0.0.1:11434"},
     "lmstudio": {"api": "openai", "base_url": "http://127.0.0.1:1234/v1"},
     "llamacpp": {"api": "openai", "base_url": "http://127.0.0.1:8080/v1"},
@@ -89,7 +98,8 @@ class Config:
         if provider is None:
             raise ConfigError(
                 f"unknown provider {name!r} in model {ref!r}; configured providers: "
-                f"{', '.join(sorted(self.providers))}. Add a [provider.{name}] table to opencode.toml"
+                f"{', '.join(sorted(self.providers))}. "
+                f"Add a [provider.{name}] table to opencode.toml"
             )
         return provider, model
 
@@ -158,7 +168,9 @@ def _find_line(text: str, keys: tuple[str, ...]) -> int:
     *tables, key = keys
     start = 0
     if tables:
-        header = re.compile(r"^\s*\[\s*" + r"\s*\.\s*".join(re.escape(t) for t in tables) + r"\s*\]")
+        header = re.compile(
+            r"^\s*\[\s*" + r"\s*\.\s*".join(re.escape(t) for t in tables) + r"\s*\]"
+        )
         for i, line in enumerate(lines):
             if header.match(line):
                 start = i + 1
@@ -219,7 +231,9 @@ def _merge(
                 _record(value, origins, origin, path)
 
 
-def _record(data: dict[str, Any], origins: dict[str, _Origin], origin: _Origin, keys: tuple[str, ...]) -> None:
+def _record(
+    data: dict[str, Any], origins: dict[str, _Origin], origin: _Origin, keys: tuple[str, ...]
+) -> None:
     for key, value in data.items():
         path = (*keys, str(key))
         origins[".".join(path)] = origin
@@ -240,7 +254,9 @@ class _Checker:
             shown = "(hidden)"
         return ConfigError(f"{where}: key {dotted}: expected {expected}, got {shown}")
 
-    def string(self, data: dict[str, Any], keys: tuple[str, ...], default: str | None = None) -> str | None:
+    def string(
+        self, data: dict[str, Any], keys: tuple[str, ...], default: str | None = None
+    ) -> str | None:
         value = data.get(keys[-1], default)
         if value is not None and not isinstance(value, str):
             raise self.fail(keys, "a string", value)
@@ -253,7 +269,9 @@ class _Checker:
         return value
 
 
-def _build(merged: dict[str, Any], origins: dict[str, _Origin], paths: list[Path], cwd: Path) -> Config:
+def _build(
+    merged: dict[str, Any], origins: dict[str, _Origin], paths: list[Path], cwd: Path
+) -> Config:
     check = _Checker(origins)
     model = check.string(merged, ("model",), DEFAULT_MODEL) or DEFAULT_MODEL
 

@@ -1,1 +1,148 @@
-"""Session commands: list, show, export (CLI and slash)."""
+"""Session commands: ``session list``, ``session show ID``, ``session export ID``.
+
+Also reachable in chat as ``/sessions`` (list) and ``/export``.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from commands.registry import Arg, CommandContext, CommandError, CommandResult, Table, command
+
+
+def _when(ts: float) -> str:
+    return time.strftime("%Y-%m-%d %H:%M", time.localtime(ts))
+
+
+@command(
+    "session",
+    "list",
+    help="list sessions (this directory unless --all)",
+    args=[
+        Arg("all", option="--all", flag=True, help="sessions of every directory"),
+        Arg("limit", option="--limit", type=int, default=50, help="at most N (default 50)"),
+    ],
+    aliases=[("sessions",)],
+)
+async def session_list(ctx: CommandContext, args: dict[str, Any]) -> CommandResult:
+    from sessions.store.sessions import SessionRepo
+
+    repo = SessionRepo(ctx.store)
+    records = await repo.list(None if args.get("all") else ctx.cwd, limit=args["limit"])
+    rows = [
+        [
+            r.id,
+            r.title or "(untitled)",
+            r.model,
+            r.input_tokens + r.output_tokens,
+            _when(r.updated_at),
+        ]
+        + ([r.cwd] if args.get("all") else [])
+        for r in records
+    ]
+    columns = ["id", "title", "model", "tokens", "updated"] + (["cwd"] if args.get("all") else [])
+    text = (
+        None
+        if records
+        else 'No sessions yet here. Start one with `opencode run "..."` or `opencode`.'
+    )
+    return CommandResult(
+        data=[r.to_dict() for r in records],
+        tables=[Table(columns, rows)] if records else [],
+        text=text,
+    )
+
+
+async def _load(ctx: CommandContext, session_id: str) -> tuple[Any, list[Any]]:
+    from sessions.store.sessions import SessionRepo
+
+    repo = SessionRepo(ctx.store)
+    record = await repo.get(session_id)
+    if record is None:
+        raise CommandError(
+            f"no session {session_id!r} in {ctx.store.path}; see `opencode session list --all`"
+        )
+    return record, await repo.messages(record.id)
+
+
+def transcript_markdown(record: Any, messages: list[Any]) -> str:
+    """The whole session as markdown: one heading per message, tool calls as fenced blocks."""
+    lines = [f"# {record.title or 'Untitled session'}", ""]
+    lines.append(f"- session: `{record.id}`")
+    lines.append(f"- model: `{record.model}`")
+    lines.append(f"- directory: `{record.cwd}`")
+    lines.append(f"- tokens: {record.input_tokens} in / {record.output_tokens} out")
+    lines.append("")
+    for message in messages:
+        heading = "User" if message.role == "user" else "Assistant"
+        if message.role == "assistant" and message.interrupted:
+            heading += " (interrupted)"
+        lines.append(f"## {heading}")
+        lines.append("")
+        for part in message.parts:
+            if part.kind == "text":
+                lines.append(part.content)
+            elif part.kind == "reasoning":
+                lines.append("> " + part.content.replace("\n", "\n> "))
+            elif part.kind == "tool_call":
+                lines.append(f"**Tool `{part.tool_name}`** ({part.status})")
+                lines.append("```json")
+                lines.append(part.tool_args or "{}")
+                lines.append("```")
+            elif part.kind == "tool_result":
+                lines.append("```")
+                lines.append(part.content.rstrip())
+                lines.append("```")
+            elif part.kind == "error":
+                hint = part.metadata.get("hint")
+                lines.append(f"**Error:** {part.content}" + (f" — {hint}" if hint else ""))
+            lines.append("")
+    return "\n".join(lines).rstrip() + "\n"
+
+
+@command(
+    "session",
+    "show",
+    help="show a session's transcript",
+    args=[Arg("id", positional=True, required=True, help="session id (a unique prefix works)")],
+)
+async def session_show(ctx: CommandContext, args: dict[str, Any]) -> CommandResult:
+    record, messages = await _load(ctx, args["id"])
+    return CommandResult(
+        data={**record.to_dict(), "messages": [m.to_dict() for m in messages]},
+        text=transcript_markdown(record, messages),
+    )
+
+
+@command(
+    "session",
+    "export",
+    help="export a session as markdown (or JSON with --format json)",
+    args=[
+        Arg("id", positional=True, required=True, help="session id"),
+        Arg("output", option="--output", short="-o", help="write to this file instead of stdout"),
+    ],
+    aliases=[("export",)],
+)
+async def session_export(ctx: CommandContext, args: dict[str, Any]) -> CommandResult:
+    import json
+    from pathlib import Path
+
+    record, messages = await _load(ctx, args["id"])
+    data = {**record.to_dict(), "messages": [m.to_dict() for m in messages]}
+    markdown = transcript_markdown(record, messages)
+    if args.get("output"):
+        path = Path(args["output"]).expanduser()
+        if not path.is_absolute():
+            path = ctx.cwd / path
+        body = json.dumps(data, indent=2) if args.get("_format") == "json" else markdown
+        try:
+            path.write_text(body, encoding="utf-8")
+        except OSError as exc:
+            raise CommandError(f"cannot write {path}: {exc.strerror}") from exc
+        return CommandResult(
+            data={"path": str(path), "session_id": record.id},
+            text=f"exported {record.id} to {path}",
+        )
+    return CommandResult(data=data, text=markdown)

@@ -5,7 +5,7 @@ Adapters convert ``ChatRequest`` to their wire format and parse the reply increm
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
@@ -75,13 +75,16 @@ class ProviderConfig:
 
     def __repr__(self) -> str:  # never print the key
         key = "set" if self.api_key else "unset"
-        return f"ProviderConfig(name={self.name!r}, api={self.api!r}, base_url={self.base_url!r}, api_key={key})"
+        return (
+            f"ProviderConfig(name={self.name!r}, api={self.api!r}, "
+            f"base_url={self.base_url!r}, api_key={key})"
+        )
 
 
 class Provider(Protocol):
     config: ProviderConfig
 
-    def stream(self, request: ChatRequest) -> AsyncIterator[ProviderEvent]:
+    def stream(self, request: ChatRequest) -> AsyncGenerator[ProviderEvent, None]:
         """Yield events as bytes arrive. Errors are yielded as ``ProviderError``, not raised,
         and are always followed by nothing else (the adapter stops)."""
         ...

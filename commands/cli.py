@@ -1,0 +1,200 @@
+"""The ``opencode`` console script.
+
+- ``opencode`` [-c | -s ID] [-m MODEL]   the TUI (the only path that imports Textual)
+- ``opencode run [MESSAGE...]``          one headless agent turn (see commands.headless)
+- ``opencode GROUP ...``                 any registered command (``session list``, ``sync status``)
+
+Start-up stays cheap: argparse only, engine modules imported after parsing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+VERSION = "0.1.0"
+FORMATS = ("text", "json", "markdown")
+
+
+def _run_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="opencode run",
+        description="Run one agent turn headless and print the result. Piped stdin is appended "
+        'to the message. A message starting with / runs that command (e.g. "/sync status").',
+        epilog="Exit codes: 0 finished, 1 provider/runtime error, 2 usage/config error, "
+        "3 permission needed (--on-ask fail), 130 interrupted.",
+    )
+    parser.add_argument("message", nargs="*", help="the message (words are joined by spaces)")
+    parser.add_argument("-m", "--model", help="PROVIDER/MODEL, e.g. openai/gpt-4o-mini")
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument(
+        "-c",
+        "--continue",
+        dest="cont",
+        action="store_true",
+        help="continue the latest session in this directory",
+    )
+    group.add_argument("-s", "--session", help="continue the session with this id")
+    parser.add_argument("--title", help="title for a new session")
+    parser.add_argument(
+        "--format",
+        choices=("text", "json"),
+        default="text",
+        help="text: the reply on stdout, tool activity on stderr; "
+        "json: JSON Lines events (schema v1, see README)",
+    )
+    parser.add_argument(
+        "--max-steps",
+        type=int,
+        metavar="N",
+        help="stop after N model calls (default: max_steps in config, 25)",
+    )
+    parser.add_argument(
+        "--allow", action="append", metavar="TOOL[,TOOL]", help="allow these tools without asking"
+    )
+    parser.add_argument("--yes", "-y", action="store_true", help="allow every tool call")
+    parser.add_argument(
+        "--on-ask",
+        choices=("deny", "fail"),
+        default="deny",
+        help="when a tool needs permission: deny it and go on (default), or stop with exit code 3",
+    )
+    return parser
+
+
+def _main_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="opencode",
+        description="An agent for your terminal. With no command, opens the TUI in this directory.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=_commands_epilog(),
+    )
+    parser.add_argument("--version", action="version", version=f"opencode {VERSION}")
+    parser.add_argument("-m", "--model", help="PROVIDER/MODEL to chat with")
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument(
+        "-c",
+        "--continue",
+        dest="cont",
+        action="store_true",
+        help="resume the latest session in this directory",
+    )
+    group.add_argument("-s", "--session", help="resume the session with this id")
+    return parser
+
+
+def _commands_epilog() -> str:
+    from commands.registry import REGISTRY
+
+    lines = [
+        "commands:",
+        "  run [MESSAGE...]         run one agent turn headless (opencode run -h)",
+    ]
+    for command in REGISTRY.commands():
+        lines.append(f"  {command.name:<24} {command.help}")
+    lines.append("")
+    lines.append("Each command takes --format text|json; `opencode COMMAND -h` shows its options.")
+    return "\n".join(lines)
+
+
+def _split_format(words: list[str]) -> tuple[list[str], str | None]:
+    """Take a global ``--format X`` / ``--format=X`` out of a registry command line."""
+    rest: list[str] = []
+    fmt: str | None = None
+    i = 0
+    while i < len(words):
+        word = words[i]
+        if word == "--format" and i + 1 < len(words):
+            fmt = words[i + 1]
+            i += 2
+            continue
+        if word.startswith("--format="):
+            fmt = word.split("=", 1)[1]
+        else:
+            rest.append(word)
+        i += 1
+    return rest, fmt
+
+
+def _registry_command(words: list[str]) -> int:
+    import asyncio
+    from pathlib import Path
+
+    from commands.context import open_context
+    from commands.dispatch import run_words
+    from sessions.config import ConfigError
+    from sessions.store.db import StoreError
+
+    words, fmt = _split_format(words)
+    fmt = fmt or "text"
+    if fmt not in FORMATS:
+        print(
+            f"opencode: --format must be one of {', '.join(FORMATS)}, not {fmt!r}", file=sys.stderr
+        )
+        return 2
+
+    async def go() -> int:
+        try:
+            ctx = await open_context(Path.cwd().resolve())
+        except ConfigError as exc:
+            print(f"opencode: config error: {exc}", file=sys.stderr)
+            return 2
+        except StoreError as exc:
+            print(f"opencode: {exc}", file=sys.stderr)
+            return 1
+        try:
+            return await run_words(ctx, words, fmt)
+        finally:
+            await ctx.store.close()
+
+    return asyncio.run(go())
+
+
+def _tui(opts: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from sessions.config import ConfigError, load_config
+
+    cwd = Path.cwd().resolve()
+    try:
+        config = load_config(cwd)
+    except ConfigError as exc:
+        print(f"opencode: config error: {exc}", file=sys.stderr)
+        return 2
+    from tui.app import run_app
+
+    code: int = run_app(
+        config=config, cwd=cwd, session_id=opts.session, continue_latest=opts.cont, model=opts.model
+    )
+    return code
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    words = list(sys.argv[1:] if argv is None else argv)
+    try:
+        if words and words[0] == "run":
+            from commands.headless import run
+
+            return run(_run_parser().parse_args(words[1:]))
+        if words and not words[0].startswith("-"):
+            from commands.registry import REGISTRY
+
+            if words[0] in REGISTRY.groups():
+                return _registry_command(words)
+            print(
+                f"opencode: unknown command {words[0]!r}\n\n{REGISTRY.overview()}\n"
+                "  run [MESSAGE...]         run one agent turn headless",
+                file=sys.stderr,
+            )
+            return 2
+        opts = _main_parser().parse_args(words)
+        return _tui(opts)
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,146 @@
+"""``opencode run``: one agent turn without a terminal UI, for scripts.
+
+Never waits for an answer nobody can give: a tool that needs permission is denied (the model
+is told, a ``permission`` event is printed) or, with ``--on-ask fail``, ends the run with exit 3.
+Exit codes: 0 finished, 1 provider/runtime error, 2 usage/config error, 3 permission needed,
+130 interrupted (SIGINT/SIGTERM; what streamed so far is persisted, marked interrupted).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import signal
+import sys
+from pathlib import Path
+from typing import Any
+
+EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_PERMISSION, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
+
+
+def read_message(words: list[str], stdin: Any) -> str:
+    """The message from argv words, with piped stdin appended (after a blank line)."""
+    message = " ".join(words).strip()
+    if stdin is not None and not stdin.isatty():
+        piped = stdin.read()
+        if piped.strip():
+            message = f"{message}\n\n{piped}" if message else piped
+    return message
+
+
+def run(opts: argparse.Namespace) -> int:
+    try:
+        message = read_message(opts.message, sys.stdin)
+    except (OSError, UnicodeDecodeError) as exc:
+        print(f"opencode run: cannot read stdin: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    if not message:
+        print(
+            "opencode run: no message; give one as arguments or on stdin "
+            '(e.g. `opencode run "explain this repo"`)',
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
+    return asyncio.run(_run(opts, message))
+
+
+async def _run(opts: argparse.Namespace, message: str) -> int:
+    from commands.context import open_context
+    from sessions.config import ConfigError
+    from sessions.store.db import StoreError
+
+    cwd = Path.cwd().resolve()
+    try:
+        ctx = await open_context(cwd)
+    except ConfigError as exc:
+        print(f"opencode: config error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except StoreError as exc:
+        print(f"opencode: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    try:
+        if message.lstrip().startswith("/"):
+            from commands.dispatch import run_slash
+
+            return await run_slash(ctx, message.strip(), opts.format)
+        return await _agent_turn(ctx, opts, message)
+    finally:
+        await ctx.store.close()
+
+
+async def _agent_turn(ctx: Any, opts: argparse.Namespace, message: str) -> int:
+    from sessions.tools.permissions import Permissions
+
+    from commands.printers import JsonPrinter, TextPrinter
+    from sessions.config import ConfigError
+    from sessions.events import EventBus
+    from sessions.runner import (
+        PermissionAnswer,
+        PermissionRequest,
+        PermissionRequired,
+        Runner,
+        RunnerError,
+    )
+    from sessions.store.writer import StoreWriter
+
+    bus = EventBus()
+    writer = StoreWriter(ctx.store)
+    bus.subscribe(writer)
+    bus.subscribe(JsonPrinter() if opts.format == "json" else TextPrinter())
+    allow = {
+        name.strip() for item in (opts.allow or []) for name in item.split(",") if name.strip()
+    }
+    permissions = Permissions(ctx.config.permission, ctx.cwd, allow=allow, allow_all=opts.yes)
+
+    async def asker(request: PermissionRequest) -> PermissionAnswer:
+        if opts.on_ask == "fail":
+            raise PermissionRequired(
+                f"{request.tool} on {request.subject!r} needs permission "
+                f"(--on-ask fail); allow it with --allow {request.tool} or --yes"
+            )
+        return "deny"
+
+    runner = Runner(
+        store=ctx.store,
+        config=ctx.config,
+        cwd=ctx.cwd,
+        bus=bus,
+        permissions=permissions,
+        asker=asker,
+    )
+    task = asyncio.current_task()
+    loop = asyncio.get_running_loop()
+    interrupted = False
+
+    def on_signal() -> None:
+        nonlocal interrupted
+        interrupted = True
+        if task is not None:
+            task.cancel()
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, on_signal)
+    try:
+        session = await runner.start_session(
+            session_id=opts.session, continue_latest=opts.cont, title=opts.title, model=opts.model
+        )
+        result = await runner.send(session.id, message, model=opts.model, max_steps=opts.max_steps)
+    except (ConfigError, RunnerError) as exc:
+        print(f"opencode run: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except asyncio.CancelledError:
+        if not interrupted:
+            raise
+        print("\nopencode run: interrupted; the session is saved (resume with -c)", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    finally:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(sig)
+        await writer.flush()
+        await runner.aclose()
+    if result.finish == "error":
+        return EXIT_ERROR
+    if result.finish == "permission_required":
+        print(f"opencode run: {result.error}", file=sys.stderr)
+        return EXIT_PERMISSION
+    return EXIT_OK

@@ -1,0 +1,158 @@
+"""Headless subscribers of the runner's events: plain text and JSON Lines.
+
+JSON Lines schema (version 1; every line has ``v``, ``type`` and ``session_id``):
+
+- ``session``      title, model, cwd, resumed
+- ``text``         part_id, text            (streamed assistant text, in order)
+- ``reasoning``    part_id, text
+- ``tool_call``    call_id, tool, arguments (object)
+- ``permission``   call_id, tool, subject, decision (allow|deny), reason
+- ``tool_result``  call_id, tool, status (completed|error|denied), output, duration_ms
+- ``error``        message, hint
+- ``finish``       reason (stop|length|tool_calls|max_steps|error|permission_required|interrupted),
+                   steps, usage {input_tokens, output_tokens}
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any, TextIO
+
+from sessions.events import (
+    ErrorOccurred,
+    PartDelta,
+    PermissionAsked,
+    SessionEvent,
+    SessionStarted,
+    ToolFinished,
+    ToolStarted,
+    TurnFinished,
+)
+
+JSON_SCHEMA_VERSION = 1
+
+
+def _key_argument(arguments: dict[str, Any]) -> str:
+    for key in ("command", "path", "pattern", "file_path", "url"):
+        value = arguments.get(key)
+        if isinstance(value, str) and value:
+            return value if len(value) <= 80 else value[:77] + "..."
+    return ""
+
+
+class TextPrinter:
+    """Assistant text to stdout as it streams; tool activity and errors to stderr."""
+
+    def __init__(self, out: TextIO | None = None, err: TextIO | None = None) -> None:
+        self.out = out or sys.stdout
+        self.err = err or sys.stderr
+        self._at_line_start = True
+
+    def _err(self, line: str) -> None:
+        if not self._at_line_start:
+            self.out.write("\n")
+            self.out.flush()
+            self._at_line_start = True
+        self.err.write(line + "\n")
+        self.err.flush()
+
+    def __call__(self, event: SessionEvent) -> None:
+        if isinstance(event, PartDelta):
+            if event.kind == "text":
+                self.out.write(event.text)
+                self.out.flush()
+                self._at_line_start = event.text.endswith("\n")
+        elif isinstance(event, ToolStarted):
+            self._err(f"→ {event.tool} {_key_argument(event.arguments)}".rstrip())
+        elif isinstance(event, ToolFinished):
+            mark = {"completed": "✓", "error": "✗", "denied": "⊘"}[event.status]
+            line = f"{mark} {event.tool} ({event.duration_ms} ms)"
+            if event.status != "completed":
+                first = event.output.strip().splitlines()[0] if event.output.strip() else ""
+                line += f": {first[:200]}"
+            self._err(line)
+        elif isinstance(event, PermissionAsked) and event.decision == "deny":
+            self._err(
+                f"permission: {event.tool} on {event.subject!r} denied ({event.reason}); "
+                f"allow it with --allow {event.tool} or --yes"
+            )
+        elif isinstance(event, ErrorOccurred):
+            self._err(f"error: {event.message}")
+            if event.hint:
+                self._err(f"hint: {event.hint}")
+        elif isinstance(event, TurnFinished):
+            if not self._at_line_start:
+                self.out.write("\n")
+                self.out.flush()
+                self._at_line_start = True
+            if event.finish == "max_steps":
+                self._err(f"stopped after {event.steps} steps (--max-steps)")
+
+
+class JsonPrinter:
+    """One JSON object per line on stdout."""
+
+    def __init__(self, out: TextIO | None = None) -> None:
+        self.out = out or sys.stdout
+
+    def emit(self, kind: str, session_id: str, **fields: Any) -> None:
+        record = {"v": JSON_SCHEMA_VERSION, "type": kind, "session_id": session_id, **fields}
+        self.out.write(json.dumps(record, ensure_ascii=False, default=str) + "\n")
+        self.out.flush()
+
+    def __call__(self, event: SessionEvent) -> None:
+        if isinstance(event, SessionStarted):
+            self.emit(
+                "session",
+                event.session_id,
+                title=event.title,
+                model=event.model,
+                cwd=event.cwd,
+                resumed=event.resumed,
+            )
+        elif isinstance(event, PartDelta):
+            if event.kind in ("text", "reasoning"):
+                self.emit(event.kind, event.session_id, part_id=event.part_id, text=event.text)
+        elif isinstance(event, ToolStarted):
+            self.emit(
+                "tool_call",
+                event.session_id,
+                call_id=event.call_id,
+                tool=event.tool,
+                arguments=event.arguments,
+            )
+        elif isinstance(event, PermissionAsked):
+            self.emit(
+                "permission",
+                event.session_id,
+                call_id=event.call_id,
+                tool=event.tool,
+                subject=event.subject,
+                decision=event.decision,
+                reason=event.reason,
+            )
+        elif isinstance(event, ToolFinished):
+            self.emit(
+                "tool_result",
+                event.session_id,
+                call_id=event.call_id,
+                tool=event.tool,
+                status=event.status,
+                output=event.output,
+                duration_ms=event.duration_ms,
+            )
+        elif isinstance(event, ErrorOccurred):
+            self.emit("error", event.session_id, message=event.message, hint=event.hint)
+        elif isinstance(event, TurnFinished):
+            self.emit(
+                "finish",
+                event.session_id,
+                reason=event.finish,
+                steps=event.steps,
+                usage={
+                    "input_tokens": event.usage.input_tokens,
+                    "output_tokens": event.usage.output_tokens,
+                },
+                error=event.error,
+            )

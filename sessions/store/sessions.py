@@ -1,0 +1,303 @@
+"""Sessions, messages and parts: rows in, records out (reads and the few direct writes).
+
+Streaming writes go through ``writer.StoreWriter``; this module owns the row <-> record
+conversion and the queries the runner, the CLI and the TUI need.
+"""
+
+from __future__ import annotations
+
+import builtins
+import json
+import sqlite3
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sessions.ids import new_id
+from sessions.store.db import Store
+
+
+@dataclass(slots=True)
+class SessionRecord:
+    id: str
+    parent_id: str | None
+    title: str
+    cwd: str
+    model: str
+    input_tokens: int
+    output_tokens: int
+    cost: float
+    created_at: float
+    updated_at: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "parent_id": self.parent_id,
+            "title": self.title,
+            "cwd": self.cwd,
+            "model": self.model,
+            "input_tokens": self.input_tokens,
+            "output_tokens": self.output_tokens,
+            "cost": self.cost,
+            "created_at": self.created_at,
+            "updated_at": self.updated_at,
+        }
+
+
+@dataclass(slots=True)
+class PartRecord:
+    id: str
+    message_id: str
+    seq: int
+    kind: str
+    content: str
+    tool_name: str | None
+    tool_call_id: str | None
+    tool_args: str | None
+    status: str
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "seq": self.seq,
+            "kind": self.kind,
+            "content": self.content,
+            "tool_name": self.tool_name,
+            "tool_call_id": self.tool_call_id,
+            "tool_args": self.tool_args,
+            "status": self.status,
+            "metadata": self.metadata,
+        }
+
+
+@dataclass(slots=True)
+class MessageRecord:
+    id: str
+    session_id: str
+    role: str
+    model: str | None
+    finish: str | None
+    input_tokens: int | None
+    output_tokens: int | None
+    created_at: float
+    parts: list[PartRecord] = field(default_factory=list)
+
+    @property
+    def interrupted(self) -> bool:
+        """Streaming never finished (killed process) or was cancelled."""
+        return self.finish in (None, "interrupted")
+
+    def text(self) -> str:
+        return "".join(p.content for p in self.parts if p.kind == "text")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "role": self.role,
+            "model": self.model,
+            "finish": self.finish if self.finish is not None else "interrupted",
+            "input_tokens": self.input_tokens,
+            "output_tokens": self.output_tokens,
+            "created_at": self.created_at,
+            "parts": [p.to_dict() for p in self.parts],
+        }
+
+
+def _session(row: sqlite3.Row) -> SessionRecord:
+    return SessionRecord(
+        id=row["id"],
+        parent_id=row["parent_id"],
+        title=row["title"],
+        cwd=row["cwd"],
+        model=row["model"],
+        input_tokens=row["input_tokens"],
+        output_tokens=row["output_tokens"],
+        cost=row["cost"],
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+    )
+
+
+def _part(row: sqlite3.Row) -> PartRecord:
+    return PartRecord(
+        id=row["id"],
+        message_id=row["message_id"],
+        seq=row["seq"],
+        kind=row["kind"],
+        content=row["content"],
+        tool_name=row["tool_name"],
+        tool_call_id=row["tool_call_id"],
+        tool_args=row["tool_args"],
+        status=row["status"],
+        metadata=json.loads(row["metadata"]) if row["metadata"] else {},
+    )
+
+
+class SessionRepo:
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    async def create(
+        self, *, cwd: Path | str, model: str, title: str = "", parent_id: str | None = None
+    ) -> SessionRecord:
+        now = time.time()
+        record = SessionRecord(
+            id=new_id("ses"),
+            parent_id=parent_id,
+            title=title,
+            cwd=str(cwd),
+            model=model,
+            input_tokens=0,
+            output_tokens=0,
+            cost=0.0,
+            created_at=now,
+            updated_at=now,
+        )
+        await self.store.execute(
+            "INSERT INTO session (id, parent_id, title, cwd, model, created_at, updated_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (record.id, parent_id, title, record.cwd, model, now, now),
+        )
+        return record
+
+    async def get(self, session_id: str) -> SessionRecord | None:
+        row = await self.store.fetchone("SELECT * FROM session WHERE id = ?", (session_id,))
+        if row is None:
+            # Accept a unique prefix, as git does for hashes.
+            rows = await self.store.fetchall(
+                "SELECT * FROM session WHERE id LIKE ? LIMIT 2", (session_id + "%",)
+            )
+            row = rows[0] if len(rows) == 1 else None
+        return _session(row) if row else None
+
+    async def latest(self, cwd: Path | str) -> SessionRecord | None:
+        row = await self.store.fetchone(
+            "SELECT * FROM session WHERE cwd = ? ORDER BY updated_at DESC, id DESC LIMIT 1",
+            (str(cwd),),
+        )
+        return _session(row) if row else None
+
+    async def list(
+        self, cwd: Path | str | None = None, limit: int = 50
+    ) -> builtins.list[SessionRecord]:
+        if cwd is None:
+            rows = await self.store.fetchall(
+                "SELECT * FROM session ORDER BY updated_at DESC, id DESC LIMIT ?", (limit,)
+            )
+        else:
+            rows = await self.store.fetchall(
+                "SELECT * FROM session WHERE cwd = ? ORDER BY updated_at DESC, id DESC LIMIT ?",
+                (str(cwd), limit),
+            )
+        return [_session(r) for r in rows]
+
+    async def set_title(self, session_id: str, title: str) -> None:
+        await self.store.execute(
+            "UPDATE session SET title = ?, updated_at = ? WHERE id = ?",
+            (title, time.time(), session_id),
+        )
+
+    async def count_messages(self, session_id: str) -> int:
+        row = await self.store.fetchone(
+            "SELECT COUNT(*) FROM message WHERE session_id = ?", (session_id,)
+        )
+        return int(row[0]) if row else 0
+
+    async def messages(
+        self, session_id: str, *, limit: int | None = None, before: str | None = None
+    ) -> builtins.list[MessageRecord]:
+        """Messages oldest first, with their parts. With ``limit``: the last ``limit`` messages
+        (before message id ``before`` if given), still oldest first."""
+        where, params = "session_id = ?", [session_id]
+        if before is not None:
+            where += " AND id < ?"
+            params.append(before)
+        if limit is None:
+            rows = await self.store.fetchall(
+                f"SELECT * FROM message WHERE {where} ORDER BY id", params
+            )
+        else:
+            rows = await self.store.fetchall(
+                f"SELECT * FROM (SELECT * FROM message WHERE {where} ORDER BY id DESC LIMIT ?)"
+                " ORDER BY id",
+                [*params, limit],
+            )
+        messages = [
+            MessageRecord(
+                id=r["id"],
+                session_id=r["session_id"],
+                role=r["role"],
+                model=r["model"],
+                finish=r["finish"],
+                input_tokens=r["input_tokens"],
+                output_tokens=r["output_tokens"],
+                created_at=r["created_at"],
+            )
+            for r in rows
+        ]
+        if not messages:
+            return messages
+        by_id = {m.id: m for m in messages}
+        part_rows = await self.store.fetchall(
+            "SELECT * FROM part WHERE session_id = ? AND message_id BETWEEN ? AND ?"
+            " ORDER BY message_id, seq",
+            (session_id, messages[0].id, messages[-1].id),
+        )
+        for row in part_rows:
+            message = by_id.get(row["message_id"])
+            if message is not None:
+                message.parts.append(_part(row))
+        return messages
+
+    async def mark_unfinished_interrupted(self, session_id: str) -> int:
+        """Close messages and parts a killed process left open (finish NULL / streaming)."""
+        now = time.time()
+        async with self.store.transaction():
+            count = await self.store.execute(
+                "UPDATE message SET finish = 'interrupted', finished_at = ?"
+                " WHERE session_id = ? AND finish IS NULL",
+                (now, session_id),
+            )
+            await self.store.execute(
+                "UPDATE part SET status = 'interrupted', updated_at = ?"
+                " WHERE session_id = ? AND status IN ('streaming', 'running', 'pending')",
+                (now, session_id),
+            )
+        return count
+
+    async def record_permission(
+        self, session_id: str, tool: str, subject: str, decision: str
+    ) -> None:
+        await self.store.execute(
+            "INSERT INTO permission_decision (session_id, tool, subject, decision, created_at)"
+            " VALUES (?, ?, ?, ?, ?)",
+            (session_id, tool, subject, decision, time.time()),
+        )
+
+    async def session_grants(self, session_id: str) -> builtins.list[tuple[str, str]]:
+        rows = await self.store.fetchall(
+            "SELECT tool, subject FROM permission_decision"
+            " WHERE session_id = ? AND decision = 'allow_session'",
+            (session_id,),
+        )
+        return [(r["tool"], r["subject"]) for r in rows]
+
+    async def record_file_change(
+        self, session_id: str, call_id: str, path: Path, before: bytes | None
+    ) -> None:
+        await self.store.execute(
+            "INSERT INTO file_change (session_id, call_id, path, existed, before, created_at)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            (session_id, call_id, str(path), before is not None, before, time.time()),
+        )
+
+    async def file_changes(self, session_id: str) -> builtins.list[dict[str, Any]]:
+        rows = await self.store.fetchall(
+            "SELECT id, call_id, path, existed, before FROM file_change"
+            " WHERE session_id = ? ORDER BY id",
+            (session_id,),
+        )
+        return [dict(r) for r in rows]
