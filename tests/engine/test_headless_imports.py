@@ -1,0 +1,82 @@
+"""Headless paths never import Textual (a subprocess checks sys.modules)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+PROBE = """
+import sys
+from commands.cli import main
+try:
+    code = main({argv!r})
+except SystemExit as exc:
+    code = exc.code
+assert "textual" not in sys.modules, sorted(m for m in sys.modules if m.startswith("textual"))
+print("CODE", code)
+"""
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["run", "--help"],
+        ["--version"],
+        ["session", "list"],
+        ["session", "list", "--format", "json"],
+        ["run", "/sessions"],
+    ],
+)
+def test_cli_paths_do_not_import_textual(argv: list[str], tmp_path: Path) -> None:
+    proc = subprocess.run(
+        [sys.executable, "-c", PROBE.format(argv=argv)],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        stdin=subprocess.DEVNULL,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "CODE 0" in proc.stdout
+
+
+def test_help_lists_registered_commands(tmp_path: Path) -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "commands.cli", "--help"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        stdin=subprocess.DEVNULL,
+    )
+    assert proc.returncode == 0
+    assert "session list" in proc.stdout and "run [MESSAGE...]" in proc.stdout
+
+
+def test_unknown_command_exits_2(tmp_path: Path) -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "commands.cli", "frobnicate"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        stdin=subprocess.DEVNULL,
+    )
+    assert proc.returncode == 2
+    assert "unknown command 'frobnicate'" in proc.stderr
+
+
+def test_run_without_message_exits_2(tmp_path: Path) -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "commands.cli", "run"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        stdin=subprocess.DEVNULL,
+    )
+    assert proc.returncode == 2
+    assert "no message" in proc.stderr
