@@ -1,0 +1,47 @@
+"""Pick the wire adapter for a ``[provider.NAME]`` table.
+
+Each adapter is imported only when a provider of its kind is made, so a run that talks to one
+API never imports the others (and never imports llama-cpp unless ``api = "local"``).
+"""
+
+from __future__ import annotations
+
+import importlib
+
+from sessions.providers.base import Provider, ProviderConfig
+
+
+class ProviderSetupError(Exception):
+    """The provider cannot be built from its configuration."""
+
+
+def make_provider(config: ProviderConfig) -> Provider:
+    if config.api == "openai":
+        from sessions.providers.openai_chat import OpenAIChatProvider
+
+        return OpenAIChatProvider(config)
+    if config.api == "anthropic":
+        from sessions.providers.anthropic_messages import AnthropicMessagesProvider
+
+        return AnthropicMessagesProvider(config)
+    if config.api == "ollama":
+        from sessions.providers.ollama import OllamaProvider
+
+        return OllamaProvider(config)
+    if config.api == "local":
+        try:
+            local = importlib.import_module("sessions.providers.local")
+        except ImportError as exc:
+            raise ProviderSetupError(
+                f"provider {config.name}: api = \"local\" needs the embedded model support "
+                f"({exc}); install it with `pip install 'opencode[local]'` or pick another "
+                "provider in opencode.toml"
+            ) from exc
+        # Written separately; accept either a factory function or the provider class.
+        build = getattr(local, "make_local_provider", None) or local.LocalProvider
+        provider: Provider = build(config)
+        return provider
+    raise ProviderSetupError(
+        f"provider {config.name}: unknown api {config.api!r}; "
+        'expected one of "openai", "anthropic", "ollama", "local"'
+    )

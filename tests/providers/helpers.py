@@ -1,0 +1,57 @@
+"""Drive a real adapter against the loopback server and collect what it yields."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from sessions.events import ProviderEvent
+from sessions.providers.base import ApiKind, ChatMessage, ChatRequest, ProviderConfig, ToolSpec
+from sessions.providers.factory import make_provider
+
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "streams"
+SECRET = "sk-test-SECRET-9f8e7d6c5b4a"
+PATHS = {"openai": "/v1", "anthropic": "/v1", "ollama": "", "local": ""}
+
+
+def fixture(name: str) -> bytes:
+    return (FIXTURES / name).read_bytes()
+
+
+def config(api: ApiKind, url: str, **overrides: Any) -> ProviderConfig:
+    values: dict[str, Any] = {
+        "name": "mock",
+        "api": api,
+        "base_url": url + PATHS[api],
+        "api_key": SECRET,
+        "timeout": 5.0,
+        "max_retries": 0,
+    }
+    values.update(overrides)
+    return ProviderConfig(**values)
+
+
+def request(**overrides: Any) -> ChatRequest:
+    values: dict[str, Any] = {
+        "model": "test-model",
+        "messages": [ChatMessage(role="user", content="hi")],
+        "system": "You are terse.",
+        "tools": [
+            ToolSpec(
+                "read",
+                "Read a file",
+                {"type": "object", "properties": {"path": {"type": "string"}},
+                 "required": ["path"]},
+            )
+        ],
+    }
+    values.update(overrides)
+    return ChatRequest(**values)
+
+
+async def collect(cfg: ProviderConfig, req: ChatRequest | None = None) -> list[ProviderEvent]:
+    provider = make_provider(cfg)
+    try:
+        return [event async for event in provider.stream(req or request())]
+    finally:
+        await provider.aclose()
