@@ -1,0 +1,378 @@
+"""The file tools ``read``, ``write`` and ``edit``, and the path rules the other tools share.
+
+Paths are resolved against ``ctx.cwd`` (symlinks followed, so a link out of the project counts
+as outside it). A path is shown relative to the working directory when it lies inside it and
+absolute otherwise; that shown form is also the permission subject. ``write`` and ``edit`` hand
+the file's bytes before the change to ``ctx.record_change`` before touching it, for undo.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import difflib
+import os
+from pathlib import Path
+from typing import Any
+
+from sessions.tools.base import PermissionSubject, ToolContext, ToolError, ToolResult
+
+DEFAULT_LIMIT = 2000
+MAX_LINE_CHARS = 2000
+MAX_READ_BYTES = 50 * 1024  # of numbered output per call; the model pages on with offset
+MAX_DIFF_CHARS = 64 * 1024
+BINARY_SNIFF_BYTES = 8192
+# Example env files are documentation, not secrets.
+_ENV_EXAMPLES = {".env.example", ".env.sample", ".env.template", ".env.dist"}
+
+
+# ---------------------------------------------------------------------------- path rules
+
+
+def resolve_path(raw: str, cwd: Path) -> Path:
+    path = Path(os.path.expanduser(raw))
+    if not path.is_absolute():
+        path = cwd / path
+    return path.resolve()
+
+
+def is_inside(path: Path, cwd: Path) -> bool:
+    return path.is_relative_to(cwd.resolve())
+
+
+def display_path(path: Path, cwd: Path) -> str:
+    root = cwd.resolve()
+    if path.is_relative_to(root):
+        rel = path.relative_to(root).as_posix()
+        return rel or "."
+    return str(path)
+
+
+def is_env_file(path: Path) -> bool:
+    name = path.name
+    return (name == ".env" or name.startswith(".env.")) and name not in _ENV_EXAMPLES
+
+
+def path_subject(raw: str, cwd: Path, *, reading: bool = False) -> PermissionSubject:
+    """Subject for a tool acting on ``raw``: ask outside cwd, and for reads of ``.env*``."""
+    path = resolve_path(raw, cwd)
+    default = None
+    if not is_inside(path, cwd) or (reading and is_env_file(path)):
+        default = "ask"
+    return PermissionSubject(display_path(path, cwd), default)
+
+
+def looks_binary(head: bytes) -> bool:
+    if b"\x00" in head:
+        return True
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        # A multi-byte character cut at the end of the sniffed block is still text.
+        return exc.start < len(head) - 4
+    return False
+
+
+def _missing(path: Path, cwd: Path) -> ToolError:
+    shown = display_path(path, cwd)
+    hint = ""
+    parent = path.parent
+    if parent.is_dir():
+        try:
+            names = [p.name for p in parent.iterdir()]
+        except OSError:
+            names = []
+        close = difflib.get_close_matches(path.name, names, n=3, cutoff=0.6)
+        if close:
+            hint = " Did you mean: " + ", ".join(display_path(parent / n, cwd) for n in close) + "?"
+    return ToolError(
+        f"file not found: {shown}.{hint} Use `list` to see a directory or `glob` to find files "
+        "by name."
+    )
+
+
+def _diff(path_shown: str, before: str, after: str) -> str:
+    lines = difflib.unified_diff(
+        before.splitlines(keepends=True),
+        after.splitlines(keepends=True),
+        fromfile=f"a/{path_shown}",
+        tofile=f"b/{path_shown}",
+    )
+    text = "".join(
+        line if line.endswith("\n") else line + "\n\\ No newline at end of file\n" for line in lines
+    )
+    if len(text) > MAX_DIFF_CHARS:
+        return text[:MAX_DIFF_CHARS] + f"\n[... diff truncated, {len(text)} chars in all ...]\n"
+    return text
+
+
+def _counts(diff: str) -> tuple[int, int]:
+    added = removed = 0
+    for line in diff.splitlines():
+        if line.startswith("+") and not line.startswith("+++"):
+            added += 1
+        elif line.startswith("-") and not line.startswith("---"):
+            removed += 1
+    return added, removed
+
+
+def _str_arg(args: dict[str, Any], key: str) -> str:
+    value = args.get(key)
+    if not isinstance(value, str):
+        raise ToolError(f"argument {key!r} must be a string")
+    return value
+
+
+# ---------------------------------------------------------------------------- read
+
+
+class ReadTool:
+    name = "read"
+    description = (
+        "Read a text file. Returns numbered lines (`   12\\t...`), up to `limit` lines "
+        f"(default {DEFAULT_LIMIT}) starting at 1-based line `offset`; lines longer than "
+        f"{MAX_LINE_CHARS} characters are cut. The footer says which lines were shown and how "
+        "many the file has: page on with `offset`. Read a file before editing it. The line "
+        "numbers and the tab after them are not part of the file. Binary files are refused."
+    )
+    parameters: dict[str, Any] = {
+        "type": "object",
+        "properties": {
+            "path": {
+                "type": "string",
+                "description": "File path, relative to the working directory or absolute.",
+            },
+            "offset": {
+                "type": "integer",
+                "minimum": 1,
+                "description": "1-based line number to start at (default 1).",
+            },
+            "limit": {
+                "type": "integer",
+                "minimum": 1,
+                "description": f"Maximum number of lines to return (default {DEFAULT_LIMIT}).",
+            },
+        },
+        "required": ["path"],
+    }
+
+    def permission_subject(self, args: dict[str, Any], cwd: Path) -> PermissionSubject:
+        return path_subject(str(args.get("path", "")), cwd, reading=True)
+
+    async def run(self, args: dict[str, Any], ctx: ToolContext) -> ToolResult:
+        path = resolve_path(_str_arg(args, "path"), ctx.cwd)
+        offset = int(args.get("offset") or 1)
+        limit = int(args.get("limit") or DEFAULT_LIMIT)
+        if offset < 1 or limit < 1:
+            raise ToolError("offset and limit must be at least 1")
+        return await asyncio.to_thread(_read, path, ctx.cwd, offset, limit)
+
+
+def _read(path: Path, cwd: Path, offset: int, limit: int) -> ToolResult:
+    shown = display_path(path, cwd)
+    if path.is_dir():
+        raise ToolError(f"{shown} is a directory, not a file; use `list` to see its contents")
+    try:
+        fh = path.open("rb")
+    except FileNotFoundError:
+        raise _missing(path, cwd) from None
+    except PermissionError:
+        raise ToolError(f"permission denied reading {shown}") from None
+    with fh:
+        head = fh.read(BINARY_SNIFF_BYTES)
+        if looks_binary(head):
+            size = path.stat().st_size
+            raise ToolError(
+                f"{shown} is a binary file ({size} bytes); `read` shows text files only"
+            )
+        fh.seek(0)
+        out: list[str] = []
+        used = 0
+        total = 0
+        last = offset - 1
+        cut_by_bytes = False
+        for raw in fh:
+            total += 1
+            if total < offset or total >= offset + limit or cut_by_bytes:
+                continue
+            line = raw.decode("utf-8", errors="replace").rstrip("\r\n")
+            if len(line) > MAX_LINE_CHARS:
+                line = line[:MAX_LINE_CHARS] + f"… [line cut, {len(line)} chars]"
+            entry = f"{total:>5}\t{line}"
+            if out and used + len(entry) + 1 > MAX_READ_BYTES:
+                cut_by_bytes = True
+                continue
+            out.append(entry)
+            used += len(entry) + 1
+            last = total
+    meta: dict[str, Any] = {"path": str(path), "total_lines": total}
+    if total == 0:
+        return ToolResult(f"{shown} is empty (0 lines)", metadata=meta)
+    if offset > total:
+        raise ToolError(
+            f"offset {offset} is past the end of {shown}, which has {total} lines; "
+            "use a smaller offset"
+        )
+    footer = f"(showing lines {offset}-{last} of {total})"
+    if last < total:
+        reason = " (output size limit)" if cut_by_bytes else ""
+        footer += f"; more lines{reason}: read again with offset={last + 1}"
+    meta.update(first_line=offset, last_line=last)
+    return ToolResult("\n".join(out) + "\n\n" + footer, metadata=meta)
+
+
+# ---------------------------------------------------------------------------- write
+
+
+class WriteTool:
+    name = "write"
+    description = (
+        "Create a file or replace its whole content. Parent directories are created. "
+        "Prefer `edit` for changing part of an existing file; read a file before overwriting it."
+    )
+    parameters: dict[str, Any] = {
+        "type": "object",
+        "properties": {
+            "path": {
+                "type": "string",
+                "description": "File path, relative to the working directory or absolute.",
+            },
+            "content": {"type": "string", "description": "The complete new file content."},
+        },
+        "required": ["path", "content"],
+    }
+
+    def permission_subject(self, args: dict[str, Any], cwd: Path) -> PermissionSubject:
+        return path_subject(str(args.get("path", "")), cwd)
+
+    async def run(self, args: dict[str, Any], ctx: ToolContext) -> ToolResult:
+        path = resolve_path(_str_arg(args, "path"), ctx.cwd)
+        content = _str_arg(args, "content")
+        shown = display_path(path, ctx.cwd)
+        if path.is_dir():
+            raise ToolError(f"{shown} is a directory; give a file path")
+        before = path.read_bytes() if path.exists() else None
+        await ctx.record_change(path, before)
+        data = content.encode("utf-8")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+        created = before is None
+        if before is not None and looks_binary(before[:BINARY_SNIFF_BYTES]):
+            diff = f"(binary file {shown} replaced by text)\n"
+        else:
+            old = "" if before is None else before.decode("utf-8", errors="replace")
+            diff = _diff(shown, old, content)
+        added, removed = _counts(diff)
+        lines = content.count("\n") + (0 if content.endswith("\n") or not content else 1)
+        verb = "Created" if created else "Wrote"
+        output = f"{verb} {shown} ({lines} lines, {len(data)} bytes; +{added} -{removed})"
+        return ToolResult(
+            output,
+            metadata={
+                "path": str(path),
+                "created": created,
+                "diff": diff,
+                "additions": added,
+                "deletions": removed,
+            },
+        )
+
+
+# ---------------------------------------------------------------------------- edit
+
+
+class EditTool:
+    name = "edit"
+    description = (
+        "Replace an exact piece of text in a file. `old_string` must match the file exactly, "
+        "whitespace and indentation included (copy it from `read` output without the line "
+        "numbers) and must occur exactly once, unless `replace_all` is true. Include enough "
+        "surrounding lines to make it unique. To create a file use `write`."
+    )
+    parameters: dict[str, Any] = {
+        "type": "object",
+        "properties": {
+            "path": {
+                "type": "string",
+                "description": "File path, relative to the working directory or absolute.",
+            },
+            "old_string": {"type": "string", "description": "The exact text to replace."},
+            "new_string": {"type": "string", "description": "The text to put in its place."},
+            "replace_all": {
+                "type": "boolean",
+                "description": "Replace every occurrence instead of exactly one (default false).",
+            },
+        },
+        "required": ["path", "old_string", "new_string"],
+    }
+
+    def permission_subject(self, args: dict[str, Any], cwd: Path) -> PermissionSubject:
+        return path_subject(str(args.get("path", "")), cwd)
+
+    async def run(self, args: dict[str, Any], ctx: ToolContext) -> ToolResult:
+        path = resolve_path(_str_arg(args, "path"), ctx.cwd)
+        old_string = _str_arg(args, "old_string")
+        new_string = _str_arg(args, "new_string")
+        replace_all = bool(args.get("replace_all", False))
+        shown = display_path(path, ctx.cwd)
+        if old_string == "":
+            raise ToolError(
+                f"old_string is empty; use `write` to create or overwrite {shown}, or give the "
+                "exact text to replace"
+            )
+        if old_string == new_string:
+            raise ToolError("old_string and new_string are identical; there is nothing to change")
+        if path.is_dir():
+            raise ToolError(f"{shown} is a directory, not a file")
+        try:
+            before = path.read_bytes()
+        except FileNotFoundError:
+            raise _missing(path, ctx.cwd) from None
+        if looks_binary(before[:BINARY_SNIFF_BYTES]):
+            raise ToolError(f"{shown} is a binary file; `edit` changes text files only")
+        try:
+            text = before.decode("utf-8")
+        except UnicodeDecodeError:
+            raise ToolError(f"{shown} is not UTF-8 text; `edit` cannot change it safely") from None
+
+        count = text.count(old_string)
+        if count == 0 and "\r\n" in text and "\n" in old_string and "\r\n" not in old_string:
+            # The model writes "\n"; a CRLF file keeps its own line endings.
+            old_string = old_string.replace("\n", "\r\n")
+            new_string = new_string.replace("\r\n", "\n").replace("\n", "\r\n")
+            count = text.count(old_string)
+        if count == 0:
+            raise ToolError(
+                f"old_string not found in {shown}; read the file first and copy the exact text, "
+                "whitespace included"
+            )
+        if count > 1 and not replace_all:
+            raise ToolError(
+                f"old_string occurs {count} times in {shown}; include more surrounding lines to "
+                "make it unique, or pass replace_all"
+            )
+        first_line = text[: text.index(old_string)].count("\n") + 1
+        after = (
+            text.replace(old_string, new_string)
+            if replace_all
+            else text.replace(old_string, new_string, 1)
+        )
+        await ctx.record_change(path, before)
+        path.write_bytes(after.encode("utf-8"))
+        diff = _diff(shown, text, after)
+        added, removed = _counts(diff)
+        replaced = count if replace_all else 1
+        plural = "s" if replaced != 1 else ""
+        output = (
+            f"Edited {shown}: replaced {replaced} occurrence{plural} (first at line "
+            f"{first_line}; +{added} -{removed})"
+        )
+        return ToolResult(
+            output,
+            metadata={
+                "path": str(path),
+                "diff": diff,
+                "replacements": replaced,
+                "additions": added,
+                "deletions": removed,
+            },
+        )

@@ -1,0 +1,210 @@
+"""The ``bash`` tool: one command in ``/bin/bash -c``, in the working directory.
+
+The command runs in its own session (so its own process group); stdout and stderr share one
+pipe, read as it arrives into a bounded capture (the first and last ``KEEP_BYTES``), so memory
+stays flat whatever the command prints. On timeout, cancellation (``ctx.cancel``) or the task
+being cancelled, the whole group gets SIGTERM and, shortly after, SIGKILL, so children die too.
+
+When the shell exits normally, background children it started keep running (a dev server
+started with ``&`` is what was asked for); we read their output for ``DRAIN_GRACE_S`` more
+and then stop reading. stdin is /dev/null, so nothing waits for input.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+from pathlib import Path
+from typing import Any
+
+from sessions.tools.base import PermissionSubject, ToolContext, ToolError, ToolResult
+
+DEFAULT_TIMEOUT_S = 120
+MAX_TIMEOUT_S = 600
+KEEP_BYTES = 15 * 1024
+DRAIN_GRACE_S = 0.5
+TERM_GRACE_S = 0.5
+_CHUNK = 64 * 1024
+
+
+class _Capture:
+    """The first and last KEEP_BYTES of a stream, and how much was dropped between them."""
+
+    def __init__(self, keep: int = KEEP_BYTES) -> None:
+        self.keep = keep
+        self.head = bytearray()
+        self.tail = bytearray()
+        self.total = 0
+
+    def feed(self, data: bytes) -> None:
+        self.total += len(data)
+        room = self.keep - len(self.head)
+        if room > 0:
+            self.head += data[:room]
+            data = data[room:]
+        if data:
+            self.tail += data
+            if len(self.tail) > 2 * self.keep:  # trim in batches: amortised O(1) per byte
+                del self.tail[: len(self.tail) - self.keep]
+
+    def text(self) -> str:
+        tail = bytes(self.tail[-self.keep :]) if self.tail else b""
+        omitted = self.total - len(self.head) - len(tail)
+        parts = [bytes(self.head).decode("utf-8", errors="replace")]
+        if omitted > 0:
+            parts.append(f"\n[... {omitted} bytes omitted ...]\n")
+        parts.append(tail.decode("utf-8", errors="replace"))
+        return "".join(parts)
+
+    @property
+    def omitted(self) -> int:
+        return max(0, self.total - len(self.head) - min(len(self.tail), self.keep))
+
+
+class BashTool:
+    name = "bash"
+    description = (
+        "Run a shell command with /bin/bash -c in the working directory and return its "
+        "combined stdout and stderr and its exit code. Non-interactive: stdin is empty, so "
+        "never run commands that wait for input (editors, pagers, `git rebase -i`). Output "
+        f"beyond {KEEP_BYTES // 1024} KB at either end is cut from the middle; pipe through "
+        "`head`, `tail` or `grep` when you expect a lot. Prefer the read, grep, glob and list "
+        "tools for looking at files. `timeout` is in seconds (default "
+        f"{DEFAULT_TIMEOUT_S}, at most {MAX_TIMEOUT_S}); on timeout the command and its "
+        "children are killed."
+    )
+    parameters: dict[str, Any] = {
+        "type": "object",
+        "properties": {
+            "command": {"type": "string", "description": "The command line to run."},
+            "timeout": {
+                "type": "number",
+                "minimum": 1,
+                "maximum": MAX_TIMEOUT_S,
+                "description": f"Seconds before the command is killed (default "
+                f"{DEFAULT_TIMEOUT_S}).",
+            },
+        },
+        "required": ["command"],
+    }
+
+    def permission_subject(self, args: dict[str, Any], cwd: Path) -> PermissionSubject:
+        return PermissionSubject(str(args.get("command", "")).strip())
+
+    async def run(self, args: dict[str, Any], ctx: ToolContext) -> ToolResult:
+        command = args.get("command")
+        if not isinstance(command, str) or not command.strip():
+            raise ToolError("argument 'command' must be a non-empty command line")
+        timeout = float(args.get("timeout") or DEFAULT_TIMEOUT_S)
+        if not 0 < timeout <= MAX_TIMEOUT_S:
+            raise ToolError(f"timeout must be between 1 and {MAX_TIMEOUT_S} seconds")
+        if not ctx.cwd.is_dir():
+            raise ToolError(f"working directory {ctx.cwd} does not exist")
+        if ctx.cancel.is_set():
+            return ToolResult(
+                "cancelled before the command started", is_error=True, metadata={"cancelled": True}
+            )
+        return await run_command(command, ctx.cwd, timeout, ctx.cancel)
+
+
+async def run_command(command: str, cwd: Path, limit_s: float, cancel: asyncio.Event) -> ToolResult:
+    loop = asyncio.get_running_loop()
+    read_fd, write_fd = os.pipe()
+    env = dict(os.environ, PAGER="cat", GIT_PAGER="cat", GIT_TERMINAL_PROMPT="0")
+    try:
+        proc = await asyncio.create_subprocess_exec(
+            "/bin/bash",
+            "-c",
+            command,
+            cwd=str(cwd),
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=write_fd,
+            stderr=write_fd,
+            start_new_session=True,
+            env=env,
+        )
+    except BaseException:
+        os.close(read_fd)
+        raise
+    finally:
+        os.close(write_fd)  # the child holds its copies; EOF comes when they all close
+
+    reader = asyncio.StreamReader(limit=_CHUNK)
+    transport, _ = await loop.connect_read_pipe(
+        lambda: asyncio.StreamReaderProtocol(reader), os.fdopen(read_fd, "rb", buffering=0)
+    )
+    capture = _Capture()
+
+    async def pump() -> None:
+        while chunk := await reader.read(_CHUNK):
+            capture.feed(chunk)
+
+    pump_task = asyncio.create_task(pump())
+    exit_task = asyncio.create_task(proc.wait())
+    cancel_task = asyncio.create_task(cancel.wait())
+    outcome = "exit"
+    try:
+        done, _ = await asyncio.wait(
+            {exit_task, cancel_task}, timeout=limit_s, return_when=asyncio.FIRST_COMPLETED
+        )
+        if exit_task not in done:
+            outcome = "cancelled" if cancel_task in done else "timeout"
+            await _kill_group(proc, exit_task)
+        # After the shell exits, finish reading what is in the pipe; background children
+        # that still hold it open are not waited for.
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(asyncio.shield(pump_task), DRAIN_GRACE_S)
+        still_reading = not pump_task.done()
+    finally:
+        if proc.returncode is None:  # we were cancelled ourselves: leave nothing running
+            _signal_group(proc.pid, signal.SIGKILL)
+        for task in (pump_task, exit_task, cancel_task):
+            task.cancel()
+        transport.close()
+
+    code = proc.returncode
+    body = capture.text()
+    meta: dict[str, Any] = {
+        "exit_code": code,
+        "output_bytes": capture.total,
+        "omitted_bytes": capture.omitted,
+    }
+    if not body:
+        body = "(no output)"
+    elif not body.endswith("\n"):
+        body += "\n"
+    if outcome == "timeout":
+        meta["timed_out"] = True
+        return ToolResult(
+            f"{body}\ncommand timed out after {_seconds(limit_s)}s and was killed "
+            "(with its child processes); run it with a larger timeout or in smaller steps",
+            is_error=True,
+            metadata=meta,
+        )
+    if outcome == "cancelled":
+        meta["cancelled"] = True
+        return ToolResult(f"{body}\ncancelled", is_error=True, metadata=meta)
+    note = ""
+    if still_reading:
+        note = "(background processes still running; their further output is not shown)\n"
+    return ToolResult(f"{body}{note}[exit code {code}]", metadata=meta)
+
+
+async def _kill_group(proc: asyncio.subprocess.Process, exit_task: asyncio.Task[int]) -> None:
+    _signal_group(proc.pid, signal.SIGTERM)
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(asyncio.shield(exit_task), TERM_GRACE_S)
+    # Children may ignore SIGTERM or outlive the shell; the group id outlives its leader.
+    _signal_group(proc.pid, signal.SIGKILL)
+    await asyncio.shield(exit_task)
+
+
+def _signal_group(pgid: int, sig: int) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pgid, sig)
+
+
+def _seconds(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else f"{value:g}"
