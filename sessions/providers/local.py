@@ -77,7 +77,10 @@ def default_model_path() -> Path:
     Found through the import system without importing the package: its ``__init__`` imports
     ``llm``, which a ``--no-deps`` install does not have.
     """
-    spec = importlib.util.find_spec(WEIGHTS_PACKAGE)
+    try:
+        spec = importlib.util.find_spec(WEIGHTS_PACKAGE)
+    except (ImportError, ValueError):  # a broken or blocked install counts as absent
+        spec = None
     locations = list(spec.submodule_search_locations or []) if spec else []
     if not locations:
         raise LocalModelError(
@@ -214,6 +217,7 @@ class LocalProvider:
         self.n_ctx = int(options.get("n_ctx") or DEFAULT_N_CTX)
 
     def _load(self) -> _Loaded:
+        _import_llama()  # the engine first: its install command is the one to show first
         path = Path(self.model_path).expanduser() if self.model_path else default_model_path()
         return load_model(path, self.threads, self.n_ctx)
 
