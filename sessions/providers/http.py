@@ -16,6 +16,7 @@ import json
 import logging
 import random
 import re
+import secrets
 import time
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
@@ -23,6 +24,7 @@ from http import HTTPStatus
 from typing import Any
 
 import httpx
+from httpx_sse import EventSource
 
 from sessions.events import ProviderError
 from sessions.providers.base import ProviderConfig
@@ -77,6 +79,28 @@ def provider_error_text(body: bytes) -> str:
             return excerpt(detail if isinstance(detail, str) else json.dumps(detail),
                            ERROR_TEXT_CHARS)
     return excerpt(text, ERROR_TEXT_CHARS)
+
+
+def synth_call_id(index: int) -> str:
+    """An id for a tool call the server sent without one."""
+    return f"call_{index}_{secrets.token_hex(6)}"
+
+
+def merge_extra(body: dict[str, Any], extra: Mapping[str, Any]) -> dict[str, Any]:
+    """``request.extra`` goes in last; a key set to None removes the default."""
+    for key, value in extra.items():
+        if value is None:
+            body.pop(key, None)
+        else:
+            body[key] = value
+    return body
+
+
+class LenientEventSource(EventSource):
+    """Some proxies label an SSE body ``text/plain``; parse it as SSE anyway."""
+
+    def _check_content_type(self) -> None:
+        return
 
 
 def retry_after_seconds(value: str | None, now: float | None = None) -> float | None:

@@ -10,13 +10,12 @@ no choices (or none at all), and ``data: {"error": ...}`` mid-stream.
 from __future__ import annotations
 
 import json
-import secrets
 from collections.abc import AsyncGenerator
 from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
-from httpx_sse import EventSource, ServerSentEvent, SSEError
+from httpx_sse import ServerSentEvent, SSEError
 
 from sessions.events import (
     Finish,
@@ -31,7 +30,14 @@ from sessions.events import (
     Usage,
 )
 from sessions.providers.base import ChatMessage, ChatRequest, ProviderConfig, ToolSpec
-from sessions.providers.http import ERROR_BODY_LIMIT, HttpTransport, provider_error_text
+from sessions.providers.http import (
+    ERROR_BODY_LIMIT,
+    HttpTransport,
+    LenientEventSource,
+    merge_extra,
+    provider_error_text,
+    synth_call_id,
+)
 from sessions.providers.usage import normalize_usage
 
 FINISH_REASONS: dict[str, FinishReason] = {
@@ -50,20 +56,6 @@ def map_finish(raw: str | None) -> FinishReason:
     if raw is None:
         return "stop"
     return FINISH_REASONS.get(raw, "other")
-
-
-def synth_call_id(index: int) -> str:
-    return f"call_{index}_{secrets.token_hex(6)}"
-
-
-def merge_extra(body: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
-    """``request.extra`` goes in last; a key set to None removes the default."""
-    for key, value in extra.items():
-        if value is None:
-            body.pop(key, None)
-        else:
-            body[key] = value
-    return body
 
 
 # --------------------------------------------------------------------------- request
@@ -242,9 +234,9 @@ class ChatStreamParser:
                 events.append(ToolCallStart(state.index, state.id, state.name))
             state.ended = True
             assert state.id is not None
-            events.append(
-                ToolCallEnd(state.index, state.id, state.name, "".join(state.arguments))
-            )
+            # A call without arguments still needs a JSON object for the runner to parse.
+            arguments = "".join(state.arguments) or "{}"
+            events.append(ToolCallEnd(state.index, state.id, state.name, arguments))
         return events
 
     def finish(self) -> list[ProviderEvent]:
@@ -256,13 +248,6 @@ class ChatStreamParser:
             reason = "tool_calls"
         events.append(Finish(reason, self.raw_finish))
         return events
-
-
-class _LenientEventSource(EventSource):
-    """Some proxies label an SSE body ``text/plain``; parse it anyway."""
-
-    def _check_content_type(self) -> None:
-        return
 
 
 def stream_error_event(data: dict[str, Any], http: HttpTransport, url: str) -> ProviderError:
@@ -305,7 +290,7 @@ class OpenAIChatProvider:
                 return
             parser = ChatStreamParser()
             try:
-                async for sse in _LenientEventSource(opened).aiter_sse():
+                async for sse in LenientEventSource(opened).aiter_sse():
                     outcome = self._on_sse(sse, parser, url)
                     if outcome is None:  # [DONE]
                         break

@@ -66,8 +66,8 @@ def normalize_usage(*raws: Mapping[str, Any] | None) -> Usage | None:
     if "input_tokens" in raw or "output_tokens" in raw:  # Anthropic (and OpenAI Responses)
         cache_read = _int(raw.get("cache_read_input_tokens"))
         cache_write = _int(raw.get("cache_creation_input_tokens"))
-        details = raw.get("input_tokens_details") or {}
-        if not cache_read and isinstance(details, Mapping):
+        details = raw.get("input_tokens_details")
+        if isinstance(details, Mapping) and not (cache_read or cache_write):
             # OpenAI Responses: input_tokens already includes the cached ones.
             cached = _int(details.get("cached_tokens"))
             return Usage(_int(raw.get("input_tokens")), _int(raw.get("output_tokens")), cached)
