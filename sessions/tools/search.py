@@ -497,12 +497,18 @@ def _grep(
             "path or include)"
         )
     if skipped_large:
-        notes.append(f"({skipped_large} files over 2 MB were not searched)")
+        notes.append(f"({_plural(skipped_large, 'file')} over 2 MB not searched)")
     if not lines:
         text = f"No matches for {regex.pattern!r} under {display_path(base, ctx.cwd)}"
         return ToolResult("\n".join([text, *notes]), metadata=meta)
-    head = f"{matches} matches in {files_with_matches} files"
+    head = f"{_plural(matches, 'match')} in {_plural(files_with_matches, 'file')}"
     return ToolResult("\n".join([head, *lines, *notes]), metadata=meta)
+
+
+def _plural(count: int, noun: str) -> str:
+    if count == 1:
+        return f"1 {noun}"
+    return f"{count} {noun}{'es' if noun.endswith('ch') else 's'}"
 
 
 # ---------------------------------------------------------------------------- list

@@ -172,7 +172,7 @@ async def run_command(command: str, cwd: Path, limit_s: float, cancel: asyncio.E
         "omitted_bytes": capture.omitted,
     }
     if not body:
-        body = "(no output)"
+        body = "(no output)\n"
     elif not body.endswith("\n"):
         body += "\n"
     if outcome == "timeout":

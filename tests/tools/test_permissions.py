@@ -1,0 +1,123 @@
+"""Permission decisions: every precedence rule, bash patterns, subject defaults."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sessions.config import PermissionConfig, load_config
+from sessions.tools.base import PermissionSubject
+from sessions.tools.files import ReadTool
+from sessions.tools.permissions import Permissions
+from sessions.tools.shell import BashTool
+
+BASH_RULES = (("*", "ask"), ("git status*", "allow"), ("git push*", "deny"))
+
+
+def perms(
+    project: Path,
+    tools: dict[str, str] | None = None,
+    bash: tuple[tuple[str, str], ...] = (),
+    allow: frozenset[str] | set[str] = frozenset(),
+    allow_all: bool = False,
+) -> Permissions:
+    config = PermissionConfig(tools=tools or {}, bash=bash)
+    return Permissions(config, project, allow=allow, allow_all=allow_all)
+
+
+def cmd(text: str) -> PermissionSubject:
+    return PermissionSubject(text)
+
+
+def test_builtin_default_allows_every_tool(project: Path) -> None:
+    p = perms(project)
+    for tool in ("read", "write", "edit", "bash", "glob", "grep", "list"):
+        assert p.decide(tool, PermissionSubject("a.txt")) == "allow", tool
+    assert p.explain("edit", PermissionSubject("a.txt")) == ("allow", "built-in default")
+
+
+def test_config_tool_action(project: Path) -> None:
+    p = perms(project, {"edit": "ask", "write": "deny"})
+    assert p.decide("edit", PermissionSubject("a.txt")) == "ask"
+    assert p.decide("write", PermissionSubject("a.txt")) == "deny"
+    assert p.decide("read", PermissionSubject("a.txt")) == "allow"
+
+
+def test_bash_patterns_last_match_wins(project: Path) -> None:
+    p = perms(project, bash=BASH_RULES)
+    assert p.decide("bash", cmd("git status --short")) == "allow"
+    assert p.decide("bash", cmd("git push origin main")) == "deny"
+    assert p.decide("bash", cmd("rm -rf build")) == "ask"
+    # Order matters: a catch-all written last overrides the specific rules before it.
+    reversed_rules = (("git status*", "allow"), ("*", "ask"))
+    assert perms(project, bash=reversed_rules).decide("bash", cmd("git status")) == "ask"
+    assert p.explain("bash", cmd("git push")) == ("deny", "[permission.bash] 'git push*'")
+
+
+def test_bash_falls_back_to_the_tool_action(project: Path) -> None:
+    p = perms(project, {"bash": "deny"}, bash=(("ls*", "allow"),))
+    assert p.decide("bash", cmd("ls -la")) == "allow"
+    assert p.decide("bash", cmd("curl example.com")) == "deny"
+
+
+def test_bash_patterns_from_a_real_config_file(project: Path) -> None:
+    (project / "opencode.toml").write_text(
+        '[permission.bash]\n"*" = "ask"\n"git status*" = "allow"\n"git push*" = "deny"\n'
+    )
+    p = Permissions(load_config(project).permission, project)
+    assert p.decide("bash", BashTool().permission_subject({"command": "git status"}, project)) == (
+        "allow"
+    )
+    assert p.decide("bash", cmd("git push --force")) == "deny"
+    assert p.decide("bash", cmd("make")) == "ask"
+
+
+def test_subject_default_asks_outside_cwd_and_for_env_reads(project: Path, tmp_path: Path) -> None:
+    p = perms(project)
+    read = ReadTool()
+    assert p.decide("read", read.permission_subject({"path": ".env"}, project)) == "ask"
+    assert p.decide("read", read.permission_subject({"path": "../x.txt"}, project)) == "ask"
+    assert p.decide("read", read.permission_subject({"path": "x.txt"}, project)) == "allow"
+
+
+def test_config_deny_beats_the_subject_default_but_allow_does_not(project: Path) -> None:
+    outside = PermissionSubject("/etc/hosts", "ask")
+    assert perms(project, {"read": "deny"}).decide("read", outside) == "deny"
+    assert perms(project, {"read": "allow"}).decide("read", outside) == "ask"
+    assert perms(project, {"read": "allow"}).decide("read", PermissionSubject("a")) == "allow"
+
+
+def test_allow_flag_beats_config_and_defaults_for_that_tool_only(project: Path) -> None:
+    p = perms(project, {"edit": "deny", "write": "ask"}, allow={"edit"})
+    assert p.decide("edit", PermissionSubject("/outside/a", "ask")) == "allow"
+    assert p.decide("write", PermissionSubject("a")) == "ask"
+    assert p.explain("edit", PermissionSubject("a")) == ("allow", "--allow edit")
+
+
+def test_allow_all_beats_everything(project: Path) -> None:
+    p = perms(project, {"edit": "deny"}, bash=BASH_RULES, allow_all=True)
+    assert p.decide("edit", PermissionSubject("a")) == "allow"
+    assert p.decide("bash", cmd("git push")) == "allow"
+    assert p.decide("read", PermissionSubject(".env", "ask")) == "allow"
+
+
+def test_session_grants_are_per_tool_and_subject(project: Path) -> None:
+    p = perms(project, {"edit": "ask"}, bash=BASH_RULES)
+    assert p.decide("bash", cmd("make test")) == "ask"
+    p.grant_session("bash", cmd("make test"))
+    assert p.decide("bash", cmd("make test")) == "allow"
+    assert p.decide("bash", cmd("make clean")) == "ask"
+    assert p.decide("edit", PermissionSubject("make test")) == "ask"
+    # A grant restored from the store arrives as a plain string.
+    p.grant_session("edit", "a.txt")
+    assert p.decide("edit", PermissionSubject("a.txt")) == "allow"
+    assert p.decide("edit", PermissionSubject("b.txt")) == "ask"
+    p.remember_session("edit", "*")
+    assert p.decide("edit", PermissionSubject("b.txt")) == "allow"
+
+
+def test_session_grant_beats_config_deny_and_subject_default(project: Path) -> None:
+    p = perms(project, bash=BASH_RULES)
+    p.grant_session("bash", cmd("git push"))
+    assert p.decide("bash", cmd("git push")) == "allow"
+    p.grant_session("read", PermissionSubject("/etc/hosts", "ask"))
+    assert p.decide("read", PermissionSubject("/etc/hosts", "ask")) == "allow"
