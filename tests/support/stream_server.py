@@ -14,6 +14,7 @@ import re
 import select
 import socket
 import threading
+import time
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -98,6 +99,7 @@ class _Handler(BaseHTTPRequestHandler):
         if not reply.chunked:
             self.wfile.write(reply.body)
             self.wfile.flush()
+            self.server.owner._completed()
             return
         sent = 0
         for chunk in _chunks(reply.body, reply.chunk_size):
@@ -117,6 +119,7 @@ class _Handler(BaseHTTPRequestHandler):
             return
         self.wfile.write(b"0\r\n\r\n")
         self.wfile.flush()
+        self.server.owner._completed()
 
     def _write_chunk(self, chunk: bytes) -> None:
         self.wfile.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
@@ -158,6 +161,8 @@ class StreamServer:
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
         self.requests: list[RecordedRequest] = []
+        # time.monotonic() when each complete body had been written (cut or hung ones excluded)
+        self.completed_at: list[float] = []
         self.url = ""
 
     def add(self, *replies: Reply) -> None:
@@ -167,6 +172,10 @@ class StreamServer:
     def _record(self, request: RecordedRequest) -> None:
         with self._lock:
             self.requests.append(request)
+
+    def _completed(self) -> None:
+        with self._lock:
+            self.completed_at.append(time.monotonic())
 
     def _next_reply(self) -> Reply:
         with self._lock:
