@@ -27,6 +27,9 @@ if TYPE_CHECKING:
 # Modules that declare commands (each calls ``register`` at import time).
 COMMAND_MODULES: list[str] = [
     "commands.session.cmds",
+    "commands.target.cmds",
+    "commands.sync.cmds",
+    "commands.verify.cmds",
 ]
 
 
@@ -224,7 +227,12 @@ class Registry:
         command, rest = self.find(words)
         if "-h" in rest or "--help" in rest:
             raise UsageError(f"help for {command.name}", command.usage(prog))
-        namespace = command.parser(prog).parse_args(rest)
+        parser = command.parser(prog)
+        try:
+            namespace = parser.parse_args(rest)
+        except argparse.ArgumentError as exc:
+            # exit_on_error=False makes argparse raise (bad choice, bad int) instead of error()
+            raise UsageError(f"{parser.prog}: {exc}", parser.format_help()) from exc
         values = vars(namespace)
         for arg in command.args:
             if arg.positional and arg.option:

@@ -1,0 +1,1 @@
+"""Target synchronization: change detection, backup, install, copy, config merge, verify."""

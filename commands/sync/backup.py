@@ -1,0 +1,183 @@
+"""Backups of a target: content-addressed blobs plus a sha256 manifest under the data dir, and
+byte-exact restores.
+
+Layout: ``<data_dir>/backups/<target>/<id>/blobs/<sha256>`` and ``manifest.json``. A backup row
+is marked complete only after every blob and the manifest are on disk, so a crash during the
+backup leaves nothing that could be restored half-way; a crash after it leaves a backup that
+``target restore`` brings back exactly.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from commands.registry import CommandError
+from commands.sync.files import atomic_write, sha256_file, tree_files
+from commands.target.repo import Backup, BackupFile, Target, TargetRepo
+
+
+def backups_root(data_dir: Path, target: Target) -> Path:
+    return data_dir / "backups" / f"{target.id}-{target.name}"
+
+
+async def create_backup(
+    repo: TargetRepo,
+    target: Target,
+    data_dir: Path,
+    entries: list[tuple[str, Path]],
+    reason: str,
+    roots: dict[str, Any],
+) -> Backup:
+    """Copy every existing file in ``entries`` (component, absolute path) aside; files that do
+    not exist yet are recorded as ``existed=0`` so a restore removes them."""
+    root = backups_root(data_dir, target)
+    backup_id = await repo.create_backup(target.id, reason, str(root))
+    directory = root / str(backup_id)
+    blobs = directory / "blobs"
+    blobs.mkdir(parents=True, exist_ok=True)
+    files: list[BackupFile] = []
+    seen: set[str] = set()
+    for component, path in entries:
+        key = str(path)
+        if key in seen:
+            continue
+        seen.add(key)
+        if path.is_file():
+            digest = sha256_file(path)
+            blob = blobs / digest
+            if not blob.exists():
+                shutil.copyfile(path, blob)
+                with blob.open("rb") as handle:
+                    os.fsync(handle.fileno())
+            if sha256_file(blob) != digest:
+                raise CommandError(f"backup of {path} changed while copying; retry the backup")
+            stat = path.stat()
+            files.append(BackupFile(component, key, True, digest, stat.st_size, stat.st_mode))
+        else:
+            files.append(BackupFile(component, key, False))
+    roots = {
+        **roots,
+        "components": sorted(set(roots.get("components", [])) | {f.component for f in files}),
+    }
+    manifest = {
+        "backup_id": backup_id,
+        "target": target.name,
+        "roots": roots,
+        "files": [
+            {
+                "component": f.component,
+                "path": f.path,
+                "existed": f.existed,
+                "sha256": f.sha256,
+                "size": f.size,
+                "mode": f.mode,
+            }
+            for f in files
+        ],
+    }
+    atomic_write(directory / "manifest.json", json.dumps(manifest, indent=1).encode())
+    await repo.complete_backup(backup_id, files, roots)
+    backup = await repo.backup(target.id, backup_id)
+    assert backup is not None
+    return backup
+
+
+@dataclass(slots=True)
+class RestoreReport:
+    restored: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    mismatched: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "restored": len(self.restored),
+            "removed": len(self.removed),
+            "mismatched": self.mismatched,
+            "verified": not self.mismatched,
+        }
+
+
+def _remove(path: Path, stop: Path | None, report: RestoreReport) -> None:
+    if path.is_file() or path.is_symlink():
+        path.unlink()
+        report.removed.append(str(path))
+    # prune folders the sync created and left empty (dist-info, new doc folders)
+    parent = path.parent
+    while stop is not None and parent != stop and stop in parent.parents:
+        try:
+            parent.rmdir()
+        except OSError:
+            break
+        parent = parent.parent
+
+
+def restore_backup(
+    backup: Backup,
+    components: set[str] | None = None,
+    current_code: list[str] | None = None,
+    target_root: Path | None = None,
+) -> RestoreReport:
+    """Put every file of the backup (restricted to ``components``) back byte for byte, remove
+    files the sync created, and check each restored file's sha256 against the manifest.
+
+    ``current_code``: files the code distribution owns now; those not in the backup are removed
+    (they came with the new install)."""
+    if not backup.complete:
+        raise CommandError(
+            f"backup {backup.id} is incomplete (the process stopped while writing it); "
+            "pick another with `opencode target backups NAME`"
+        )
+    blobs = Path(backup.dir) / str(backup.id) / "blobs"
+    wanted = [f for f in backup.files if components is None or f.component in components]
+    report = RestoreReport()
+    listed = {f.path for f in backup.files}
+
+    if current_code is not None and (components is None or "code" in components):
+        for owned in current_code:
+            if owned not in listed:
+                _remove(Path(owned), _site_root(owned), report)
+
+    snapshot: dict[str, str] = backup.roots.get("snapshot", {})
+    for component, root in snapshot.items():
+        if components is not None and component not in components:
+            continue
+        root_path = Path(root)
+        if root_path.is_dir():
+            for rel in tree_files(root_path):
+                full = root_path / rel
+                if str(full) not in listed:
+                    _remove(full, root_path, report)
+
+    for entry in wanted:
+        path = Path(entry.path)
+        if not entry.existed:
+            if path.exists():
+                inside = target_root is not None and target_root in path.parents
+                _remove(path, target_root if inside else path.parent, report)
+            continue
+        assert entry.sha256 is not None
+        blob = blobs / entry.sha256
+        if not blob.is_file():
+            raise CommandError(
+                f"backup {backup.id} is missing the copy of {path} ({blob}); "
+                "the backup folder was changed by hand — restore another backup"
+            )
+        atomic_write(path, blob.read_bytes(), entry.mode)
+        report.restored.append(entry.path)
+        if sha256_file(path) != entry.sha256:
+            report.mismatched.append(entry.path)
+    return report
+
+
+def _site_root(path: str) -> Path | None:
+    """The site-packages (or bin) folder above a distribution file: where pruning stops."""
+    parts = Path(path).parents
+    for parent in parts:
+        if parent.name in ("site-packages", "dist-packages", "bin", "Scripts"):
+            return parent
+    return None

@@ -1,0 +1,401 @@
+"""Sync commands: ``sync detect|checklist|run|verify|rollback|status|docs|plans|rag``.
+
+Declarations only; the engine (``commands.sync.engine``) and its git, pip and tomlkit work are
+imported inside handlers.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from commands.registry import Arg, CommandContext, CommandError, CommandResult, Table, command
+
+TARGET = Arg("target", positional=True, option="--target", help="the target's name")
+TESTS = Arg(
+    "tests",
+    option="--tests",
+    metavar="LIST",
+    help="comma-separated: core,integration,docs,feature,preflight (default: all)",
+)
+COMPONENTS = ("code", "docs", "plans", "rag", "config")
+
+
+async def _targets(env: Any, args: dict[str, Any], all_key: str = "all_targets") -> list[Any]:
+    from commands.sync.engine import get_target
+
+    if bool(args.get("target")) == bool(args.get(all_key)):
+        raise CommandError(
+            "give a target (NAME or --target NAME) or --all-targets, not both", exit_code=2
+        )
+    if args.get(all_key):
+        targets = await env.repo.all()
+        if not targets:
+            raise CommandError("no targets registered; add one with `opencode target add`")
+        return list(targets)
+    return [await get_target(env.repo, args["target"])]
+
+
+@command(
+    "sync",
+    "detect",
+    help="changes in the source since a revision, by category and priority",
+    args=[
+        Arg(
+            "since",
+            option="--since",
+            metavar="REV",
+            help="a commit, tag or branch (default: the oldest commit a target was synced to)",
+        )
+    ],
+)
+async def sync_detect(ctx: CommandContext, args: dict[str, Any]) -> CommandResult:
+    from commands.sync import source as src
+    from commands.sync.engine import open_env, refresh_statuses
+
+    env = open_env(ctx)
+    since = args.get("since")
+    if not since:
+        synced = [t.sync_commit for t in await env.repo.all() if t.sync_commit]
+        candidates = [c for c in synced if src.is_ancestor(env.source, c, env.head)]
+        if not candidates:
+            raise CommandError("no target has been synced yet: give --since REV", exit_code=2)
+        # the oldest synced commit: every target's changes are within the range
+        since = next(
+            c for c in candidates if all(src.is_ancestor(env.source, c, o) for o in candidates)
+        )
+    resolved = src.resolve_rev(env.source, since)
+    records = src.detect_changes(env.settings, resolved)
+    changed = await refresh_statuses(env)
+    rows = [
+        [
+            r.category,
+            r.priority,
+            len(r.files),
+            ", ".join(f.path for f in r.files[:4]) + (" …" if len(r.files) > 4 else ""),
+        ]
+        for r in records
+    ]
+    return CommandResult(
+        data={
+            "source": str(env.source),
+            "source_head": env.head,
+            "since": resolved,
+            "changes": [r.to_dict() for r in records],
+            "requires_sync": bool(records),
+        },
+        tables=[Table(["category", "priority", "files", "paths"], rows)] if records else [],
+        text=None if records else f"No changes since {since}: nothing to sync.",
+        changed=frozenset({"target"}) if changed else frozenset(),
+    )
+
+
+@command(
+    "sync",
+    "checklist",
+    help="write the sync checklist (markdown) for a target",
+    args=[
+        TARGET,
+        Arg(
+            "since",
+            option="--since",
+            metavar="REV",
+            help="default: the commit the target was last synced to",
+        ),
+        Arg(
+            "output",
+            option="--output",
+            short="-o",
+            metavar="FILE",
+            help="where to write it (default: <data_dir>/checklists/NAME-<time>.md)",
+        ),
+    ],
+)
+async def sync_checklist(ctx: CommandContext, args: dict[str, Any]) -> CommandResult:
+    import time
+
+    from commands.sync import checklist
+    from commands.sync.engine import detect_since, get_target, open_env
+    from commands.sync.source import describe
+
+    if not args.get("target"):
+        raise CommandError("give a target: NAME or --target NAME", exit_code=2)
+    env = open_env(ctx)
+    target = await get_target(env.repo, args["target"])
+    since, changes = detect_since(env, target, args.get("since"))
+    script = env.settings.cli or (env.package.scripts[0] if env.package.scripts else None)
+    created = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    text = checklist.render(
+        target, f"{env.source} ({describe(env.source)})", env.head, since, changes, script, created
+    )
+    if args.get("output"):
+        out = Path(args["output"]).expanduser()
+        out = out if out.is_absolute() else ctx.cwd / out
+    else:
+        stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime())
+        out = ctx.config.data_dir / "checklists" / f"{target.name}-{stamp}.md"
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise CommandError(f"cannot write the checklist to {out}: {exc}") from exc
+    return CommandResult(
+        data={
+            "target": target.name,
+            "path": str(out),
+            "since": since,
+            "changes": [c.to_dict() for c in changes],
+            "markdown": text,
+        },
+        text=f"{text}\n(written to {out})",
+    )
+
+
+async def _run_sync(
+    ctx: CommandContext, args: dict[str, Any], components: set[str], kind: str, complete: bool
+) -> CommandResult:
+    from commands.sync.engine import open_env, sync_target
+
+    env = open_env(ctx)
+    targets = await _targets(env, args)
+    results = []
+    for target in targets:
+        results.append(
+            await sync_target(
+                env,
+                target,
+                components=components,
+                kind=kind,
+                complete=complete,
+                verify=not args.get("no_verify") and kind == "full",
+                tests=args.get("tests"),
+                since=args.get("since"),
+            )
+        )
+    failed = [r for r in results if r["result"] != "synchronized"]
+    lines = []
+    for r in results:
+        copied = r["changes"].get("copied", {})
+        summary = ", ".join(f"{n} {c}" for c, n in copied.items()) or "no files copied"
+        if r["result"] == "synchronized":
+            lines.append(
+                f"{r['target']}: synchronized to {r['sync_version']} ({summary}; "
+                f"backup {r['backup_id']})"
+            )
+        else:
+            lines.append(
+                f"{r['target']}: FAILED at {r['step']} — {r['error'].splitlines()[0]}; "
+                f"restored backup {r['backup_id']} "
+                f"({r['restored']['restored']} files, sha256 verified)"
+            )
+    data: Any = results if args.get("all_targets") else results[0]
+    changed = {"target"} | (
+        {"verification"} if any(r.get("verification") for r in results) else set()
+    )
+    return CommandResult(
+        data=data, text="\n".join(lines), exit_code=1 if failed else 0, changed=frozenset(changed)
+    )
+
+
+@command(
+    "sync",
+    "run",
+    help="synchronize targets: backup, code, docs/plans/RAG, config, verify (rollback on failure)",
+    args=[
+        TARGET,
+        Arg("all_targets", option="--all-targets", flag=True, help="every registered target"),
+        TESTS,
+        Arg("no_verify", option="--no-verify", flag=True, help="skip verification"),
+        Arg(
+            "since",
+            option="--since",
+            metavar="REV",
+            help="detect changes since REV (default: the target's last synced commit)",
+        ),
+        Arg(
+            "complete",
+            option="--complete",
+            flag=True,
+            help="copy every doc/plan/RAG file, not only those whose hash differs",
+        ),
+    ],
+)
+async def sync_run(ctx: CommandContext, args: dict[str, Any]) -> CommandResult:
+    return await _run_sync(ctx, args, set(COMPONENTS), "full", bool(args.get("complete")))
+
+
+def _doc_command(component: str, folder: str) -> None:
+    @command(
+        "sync",
+        component,
+        help=f"copy the source's {folder}/ into a target (changed files; --complete: all)",
+        args=[
+            TARGET,
+            Arg("all_targets", option="--all-targets", flag=True, help="every target"),
+            Arg("complete", option="--complete", flag=True, help="copy every file"),
+        ],
+    )
+    async def handler(ctx: CommandContext, args: dict[str, Any]) -> CommandResult:
+        return await _run_sync(ctx, args, {component}, component, bool(args.get("complete")))
+
+
+_doc_command("docs", "docs")
+_doc_command("plans", "plans")
+_doc_command("rag", "RAG")
+
+
+@command(
+    "sync",
+    "verify",
+    help="run the post-sync checklist as checks; exit 1 if any fails",
+    args=[
+        TARGET,
+        Arg("all_targets", option="--all-targets", flag=True, help="every target"),
+        TESTS,
+    ],
+)
+async def sync_verify(ctx: CommandContext, args: dict[str, Any]) -> CommandResult:
+    from commands.sync.engine import check_target, open_env
+    from commands.sync.verify import parse_categories, run_verification
+
+    parse_categories(args.get("tests"))  # reject bad categories before any work
+    env = open_env(ctx)
+    runs = []
+    for target in await _targets(env, args):
+        check_target(target)
+        runs.append(await run_verification(env, target, args.get("tests")))
+    tables = []
+    for run in runs:
+        rows = [
+            [
+                c["category"],
+                c["name"],
+                c["status"].upper(),
+                c["duration_ms"],
+                (c["output"].strip().splitlines() or [""])[-1][:80],
+            ]
+            for c in run["checks"]
+        ]
+        tables.append(
+            Table(
+                ["category", "check", "status", "ms", "output"],
+                rows,
+                title=f"Verification {run['id']} of {run['target']}: "
+                f"{run['status'].upper()} ({run['passed']} passed, "
+                f"{run['failed']} failed, {run['skipped']} skipped)",
+            )
+        )
+    failed = any(r["status"] != "passed" for r in runs)
+    return CommandResult(
+        data=runs if args.get("all_targets") else runs[0],
+        tables=tables,
+        exit_code=1 if failed else 0,
+        changed=frozenset({"verification"}),
+    )
+
+
+@command(
+    "sync",
+    "rollback",
+    help="restore a target (or one component) from the backup taken before its last sync",
+    args=[
+        TARGET,
+        Arg(
+            "component",
+            option="--component",
+            choices=COMPONENTS,
+            help="only this component (default: everything in the backup)",
+        ),
+        Arg(
+            "backup",
+            option="--backup",
+            type=int,
+            metavar="ID",
+            help="a specific backup (default: the latest covering the component)",
+        ),
+    ],
+)
+async def sync_rollback(ctx: CommandContext, args: dict[str, Any]) -> CommandResult:
+    from commands.sync.engine import get_target, open_env, restore
+
+    if not args.get("target"):
+        raise CommandError("give a target: NAME or --target NAME", exit_code=2)
+    env = open_env(ctx, need_git=False)
+    target = await get_target(env.repo, args["target"])
+    component = args.get("component")
+    if args.get("backup") is not None:
+        backup = await env.repo.backup(target.id, args["backup"])
+    else:
+        backup = await env.repo.latest_backup(target.id, component)
+    if backup is None:
+        raise CommandError(
+            f"no backup of {target.name}"
+            + (f" covering {component}" if component else "")
+            + f"; see `opencode target backups {target.name}`"
+        )
+    report = restore(env, target, backup, {component} if component else None)
+    await env.repo.set_status(
+        target.id, "needs_sync", f"rolled back {component or 'everything'} to backup {backup.id}"
+    )
+    return CommandResult(
+        data={
+            "target": target.name,
+            "backup_id": backup.id,
+            "component": component,
+            **report.to_dict(),
+        },
+        text=f"Rolled back {component or 'all components'} of {target.name} to backup "
+        f"{backup.id}: {len(report.restored)} file(s) restored (sha256 verified), "
+        f"{len(report.removed)} removed",
+        changed=frozenset({"target"}),
+    )
+
+
+@command("sync", "status", help="every target: status, last sync, version vs source HEAD")
+async def sync_status(ctx: CommandContext, args: dict[str, Any]) -> CommandResult:
+    from commands.sync.engine import open_env, refresh_statuses
+
+    env = open_env(ctx)
+    changed = await refresh_statuses(env)
+    rows, targets = [], []
+    for t in await env.repo.all():
+        last = await env.repo.last_verification(t.id)
+        behind = t.sync_commit != env.head
+        entry = t.to_dict()
+        entry["behind"] = behind
+        entry["last_verification"] = last
+        targets.append(entry)
+        rows.append(
+            [
+                t.name,
+                t.status,
+                t.last_sync,
+                t.sync_version,
+                "behind" if behind else "current",
+                f"{last['status']} ({last['passed']}/{last['passed'] + last['failed']})"
+                if last
+                else None,
+            ]
+        )
+    from commands.sync.source import describe
+
+    head_label = describe(env.source)
+    return CommandResult(
+        data={
+            "source": str(env.source),
+            "source_head": env.head,
+            "source_version": head_label,
+            "targets": targets,
+        },
+        tables=[
+            Table(
+                ["target", "status", "last sync", "version", "vs HEAD", "verification"],
+                rows,
+                title=f"Source {env.source} at {head_label}",
+            )
+        ]
+        if rows
+        else [],
+        text=None if rows else f"Source {env.source} at {head_label}; no targets registered.",
+        changed=frozenset({"target"}) if changed else frozenset(),
+    )

@@ -1,0 +1,401 @@
+"""Synchronizing one target: plan, back up, install code, copy docs/plans/RAG, merge config,
+verify, and restore the backup automatically when any step fails.
+
+Where things land in a target (``<path>`` is the target's folder):
+- code: the source installed into the target's Python (``--python``) with pip; editable for
+  ``source`` targets, a regular install for ``site-packages`` targets;
+- docs / plans / RAG: ``<path>/<[sync] dest, default "opencode">/docs|plans|RAG``;
+- config: ``<path>/opencode.toml``, merged (see ``configmerge``).
+
+A sync_run row is written first (status running), so a process killed mid-sync leaves a row
+that says where it stopped and which backup restores the target.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from commands.registry import CommandContext, CommandError
+from commands.sync import source as src
+from commands.sync.backup import RestoreReport, create_backup, restore_backup
+from commands.sync.configmerge import MergeResult, merge, read_config
+from commands.sync.files import (
+    CopyItem,
+    atomic_copy,
+    atomic_write,
+    plan_copy,
+    sha256_file,
+    tree_files,
+)
+from commands.sync.pyenv import check_python, dist_files, pip_install
+from commands.sync.settings import SyncSettings, load_settings
+from commands.target.repo import Backup, Target, TargetRepo
+
+PAUSE_ENV = "OPENCODE_TEST_PAUSE_AFTER"
+
+
+@dataclass(slots=True)
+class SyncEnv:
+    ctx: CommandContext
+    repo: TargetRepo
+    settings: SyncSettings
+    source: Path
+    head: str
+    package: src.SourcePackage
+
+    @property
+    def data_dir(self) -> Path:
+        return self.ctx.config.data_dir
+
+
+def open_env(ctx: CommandContext, need_git: bool = True) -> SyncEnv:
+    """The source project and settings. ``need_git=False`` (backup/restore) tolerates a source
+    that is not a git checkout: only its package name is needed then."""
+    settings = load_settings(ctx.config.section("sync"), ctx.cwd)
+    head = ""
+    if need_git:
+        settings.source = src.check_source(settings.source)
+        head = src.head(settings.source)
+    return SyncEnv(
+        ctx=ctx,
+        repo=TargetRepo(ctx.store),
+        settings=settings,
+        source=settings.source,
+        head=head,
+        package=src.package_info(settings.source)
+        if settings.source.is_dir()
+        else src.SourcePackage(None, ()),
+    )
+
+
+async def get_target(repo: TargetRepo, name: str) -> Target:
+    target = await repo.get(name)
+    if target is None:
+        known = ", ".join(t.name for t in await repo.all()) or "none yet"
+        raise CommandError(
+            f"no target named {name!r} (registered: {known}); add it with "
+            "`opencode target add NAME --path P --type site-packages|source`"
+        )
+    return target
+
+
+# -- layout ----------------------------------------------------------------------------------
+
+
+def root(target: Target) -> Path:
+    return Path(target.path)
+
+
+def config_path(target: Target) -> Path:
+    return root(target) / "opencode.toml"
+
+
+def doc_dest(env: SyncEnv, target: Target, component: str) -> Path:
+    return root(target) / env.settings.dest / env.settings.doc_components[component]
+
+
+def doc_source(env: SyncEnv, component: str) -> Path:
+    return env.source / env.settings.doc_components[component]
+
+
+def check_target(target: Target) -> None:
+    path = root(target)
+    if not path.is_dir():
+        raise CommandError(
+            f"target {target.name}: folder {path} does not exist; fix it, or re-add the target "
+            f"with `opencode target remove {target.name}` and `opencode target add`"
+        )
+    if target.python:
+        check_python(target.python)
+    elif target.type == "site-packages":
+        raise CommandError(
+            f"target {target.name} is a site-packages target without a Python; "
+            "re-add it with --python PATH"
+        )
+
+
+def current_code(env: SyncEnv, target: Target) -> list[str] | None:
+    if not target.python or not env.package.name:
+        return None
+    return dist_files(target.python, env.package.name)
+
+
+def code_roots(env: SyncEnv, target: Target) -> dict[str, Any]:
+    if not target.python or not env.package.name:
+        return {}
+    return {"code": {"python": target.python, "dist": env.package.name}}
+
+
+# -- planning --------------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class SyncPlan:
+    copies: list[CopyItem] = field(default_factory=list)
+    config: MergeResult | None = None
+    code: bool = False
+    code_files: list[str] = field(default_factory=list)
+
+    def summary(self) -> dict[str, Any]:
+        per: dict[str, int] = {}
+        for item in self.copies:
+            per[item.component] = per.get(item.component, 0) + 1
+        return {
+            "code": self.code,
+            "copied": per,
+            "config_added": self.config.added if self.config else [],
+        }
+
+
+def plan(env: SyncEnv, target: Target, components: set[str], complete: bool) -> SyncPlan:
+    """Everything the sync will change, worked out before anything is written (bad config,
+    missing python and the like fail here, with the target untouched)."""
+    result = SyncPlan()
+    for component in ("docs", "plans", "rag"):
+        if component not in components:
+            continue
+        result.copies += plan_copy(
+            component, doc_source(env, component), doc_dest(env, target, component), complete
+        )
+        if component == "docs":
+            dest_root = root(target) / env.settings.dest
+            for name in env.settings.extra_docs:
+                source_file, dest_file = env.source / name, dest_root / name
+                if source_file.is_file() and (
+                    complete
+                    or not dest_file.is_file()
+                    or sha256_file(source_file) != sha256_file(dest_file)
+                ):
+                    result.copies.append(CopyItem("docs", source_file, dest_file))
+    if "config" in components:
+        source_config = env.source / "opencode.toml"
+        target_config = config_path(target)
+        target_text = read_config(target_config)
+        if source_config.is_file():
+            result.config = merge(
+                target_config,
+                target_text,
+                source_config,
+                source_config.read_text(encoding="utf-8"),
+                env.settings.keep_keys,
+                env.settings.merge_tables,
+            )
+        elif target_text is not None:
+            from commands.sync.configmerge import parse
+
+            parse(target_config, target_text)  # still refuse a broken target config
+    if "code" in components and target.python and env.package.name:
+        result.code = True
+        result.code_files = current_code(env, target) or []
+    return result
+
+
+# -- backup / restore ------------------------------------------------------------------------
+
+
+async def snapshot_backup(env: SyncEnv, target: Target) -> Backup:
+    """``target backup``: every file of every component, restorable exactly."""
+    check_target(target)
+    entries: list[tuple[str, Path]] = []
+    snapshot: dict[str, str] = {}
+    for component in ("docs", "plans", "rag"):
+        dest = doc_dest(env, target, component)
+        snapshot[component] = str(dest)
+        entries += [(component, dest / rel) for rel in tree_files(dest)]
+    dest_root = root(target) / env.settings.dest
+    entries += [("docs", dest_root / name) for name in env.settings.extra_docs]
+    entries.append(("config", config_path(target)))
+    entries += [("code", Path(p)) for p in current_code(env, target) or []]
+    roots: dict[str, Any] = {
+        "snapshot": snapshot,
+        **code_roots(env, target),
+        "components": ["docs", "plans", "rag", "config"]
+        + (["code"] if code_roots(env, target) else []),
+    }
+    return await create_backup(env.repo, target, env.data_dir, entries, "manual", roots)
+
+
+def restore(
+    env: SyncEnv, target: Target, backup: Backup, components: set[str] | None = None
+) -> RestoreReport:
+    code_now: list[str] | None = None
+    code = backup.roots.get("code")
+    if code and (components is None or "code" in components):
+        python = code.get("python")
+        if python and Path(python).exists():
+            code_now = dist_files(python, code["dist"]) or []
+    report = restore_backup(backup, components, code_now, root(target))
+    if report.mismatched:
+        raise CommandError(
+            f"restore of backup {backup.id} left {len(report.mismatched)} file(s) differing from "
+            f"the backup's sha256: {', '.join(report.mismatched[:5])}; check disk space and "
+            "permissions, then run `opencode target restore` again"
+        )
+    return report
+
+
+# -- the sync itself -------------------------------------------------------------------------
+
+
+class StepFailed(Exception):
+    def __init__(self, step: str, message: str) -> None:
+        super().__init__(f"{step}: {message}")
+        self.step = step
+
+
+async def _pause(ctx: CommandContext, step: str) -> None:
+    """Test hook: stop at a step so a test can kill the process at a known point."""
+    if os.environ.get(PAUSE_ENV) == step:
+        ctx.progress(f"sync: paused after {step} ({PAUSE_ENV})")
+        await asyncio.sleep(3600)
+
+
+def detect_since(env: SyncEnv, target: Target, since: str | None) -> tuple[str | None, list[Any]]:
+    rev = since or target.sync_commit
+    if rev is None:
+        return None, []
+    try:
+        resolved = src.resolve_rev(env.source, rev)
+    except CommandError:
+        if since:
+            raise
+        return None, []  # the last synced commit is gone (rebased source): a full sync
+    return resolved, src.detect_changes(env.settings, resolved)
+
+
+async def sync_target(
+    env: SyncEnv,
+    target: Target,
+    *,
+    components: set[str],
+    kind: str = "full",
+    complete: bool = False,
+    verify: bool = True,
+    tests: list[str] | None = None,
+    since: str | None = None,
+) -> dict[str, Any]:
+    ctx, repo = env.ctx, env.repo
+    check_target(target)
+    since_commit, changes = detect_since(env, target, since)
+    sync_plan = plan(env, target, components, complete)
+    run_id = await repo.start_sync_run(target.id, kind, env.head, since_commit)
+    record: dict[str, Any] = {
+        "detected": [c.to_dict() for c in changes],
+        "initial": since_commit is None,
+        **sync_plan.summary(),
+    }
+    await repo.update_sync_run(run_id, changes=record)
+    ctx.progress(f"sync {target.name}: backing up")
+
+    entries: list[tuple[str, Path]] = [(c.component, c.dst) for c in sync_plan.copies]
+    if sync_plan.config is not None and sync_plan.config.changed:
+        entries.append(("config", config_path(target)))
+    entries += [("code", Path(p)) for p in sync_plan.code_files]
+    roots: dict[str, Any] = code_roots(env, target) if sync_plan.code else {}
+    roots["components"] = sorted(
+        ({"code"} if sync_plan.code else set())
+        | {c.component for c in sync_plan.copies}
+        | ({"config"} if sync_plan.config is not None and sync_plan.config.changed else set())
+    )
+    backup = await create_backup(repo, target, env.data_dir, entries, "sync", roots)
+    await repo.update_sync_run(run_id, backup_id=backup.id, step="backup")
+    await _pause(ctx, "backup")
+
+    verification: dict[str, Any] | None = None
+    step = "code"
+    try:
+        if sync_plan.code:
+            assert target.python is not None
+            ctx.progress(f"sync {target.name}: installing {env.package.name} into {target.python}")
+            await repo.update_sync_run(run_id, step="code")
+            proc = await pip_install(target.python, env.source, editable=target.type == "source")
+            if not proc.ok:
+                raise StepFailed(
+                    "code", f"pip install failed (exit {proc.returncode}):\n{proc.output[-2000:]}"
+                )
+            await _pause(ctx, "code")
+        for component in ("docs", "plans", "rag"):
+            items = [c for c in sync_plan.copies if c.component == component]
+            if not items:
+                continue
+            step = component
+            await repo.update_sync_run(run_id, step=component)
+            ctx.progress(f"sync {target.name}: copying {len(items)} {component} file(s)")
+            for item in items:
+                try:
+                    atomic_copy(item.src, item.dst)
+                except OSError as exc:
+                    raise StepFailed(
+                        component, f"cannot copy {item.src} to {item.dst}: {exc}"
+                    ) from exc
+            await _pause(ctx, component)
+        if sync_plan.config is not None and sync_plan.config.changed:
+            step = "config"
+            await repo.update_sync_run(run_id, step="config")
+            try:
+                atomic_write(config_path(target), sync_plan.config.text.encode("utf-8"))
+            except OSError as exc:
+                raise StepFailed("config", f"cannot write {config_path(target)}: {exc}") from exc
+            await _pause(ctx, "config")
+        if verify:
+            step = "verify"
+            await repo.update_sync_run(run_id, step="verify")
+            from commands.sync.verify import run_verification
+
+            verification = await run_verification(env, target, tests, sync_run_id=run_id)
+            await repo.update_sync_run(run_id, verification_id=verification["id"])
+            if verification["status"] != "passed":
+                failed = [c["name"] for c in verification["checks"] if c["status"] == "failed"]
+                raise StepFailed(
+                    "verify", f"verification {verification['id']} failed: {', '.join(failed)}"
+                )
+    except (StepFailed, CommandError, OSError) as exc:
+        reason = str(exc) if isinstance(exc, StepFailed) else f"{step}: {exc}"
+        ctx.progress(f"sync {target.name}: FAILED at {step}; restoring backup {backup.id}")
+        report = restore(env, target, backup)
+        short = reason.splitlines()[0][:300]
+        await repo.set_status(target.id, "failed", short)
+        await repo.update_sync_run(run_id, status="failed", error=reason)
+        return {
+            "target": target.name,
+            "result": "failed",
+            "step": step,
+            "error": reason,
+            "sync_run_id": run_id,
+            "backup_id": backup.id,
+            "restored": report.to_dict(),
+            "verification": verification,
+            "changes": record,
+        }
+    version = src.describe(env.source)
+    await repo.mark_synced(target.id, env.head, version)
+    await repo.update_sync_run(run_id, status="succeeded", step="done")
+    return {
+        "target": target.name,
+        "result": "synchronized",
+        "sync_run_id": run_id,
+        "backup_id": backup.id,
+        "source_commit": env.head,
+        "sync_version": version,
+        "verification": verification,
+        "changes": record,
+    }
+
+
+async def refresh_statuses(env: SyncEnv) -> bool:
+    """Targets behind the source HEAD become needs_sync (failed ones stay failed)."""
+    changed = False
+    for target in await env.repo.all():
+        if target.status in ("synchronized", "unknown") and target.sync_commit != env.head:
+            await env.repo.set_status(
+                target.id,
+                "needs_sync",
+                f"source HEAD {env.head[:12]} is newer than "
+                f"{(target.sync_commit or 'never synced')[:12]}",
+            )
+            changed = True
+    return changed

@@ -1,0 +1,146 @@
+"""The target's Python environment: which files a distribution owns there, and installing the
+source into it with pip (offline: ``--no-deps --no-build-isolation --no-index``)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from commands.registry import CommandError
+
+OUTPUT_LIMIT = 8000
+
+_DIST_FILES = r"""
+import importlib.metadata as m, json, os, sys
+try:
+    d = m.distribution(sys.argv[1])
+except m.PackageNotFoundError:
+    print("null")
+    raise SystemExit(0)
+files = sorted({os.path.normpath(str(f.locate())) for f in (d.files or [])})
+print(json.dumps({"version": d.version, "files": files}))
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class ProcResult:
+    argv: list[str]
+    returncode: int
+    output: str
+    duration_ms: int
+    timed_out: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return self.returncode == 0 and not self.timed_out
+
+
+def tail(text: str, limit: int = OUTPUT_LIMIT) -> str:
+    return text if len(text) <= limit else "…" + text[-limit:]
+
+
+async def run_proc(
+    argv: list[str],
+    cwd: Path,
+    limit_s: float = 600.0,
+    env: dict[str, str] | None = None,
+    shell: bool = False,
+) -> ProcResult:
+    """Run a process (stdout+stderr captured together), killing it on timeout."""
+    started = time.monotonic()
+    full_env = {**os.environ, **(env or {})}
+    try:
+        if shell:
+            proc = await asyncio.create_subprocess_shell(
+                argv[0],
+                cwd=cwd,
+                env=full_env,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.STDOUT,
+                stdin=asyncio.subprocess.DEVNULL,
+            )
+        else:
+            proc = await asyncio.create_subprocess_exec(
+                *argv,
+                cwd=cwd,
+                env=full_env,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.STDOUT,
+                stdin=asyncio.subprocess.DEVNULL,
+            )
+    except OSError as exc:
+        return ProcResult(
+            argv, 127, f"cannot start {argv[0]}: {exc}", int((time.monotonic() - started) * 1000)
+        )
+    timed_out = False
+    try:
+        out, _ = await asyncio.wait_for(proc.communicate(), limit_s)
+    except TimeoutError:
+        timed_out = True
+        proc.kill()
+        out, _ = await proc.communicate()
+    text = out.decode("utf-8", errors="replace")
+    if timed_out:
+        text += f"\n(killed after {limit_s:.0f} s)"
+    return ProcResult(
+        argv,
+        proc.returncode if proc.returncode is not None else -1,
+        tail(text),
+        int((time.monotonic() - started) * 1000),
+        timed_out,
+    )
+
+
+def check_python(python: str) -> None:
+    path = Path(python)
+    if not path.is_file() or not os.access(path, os.X_OK):
+        raise CommandError(
+            f"target python {python} does not exist or is not executable; "
+            "fix it with `opencode target add NAME --path P --python PATH` (remove and re-add)"
+        )
+
+
+def dist_files(python: str, dist: str) -> list[str] | None:
+    """Absolute paths of the files ``dist`` owns in ``python``'s environment; None if absent."""
+    proc = subprocess.run(
+        [python, "-c", _DIST_FILES, dist], capture_output=True, text=True, timeout=60, check=False
+    )
+    if proc.returncode != 0:
+        raise CommandError(
+            f"cannot inspect {dist} in {python}: {proc.stderr.strip()[-500:]}; "
+            "check the target's --python"
+        )
+    data = json.loads(proc.stdout or "null")
+    if data is None:
+        return None
+    return [str(p) for p in data["files"]]
+
+
+def bin_dir(python: str) -> Path:
+    """Where console scripts of ``python``'s environment live (the folder of the interpreter)."""
+    return Path(python).parent
+
+
+async def pip_install(python: str, source: Path, editable: bool) -> ProcResult:
+    argv = [
+        python,
+        "-m",
+        "pip",
+        "install",
+        "--no-deps",
+        "--no-build-isolation",
+        "--no-index",
+        "--disable-pip-version-check",
+        "--no-input",
+    ]
+    if editable:
+        argv += ["-e", str(source)]
+    else:
+        # --force-reinstall: an unchanged version number must still get the new files
+        argv += ["--force-reinstall", str(source)]
+    return await run_proc(argv, cwd=source, limit_s=600)

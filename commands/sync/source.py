@@ -1,0 +1,196 @@
+"""The source project: its git state, what changed since a revision, and its package metadata.
+
+Change detection runs real ``git diff --name-status REV HEAD`` and sorts each path into the
+first category whose glob matches (``*`` stays inside one folder, ``**`` spans folders).
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import tomllib
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from commands.registry import CommandError
+from commands.sync.settings import PRIORITIES, SyncSettings
+
+# ``git diff --name-status`` letters -> words shown in checklists.
+_STATUS_WORDS = {
+    "A": "added",
+    "M": "modified",
+    "D": "deleted",
+    "R": "renamed",
+    "C": "copied",
+    "T": "type changed",
+}
+
+
+def git(source: Path, *args: str) -> str:
+    try:
+        proc = subprocess.run(
+            ["git", "-C", str(source), *args],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+    except FileNotFoundError as exc:
+        raise CommandError("git is not installed or not on PATH; install git") from exc
+    if proc.returncode != 0:
+        raise CommandError(
+            f"git {' '.join(args)} failed in {source}: {proc.stderr.strip() or proc.stdout}"
+        )
+    return proc.stdout
+
+
+def check_source(source: Path) -> Path:
+    if not source.is_dir():
+        raise CommandError(
+            f"source project {source} does not exist; set [sync] source in opencode.toml "
+            "or run from the source checkout"
+        )
+    try:
+        top = git(source, "rev-parse", "--show-toplevel").strip()
+    except CommandError as exc:
+        raise CommandError(
+            f"source project {source} is not a git repository ({exc}); "
+            "set [sync] source = PATH to a git checkout"
+        ) from exc
+    return Path(top)
+
+
+def head(source: Path) -> str:
+    return git(source, "rev-parse", "HEAD").strip()
+
+
+def describe(source: Path) -> str:
+    """A version label for HEAD: the nearest tag (v1.2.3-4-gabc) or the short sha."""
+    return git(source, "describe", "--tags", "--always", "HEAD").strip()
+
+
+def resolve_rev(source: Path, rev: str) -> str:
+    if rev.startswith("-"):
+        raise CommandError(f"bad revision {rev!r}: a revision cannot start with '-'")
+    try:
+        return git(source, "rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}").strip()
+    except CommandError as exc:
+        raise CommandError(
+            f"unknown revision {rev!r} in {source}; give a commit, tag or branch "
+            "(see `git log --oneline`)"
+        ) from exc
+
+
+def is_ancestor(source: Path, older: str, newer: str) -> bool:
+    proc = subprocess.run(
+        ["git", "-C", str(source), "merge-base", "--is-ancestor", older, newer],
+        capture_output=True,
+        check=False,
+    )
+    return proc.returncode == 0
+
+
+@lru_cache(maxsize=256)
+def glob_regex(pattern: str) -> re.Pattern[str]:
+    """Translate a path glob: ``**/`` = any folders (or none), ``*`` and ``?`` stay in one."""
+    out = []
+    i = 0
+    while i < len(pattern):
+        if pattern.startswith("**/", i):
+            out.append("(?:.*/)?")
+            i += 3
+        elif pattern.startswith("**", i):
+            out.append(".*")
+            i += 2
+        elif pattern[i] == "*":
+            out.append("[^/]*")
+            i += 1
+        elif pattern[i] == "?":
+            out.append("[^/]")
+            i += 1
+        else:
+            out.append(re.escape(pattern[i]))
+            i += 1
+    return re.compile("".join(out) + r"\Z")
+
+
+def matches(path: str, pattern: str) -> bool:
+    return glob_regex(pattern).match(path) is not None
+
+
+@dataclass(slots=True)
+class ChangedFile:
+    path: str
+    status: str  # added | modified | deleted | renamed | ...
+
+    def to_dict(self) -> dict[str, str]:
+        return {"path": self.path, "status": self.status}
+
+
+@dataclass(slots=True)
+class ChangeRecord:
+    category: str
+    priority: str
+    files: list[ChangedFile] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "category": self.category,
+            "priority": self.priority,
+            "files": [f.to_dict() for f in self.files],
+        }
+
+
+def changed_files(source: Path, since: str, until: str = "HEAD") -> list[ChangedFile]:
+    out = git(source, "diff", "--name-status", "--no-renames", "-z", since, until)
+    parts = out.split("\0")
+    files = []
+    i = 0
+    while i + 1 < len(parts):
+        letter, path = parts[i], parts[i + 1]
+        files.append(ChangedFile(path, _STATUS_WORDS.get(letter[:1], letter)))
+        i += 2
+    return files
+
+
+def detect_changes(settings: SyncSettings, since: str) -> list[ChangeRecord]:
+    """Changed files grouped by category, highest priority first; unmatched files -> other."""
+    records: dict[str, ChangeRecord] = {}
+    for changed in changed_files(settings.source, since):
+        for category in settings.categories:
+            if any(matches(changed.path, p) for p in category.patterns):
+                record = records.setdefault(
+                    category.name, ChangeRecord(category.name, category.priority)
+                )
+                break
+        else:
+            record = records.setdefault("other", ChangeRecord("other", "low"))
+        record.files.append(changed)
+    order = {name: i for i, name in enumerate(c.name for c in settings.categories)}
+    return sorted(
+        records.values(),
+        key=lambda r: (PRIORITIES.index(r.priority), order.get(r.category, len(order))),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class SourcePackage:
+    name: str | None
+    scripts: tuple[str, ...]
+
+
+def package_info(source: Path) -> SourcePackage:
+    """The distribution name and console scripts from the source's pyproject.toml."""
+    path = source / "pyproject.toml"
+    if not path.is_file():
+        return SourcePackage(None, ())
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise CommandError(f"cannot read {path}: {exc}; fix the source's pyproject.toml") from exc
+    project = data.get("project", {})
+    name = project.get("name") if isinstance(project.get("name"), str) else None
+    scripts = project.get("scripts", {})
+    return SourcePackage(name, tuple(scripts) if isinstance(scripts, dict) else ())

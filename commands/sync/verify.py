@@ -1,0 +1,243 @@
+"""The plan's post-sync checklist as real checks, each with status, duration and output.
+
+Categories (``--tests``): core (the source's CLI runs ``--help`` in the target, the package is
+installed there), integration (the target's opencode.toml loads), docs (docs/plans/RAG complete
+by file count and sha256, no broken relative links), feature (the target's own test command),
+preflight (``check_prerequisites.py`` / ``preflight.py`` in the target, if present).
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from commands.registry import CommandError
+from commands.sync.files import broken_links, compare_trees, sha256_file, tree_files
+from commands.sync.pyenv import bin_dir, run_proc, tail
+from commands.target.repo import CheckResult, Target, now_iso
+
+if TYPE_CHECKING:
+    from commands.sync.engine import SyncEnv
+
+CATEGORIES = ("core", "integration", "docs", "feature", "preflight")
+
+_CONFIG_CHECK = (
+    "import sys; from pathlib import Path; from sessions.config import load_config; "
+    "c = load_config(Path(sys.argv[1])); print('config ok: model', c.model)"
+)
+
+
+def parse_categories(value: str | list[str] | None) -> list[str]:
+    if not value:
+        return list(CATEGORIES)
+    words: list[str] = []
+    for item in [value] if isinstance(value, str) else value:
+        words += [w.strip() for w in item.split(",") if w.strip()]
+    unknown = [w for w in words if w not in CATEGORIES]
+    if unknown:
+        raise CommandError(
+            f"unknown test categories {', '.join(unknown)}; choose from {', '.join(CATEGORIES)}"
+        )
+    return [c for c in CATEGORIES if c in words]
+
+
+def _skip(name: str, category: str, why: str) -> CheckResult:
+    return CheckResult(name, category, "skipped", 0, why)
+
+
+def _timed(name: str, category: str, ok: bool, started: float, output: str) -> CheckResult:
+    return CheckResult(
+        name,
+        category,
+        "passed" if ok else "failed",
+        int((time.monotonic() - started) * 1000),
+        tail(output),
+    )
+
+
+async def _core(env: SyncEnv, target: Target) -> list[CheckResult]:
+    results = []
+    script = env.settings.cli or (env.package.scripts[0] if env.package.scripts else None)
+    if not target.python:
+        return [_skip("cli --help", "core", "the target has no --python to run the CLI with")]
+    if env.package.name:
+        started = time.monotonic()
+        proc = await run_proc(
+            [
+                target.python,
+                "-c",
+                "import importlib.metadata as m, sys; print(m.version(sys.argv[1]))",
+                env.package.name,
+            ],
+            cwd=Path(target.path),
+            limit_s=60,
+        )
+        results.append(
+            _timed(f"{env.package.name} installed", "core", proc.ok, started, proc.output)
+        )
+    if script is None:
+        results.append(
+            _skip(
+                "cli --help",
+                "core",
+                "the source declares no console script ([project.scripts]); set [sync] cli",
+            )
+        )
+        return results
+    exe = bin_dir(target.python) / script
+    if not exe.exists():
+        results.append(
+            CheckResult(
+                f"{script} --help",
+                "core",
+                "failed",
+                0,
+                f"{exe} does not exist: the CLI is not installed in the target's environment",
+            )
+        )
+        return results
+    started = time.monotonic()
+    proc = await run_proc([str(exe), "--help"], cwd=Path(target.path), limit_s=60)
+    results.append(_timed(f"{script} --help", "core", proc.ok, started, proc.output))
+    return results
+
+
+async def _integration(env: SyncEnv, target: Target) -> list[CheckResult]:
+    from commands.sync.engine import config_path
+
+    path = config_path(target)
+    if not path.is_file():
+        return [_skip("config loads", "integration", f"{path} does not exist")]
+    started = time.monotonic()
+    # A separate interpreter, so the target's config is read with nothing of ours around it.
+    proc = await run_proc(
+        [sys.executable, "-c", _CONFIG_CHECK, str(path.parent)],
+        cwd=path.parent,
+        limit_s=60,
+        env={"OPENCODE_CONFIG": str(path)},
+    )
+    return [_timed("config loads", "integration", proc.ok, started, proc.output)]
+
+
+def _docs(env: SyncEnv, target: Target) -> list[CheckResult]:
+    from commands.sync.engine import doc_dest, doc_source, root
+
+    results = []
+    markdown: list[Path] = []
+    for component in ("docs", "plans", "rag"):
+        source_dir = doc_source(env, component)
+        name = f"{component} complete"
+        if not source_dir.is_dir():
+            results.append(_skip(name, "docs", f"the source has no {source_dir.name}/ folder"))
+            continue
+        started = time.monotonic()
+        dest = doc_dest(env, target, component)
+        cmp = compare_trees(source_dir, dest)
+        lines = [f"{cmp.matched}/{cmp.source_count} files match by sha256 in {dest}"]
+        if cmp.missing:
+            lines.append("missing: " + ", ".join(cmp.missing[:20]))
+        if cmp.different:
+            lines.append("different: " + ", ".join(cmp.different[:20]))
+        if cmp.extra:
+            lines.append(f"extra in target (kept): {', '.join(cmp.extra[:20])}")
+        results.append(_timed(name, "docs", cmp.ok, started, "\n".join(lines)))
+        markdown += [dest / rel for rel in tree_files(dest) if rel.endswith(".md")]
+    dest_root = root(target) / env.settings.dest
+    for extra in env.settings.extra_docs:
+        if (env.source / extra).is_file():
+            started = time.monotonic()
+            copy = dest_root / extra
+            ok = copy.is_file() and sha256_file(copy) == sha256_file(env.source / extra)
+            results.append(
+                _timed(
+                    f"{extra} copied",
+                    "docs",
+                    ok,
+                    started,
+                    f"{copy} {'matches' if ok else 'is missing or differs from'} "
+                    f"{env.source / extra}",
+                )
+            )
+            if copy.is_file():
+                markdown.append(copy)
+    started = time.monotonic()
+    broken = [b for md in markdown for b in broken_links(md)]
+    results.append(
+        _timed(
+            "no broken links",
+            "docs",
+            not broken,
+            started,
+            "\n".join(broken[:50])
+            if broken
+            else f"{len(markdown)} markdown file(s), links resolve",
+        )
+    )
+    return results
+
+
+async def _feature(env: SyncEnv, target: Target) -> list[CheckResult]:
+    if not target.test_command:
+        return [_skip("target tests", "feature", "no --test-command registered for the target")]
+    started = time.monotonic()
+    env_vars = {}
+    if target.python:
+        # the target's interpreter first on PATH, as if its venv were activated
+        import os
+
+        env_vars["PATH"] = f"{bin_dir(target.python)}{os.pathsep}{os.environ.get('PATH', '')}"
+    proc = await run_proc(
+        [target.test_command],
+        cwd=Path(target.path),
+        limit_s=env.settings.test_timeout,
+        env=env_vars,
+        shell=True,
+    )
+    output = f"$ {target.test_command}\n{proc.output}\n(exit {proc.returncode})"
+    return [_timed("target tests", "feature", proc.ok, started, output)]
+
+
+async def _preflight(env: SyncEnv, target: Target) -> list[CheckResult]:
+    for name in env.settings.preflight:
+        script = Path(target.path) / name
+        if script.is_file():
+            started = time.monotonic()
+            python = target.python or sys.executable
+            proc = await run_proc([python, str(script)], cwd=Path(target.path), limit_s=300)
+            return [_timed(f"preflight {name}", "preflight", proc.ok, started, proc.output)]
+    return [
+        _skip("preflight", "preflight", f"no {' / '.join(env.settings.preflight)} in {target.path}")
+    ]
+
+
+async def run_checks(env: SyncEnv, target: Target, categories: list[str]) -> list[CheckResult]:
+    results: list[CheckResult] = []
+    for category in categories:
+        env.ctx.progress(f"verify {target.name}: {category}")
+        if category == "core":
+            results += await _core(env, target)
+        elif category == "integration":
+            results += await _integration(env, target)
+        elif category == "docs":
+            results += _docs(env, target)
+        elif category == "feature":
+            results += await _feature(env, target)
+        elif category == "preflight":
+            results += await _preflight(env, target)
+    return results
+
+
+async def run_verification(
+    env: SyncEnv, target: Target, tests: str | list[str] | None, sync_run_id: int | None = None
+) -> dict[str, Any]:
+    """Run the checks and persist them as one verification run; returns ``verify show``'s
+    dict."""
+    categories = parse_categories(tests)
+    started = now_iso()
+    results = await run_checks(env, target, categories)
+    run_id = await env.repo.save_verification(target.id, categories, started, results, sync_run_id)
+    data = await env.repo.verification(run_id)
+    assert data is not None
+    return data

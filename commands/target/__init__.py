@@ -1,0 +1,1 @@
+"""Target registry: SQL (repo) and the `target ...` commands."""

@@ -1,0 +1,1 @@
+"""Verification history commands (`verify list`, `verify show`)."""
