@@ -11,6 +11,8 @@ directory) without following symlinked directories, and skip:
   anchoring by a leading or inner ``/``, ``*``, ``?``, ``[...]`` and ``**``. Not read:
   ``.git/info/exclude`` and the user's global excludes file.
 
+``grep`` does not search ``.env*`` files met while walking (reading one asks first; a wide
+search must not print secrets); naming the file as ``path`` searches it, behind that ask.
 The base path itself is searched even when it is ignored, so ``path="build"`` still works.
 ``glob`` and ``grep`` patterns without a ``/`` match file names at any depth (``*.py`` is
 ``**/*.py``), like ripgrep's ``--glob``; ``{a,b}`` alternatives are expanded.
@@ -30,6 +32,7 @@ from sessions.tools.base import PermissionSubject, ToolContext, ToolError, ToolR
 from sessions.tools.files import (
     BINARY_SNIFF_BYTES,
     display_path,
+    is_env_file,
     is_inside,
     looks_binary,
     path_subject,
@@ -327,53 +330,57 @@ class GlobTool:
     }
 
     def permission_subject(self, args: dict[str, Any], cwd: Path) -> PermissionSubject:
-        return _dir_subject(args, cwd)
+        # The walk starts where the pattern's literal directories lead, maybe outside cwd.
+        try:
+            base, _, _ = split_glob(str(args.get("pattern", "")), _base_dir(args, cwd))
+        except ToolError:
+            return _dir_subject(args, cwd)
+        return path_subject(str(base), cwd, reading=True)
 
     async def run(self, args: dict[str, Any], ctx: ToolContext) -> ToolResult:
         pattern = str(args.get("pattern", "")).strip()
         if not pattern:
             raise ToolError("argument 'pattern' must be a non-empty glob such as **/*.py")
-        base = _base_dir(args, ctx.cwd)
-        if os.path.isabs(pattern):
-            # Absolute patterns: walk from their literal leading directories.
-            parts = Path(pattern).parts
-            literal = [p for p in _take_literal(parts[:-1])]
-            base = Path(*literal) if literal else Path("/")
-            pattern = "/".join(parts[len(literal) :])
-            if not base.is_dir():
-                raise ToolError(f"path not found: {base}")
-            if "/" not in pattern:
-                pattern = "./" + pattern  # stay anchored to that directory
-        return await asyncio.to_thread(_glob, base, pattern, ctx)
+        base, rest, anchored = split_glob(pattern, _base_dir(args, ctx.cwd))
+        return await asyncio.to_thread(_glob, base, rest, anchored, pattern, ctx)
 
 
-def _take_literal(parts: tuple[str, ...]) -> list[str]:
-    out: list[str] = []
-    for part in parts:
+def split_glob(pattern: str, base: Path) -> tuple[Path, str, bool]:
+    """Move the pattern's leading literal directories into the base: ``src/*.py`` under
+    ``.`` walks ``src`` for ``*.py``; ``/etc/*.conf`` walks ``/etc``. Returns (directory to
+    walk, the rest of the pattern, whether that rest is matched against the path below the
+    directory rather than against file names)."""
+    pattern = pattern.strip()
+    while pattern.startswith("./"):
+        pattern = pattern[2:]
+    anchored = "/" in pattern
+    parts = pattern.split("/")
+    literal: list[str] = []
+    for part in parts[:-1]:
         if _MAGIC.search(part):
             break
-        out.append(part)
-    return out
+        literal.append(part)
+    if pattern.startswith("/"):
+        walk = Path("/" + "/".join(literal[1:]))
+    else:
+        walk = base.joinpath(*literal) if literal else base
+    rest = "/".join(parts[len(literal) :])
+    return walk.resolve(), rest, anchored
 
 
-def _glob(base: Path, pattern: str, ctx: ToolContext) -> ToolResult:
-    anchored = pattern.startswith("./")
-    matcher = NameMatcher.from_pattern(pattern)
-    if anchored:
-        matcher = NameMatcher(matcher.regex, by_name=False)
+def _glob(base: Path, rest: str, anchored: bool, pattern: str, ctx: ToolContext) -> ToolResult:
+    matcher = NameMatcher(glob_regex(rest), by_name=not anchored)
     found: list[tuple[float, Path]] = []
-    tree = _Tree(base, ctx.cwd)
-    for path in tree.files(ctx.cancel):
-        rel = path.relative_to(base).as_posix()
-        if matcher.matches(rel):
-            try:
-                found.append((path.stat().st_mtime, path))
-            except OSError:
-                continue
-    shown_base = display_path(base, ctx.cwd)
+    if base.is_dir():
+        for path in _Tree(base, ctx.cwd).files(ctx.cancel):
+            if matcher.matches(path.relative_to(base).as_posix()):
+                try:
+                    found.append((path.stat().st_mtime, path))
+                except OSError:
+                    continue
     if not found:
         return ToolResult(
-            f"No files match {pattern!r} under {shown_base}",
+            f"No files match {pattern!r} under {display_path(base, ctx.cwd)}",
             metadata={"count": 0},
         )
     found.sort(key=lambda item: (-item[0], str(item[1])))
@@ -398,8 +405,8 @@ class GrepTool:
         "Search file contents with a Python regular expression; prints `path:line: text` "
         "for each matching line. Use `include` to limit the files by name glob "
         "(e.g. `*.py`, `*.{ts,tsx}`). Add `(?i)` for case-insensitive search. Skips binary "
-        "files, files over 2 MB, .git, node_modules, .venv and .gitignore'd files. At most "
-        f"{MAX_GREP_MATCHES} matches."
+        "files, files over 2 MB, .env files, .git, node_modules, .venv and .gitignore'd "
+        f"files. At most {MAX_GREP_MATCHES} matches."
     )
     parameters: dict[str, Any] = {
         "type": "object",
@@ -448,6 +455,12 @@ def _grep(
     else:
         candidates = _Tree(base, ctx.cwd).files(ctx.cancel)
         rel_base = base
+    # One search over the whole file rejects most files at C speed before splitting lines;
+    # MULTILINE keeps ^/$ meaning line ends. \A, \Z and lookarounds can see the newline
+    # around a line and change meaning, so patterns with them take the slow path.
+    whole: re.Pattern[str] | None = None
+    if not any(tok in regex.pattern for tok in ("\\A", "\\Z", "(?<", "(?=", "(?!")):
+        whole = re.compile(regex.pattern, regex.flags | re.MULTILINE)
     lines: list[str] = []
     used = 0
     matches = 0
@@ -457,6 +470,8 @@ def _grep(
     for path in candidates:
         if matcher is not None and not matcher.matches(path.relative_to(rel_base).as_posix()):
             continue
+        if path is not base and is_env_file(path):
+            continue  # secrets: reading them asks first, so a wide search must not leak them
         try:
             if path.stat().st_size > MAX_GREP_FILE_BYTES:
                 skipped_large += 1
@@ -466,9 +481,15 @@ def _grep(
             continue
         if looks_binary(data[:BINARY_SNIFF_BYTES]):
             continue
+        text = data.decode("utf-8", errors="replace").replace("\r\n", "\n")
+        if whole is not None and not whole.search(text):
+            continue
         shown = display_path(path, ctx.cwd)
         hit = False
-        for number, line in enumerate(data.decode("utf-8", errors="replace").splitlines(), 1):
+        file_lines = text.split("\n")
+        if file_lines[-1] == "":
+            file_lines.pop()  # the newline ending the last line starts no new line
+        for number, line in enumerate(file_lines, 1):
             if not regex.search(line):
                 continue
             if matches >= MAX_GREP_MATCHES or used > MAX_OUTPUT_CHARS:

@@ -223,3 +223,44 @@ def test_search_subjects_ask_outside_cwd(project: Path) -> None:
     assert GrepTool().permission_subject({"pattern": "x"}, project).default is None
     outside = GlobTool().permission_subject({"pattern": "*", "path": "/"}, project)
     assert outside.subject == "/" and outside.default == "ask"
+
+
+async def test_grep_walk_skips_env_files_unless_named(ctx: ToolContext, project: Path) -> None:
+    put(project, ".env", "API_KEY=sk-secret\n")
+    put(project, "settings.py", "API_KEY = os.environ['API_KEY']\n")
+    wide = await run(GrepTool(), ctx, pattern="API_KEY")
+    assert "sk-secret" not in wide.output
+    assert wide.output.splitlines()[1:] == ["settings.py:1: API_KEY = os.environ['API_KEY']"]
+    named = await run(GrepTool(), ctx, pattern="API_KEY", path=".env")
+    assert named.output.splitlines()[1:] == [".env:1: API_KEY=sk-secret"]
+    assert GrepTool().permission_subject({"pattern": "x", "path": ".env"}, project).default == (
+        "ask"
+    )
+
+
+async def test_glob_literal_prefix_sets_the_walk_and_the_subject(
+    ctx: ToolContext, tree: Path, tmp_path: Path
+) -> None:
+    put(tmp_path, "sibling/x.md", "x")
+    subject = GlobTool().permission_subject({"pattern": "../sibling/*.md"}, tree)
+    assert subject.subject == str(tmp_path / "sibling") and subject.default == "ask"
+    result = await run(GlobTool(), ctx, pattern="../sibling/*.md")
+    assert result.output == str(tmp_path / "sibling" / "x.md")
+    etc = GlobTool().permission_subject({"pattern": "/etc/*.conf"}, tree)
+    assert etc.subject == "/etc" and etc.default == "ask"
+    inside = GlobTool().permission_subject({"pattern": "src/**/*.py"}, tree)
+    assert inside.subject == "src" and inside.default is None
+
+
+async def test_grep_line_anchors_crlf_and_lookarounds(ctx: ToolContext, project: Path) -> None:
+    (project / "win.txt").write_bytes(b"alpha end\r\n  beta end\r\n")
+    put(project, "unix.txt", "x\n\nalpha\n")
+    anchored = await run(GrepTool(), ctx, pattern="^alpha")
+    assert anchored.output.splitlines()[1:] == ["unix.txt:3: alpha", "win.txt:1: alpha end"]
+    line_end = await run(GrepTool(), ctx, pattern="end$")
+    assert line_end.output.splitlines()[1:] == ["win.txt:1: alpha end", "win.txt:2:   beta end"]
+    # At a line start nothing precedes, so a negative lookbehind for whitespace matches there.
+    lookbehind = await run(GrepTool(), ctx, pattern=r"(?<!\s)alpha")
+    assert len(lookbehind.output.splitlines()) == 3
+    empty = await run(GrepTool(), ctx, pattern="^$", include="unix.txt")
+    assert empty.output.splitlines()[1:] == ["unix.txt:2: "]
