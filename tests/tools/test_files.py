@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from sessions.tools.base import ToolContext, ToolResult
-from sessions.tools.files import MAX_LINE_CHARS, EditTool, ReadTool, WriteTool
+from sessions.tools.files import MAX_LINE_CHARS, MAX_READ_BYTES, EditTool, ReadTool, WriteTool
 from sessions.tools.registry import execute
 from tests.tools.conftest import Recorder
 
@@ -257,3 +257,19 @@ async def test_edit_refusals_missing_file_empty_and_identical(
     assert binary.is_error and "binary file" in binary.output
     assert recorder.changes == []
     assert (project / "a.txt").read_text() == "a\n"
+
+
+async def test_read_caps_output_size_and_says_where_to_go_on(
+    ctx: ToolContext, project: Path
+) -> None:
+    (project / "wide.txt").write_text("".join(f"{i:04} " + "w" * 95 + "\n" for i in range(1, 1001)))
+    result = await read(ctx, path="wide.txt")
+    last = result.metadata["last_line"]
+    assert 400 < last < 1000
+    assert len(result.output) <= MAX_READ_BYTES + 200
+    assert result.output.endswith(
+        f"(showing lines 1-{last} of 1000); more lines (output size limit): "
+        f"read again with offset={last + 1}"
+    )
+    more = await read(ctx, path="wide.txt", offset=last + 1, limit=1)
+    assert more.output.startswith(f"{last + 1:>5}\t{last + 1:04} ")
