@@ -30,6 +30,7 @@ COMMAND_MODULES: list[str] = [
     "commands.target.cmds",
     "commands.sync.cmds",
     "commands.verify.cmds",
+    "commands.backlog.cmds",
 ]
 
 

@@ -1,0 +1,1 @@
+"""The groomed backlog: markdown import/export, grooming, and plan-versus-reality sync."""

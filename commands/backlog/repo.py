@@ -1,0 +1,233 @@
+"""SQL access for the backlog (tables ``backlog_item``, ``backlog_criterion``,
+``backlog_sync_run`` from migration 0003). Rows in, ``BacklogItem`` out."""
+
+from __future__ import annotations
+
+import json
+import re
+import sqlite3
+import time
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
+
+from commands.backlog.model import (
+    OPEN_STATUSES,
+    BacklogItem,
+    Criterion,
+    normalize_title,
+    priority_level,
+)
+
+if TYPE_CHECKING:
+    from sessions.store.db import Store
+
+_COLUMNS = (
+    "key, number, title, one_liner, priority, effort, risk, status, source, files, blockers, "
+    "dependencies, evidence, notes, grp, details_summary, completed_on, planned_at, "
+    "created_at, updated_at"
+)
+
+
+def _values(item: BacklogItem) -> tuple[Any, ...]:
+    return (
+        item.key,
+        item.number,
+        item.title,
+        item.one_liner,
+        item.priority,
+        item.effort,
+        item.risk,
+        item.status,
+        item.source,
+        json.dumps(item.files),
+        json.dumps(item.blockers),
+        json.dumps(item.dependencies),
+        json.dumps(item.evidence),
+        item.notes,
+        item.group,
+        item.details_summary,
+        item.completed_on,
+        item.planned_at,
+        item.created_at,
+        item.updated_at,
+    )
+
+
+def _item(row: sqlite3.Row, criteria: list[Criterion]) -> BacklogItem:
+    return BacklogItem(
+        id=int(row["id"]),
+        key=row["key"],
+        number=row["number"],
+        title=row["title"],
+        one_liner=row["one_liner"],
+        priority=row["priority"],
+        effort=row["effort"],
+        risk=row["risk"],
+        status=row["status"],
+        source=row["source"],
+        files=json.loads(row["files"]),
+        blockers=json.loads(row["blockers"]),
+        dependencies=json.loads(row["dependencies"]),
+        evidence=json.loads(row["evidence"]),
+        notes=row["notes"],
+        group=row["grp"],
+        details_summary=row["details_summary"],
+        completed_on=row["completed_on"],
+        planned_at=row["planned_at"],
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+        criteria=criteria,
+    )
+
+
+class BacklogRepo:
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    async def _criteria(self, ids: Iterable[int] | None = None) -> dict[int, list[Criterion]]:
+        if ids is None:
+            rows = await self.store.fetchall(
+                "SELECT item_id, text, done FROM backlog_criterion ORDER BY item_id, seq"
+            )
+        else:
+            wanted = list(ids)
+            if not wanted:
+                return {}
+            marks = ",".join("?" * len(wanted))
+            rows = await self.store.fetchall(
+                f"SELECT item_id, text, done FROM backlog_criterion WHERE item_id IN ({marks}) "
+                "ORDER BY item_id, seq",
+                wanted,
+            )
+        out: dict[int, list[Criterion]] = {}
+        for row in rows:
+            out.setdefault(int(row["item_id"]), []).append(
+                Criterion(row["text"], bool(row["done"]))
+            )
+        return out
+
+    async def list_items(
+        self, status: str | None = None, priority: str | None = None
+    ) -> list[BacklogItem]:
+        """All items in file order (ids), optionally one status ("open" = not closed/deferred)
+        and one priority level."""
+        sql = "SELECT * FROM backlog_item"
+        params: list[Any] = []
+        if status == "open":
+            marks = ",".join("?" * len(OPEN_STATUSES))
+            sql += f" WHERE status IN ({marks})"
+            params += sorted(OPEN_STATUSES)
+        elif status:
+            sql += " WHERE status = ?"
+            params.append(status)
+        rows = await self.store.fetchall(sql + " ORDER BY id", params)
+        criteria = await self._criteria()
+        items = [_item(row, criteria.get(int(row["id"]), [])) for row in rows]
+        if priority:
+            items = [i for i in items if priority_level(i.priority) == priority.lower()]
+        return items
+
+    async def get(self, ref: str | int) -> BacklogItem | None:
+        """By numeric id (``12`` or ``#12``) or external key (``Task-013``, any case)."""
+        text = str(ref).strip()
+        if re.fullmatch(r"#?\d+", text):
+            row = await self.store.fetchone(
+                "SELECT * FROM backlog_item WHERE id = ?", (int(text.lstrip("#")),)
+            )
+        else:
+            row = await self.store.fetchone("SELECT * FROM backlog_item WHERE key = ?", (text,))
+        if row is None:
+            return None
+        criteria = await self._criteria([int(row["id"])])
+        return _item(row, criteria.get(int(row["id"]), []))
+
+    async def _write_criteria(self, item: BacklogItem, now: float) -> None:
+        assert item.id is not None
+        await self.store.execute("DELETE FROM backlog_criterion WHERE item_id = ?", (item.id,))
+        await self.store.executemany(
+            "INSERT INTO backlog_criterion (item_id, seq, text, done, done_at) VALUES (?,?,?,?,?)",
+            [
+                (item.id, n, c.text, int(c.done), now if c.done else None)
+                for n, c in enumerate(item.criteria)
+            ],
+        )
+
+    async def insert(self, item: BacklogItem, now: float | None = None) -> BacklogItem:
+        now = time.time() if now is None else now
+        item.created_at = item.updated_at = now
+        item.planned_at = item.planned_at or now
+        async with self.store.transaction():
+            item.id = await self.store.execute(
+                f"INSERT INTO backlog_item ({_COLUMNS}) VALUES ({','.join('?' * 20)})",
+                _values(item),
+            )
+            await self._write_criteria(item, now)
+        return item
+
+    async def save(self, item: BacklogItem, now: float | None = None) -> BacklogItem:
+        assert item.id is not None
+        now = time.time() if now is None else now
+        item.updated_at = now
+        sets = ", ".join(f"{c.strip()} = ?" for c in _COLUMNS.split(","))
+        async with self.store.transaction():
+            await self.store.execute(
+                f"UPDATE backlog_item SET {sets} WHERE id = ?", (*_values(item), item.id)
+            )
+            await self._write_criteria(item, now)
+        return item
+
+    async def find_same(self, item: BacklogItem, existing: list[BacklogItem]) -> BacklogItem | None:
+        """The stored item an imported one stands for: same key, else same title and no key."""
+        if item.key:
+            for other in existing:
+                if other.key and other.key.lower() == item.key.lower():
+                    return other
+        norm = normalize_title(item.title)
+        for other in existing:
+            if normalize_title(other.title) == norm and (not other.key or not item.key):
+                return other
+        return None
+
+    async def import_items(
+        self, items: list[BacklogItem], planned_at: float | None, now: float | None = None
+    ) -> tuple[list[BacklogItem], list[BacklogItem]]:
+        """Insert new items and update the ones already stored (the file wins field by field;
+        evidence already recorded is kept). Returns (created, updated)."""
+        now = time.time() if now is None else now
+        existing = await self.list_items()
+        created: list[BacklogItem] = []
+        updated: list[BacklogItem] = []
+        async with self.store.transaction():
+            for item in items:
+                same = await self.find_same(item, existing)
+                if same is None:
+                    item.planned_at = planned_at or now
+                    await self.insert(item, now)
+                    existing.append(item)
+                    created.append(item)
+                    continue
+                item.id = same.id
+                item.created_at = same.created_at
+                item.planned_at = same.planned_at
+                item.key = item.key or same.key
+                item.evidence = same.evidence + [e for e in item.evidence if e not in same.evidence]
+                await self.save(item, now)
+                existing[existing.index(same)] = item
+                updated.append(item)
+        return created, updated
+
+    async def next_key(self, prefix: str = "Task") -> str:
+        rows = await self.store.fetchall(
+            "SELECT key FROM backlog_item WHERE key LIKE ?", (f"{prefix}-%",)
+        )
+        numbers = [int(m.group(1)) for r in rows if (m := re.search(r"-(\d+)$", r["key"] or ""))]
+        return f"{prefix}-{(max(numbers) + 1 if numbers else 1):03d}"
+
+    async def record_sync_run(
+        self, repo: str, head: str, since: str | None, applied: bool, state: dict[str, Any]
+    ) -> int:
+        return await self.store.execute(
+            "INSERT INTO backlog_sync_run (repo, head, since_rev, applied, state, created_at) "
+            "VALUES (?,?,?,?,?,?)",
+            (repo, head, since, int(applied), json.dumps(state), time.time()),
+        )
