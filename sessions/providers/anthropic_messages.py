@@ -82,8 +82,12 @@ def _blocks(message: ChatMessage) -> tuple[str, list[dict[str, Any]]]:
     if message.role == "assistant":
         for call in message.tool_calls:
             blocks.append(
-                {"type": "tool_use", "id": call.id, "name": call.name,
-                 "input": _tool_input(call.arguments)}
+                {
+                    "type": "tool_use",
+                    "id": call.id,
+                    "name": call.name,
+                    "input": _tool_input(call.arguments),
+                }
             )
         return "assistant", blocks
     return "user", blocks

@@ -14,14 +14,14 @@ from sessions.events import ProviderEvent
 ApiKind = Literal["openai", "anthropic", "ollama", "local"]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class ToolCall:
     id: str
     name: str
     arguments: str  # JSON text, exactly as the model produced it
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class ChatMessage:
     """One conversation entry in wire-neutral form.
 
@@ -39,7 +39,7 @@ class ChatMessage:
     is_error: bool = False
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class ToolSpec:
     name: str
     description: str
@@ -59,7 +59,7 @@ class ChatRequest:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class ProviderConfig:
     """One ``[provider.NAME]`` table, after substitution and validation."""
 

@@ -6,8 +6,6 @@ API never imports the others (and never imports llama-cpp unless ``api = "local"
 
 from __future__ import annotations
 
-import importlib
-
 from sessions.providers.base import Provider, ProviderConfig
 
 
@@ -30,17 +28,13 @@ def make_provider(config: ProviderConfig) -> Provider:
         return OllamaProvider(config)
     if config.api == "local":
         try:
-            local = importlib.import_module("sessions.providers.local")
-        except ImportError as exc:
+            from sessions.providers.local import LocalProvider
+        except ImportError as exc:  # a partial install without the local module
             raise ProviderSetupError(
-                f"provider {config.name}: api = \"local\" needs the embedded model support "
-                f"({exc}); install it with `pip install 'opencode[local]'` or pick another "
-                "provider in opencode.toml"
+                f'provider {config.name}: api = "local" is not available in this install '
+                f"({exc}); reinstall opencode or pick another provider in opencode.toml"
             ) from exc
-        # Written separately; accept either a factory function or the provider class.
-        build = getattr(local, "make_local_provider", None) or local.LocalProvider
-        provider: Provider = build(config)
-        return provider
+        return LocalProvider(config)
     raise ProviderSetupError(
         f"provider {config.name}: unknown api {config.api!r}; "
         'expected one of "openai", "anthropic", "ollama", "local"'

@@ -76,8 +76,9 @@ def provider_error_text(body: bytes) -> str:
             return excerpt(error, ERROR_TEXT_CHARS)
         detail = data.get("detail") or data.get("message")
         if detail is not None:
-            return excerpt(detail if isinstance(detail, str) else json.dumps(detail),
-                           ERROR_TEXT_CHARS)
+            return excerpt(
+                detail if isinstance(detail, str) else json.dumps(detail), ERROR_TEXT_CHARS
+            )
     return excerpt(text, ERROR_TEXT_CHARS)
 
 
@@ -209,8 +210,13 @@ class HttpTransport:
                 if attempt < self.config.max_retries:
                     delay = backoff_delay(attempt)
                     attempt += 1
-                    log.info("%s: %s, retry %d in %.1fs", self.config.name, type(exc).__name__,
-                             attempt, delay)
+                    log.info(
+                        "%s: %s, retry %d in %.1fs",
+                        self.config.name,
+                        type(exc).__name__,
+                        attempt,
+                        delay,
+                    )
                     await asyncio.sleep(delay)
                     continue
                 yield self.connect_error(exc, url)
@@ -230,8 +236,13 @@ class HttpTransport:
             wait = self._retry_wait(response, attempt)
             if error.retryable and wait is not None:
                 attempt += 1
-                log.info("%s: HTTP %d, retry %d in %.1fs", self.config.name,
-                         response.status_code, attempt, wait)
+                log.info(
+                    "%s: HTTP %d, retry %d in %.1fs",
+                    self.config.name,
+                    response.status_code,
+                    attempt,
+                    wait,
+                )
                 await asyncio.sleep(wait)
                 continue
             yield error
@@ -266,24 +277,29 @@ class HttpTransport:
         hint: str
         if status in (401, 403):
             if self.config.api_key:
-                hint = (f"check api_key for provider {name} in opencode.toml "
-                        f"([provider.{name}] api_key) or the env var it references")
+                hint = (
+                    f"check api_key for provider {name} in opencode.toml "
+                    f"([provider.{name}] api_key) or the env var it references"
+                )
             else:
-                hint = (f"provider {name} has no api_key: set api_key in [provider.{name}] "
-                        'of opencode.toml (e.g. api_key = "{env:MY_API_KEY}") and export it')
+                hint = (
+                    f"provider {name} has no api_key: set api_key in [provider.{name}] "
+                    'of opencode.toml (e.g. api_key = "{env:MY_API_KEY}") and export it'
+                )
         elif status == 404:
             model_note = f" and model name {model!r}" if model else " and model name"
             hint = f"check base_url ({self.config.base_url}){model_note} for provider {name}"
         elif status == 429:
             after = retry_after_seconds(response.headers.get("retry-after"))
             wait = f" (the server asks to wait {after:.0f} s)" if after is not None else ""
-            hint = (f"rate limited{wait}: wait and try again, or raise "
-                    f"[provider.{name}] max_retries")
+            hint = f"rate limited{wait}: wait and try again, or raise [provider.{name}] max_retries"
         elif status >= 500:
             hint = f"server error at {self.config.base_url}: try again later or check its log"
         elif status in (400, 422):
-            hint = (f"the server rejected the request: check the model name and the options "
-                    f"of [provider.{name}] (max_tokens, extra_body)")
+            hint = (
+                f"the server rejected the request: check the model name and the options "
+                f"of [provider.{name}] (max_tokens, extra_body)"
+            )
         elif status == 413:
             hint = "the request is too large: start a new session or lower the context"
         else:
@@ -311,8 +327,7 @@ class HttpTransport:
         name = self.config.name
         if isinstance(exc, httpx.TimeoutException):
             return self.error(
-                f"{name}: no data from {url} for {self.config.timeout:g} s "
-                f"({type(exc).__name__})",
+                f"{name}: no data from {url} for {self.config.timeout:g} s ({type(exc).__name__})",
                 url=url,
                 retryable=True,
                 hint=f"raise [provider.{name}] timeout in opencode.toml "

@@ -67,9 +67,14 @@ def request_body(request: ChatRequest) -> dict[str, Any]:
     body: dict[str, Any] = {"model": request.model, "messages": messages, "stream": True}
     if request.tools:
         body["tools"] = [
-            {"type": "function",
-             "function": {"name": t.name, "description": t.description,
-                          "parameters": t.parameters}}
+            {
+                "type": "function",
+                "function": {
+                    "name": t.name,
+                    "description": t.description,
+                    "parameters": t.parameters,
+                },
+            }
             for t in request.tools
         ]
     options: dict[str, Any] = {}
@@ -183,8 +188,7 @@ class OllamaProvider:
                         return
                     if "error" in data:
                         yield self.http.error(
-                            f"{self.config.name}: error in the stream from {url}: "
-                            f"{data['error']}",
+                            f"{self.config.name}: error in the stream from {url}: {data['error']}",
                             url=url,
                             hint="the text received so far is kept; check `ollama ps` and the "
                             "Ollama server log, then send the message again",

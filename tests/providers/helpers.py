@@ -22,7 +22,7 @@ def config(api: ApiKind, url: str, **overrides: Any) -> ProviderConfig:
     values: dict[str, Any] = {
         "name": "mock",
         "api": api,
-        "base_url": url + PATHS[api],
+        "base_url": url + PATHS.get(api, ""),
         "api_key": SECRET,
         "timeout": 5.0,
         "max_retries": 0,
@@ -40,8 +40,11 @@ def request(**overrides: Any) -> ChatRequest:
             ToolSpec(
                 "read",
                 "Read a file",
-                {"type": "object", "properties": {"path": {"type": "string"}},
-                 "required": ["path"]},
+                {
+                    "type": "object",
+                    "properties": {"path": {"type": "string"}},
+                    "required": ["path"],
+                },
             )
         ],
     }

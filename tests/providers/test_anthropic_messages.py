@@ -109,8 +109,9 @@ async def test_request_body_alternates_roles_and_puts_tool_results_first() -> No
             ),
         ),
         ChatMessage(role="tool", content="edited", tool_call_id="toolu_1", name="edit"),
-        ChatMessage(role="tool", content="denied", tool_call_id="toolu_2", name="read",
-                    is_error=True),
+        ChatMessage(
+            role="tool", content="denied", tool_call_id="toolu_2", name="read", is_error=True
+        ),
         ChatMessage(role="user", content="Thanks"),
     ]
     req = request(messages=history, seed=3, extra={"metadata": {"user_id": "u1"}})
@@ -127,15 +128,21 @@ async def test_request_body_alternates_roles_and_puts_tool_results_first() -> No
     assert body["tools"][0] == {
         "name": "read",
         "description": "Read a file",
-        "input_schema": {"type": "object", "properties": {"path": {"type": "string"}},
-                         "required": ["path"]},
+        "input_schema": {
+            "type": "object",
+            "properties": {"path": {"type": "string"}},
+            "required": ["path"],
+        },
     }
     assert [m["role"] for m in body["messages"]] == ["user", "assistant", "user"]
     assistant = body["messages"][1]["content"]
     assert assistant[0] == {"type": "text", "text": "Editing."}
-    assert assistant[1] == {"type": "tool_use", "id": "toolu_1", "name": "edit",
-                            "input": {"path": "hello.txt", "old_string": "world",
-                                      "new_string": "there"}}
+    assert assistant[1] == {
+        "type": "tool_use",
+        "id": "toolu_1",
+        "name": "edit",
+        "input": {"path": "hello.txt", "old_string": "world", "new_string": "there"},
+    }
     assert assistant[2]["input"] == {}  # malformed arguments still need an object
     results = body["messages"][2]["content"]
     assert results == [

@@ -57,7 +57,9 @@ async def test_edit_call_fixture_for_end_to_end_tests() -> None:
         events = await collect(config("ollama", server.url))
     end = next(e for e in events if isinstance(e, ToolCallEnd))
     assert json.loads(end.arguments) == {
-        "path": "hello.txt", "old_string": "world", "new_string": "there"
+        "path": "hello.txt",
+        "old_string": "world",
+        "new_string": "there",
     }
     with serve("ollama_step2_final.ndjson") as server:
         events = await collect(config("ollama", server.url))
@@ -90,18 +92,23 @@ async def test_request_body_uses_ollama_shapes() -> None:
         ChatMessage(role="assistant", tool_calls=(ToolCall("call_0_x", "edit", args),)),
         ChatMessage(role="tool", content="edited", tool_call_id="call_0_x", name="edit"),
     ]
-    req = request(messages=history, temperature=0.0, seed=42, max_tokens=256,
-                  extra={"options": {"num_ctx": 8192}, "keep_alive": "5m"})
+    req = request(
+        messages=history,
+        temperature=0.0,
+        seed=42,
+        max_tokens=256,
+        extra={"options": {"num_ctx": 8192}, "keep_alive": "5m"},
+    )
     with serve("ollama_text.ndjson") as server:
         await collect(config("ollama", server.url, api_key=None), req)
     body = server.requests[0].json()
     assert body["stream"] is True and body["model"] == "test-model"
-    assert body["options"] == {"temperature": 0.0, "seed": 42, "num_predict": 256,
-                               "num_ctx": 8192}
+    assert body["options"] == {"temperature": 0.0, "seed": 42, "num_predict": 256, "num_ctx": 8192}
     assert body["keep_alive"] == "5m"
     assert body["messages"][0] == {"role": "system", "content": "You are terse."}
     assert body["messages"][2] == {
-        "role": "assistant", "content": "",
+        "role": "assistant",
+        "content": "",
         "tool_calls": [{"function": {"name": "edit", "arguments": json.loads(args)}}],
     }
     assert body["messages"][3] == {"role": "tool", "content": "edited", "tool_name": "edit"}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 
@@ -18,6 +19,7 @@ from sessions.events import (
     Usage,
 )
 from sessions.providers.base import ChatMessage, ToolCall
+from sessions.providers.factory import make_provider
 from tests.providers.helpers import SECRET, collect, config, fixture, request
 from tests.support.stream_server import Reply, StreamServer
 
@@ -25,7 +27,10 @@ EDIT_ARGS = '{"path": "hello.txt", "old_string": "world", "new_string": "there"}
 
 EXPECTED: dict[str, list[ProviderEvent]] = {
     "openai_text.sse": [
-        *[TextDelta(t) for t in ["Hello", "!", " How", " can", " I", " help", " you", " today", "?"]],
+        *[
+            TextDelta(t)
+            for t in ["Hello", "!", " How", " can", " I", " help", " you", " today", "?"]
+        ],
         Usage(19, 10),
         Finish("stop", "stop"),
     ],
@@ -113,8 +118,13 @@ async def test_request_body_and_headers() -> None:
         ChatMessage(role="assistant", tool_calls=(ToolCall("call_1", "edit", EDIT_ARGS),)),
         ChatMessage(role="tool", content="edited hello.txt", tool_call_id="call_1", name="edit"),
     ]
-    req = request(messages=history, max_tokens=64, temperature=0.2, seed=7,
-                  extra={"stop": ["\n\n"], "stream_options": None})
+    req = request(
+        messages=history,
+        max_tokens=64,
+        temperature=0.2,
+        seed=7,
+        extra={"stop": ["\n\n"], "stream_options": None},
+    )
     with StreamServer([Reply(fixture("openai_text.sse"))]) as server:
         await collect(config("openai", server.url, headers={"X-Title": "opencode"}), req)
     sent = server.requests[0]
@@ -129,11 +139,12 @@ async def test_request_body_and_headers() -> None:
     assistant = body["messages"][2]
     assert assistant["content"] == ""  # not null: llama_cpp.server rejects null
     assert assistant["tool_calls"] == [
-        {"id": "call_1", "type": "function",
-         "function": {"name": "edit", "arguments": EDIT_ARGS}}
+        {"id": "call_1", "type": "function", "function": {"name": "edit", "arguments": EDIT_ARGS}}
     ]
     assert body["messages"][3] == {
-        "role": "tool", "tool_call_id": "call_1", "content": "edited hello.txt"
+        "role": "tool",
+        "tool_call_id": "call_1",
+        "content": "edited hello.txt",
     }
     assert body["tools"][0]["type"] == "function"
     assert body["tools"][0]["function"]["name"] == "read"
@@ -157,14 +168,36 @@ def _sse(*chunks: object) -> bytes:
 
 async def test_call_without_id_gets_one_and_two_parallel_calls_keep_their_index() -> None:
     body = _sse(
-        {"choices": [{"index": 0, "delta": {"tool_calls": [
-            {"index": 0, "function": {"name": "read", "arguments": '{"path":'}},
-            {"index": 1, "id": "call_b", "function": {"name": "list", "arguments": ""}},
-        ]}}]},
-        {"choices": [{"index": 0, "delta": {"tool_calls": [
-            {"index": 0, "function": {"arguments": ' "a"}'}},
-            {"index": 1, "function": {"arguments": "{}"}},
-        ]}}]},
+        {
+            "choices": [
+                {
+                    "index": 0,
+                    "delta": {
+                        "tool_calls": [
+                            {"index": 0, "function": {"name": "read", "arguments": '{"path":'}},
+                            {
+                                "index": 1,
+                                "id": "call_b",
+                                "function": {"name": "list", "arguments": ""},
+                            },
+                        ]
+                    },
+                }
+            ]
+        },
+        {
+            "choices": [
+                {
+                    "index": 0,
+                    "delta": {
+                        "tool_calls": [
+                            {"index": 0, "function": {"arguments": ' "a"}'}},
+                            {"index": 1, "function": {"arguments": "{}"}},
+                        ]
+                    },
+                }
+            ]
+        },
         {"choices": [{"index": 0, "delta": {}, "finish_reason": "function_call"}]},
     )
     with StreamServer([Reply(body)]) as server:
@@ -191,7 +224,8 @@ async def test_legacy_function_call_alone_becomes_a_tool_call() -> None:
 
 
 async def test_content_filter_and_no_done_marker() -> None:
-    body = b'data: {"choices":[{"index":0,"delta":{"content":"x"},"finish_reason":"content_filter"}]}\n\n'
+    choice = {"index": 0, "delta": {"content": "x"}, "finish_reason": "content_filter"}
+    body = b"data: " + json.dumps({"choices": [choice]}).encode() + b"\n\n"
     with StreamServer([Reply(body)]) as server:
         events = await collect(config("openai", server.url))
     assert events == [TextDelta("x"), Finish("content_filter", "content_filter")]
@@ -234,11 +268,25 @@ async def test_empty_200_body_is_an_error() -> None:
 
 async def test_server_ignoring_stream_true_and_replying_json_still_works() -> None:
     completion = {
-        "id": "chatcmpl-1", "object": "chat.completion",
-        "choices": [{"index": 0, "finish_reason": "tool_calls", "message": {
-            "role": "assistant", "content": None,
-            "tool_calls": [{"id": "call_z", "type": "function",
-                            "function": {"name": "list", "arguments": '{"path": "."}'}}]}}],
+        "id": "chatcmpl-1",
+        "object": "chat.completion",
+        "choices": [
+            {
+                "index": 0,
+                "finish_reason": "tool_calls",
+                "message": {
+                    "role": "assistant",
+                    "content": None,
+                    "tool_calls": [
+                        {
+                            "id": "call_z",
+                            "type": "function",
+                            "function": {"name": "list", "arguments": '{"path": "."}'},
+                        }
+                    ],
+                },
+            }
+        ],
         "usage": {"prompt_tokens": 5, "completion_tokens": 3, "total_tokens": 8},
     }
     reply = Reply(json.dumps(completion).encode(), headers={"content-type": "application/json"})
@@ -251,3 +299,19 @@ async def test_server_ignoring_stream_true_and_replying_json_still_works() -> No
         Usage(5, 3),
         Finish("tool_calls", "tool_calls"),
     ]
+
+
+async def test_closing_the_stream_early_hangs_up_promptly() -> None:
+    pieces = b"".join(
+        b'data: {"choices":[{"index":0,"delta":{"content":"w"}}]}\n\n' for _ in range(50)
+    )
+    with StreamServer([Reply(pieces, delay=0.2)]) as server:
+        provider = make_provider(config("openai", server.url))
+        stream = provider.stream(request())
+        first = await anext(stream)
+        started = time.monotonic()
+        await stream.aclose()  # what the runner does on Ctrl-C
+        await provider.aclose()
+        assert time.monotonic() - started < 0.5
+    assert first == TextDelta("w")
+    assert not server.completed_at  # the server never got to finish the body

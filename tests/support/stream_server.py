@@ -13,8 +13,10 @@ import json
 import re
 import select
 import socket
+import sys
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -48,10 +50,14 @@ class RecordedRequest:
 _LINE = re.compile(rb"[^\n]*\n|[^\n]+\Z")
 
 
-def _chunks(body: bytes, size: int | None) -> list[bytes]:
+def _chunks(body: bytes, size: int | None) -> Iterator[bytes]:
+    # A generator, so the server holds no second copy of a large body.
     if size is None:
-        return [m.group(0) for m in _LINE.finditer(body)]
-    return [body[i : i + size] for i in range(0, len(body), size)]
+        for match in _LINE.finditer(body):
+            yield match.group(0)
+        return
+    for start in range(0, len(body), size):
+        yield body[start : start + size]
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -103,6 +109,9 @@ class _Handler(BaseHTTPRequestHandler):
             return
         sent = 0
         for chunk in _chunks(reply.body, reply.chunk_size):
+            if sent and reply.delay and stop.wait(reply.delay):
+                self._cut()
+                return
             if reply.cut_after is not None and sent + len(chunk) > reply.cut_after:
                 chunk = chunk[: reply.cut_after - sent]
                 if chunk:
@@ -111,15 +120,12 @@ class _Handler(BaseHTTPRequestHandler):
                 return
             self._write_chunk(chunk)
             sent += len(chunk)
-            if reply.delay and stop.wait(reply.delay):
-                self._cut()
-                return
         if reply.cut_after is not None:  # cut right at the end: no terminating chunk
             self._cut()
             return
+        self.server.owner._completed()
         self.wfile.write(b"0\r\n\r\n")
         self.wfile.flush()
-        self.server.owner._completed()
 
     def _write_chunk(self, chunk: bytes) -> None:
         self.wfile.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
@@ -149,6 +155,12 @@ class _Server(ThreadingHTTPServer):
     allow_reuse_address = True
     owner: StreamServer
 
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # Clients hang up mid-reply on purpose (cancelled streams, timeouts): not an error.
+        if isinstance(sys.exc_info()[1], ConnectionError | TimeoutError):
+            return
+        super().handle_error(request, client_address)
+
 
 class StreamServer:
     """Serve ``replies`` in order, one per request; the last one repeats."""
@@ -161,7 +173,7 @@ class StreamServer:
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
         self.requests: list[RecordedRequest] = []
-        # time.monotonic() when each complete body had been written (cut or hung ones excluded)
+        # time.monotonic() when the last byte of each body was written (cut/hung ones excluded)
         self.completed_at: list[float] = []
         self.url = ""
 
@@ -204,7 +216,9 @@ class StreamServer:
         self._server = server
         self.url = f"http://127.0.0.1:{self.port}"
         self._thread = threading.Thread(
-            target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True,
+            target=server.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            daemon=True,
             name=f"StreamServer:{self.port}",
         )
         self._thread.start()
