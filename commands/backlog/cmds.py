@@ -339,7 +339,8 @@ async def backlog_check(ctx: CommandContext, args: dict[str, Any]) -> CommandRes
 async def backlog_groom(ctx: CommandContext, args: dict[str, Any]) -> CommandResult:
     from commands.backlog.groom import groom, render_sequence, render_statistics
 
-    result = groom(await _repo(ctx).list_items())
+    repo = _repo(ctx)
+    result = groom(await repo.list_items(), await repo.latest_sync_state())
     text = render_statistics(result.statistics) + "\n\n" + render_sequence(result)
     return CommandResult(data=result.to_dict(), text=text)
 
@@ -369,9 +370,11 @@ async def backlog_import(ctx: CommandContext, args: dict[str, Any]) -> CommandRe
     except (OSError, UnicodeDecodeError) as exc:
         raise CommandError(f"cannot read backlog file {path}: {exc}") from exc
     parsed = parse_backlog(text)
-    created, updated = await _repo(ctx).import_items(parsed.items, parsed.planned_at)
+    created, updated, moved = await _repo(ctx).import_items(parsed.items, parsed.planned_at)
     problems = [f"{path.name}:{p.line}: {p.severity}: {p.message}" for p in parsed.problems]
     lines = [f"imported {path}: {len(created)} new, {len(updated)} updated"] + problems
+    # The file wins, also over a status a sync or `done` set: say so, since evidence stays.
+    lines += [f"status of {i.ref} changed: {before} -> {i.status}" for i, before in moved]
     errors = parsed.errors
     return CommandResult(
         data={
@@ -380,6 +383,9 @@ async def backlog_import(ctx: CommandContext, args: dict[str, Any]) -> CommandRe
             "updated": len(updated),
             "items": [{"id": i.id, "key": i.key, "title": i.title} for i in created + updated],
             "problems": [p.to_dict() for p in parsed.problems],
+            "status_changes": [
+                {"id": i.id, "key": i.key, "from": before, "to": i.status} for i, before in moved
+            ],
         },
         text="\n".join(lines),
         changed=CHANGED if created or updated else frozenset(),

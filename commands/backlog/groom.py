@@ -53,6 +53,8 @@ class SequenceEntry:
     item: BacklogItem
     blockers: list[BlockerRef] = field(default_factory=list)
     in_cycle: bool = False
+    # What the last reality sync found for this item (e.g. "completed_but_undocumented").
+    sync: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -67,6 +69,7 @@ class SequenceEntry:
             "blocked_by": [b.to_dict() for b in self.blockers if b.state == "open"],
             "blockers": [b.to_dict() for b in self.blockers],
             "in_cycle": self.in_cycle,
+            "sync": self.sync,
         }
 
 
@@ -126,7 +129,8 @@ def statistics(items: list[BacklogItem], blocked: int = 0) -> dict[str, int]:
     }
 
 
-def groom(items: list[BacklogItem]) -> GroomResult:
+def groom(items: list[BacklogItem], sync_state: dict[str, Any] | None = None) -> GroomResult:
+    """Order the open items; ``sync_state`` (the last reality sync) adds its findings."""
     open_items = [item for item in items if item.status in OPEN_STATUSES]
     refs = {
         id(item): [resolve_blocker(b, item, items) for b in item.blockers] for item in open_items
@@ -167,6 +171,13 @@ def groom(items: list[BacklogItem]) -> GroomResult:
         SequenceEntry(len(order) + n + 1, item, refs[id(item)], in_cycle=True)
         for n, item in enumerate(cycle)
     ]
+    found = {
+        entry.get("id"): entry.get("classification")
+        for entry in (sync_state or {}).get("items", [])
+        if entry.get("classification") != "not_started"
+    }
+    for entry in sequence:
+        entry.sync = found.get(entry.item.id) if entry.item.id is not None else None
     blocked = sum(1 for item in open_items if any(r.state == "open" for r in refs[id(item)]))
     return GroomResult(sequence, statistics(items, blocked))
 
@@ -224,5 +235,12 @@ def render_sequence(result: GroomResult) -> str:
             line += f" (after {', '.join(after)})"
         if entry.in_cycle:
             line += " (blocker cycle: check its blockers)"
+        if entry.sync:
+            line += f" [last sync: {entry.sync.replace('_', ' ')}; see `backlog sync`]"
         lines.append(line)
+    top = result.sequence[:3]
+    lines += ["", "## Top 3 Immediate Recommendations", ""]
+    for n, entry in enumerate(top, 1):
+        why = entry.item.one_liner or entry.item.priority or "next in sequence"
+        lines.append(f"{n}. **{entry.item.title}** - {why}")
     return "\n".join(lines)

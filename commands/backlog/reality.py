@@ -438,7 +438,8 @@ def check_reality(
 
 def apply_findings(state: SyncState) -> list[ItemFinding]:
     """Set statuses and append evidence on the findings' items (the caller saves them).
-    Returns the findings whose item changed."""
+    Returns the findings whose item changed; a repeated sync that finds nothing new changes
+    nothing (no new evidence lines, no new status)."""
     when = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(state.generated_at))
     changed = []
     for finding in state.findings:
@@ -448,11 +449,11 @@ def apply_findings(state: SyncState) -> list[ItemFinding]:
         if target == "done" and not finding.commits:
             continue  # never done without a commit to show for it
         item = finding.item
-        if target == "in_progress" and item.status == "in_progress":
-            target = item.status
-        for line in finding.evidence_lines(when):
-            if line not in item.evidence:
-                item.evidence.append(line)
+        header, *details = finding.evidence_lines(when)
+        fresh = [line for line in details if line not in item.evidence]
+        if not fresh and item.status == target:
+            continue
+        item.evidence += [header, *fresh]
         if target == "done":
             item.completed_on = finding.completion_date
         item.status = target

@@ -190,13 +190,15 @@ class BacklogRepo:
 
     async def import_items(
         self, items: list[BacklogItem], planned_at: float | None, now: float | None = None
-    ) -> tuple[list[BacklogItem], list[BacklogItem]]:
+    ) -> tuple[list[BacklogItem], list[BacklogItem], list[tuple[BacklogItem, str]]]:
         """Insert new items and update the ones already stored (the file wins field by field;
-        evidence already recorded is kept). Returns (created, updated)."""
+        evidence already recorded is kept). Returns (created, updated, status changes as
+        (item, previous status))."""
         now = time.time() if now is None else now
         existing = await self.list_items()
         created: list[BacklogItem] = []
         updated: list[BacklogItem] = []
+        moved: list[tuple[BacklogItem, str]] = []
         async with self.store.transaction():
             for item in items:
                 same = await self.find_same(item, existing)
@@ -214,7 +216,9 @@ class BacklogRepo:
                 await self.save(item, now)
                 existing[existing.index(same)] = item
                 updated.append(item)
-        return created, updated
+                if same.status != item.status:
+                    moved.append((item, same.status))
+        return created, updated, moved
 
     async def next_key(self, prefix: str = "Task") -> str:
         rows = await self.store.fetchall(
@@ -231,3 +235,13 @@ class BacklogRepo:
             "VALUES (?,?,?,?,?,?)",
             (repo, head, since, int(applied), json.dumps(state), time.time()),
         )
+
+    async def latest_sync_state(self) -> dict[str, Any] | None:
+        """The state of the most recent reality sync, or None before the first one."""
+        row = await self.store.fetchone(
+            "SELECT state FROM backlog_sync_run ORDER BY id DESC LIMIT 1"
+        )
+        if row is None:
+            return None
+        state: dict[str, Any] = json.loads(row["state"])
+        return state

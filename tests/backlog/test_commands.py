@@ -119,3 +119,15 @@ async def test_import_reports_malformed_lines_and_keeps_the_rest(run: Run) -> No
     assert strict.exit_code == 1 and strict.data["created"] == 0
     missing = await run("backlog", "import", "nope.md")
     assert missing.exit_code == 1 and "does not exist" in missing.data["error"]
+
+
+async def test_reimport_reports_a_status_the_file_overrides(run: Run) -> None:
+    await run("backlog", "import", str(SEED))
+    await run("backlog", "done", "Task-013", "--evidence", "commit abc")
+    again = await run("backlog", "import", str(SEED))
+    assert again.data["status_changes"] == [
+        {"id": 1, "key": "Task-013", "from": "done", "to": "ready"}
+    ]
+    assert "status of Task-013 changed: done -> ready" in (again.text or "")
+    # The evidence recorded in the database survives the re-import.
+    assert (await run("backlog", "show", "Task-013")).data["evidence"] == ["commit abc"]

@@ -195,3 +195,22 @@ def test_listed_path_extraction() -> None:
     assert listed_path("`Cargo.toml` (deps)") == "Cargo.toml"
     assert listed_path("All provider files (formatting consistency)") is None
     assert listed_path("src/a.py") == "src/a.py"
+
+
+async def test_second_apply_changes_nothing_and_groom_shows_sync_findings(
+    run: Run, scenario: dict[str, str]
+) -> None:
+    first = await run("backlog", "sync", "--repo", scenario["repo"], "--apply")
+    assert first.changed == frozenset({"backlog"})
+    evidence = (await run("backlog", "show", "Task-012")).data["evidence"]
+    assert evidence[0].endswith("partially_completed (medium confidence)")
+    assert f"commit {scenario['t12'][:10]} " in evidence[1]
+    second = await run("backlog", "sync", "--repo", scenario["repo"], "--apply")
+    assert second.changed == frozenset()
+    assert (await run("backlog", "show", "Task-012")).data["evidence"] == evidence
+    groomed = await run("backlog", "groom")
+    hints = {s["key"]: s["sync"] for s in groomed.data["sequence"]}
+    assert hints["Task-012"] == "partially_completed"
+    assert hints["Task-008"] is None
+    assert "Task-013" not in hints  # done now, so no longer in the sequence
+    assert "[last sync: divergent; see `backlog sync`]" in (groomed.text or "")

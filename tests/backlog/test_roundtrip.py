@@ -40,7 +40,8 @@ async def test_seed_round_trip_through_the_database(
     try:
         parsed = parse_backlog(out.read_text(encoding="utf-8"))
         assert parsed.problems == []
-        await BacklogRepo(fresh).import_items(parsed.items, parsed.planned_at)
+        created, _, _ = await BacklogRepo(fresh).import_items(parsed.items, parsed.planned_at)
+        assert len(created) == 26
         after = _fields([i.to_dict() for i in await BacklogRepo(fresh).list_items()])
     finally:
         await fresh.close()
