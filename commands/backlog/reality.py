@@ -47,6 +47,12 @@ _TEST_PATH = re.compile(
     r"(^|/)(tests?|spec|__tests__)/|(^|/)test_[^/]*$|_test\.[^/]+$|\.test\.[^/]+$|_spec\.[^/]+$"
 )
 _MAX_TEST_BYTES = 512 * 1024
+# A fixture or snapshot that mentions a key is data, not a test of the task.
+_CODE_SUFFIXES = frozenset(
+    ".py .rs .go .js .jsx .ts .tsx .mjs .java .kt .rb .php .c .cc .cpp .h .hpp .cs .swift "
+    ".scala .sh .bash .ex .exs .clj .lua .dart .zig .nim .jl .r .pl .hs .ml".split()
+)
+_DATA_DIRS = re.compile(r"(^|/)(fixtures?|snapshots?|__snapshots__|testdata|data)/")
 
 
 class RealityError(Exception):
@@ -287,7 +293,13 @@ def _test_files(repo: Path) -> list[str]:
     out = _git(
         repo, "-c", "core.quotepath=off", "ls-files", "--cached", "--others", "--exclude-standard"
     )
-    return [p for p in out.splitlines() if _TEST_PATH.search(p)]
+    return [
+        p
+        for p in out.splitlines()
+        if _TEST_PATH.search(p)
+        and Path(p).suffix.lower() in _CODE_SUFFIXES
+        and not _DATA_DIRS.search(p)
+    ]
 
 
 def _tests_for(key: str, repo: Path, test_files: list[str], cache: dict[str, str]) -> list[str]:

@@ -214,3 +214,21 @@ async def test_second_apply_changes_nothing_and_groom_shows_sync_findings(
     assert hints["Task-008"] is None
     assert "Task-013" not in hints  # done now, so no longer in the sequence
     assert "[last sync: divergent; see `backlog sync`]" in (groomed.text or "")
+
+
+async def test_fixtures_and_docs_under_tests_are_not_tests(run: Run, tmp_path: Path) -> None:
+    repo = Repo(tmp_path / "r2")
+    await _add(run, "Task-031")
+    repo.commit(
+        "data for Task-031",
+        {
+            "tests/fixtures/task031.md": "Task-031\n",
+            "tests/notes.md": "Task-031\n",
+            "spec/task_31_spec.rb": "it 'works' do end\n",
+        },
+        NOW + 5,
+    )
+    result = await run("backlog", "sync", "--repo", str(repo.path))
+    (item,) = result.data["items"]
+    # Named after the key (task_31 matches Task-031); the markdown files are not tests.
+    assert item["evidence"]["tests"] == ["spec/task_31_spec.rb"]
