@@ -302,6 +302,12 @@ class HttpTransport:
             )
         elif status == 413:
             hint = "the request is too large: start a new session or lower the context"
+        elif 300 <= status < 400:
+            location = response.headers.get("location", "")
+            hint = (
+                f"the server redirects to {location or 'another URL'}: "
+                f"set [provider.{name}] base_url to the final URL"
+            )
         else:
             hint = f"check [provider.{name}] in opencode.toml"
         return self.error(message, url=url, status=status, retryable=retryable, hint=hint)
@@ -354,7 +360,8 @@ class HttpTransport:
 
 
 def _is_secret_header(name: str) -> bool:
-    return name in ("authorization", "x-api-key", "api-key", "proxy-authorization")
+    # Custom [provider.NAME] headers carry keys too (X-Goog-Api-Key, X-Auth-Token, ...).
+    return any(word in name for word in ("auth", "key", "token", "secret", "cookie"))
 
 
 def _exc_text(exc: Exception) -> str:

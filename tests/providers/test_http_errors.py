@@ -241,3 +241,33 @@ def test_provider_error_text(body: bytes, expected: str) -> None:
 
 def test_provider_error_text_is_truncated() -> None:
     assert len(provider_error_text(b"x" * 5000)) <= 400
+
+
+@pytest.mark.parametrize("api", APIS)
+async def test_empty_200_body_is_an_error_for_every_api(api: ApiKind) -> None:
+    with StreamServer([Reply(b"")]) as server:
+        error = only_error(await collect(config(api, server.url)))
+    assert "server returned an empty stream" in error.message
+    assert f"{server.url}{ENDPOINT[api]}" in error.message
+    assert error.hint is not None and "base_url" in error.hint
+
+
+async def test_500_message_has_url_and_never_the_key_or_custom_secret_headers() -> None:
+    token = "tok-CUSTOM-77665544"
+    body = f'{{"error":{{"message":"boom for Bearer {SECRET} and {token}"}}}}'.encode()
+    with StreamServer([Reply(body, status=503, headers=JSON)]) as server:
+        cfg = config("openai", server.url, headers={"X-Auth-Token": token})
+        error = only_error(await collect(cfg))
+        assert server.requests[0].headers["x-auth-token"] == token
+    assert "HTTP 503 Service Unavailable" in error.message and "boom for Bearer" in error.message
+    assert f"{server.url}/v1/chat/completions" in error.message
+    assert_no_secret(error)
+    assert token not in repr(error)
+
+
+async def test_redirect_hint_names_the_location() -> None:
+    reply = Reply(b"", status=301, headers={"location": "https://api.example.com/v1"})
+    with StreamServer([reply]) as server:
+        error = only_error(await collect(config("openai", server.url)))
+    assert error.status == 301 and error.hint is not None
+    assert "https://api.example.com/v1" in error.hint and "base_url" in error.hint

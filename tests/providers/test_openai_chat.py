@@ -315,3 +315,16 @@ async def test_closing_the_stream_early_hangs_up_promptly() -> None:
         assert time.monotonic() - started < 0.5
     assert first == TextDelta("w")
     assert not server.completed_at  # the server never got to finish the body
+
+
+async def test_sse_fields_without_space_and_id_retry_lines_are_tolerated() -> None:
+    body = (
+        b"retry: 3000\n"
+        b'id: 1\ndata:{"choices":[{"index":0,"delta":{"content":"a"}}]}\n\n'
+        b'id: 2\nevent: message\ndata: {"choices":[{"index":0,"delta":{"content":"b"},'
+        b'"finish_reason":"stop"}]}\n\n'
+        b"data: [DONE]\n\n"
+    )
+    with StreamServer([Reply(body, chunk_size=5)]) as server:
+        events = await collect(config("openai", server.url))
+    assert events == [TextDelta("a"), TextDelta("b"), Finish("stop", "stop")]
