@@ -4,6 +4,10 @@ Declared once for the shell (``opencode backlog list --status ready``) and the c
 (``/backlog list --status ready``). This module is imported at CLI start-up, so it imports
 only the registry; the domain modules load inside the handlers. Every ID argument takes the
 numeric id or the external key (``Task-013``).
+
+Config (``[backlog]`` in opencode.toml): ``file`` (default for ``backlog import``),
+``sync_state`` and ``sync_report`` (where ``backlog sync`` writes its JSON state and markdown
+report; default ``<data_dir>/backlog/sync-state.json`` and ``sync-report.md``).
 """
 
 from __future__ import annotations

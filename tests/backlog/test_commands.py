@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from commands.registry import REGISTRY
 
 from .conftest import SEED, Run
@@ -131,3 +133,26 @@ async def test_reimport_reports_a_status_the_file_overrides(run: Run) -> None:
     assert "status of Task-013 changed: done -> ready" in (again.text or "")
     # The evidence recorded in the database survives the re-import.
     assert (await run("backlog", "show", "Task-013")).data["evidence"] == ["commit abc"]
+
+
+async def test_config_gives_the_default_backlog_file(tmp_path: Path) -> None:
+    import shutil
+
+    from commands.registry import CommandContext, run_command
+    from sessions.config import load_config
+    from sessions.store.db import Store
+
+    work = tmp_path / "proj"
+    (work / "plans").mkdir(parents=True)
+    shutil.copy(SEED, work / "plans" / "backlog.md")
+    (work / "opencode.toml").write_text('[backlog]\nfile = "plans/backlog.md"\n')
+    store = await Store.open(tmp_path / "c.sqlite")
+    try:
+        ctx = CommandContext(store=store, config=load_config(work), cwd=work)
+        command, values = REGISTRY.parse(["backlog", "import"])
+        result = await run_command(ctx, command, values)
+    finally:
+        await store.close()
+    assert result.exit_code == 0
+    assert result.data["file"] == str(work / "plans" / "backlog.md")
+    assert result.data["created"] == 26
