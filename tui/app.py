@@ -1,0 +1,221 @@
+"""The Textual app: ``run_app`` (called by ``opencode`` with no subcommand) and ``OpencodeApp``.
+
+Keeps import light: screens are built by factories in ``SCREENS`` and imported when first
+shown. The app owns the ``ChatEngine`` (store, bus, runner), answers the runner's permission
+questions with a modal, offers its actions in the command palette, and remembers the theme in
+``<data_dir>/tui.json``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import json
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from textual.app import App, SystemCommand
+from textual.binding import Binding, BindingType
+
+if TYPE_CHECKING:
+    from textual.screen import Screen
+
+    from commands.registry import CommandContext
+    from sessions.config import Config
+    from sessions.runner import PermissionAnswer, PermissionRequest, ProviderFactory
+    from tui.engine import ChatEngine
+    from tui.screens.chat import ChatScreen
+
+
+def _chat_screen() -> Screen[Any]:
+    from tui.screens.chat import ChatScreen
+
+    return ChatScreen()
+
+
+class OpencodeApp(App[int]):
+    TITLE = "opencode"
+    SCREENS: ClassVar[dict[str, Callable[[], Screen[Any]]]] = {"chat": _chat_screen}
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("ctrl+q", "quit", "Quit", priority=True),
+    ]
+
+    def __init__(
+        self,
+        *,
+        config: Config,
+        cwd: Path,
+        session_id: str | None = None,
+        continue_latest: bool = False,
+        model: str | None = None,
+        provider_factory: ProviderFactory | None = None,
+        tools: dict[str, Any] | None = None,
+        open_session: bool = True,
+    ) -> None:
+        super().__init__()
+        from tui.engine import ChatEngine
+
+        self.config = config
+        self.cwd = cwd
+        self.engine: ChatEngine = ChatEngine(
+            config, cwd, provider_factory=provider_factory, tools=tools
+        )
+        self.engine.model = model
+        self._start = {"session_id": session_id, "continue_latest": continue_latest}
+        self._open_session = open_session or bool(session_id or continue_latest)
+        self.startup_error: str | None = None
+        self._state_path = config.data_dir / "tui.json"
+        self._state = self._load_state()
+        theme = self._state.get("theme")
+        if isinstance(theme, str) and theme in self.available_themes:
+            self.theme = theme
+
+    # ------------------------------------------------------------------ lifecycle
+
+    async def on_mount(self) -> None:
+        await self.engine.open(self.ask_permission)
+        await self.push_screen("chat")
+        # Everything built so far (modules, styles, widgets) lives as long as the app: keep it
+        # out of the cyclic collector, whose full passes otherwise stall streaming by 100+ ms.
+        gc.freeze()
+        gc.set_threshold(5000, 20, 100)
+        if self._open_session:
+            opened = await self.chat.open_session(
+                session_id=self._start["session_id"],  # type: ignore[arg-type]
+                continue_latest=bool(self._start["continue_latest"]),
+            )
+            if not opened and (self._start["session_id"] or self._start["continue_latest"]):
+                self.startup_error = "could not resume the session"
+
+    async def on_unmount(self) -> None:
+        await self.engine.close()
+
+    @property
+    def chat(self) -> ChatScreen:
+        from tui.screens.chat import ChatScreen
+
+        screen = self.get_screen("chat")
+        assert isinstance(screen, ChatScreen)
+        return screen
+
+    def command_context(self, progress: Callable[[str], None]) -> CommandContext:
+        from commands.registry import CommandContext
+
+        return CommandContext(
+            store=self.engine.store,
+            config=self.config,
+            cwd=self.cwd,
+            progress=progress,
+            interactive=True,
+        )
+
+    # ------------------------------------------------------------------ permissions
+
+    async def ask_permission(self, request: PermissionRequest) -> PermissionAnswer:
+        from tui.screens.permission import PermissionScreen
+
+        future: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+
+        def answered(answer: str | None) -> None:
+            if not future.done():
+                future.set_result(answer or "deny")
+
+        await self.push_screen(
+            PermissionScreen(request.tool, request.subject, request.arguments), answered
+        )
+        answer = await future
+        if answer == "allow_once":
+            return "allow_once"
+        if answer == "allow_session":
+            return "allow_session"
+        return "deny"
+
+    # ------------------------------------------------------------------ palette, themes
+
+    def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        from tui.screens.chat import ChatScreen
+
+        if not isinstance(screen, ChatScreen):
+            return
+        chat = screen
+        yield SystemCommand(
+            "Backlog panel",
+            "Show or hide the backlog (F2)",
+            lambda: chat.action_toggle_panel("backlog"),
+        )
+        yield SystemCommand(
+            "Targets panel",
+            "Show or hide the target registry (F3)",
+            lambda: chat.action_toggle_panel("target"),
+        )
+        yield SystemCommand(
+            "Verification panel",
+            "Show or hide verification results (F4)",
+            lambda: chat.action_toggle_panel("verification"),
+        )
+        yield SystemCommand("New session", "Start a new session (Ctrl+N)", chat.action_new_session)
+        yield SystemCommand(
+            "Resume session", "Pick a session to resume", lambda: chat.run_slash("/sessions")
+        )
+        yield SystemCommand(
+            "Pick model", "Choose the model for this session", lambda: chat.run_slash("/model")
+        )
+        yield SystemCommand(
+            "Export session", "Write this session as markdown", lambda: chat.run_slash("/export")
+        )
+        yield SystemCommand("Help", "List every slash command", lambda: chat.run_slash("/help"))
+
+    def watch_theme(self, theme: str) -> None:
+        if self._state.get("theme") != theme:
+            self._state["theme"] = theme
+            self._save_state()
+
+    def _load_state(self) -> dict[str, Any]:
+        try:
+            data = json.loads(self._state_path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return {}
+        return data if isinstance(data, dict) else {}
+
+    def _save_state(self) -> None:
+        try:
+            self._state_path.parent.mkdir(parents=True, exist_ok=True)
+            self._state_path.write_text(json.dumps(self._state), encoding="utf-8")
+        except OSError as exc:
+            self.notify(
+                f"cannot save UI state to {self._state_path}: {exc.strerror}", severity="warning"
+            )
+
+
+def run_app(
+    *,
+    config: Config,
+    cwd: Path,
+    session_id: str | None = None,
+    continue_latest: bool = False,
+    model: str | None = None,
+) -> int:
+    """Run the TUI until the user quits; the exit code for ``opencode``."""
+    import sys
+
+    from sessions.config import ConfigError
+
+    if model:
+        try:
+            config.resolve_model(model)
+        except ConfigError as exc:
+            print(f"opencode: {exc}", file=sys.stderr)
+            return 2
+    app = OpencodeApp(
+        config=config,
+        cwd=cwd,
+        session_id=session_id,
+        continue_latest=continue_latest,
+        model=model,
+    )
+    code = app.run()
+    if app.startup_error:
+        print(f"opencode: {app.startup_error}", file=sys.stderr)
+    return code if isinstance(code, int) else 0

@@ -1,0 +1,2 @@
+"""Side panels (backlog, target registry, verification results), each fed by a registered
+command's structured data."""

@@ -1,0 +1,1 @@
+"""Screens, each with its ``.tcss`` beside it; imported only when first opened."""

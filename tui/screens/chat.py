@@ -1,0 +1,399 @@
+"""The chat screen: transcript, prompt, side panels, status line; slash commands and turns.
+
+A message is sent as one runner turn in an exclusive worker (Esc cancels it; the runner
+persists it as interrupted). A line starting with ``/`` is a command: the TUI's own (``/new``,
+``/sessions``, ``/model``...) or any command of the shared registry, whose result is shown in
+the transcript; panels whose domain the command changed are reloaded.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import shlex
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
+from textual.widgets import ContentSwitcher, Footer, Static
+
+from sessions.events import (
+    MessageFinished,
+    SessionEvent,
+    SessionStarted,
+    TurnFinished,
+)
+from tui.messages import DataChanged, PromptSubmitted
+from tui.panels.backlog import BacklogPanel
+from tui.panels.base import DataPanel
+from tui.panels.targets import TargetsPanel
+from tui.panels.verification import VerificationPanel
+from tui.widgets.prompt import PromptArea, PromptBar
+from tui.widgets.status import StatusLine
+from tui.widgets.transcript import PAGE, CommandOutput, Transcript
+
+if TYPE_CHECKING:
+    from tui.app import OpencodeApp
+
+PANELS = {"backlog": "panel-backlog", "target": "panel-targets", "verification": "panel-verify"}
+
+# TUI-only slash commands: name -> help. Handlers are ChatScreen.slash_<name>.
+TUI_COMMANDS: dict[str, str] = {
+    "/help": "list every command",
+    "/new": "start a new session",
+    "/sessions": "pick a session of this directory to resume",
+    "/model": "pick the model (or /model PROVIDER/MODEL)",
+    "/export": "export this session as markdown (/export [FILE])",
+    "/clear": "clear the transcript view (the session is kept)",
+    "/quit": "quit opencode",
+}
+
+
+class ChatScreen(Screen[None]):
+    CSS_PATH = Path(__file__).with_suffix(".tcss")
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "cancel_turn", "Cancel turn"),
+        Binding("f2", "toggle_panel('backlog')", "Backlog"),
+        Binding("f3", "toggle_panel('target')", "Targets"),
+        Binding("f4", "toggle_panel('verification')", "Verify"),
+        Binding("ctrl+n", "new_session", "New"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.running = False
+        self._turn_task: asyncio.Task[Any] | None = None
+
+    @property
+    def oc_app(self) -> OpencodeApp:
+        from tui.app import OpencodeApp
+
+        assert isinstance(self.app, OpencodeApp)
+        return self.app
+
+    def compose(self) -> ComposeResult:
+        with Horizontal(id="main"):
+            with Vertical(id="chat"):
+                yield Transcript(id="transcript")
+                yield PromptBar()
+            with Vertical(id="side"), ContentSwitcher(initial=None):
+                yield BacklogPanel(id=PANELS["backlog"])
+                yield TargetsPanel(id=PANELS["target"])
+                yield VerificationPanel(id=PANELS["verification"])
+        yield StatusLine(id="status")
+        yield Footer()
+
+    @property
+    def transcript(self) -> Transcript:
+        return self.query_one("#transcript", Transcript)
+
+    @property
+    def prompt(self) -> PromptArea:
+        return self.query_one("#prompt", PromptArea)
+
+    @property
+    def status(self) -> StatusLine:
+        return self.query_one("#status", StatusLine)
+
+    def on_mount(self) -> None:
+        prompt = self.prompt
+        prompt.entries = slash_entries()
+        prompt.focus()
+        engine = self.oc_app.engine
+        engine.bus.subscribe(self.transcript.handle_event)
+        engine.bus.subscribe(self._on_event)
+        self.transcript.load_earlier = self._load_earlier
+        self.status.model = engine.model or self.oc_app.config.model
+
+    # ------------------------------------------------------------------ sessions
+
+    async def open_session(
+        self,
+        *,
+        session_id: str | None = None,
+        continue_latest: bool = False,
+        model: str | None = None,
+    ) -> bool:
+        """Resume or create a session and show its latest page. False (and a message) if the
+        session or model does not exist."""
+        from sessions.config import ConfigError
+        from sessions.runner import RunnerError
+
+        engine = self.oc_app.engine
+        try:
+            record = await engine.start(
+                session_id=session_id, continue_latest=continue_latest, model=model
+            )
+        except (RunnerError, ConfigError) as exc:
+            self.show_output("session", str(exc), failed=True)
+            return False
+        total = await engine.repo.count_messages(record.id)
+        messages = await engine.messages(record.id, limit=PAGE) if total else []
+        await self.transcript.show_history(record.id, messages, total > len(messages))
+        self.status.title = record.title
+        self.status.model = engine.model or record.model
+        self.status.input_tokens = record.input_tokens
+        self.status.output_tokens = record.output_tokens
+        self.status.cost = record.cost
+        return True
+
+    async def _load_earlier(self, session_id: str, before: str) -> list[Any]:
+        return await self.oc_app.engine.messages(session_id, limit=PAGE, before=before)
+
+    def _on_event(self, event: SessionEvent) -> None:
+        status = self.status
+        if isinstance(event, SessionStarted):
+            status.title = event.title
+        elif isinstance(event, MessageFinished) and event.usage is not None:
+            status.input_tokens += event.usage.input_tokens
+            status.output_tokens += event.usage.output_tokens
+        elif isinstance(event, TurnFinished):
+            status.state = {"stop": "ready", "interrupted": "interrupted"}.get(
+                event.finish, event.finish
+            )
+
+    # ------------------------------------------------------------------ turns
+
+    async def on_prompt_submitted(self, event: PromptSubmitted) -> None:
+        text = event.text
+        if text.startswith("/"):
+            await self.run_slash(text)
+            return
+        if self.running:
+            self.notify("A turn is running; press Esc to cancel it first.", severity="warning")
+            return
+        self.start_turn(text)
+
+    def start_turn(self, text: str) -> None:
+        self.running = True
+        self.status.state = "streaming"
+        self.transcript.anchor()
+        self.run_worker(
+            self._turn(text),
+            group="turn",
+            exclusive=True,
+            exit_on_error=False,
+            description="agent turn",
+        )
+
+    async def _turn(self, text: str) -> None:
+        from sessions.config import ConfigError
+        from sessions.runner import RunnerError
+
+        engine = self.oc_app.engine
+        self._turn_task = asyncio.current_task()
+        try:
+            if engine.session is None or self.transcript.session_id is None:
+                if not await self.open_session():
+                    return
+            await engine.send(text)
+            if engine.session is not None:
+                self.status.title = engine.session.title
+                self.status.cost = engine.session.cost
+        except (RunnerError, ConfigError) as exc:
+            self.show_output("turn", str(exc), failed=True)
+            self.status.state = "error"
+        except asyncio.CancelledError:
+            self.status.state = "interrupted"
+            raise
+        finally:
+            self.running = False
+            self._turn_task = None
+            await engine.flush()
+
+    def action_cancel_turn(self) -> None:
+        if self.running:
+            self.workers.cancel_group(self, "turn")
+        else:
+            self.prompt.hide_suggestions()
+
+    # ------------------------------------------------------------------ slash commands
+
+    def show_output(
+        self, line: str, text: str | None, tables: list[Any] | None = None, *, failed: bool = False
+    ) -> None:
+        self.transcript.add_output(CommandOutput(line, text, tables or [], failed=failed))
+
+    async def run_slash(self, line: str) -> None:
+        name = line.split()[0]
+        handler: Callable[[list[str]], Awaitable[None]] | None = getattr(
+            self, f"slash_{name[1:]}", None
+        )
+        if name in TUI_COMMANDS and handler is not None:
+            try:
+                words = shlex.split(line)[1:]
+            except ValueError as exc:
+                self.show_output(line, f"cannot parse {line!r}: {exc}", failed=True)
+                return
+            await handler(words)
+            return
+        await self.run_registered(line)
+
+    async def run_registered(self, line: str) -> None:
+        from commands.registry import REGISTRY, UsageError, run_command
+
+        try:
+            command, values = REGISTRY.parse_slash(line)
+        except UsageError as exc:
+            self.show_output(line, str(exc), failed=True)
+            return
+        progress: list[str] = []
+        ctx = self.oc_app.command_context(progress.append)
+        values["_format"] = "text"
+        try:
+            result = await run_command(ctx, command, values)
+        except Exception as exc:  # a command bug must not take the app down
+            self.show_output(
+                line, f"{command.name} failed: {type(exc).__name__}: {exc}", failed=True
+            )
+            return
+        text = "\n".join([*progress, result.text or ""]).strip() or None
+        if text is None and not result.tables and result.data is not None:
+            from commands.render import to_text
+
+            text = to_text(result)
+        self.show_output(line, text, result.tables, failed=result.exit_code != 0)
+        if result.changed:
+            self.post_message(DataChanged(result.changed))
+
+    async def slash_help(self, words: list[str]) -> None:
+        from commands.registry import Table
+
+        rows = [[name, text] for name, text in slash_entries()]
+        self.show_output(
+            "/help",
+            "Enter sends · Shift+Enter/Ctrl+J newline · Up history · Tab completes · "
+            "Esc cancels a turn · F2/F3/F4 panels · Ctrl+P command palette",
+            [Table(["command", "what it does"], rows)],
+        )
+
+    async def slash_new(self, words: list[str]) -> None:
+        self.oc_app.engine.session = None
+        await self.open_session()
+
+    async def slash_clear(self, words: list[str]) -> None:
+        session_id = self.transcript.session_id
+        await self.transcript.clear()
+        self.transcript.session_id = session_id
+
+    async def slash_quit(self, words: list[str]) -> None:
+        self.app.exit(0)
+
+    async def slash_sessions(self, words: list[str]) -> None:
+        import time
+
+        from tui.screens.picker import PickerScreen
+
+        engine = self.oc_app.engine
+        records = await engine.repo.list(engine.cwd, limit=100)
+        items = [
+            (
+                r.id,
+                f"{time.strftime('%m-%d %H:%M', time.localtime(r.updated_at))}  "
+                f"{r.title or '(untitled)'}  [{r.model}]",
+            )
+            for r in records
+        ]
+
+        async def picked(session_id: str | None) -> None:
+            if session_id:
+                await self.open_session(session_id=session_id)
+
+        self.app.push_screen(
+            PickerScreen("Resume a session", items, empty="No sessions in this directory yet."),
+            picked,
+        )
+
+    async def slash_model(self, words: list[str]) -> None:
+        from tui.screens.picker import PickerScreen
+
+        if words:
+            await self.set_model(words[0])
+            return
+        config = self.oc_app.config
+        items = []
+        for name, provider in sorted(config.providers.items()):
+            for model in provider.models:
+                items.append((f"{name}/{model}", f"{name}/{model}  ({provider.api})"))
+        current = self.oc_app.engine.model or config.model
+        if current not in [value for value, _ in items]:
+            items.insert(0, (current, f"{current}  (current)"))
+
+        async def picked(model: str | None) -> None:
+            if model:
+                await self.set_model(model)
+
+        self.app.push_screen(
+            PickerScreen("Pick a model (providers from opencode.toml)", items), picked
+        )
+
+    async def set_model(self, ref: str) -> None:
+        from sessions.config import ConfigError
+
+        try:
+            self.oc_app.config.resolve_model(ref)
+        except ConfigError as exc:
+            self.show_output(f"/model {ref}", str(exc), failed=True)
+            return
+        self.oc_app.engine.model = ref
+        self.status.model = ref
+        self.show_output(f"/model {ref}", f"model set to {ref}")
+
+    async def slash_export(self, words: list[str]) -> None:
+        engine = self.oc_app.engine
+        if engine.session is None:
+            self.show_output("/export", "nothing to export yet: send a message first", failed=True)
+            return
+        await engine.flush()
+        target = words[0] if words else f"opencode-{engine.session.id}.md"
+        await self.run_registered(
+            f"/session export {shlex.quote(engine.session.id)} --output {shlex.quote(target)}"
+        )
+
+    # ------------------------------------------------------------------ panels
+
+    def action_toggle_panel(self, domain: str) -> None:
+        side = self.query_one("#side")
+        switcher = self.query_one(ContentSwitcher)
+        panel_id = PANELS[domain]
+        if side.has_class("-visible") and switcher.current == panel_id:
+            side.remove_class("-visible")
+            self.prompt.focus()
+            return
+        switcher.current = panel_id
+        side.add_class("-visible")
+        panel = self.query_one(f"#{panel_id}", DataPanel)
+        self.run_worker(self._reload(panel), group=f"panel-{domain}", exclusive=True)
+
+    async def _reload(self, panel: DataPanel) -> None:
+        await panel.reload(self.oc_app.command_context(lambda line: None))
+
+    def on_data_changed(self, event: DataChanged) -> None:
+        for domain in event.domains:
+            panel_id = PANELS.get(domain)
+            if panel_id is None:
+                continue
+            panel = self.query_one(f"#{panel_id}", DataPanel)
+            if panel.loaded or panel.display:
+                self.run_worker(self._reload(panel), group=f"panel-{domain}", exclusive=True)
+
+    async def action_new_session(self) -> None:
+        await self.slash_new([])
+
+    def welcome(self) -> Static:
+        return Static(Text("Type a message, or / for commands."), id="welcome")
+
+
+def slash_entries() -> list[tuple[str, str]]:
+    """Every slash command with its help: the TUI's own first, then the registry's."""
+    from commands.registry import REGISTRY
+
+    entries = dict(TUI_COMMANDS)
+    for name, text in REGISTRY.slash_entries():
+        entries.setdefault(name, text)
+    return sorted(entries.items())

@@ -1,0 +1,89 @@
+"""Helpers shared by the TUI tests and benchmarks: an app on a temp data dir, and feeding it
+session events as the runner would."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+from sessions.events import (
+    MessageFinished,
+    MessageStarted,
+    PartDelta,
+    PartFinished,
+    PartStarted,
+    SessionEvent,
+    TurnFinished,
+    Usage,
+)
+from tui.app import OpencodeApp
+from tui.widgets.markdown_stream import StreamingMarkdown
+
+
+def config_for_tests(data_dir: Path, base_url: str = "http://127.0.0.1:9/v1") -> Any:
+    """A ``Config`` with one openai-compatible provider ``mock`` at ``base_url``."""
+    from sessions.config import load_config
+
+    data_dir.mkdir(parents=True, exist_ok=True)
+    path = data_dir / "opencode.toml"
+    path.write_text(
+        f'model = "mock/test-model"\ndata_dir = "{data_dir}"\n'
+        f'[provider.mock]\napi = "openai"\nbase_url = "{base_url}"\n'
+        'api_key = "sk-test"\nmodels = ["test-model", "other-model"]\nmax_retries = 0\n',
+        encoding="utf-8",
+    )
+    previous = os.environ.get("OPENCODE_CONFIG")
+    os.environ["OPENCODE_CONFIG"] = str(path)
+    try:
+        return load_config(data_dir)
+    finally:
+        if previous is None:
+            del os.environ["OPENCODE_CONFIG"]
+        else:
+            os.environ["OPENCODE_CONFIG"] = previous
+
+
+async def make_test_app(tmp: Path, **kwargs: Any) -> OpencodeApp:
+    config = config_for_tests(tmp / "data")
+    return OpencodeApp(config=config, cwd=tmp, **kwargs)
+
+
+async def emit(app: OpencodeApp, *events: SessionEvent) -> None:
+    for event in events:
+        await app.engine.bus.emit(event)
+
+
+async def stream_events_into(
+    app: OpencodeApp, session_id: str | None = None
+) -> tuple[StreamingMarkdown, Callable[[str], object], Callable[[], Awaitable[None]]]:
+    """Start an assistant message with one text part in the current session; return its
+    widget, a ``push(text)`` that delivers one ``PartDelta`` through the bus, and ``done()``."""
+    transcript = app.chat.transcript
+    sid = session_id or transcript.session_id or "ses_bench"
+    transcript.session_id = sid
+    bus = app.engine.bus
+    # Deltas skip the store writer here: the benchmark measures the screen, not SQLite.
+    handlers = [transcript.handle_event]
+
+    def deliver(event: SessionEvent) -> None:
+        for handler in handlers:
+            handler(event)
+
+    deliver(MessageStarted(sid, "msg_bench", "assistant", "mock/test-model"))
+    deliver(PartStarted(sid, "msg_bench", "prt_bench", 1, "text"))
+    await asyncio.sleep(0.05)  # let the new widgets mount and get a size
+    widget = transcript.open_stream("prt_bench")
+    assert widget is not None
+
+    def push(text: str) -> None:
+        deliver(PartDelta(sid, "prt_bench", "text", text))
+
+    async def done() -> None:
+        deliver(PartFinished(sid, "prt_bench", "text"))
+        deliver(MessageFinished(sid, "msg_bench", "stop", Usage(10, 5000)))
+        await bus.emit(TurnFinished(sid, "stop", Usage(10, 5000), 1))
+
+    return widget, push, done

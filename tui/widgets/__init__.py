@@ -1,0 +1,1 @@
+"""Widgets of the chat screen: transcript parts, tool calls, prompt, status line."""

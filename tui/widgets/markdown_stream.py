@@ -1,0 +1,308 @@
+"""Streaming markdown through Textual's Line API: the transcript's hot path.
+
+Text arrives in small deltas (one per provider token). ``StreamingMarkdown`` buffers them and
+flushes at frame rate (``FRAME_S``), never once per delta. On a flush the new text is split
+into markdown blocks (paragraphs, lists, fenced code...) by ``BlockSplitter``; every block that
+can no longer change is rendered once, with Rich, into ``Strip`` lines that are cached and never
+rendered again, and only the open tail block is re-rendered. ``render_line`` hands the
+compositor just the lines it asks for, so a long reply costs the new lines, not the whole
+message, on every frame (Textual's own ``Markdown`` re-lays out a widget per block).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from rich.console import Console
+from rich.markdown import Markdown
+from rich.segment import Segment
+from rich.style import Style
+from textual.geometry import Region, Size
+from textual.strip import Strip
+from textual.widget import Widget
+
+FRAME_S = 1 / 30
+GROW_STEP = 16
+CODE_THEME = "monokai"
+# An open code block longer than this is rendered as plain lines until its fence closes;
+# re-highlighting a huge growing block every frame would cost more than a frame.
+TAIL_HIGHLIGHT_LIMIT = 6000
+
+
+def _fence_of(line: str) -> str | None:
+    """The fence marker (``` or ~~~ run) opening a code block on this line, if any."""
+    stripped = line.lstrip(" ")
+    if len(line) - len(stripped) > 3:
+        return None
+    for char in ("`", "~"):
+        if stripped.startswith(char * 3):
+            run = len(stripped) - len(stripped.lstrip(char))
+            return char * run
+    return None
+
+
+class BlockSplitter:
+    """Incrementally splits growing markdown text into finished blocks and an open tail.
+
+    A block is finished by a blank line outside a code fence, by the closing fence of a code
+    block, or by a fence opening after other content. Only complete lines are examined, and
+    each only once.
+    """
+
+    def __init__(self) -> None:
+        self.text = ""
+        self.open_start = 0  # where the open (unfinished) block begins
+        self._scan = 0  # start of the first line not examined yet
+        self._fence: str | None = None
+
+    def feed(self, text: str) -> list[str]:
+        """Append text; return the blocks it finished, in order."""
+        self.text += text
+        finished: list[str] = []
+        source = self.text
+        while True:
+            end = source.find("\n", self._scan)
+            if end < 0:
+                break
+            start, self._scan = self._scan, end + 1
+            line = source[start:end]
+            if self._fence is not None:
+                stripped = line.strip()
+                if stripped.startswith(self._fence) and not stripped.strip(self._fence[0]):
+                    self._fence = None
+                    finished.append(source[self.open_start : end])
+                    self.open_start = end + 1
+                continue
+            fence = _fence_of(line)
+            if fence is not None:
+                if source[self.open_start : start].strip():
+                    finished.append(source[self.open_start : start].rstrip("\n"))
+                self.open_start = start
+                self._fence = fence
+            elif not line.strip():
+                if source[self.open_start : start].strip():
+                    finished.append(source[self.open_start : start].rstrip("\n"))
+                self.open_start = end + 1
+        return finished
+
+    @property
+    def tail(self) -> str:
+        return self.text[self.open_start :]
+
+    @property
+    def in_fence(self) -> bool:
+        return self._fence is not None
+
+
+def render_block(console: Console, block: str, width: int, style: Style) -> list[Strip]:
+    """Render one markdown block to strips of exactly ``width`` cells."""
+    options = console.options.update(width=width, height=None, highlight=False)
+    lines = console.render_lines(
+        Markdown(block, code_theme=CODE_THEME), options, style=style, pad=True
+    )
+    return [Strip(line, width) for line in lines]
+
+
+def render_plain(block: str, width: int, style: Style) -> list[Strip]:
+    """Cheap rendering of an open, very long code block: no highlighting, cropped lines."""
+    strips = []
+    for line in block.split("\n"):
+        text = line.expandtabs(4)[:width]
+        strips.append(Strip([Segment(text.ljust(width), style)], width))
+    return strips
+
+
+@dataclass(slots=True)
+class _Rendered:
+    """The lines of one message at one width: finished blocks (kept) and the tail."""
+
+    width: int
+    style: Style
+    lines: list[Strip] = field(default_factory=list)
+    blocks: int = 0  # how many finished blocks ``lines`` holds
+    tail: list[Strip] = field(default_factory=list)
+    tail_key: tuple[int, int] | None = None
+
+    @property
+    def height(self) -> int:
+        return len(self.lines) + len(self.tail)
+
+
+class StreamingMarkdown(Widget):
+    """One markdown part of a message, appended to as it streams, frozen when finished."""
+
+    DEFAULT_CSS = """
+    StreamingMarkdown {
+        height: auto;
+        width: 1fr;
+    }
+    """
+
+    def __init__(
+        self,
+        text: str = "",
+        *,
+        finished: bool = False,
+        name: str | None = None,
+        id: str | None = None,
+        classes: str | None = None,
+    ) -> None:
+        super().__init__(name=name, id=id, classes=classes)
+        self._splitter = BlockSplitter()
+        self._pending: list[str] = [text] if text else []
+        self._blocks: list[str] = []
+        self._renders: dict[int, _Rendered] = {}
+        self._style: Style | None = None  # rich_style walks every ancestor: look it up rarely
+        self._width = 0
+        self._height = 0  # laid-out height (see _reserve)
+        self._finished = finished
+        self._flush_handle: asyncio.TimerHandle | None = None
+        # Called after each flush with the number of characters now on screen (benchmarks).
+        self.on_flush: Callable[[int], None] | None = None
+
+    # ---------------------------------------------------------------- feeding
+
+    @property
+    def text(self) -> str:
+        return self._splitter.text + "".join(self._pending)
+
+    @property
+    def finished(self) -> bool:
+        return self._finished
+
+    def append(self, text: str) -> None:
+        """Queue a delta; it reaches the screen on the next frame."""
+        if not text:
+            return
+        self._pending.append(text)
+        if self._flush_handle is None and self.is_mounted:
+            loop = asyncio.get_running_loop()
+            self._flush_handle = loop.call_later(FRAME_S, self.flush)
+
+    def finish(self) -> None:
+        """No more text: render the tail as a finished block."""
+        self._finished = True
+        self.flush()
+
+    def on_mount(self) -> None:
+        if self._pending:
+            self.call_after_refresh(self.flush)
+
+    def on_unmount(self) -> None:
+        if self._flush_handle is not None:
+            self._flush_handle.cancel()
+            self._flush_handle = None
+
+    def _ingest(self) -> None:
+        if self._pending:
+            text = "".join(self._pending)
+            self._pending.clear()
+            self._blocks.extend(self._splitter.feed(text))
+        if self._finished and self._splitter.open_start < len(self._splitter.text):
+            tail = self._splitter.tail
+            if tail.strip():
+                self._blocks.append(tail.rstrip("\n"))
+            self._splitter.open_start = len(self._splitter.text)
+
+    def flush(self) -> None:
+        """Move pending text into blocks and re-render what changed."""
+        if self._flush_handle is not None:
+            self._flush_handle.cancel()
+            self._flush_handle = None
+        self._ingest()
+        if not self.is_attached:
+            return
+        width = self.content_region.width or self._width
+        if width <= 0:
+            return  # not laid out yet; get_content_height renders on first layout
+        previous = self._renders.get(width)
+        first_changed = len(previous.lines) if previous is not None else 0
+        old_lines = previous.height if previous is not None else 0
+        rendered = self._sync(width)
+        if self.on_flush is not None:
+            self.on_flush(len(self._splitter.text))
+        # Only the lines from the old tail down changed: finished lines stay in the styles
+        # cache, so a frame re-processes the tail, not the whole visible message.
+        bottom = max(old_lines, rendered.height)
+        if bottom > first_changed:
+            self.refresh(Region(0, first_changed, width, bottom - first_changed))
+        if self._reserve(rendered.height) != self._height:
+            self.refresh(layout=True, repaint=False)
+
+    def _base_style(self) -> Style:
+        if self._style is None:
+            self._style = self.rich_style
+        return self._style
+
+    def _sync(self, width: int) -> _Rendered:
+        """Bring the lines for ``width`` up to date: new finished blocks, and the tail."""
+        style = self._base_style()
+        rendered = self._renders.get(width)
+        if rendered is None or rendered.style != style:
+            rendered = _Rendered(width, style)
+            self._renders[width] = rendered
+            while len(self._renders) > 3:  # widths come and go with scrollbars; keep a few
+                del self._renders[next(iter(self._renders))]
+        console = self.app.console
+        for block in self._blocks[rendered.blocks :]:
+            if rendered.lines:
+                rendered.lines.append(Strip.blank(width, style))
+            rendered.lines.extend(render_block(console, block, width, style))
+        rendered.blocks = len(self._blocks)
+        splitter = self._splitter
+        key = (splitter.open_start, len(splitter.text))
+        if rendered.tail_key != key:
+            rendered.tail_key = key
+            tail = splitter.tail
+            lines: list[Strip] = []
+            if tail.strip():
+                if rendered.lines:
+                    lines.append(Strip.blank(width, style))
+                if splitter.in_fence and len(tail) > TAIL_HIGHLIGHT_LIMIT:
+                    lines.extend(render_plain(tail, width, style))
+                else:
+                    lines.extend(render_block(console, tail, width, style))
+            rendered.tail = lines
+        return rendered
+
+    def _reserve(self, height: int) -> int:
+        """The height to lay out: while streaming, rounded up to ``GROW_STEP`` lines.
+
+        A widget whose size changes is repainted whole, and so are its parents; growing in
+        steps makes most frames repaint only the changed tail lines, with no layout at all.
+        """
+        if self._finished or height == 0:
+            return height
+        return -(-height // GROW_STEP) * GROW_STEP
+
+    # ---------------------------------------------------------------- Line API
+
+    def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
+        if width <= 0:
+            return 0
+        self._ingest()
+        self._width = width
+        self._height = self._reserve(self._sync(width).height)
+        return self._height
+
+    def render_line(self, y: int) -> Strip:
+        width = self.content_region.width or self._width
+        rendered = self._sync(width) if width > 0 else None
+        if rendered is None:
+            return Strip.blank(0)
+        lines = rendered.lines
+        if y < len(lines):
+            return lines[y]
+        y -= len(lines)
+        if y < len(rendered.tail):
+            return rendered.tail[y]
+        return Strip.blank(width, rendered.style)
+
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        self._style = None
+        # Colours changed (theme switch): _sync sees the new style and re-renders.
+        if self._renders:
+            self.refresh()

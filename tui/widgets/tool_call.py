@@ -1,0 +1,219 @@
+"""A tool call in the transcript: one compact line that expands to its arguments and output.
+
+The header reads ``<status> tool  key-argument  duration``; the status is a spinner while the
+tool runs and ✓ / ✗ / ⊘ (denied) after. Enter or a click toggles the body: arguments as
+highlighted JSON, the output (highlighted by the file's lexer for ``read``), and for
+``edit``/``write`` the unified diff the tool reported.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, ClassVar
+
+from rich.console import Group, RenderableType
+from rich.syntax import Syntax
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Vertical
+from textual.widgets import Static
+
+SPINNER = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
+STATUS_MARK = {"completed": "✓", "error": "✗", "denied": "⊘", "interrupted": "■"}
+KEY_ARGS = ("path", "file_path", "command", "pattern", "query", "url", "name")
+OUTPUT_LIMIT = 20_000
+THEME = "monokai"
+
+
+def key_argument(tool: str, arguments: dict[str, Any]) -> str:
+    """The argument that says what the call is about, shortened to one line."""
+    for key in KEY_ARGS:
+        value = arguments.get(key)
+        if isinstance(value, str) and value:
+            line = value.splitlines()[0] if value.strip() else value
+            return line if len(line) <= 60 else line[:57] + "..."
+    if arguments:
+        first = next(iter(arguments.values()))
+        text = json.dumps(first, ensure_ascii=False) if not isinstance(first, str) else first
+        return text[:60]
+    return ""
+
+
+def format_duration(ms: int | None) -> str:
+    if ms is None:
+        return ""
+    if ms < 1000:
+        return f"{ms}ms"
+    return f"{ms / 1000:.1f}s"
+
+
+def _lexer_for(path: str) -> str:
+    from pygments.lexers import get_lexer_for_filename  # type: ignore[import-untyped]
+    from pygments.util import ClassNotFound  # type: ignore[import-untyped]
+
+    try:
+        return str(get_lexer_for_filename(path).aliases[0])
+    except (ClassNotFound, IndexError):
+        return "text"
+
+
+class ToolCallView(Vertical, can_focus=True):
+    """One tool call; ``finish`` is called with the ``ToolFinished`` data."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("enter", "expand", "Expand", show=False),
+        Binding("space", "expand", "Expand", show=False),
+    ]
+
+    DEFAULT_CSS = """
+    ToolCallView {
+        height: auto;
+        margin: 0 0 0 0;
+    }
+    ToolCallView > .tool-header {
+        height: 1;
+        color: $text-muted;
+    }
+    ToolCallView:focus > .tool-header {
+        background: $boost;
+        color: $text;
+    }
+    ToolCallView.-error > .tool-header, ToolCallView.-denied > .tool-header {
+        color: $text-error;
+    }
+    ToolCallView > .tool-body {
+        display: none;
+        height: auto;
+        padding: 0 0 0 2;
+        border-left: outer $primary 50%;
+        margin-left: 1;
+    }
+    ToolCallView.-expanded > .tool-body {
+        display: block;
+    }
+    """
+
+    def __init__(
+        self,
+        tool: str,
+        arguments: dict[str, Any],
+        *,
+        call_id: str = "",
+        status: str = "running",
+        output: str = "",
+        duration_ms: int | None = None,
+        metadata: dict[str, Any] | None = None,
+    ) -> None:
+        super().__init__()
+        self.tool = tool
+        self.arguments = arguments
+        self.call_id = call_id
+        self.status = status
+        self.output = output
+        self.duration_ms = duration_ms
+        self.metadata = metadata or {}
+        self.permission: str | None = None
+        self._frame = 0
+        self._header = Static(classes="tool-header")
+        self._body = Static(classes="tool-body")
+        self.expanded = False
+
+    def compose(self) -> ComposeResult:
+        yield self._header
+        yield self._body
+
+    def on_mount(self) -> None:
+        self._update_header()
+        if self.status == "running":
+            self._timer = self.set_interval(0.1, self._spin)
+
+    def _spin(self) -> None:
+        if self.status != "running":
+            self._timer.stop()
+            return
+        self._frame += 1
+        self._update_header()
+
+    @property
+    def mark(self) -> str:
+        if self.status == "running":
+            return SPINNER[self._frame % len(SPINNER)]
+        return STATUS_MARK.get(self.status, "?")
+
+    def header_text(self) -> Text:
+        text = Text()
+        style = {"completed": "green", "error": "red", "denied": "yellow"}.get(self.status, "")
+        text.append(f"{self.mark} ", style=style)
+        text.append(self.tool, style="bold")
+        arg = key_argument(self.tool, self.arguments)
+        if arg:
+            text.append(f"  {arg}")
+        if self.permission:
+            text.append(f"  [{self.permission}]", style="dim")
+        if self.duration_ms is not None:
+            text.append(f"  {format_duration(self.duration_ms)}", style="dim")
+        return text
+
+    def _update_header(self) -> None:
+        self._header.update(self.header_text())
+
+    def set_permission(self, decision: str, reason: str) -> None:
+        self.permission = f"{decision}: {reason}" if reason else decision
+        self._update_header()
+
+    def finish(self, status: str, output: str, duration_ms: int, metadata: dict[str, Any]) -> None:
+        self.status = status
+        self.output = output
+        self.duration_ms = duration_ms
+        self.metadata = metadata
+        self.set_class(status == "error", "-error")
+        self.set_class(status == "denied", "-denied")
+        self._update_header()
+        if self.expanded:
+            self._body.update(self.body())
+
+    def body(self) -> RenderableType:
+        parts: list[RenderableType] = [Text("arguments", style="bold dim")]
+        args = json.dumps(self.arguments, indent=2, ensure_ascii=False)
+        parts.append(Syntax(args, "json", theme=THEME, word_wrap=True, background_color="default"))
+        diff = self.metadata.get("diff")
+        if isinstance(diff, str) and diff.strip():
+            parts.append(Text("diff", style="bold dim"))
+            parts.append(
+                Syntax(
+                    diff.rstrip(), "diff", theme=THEME, word_wrap=True, background_color="default"
+                )
+            )
+        if self.output:
+            parts.append(Text("output", style="bold dim"))
+            output = self.output
+            if len(output) > OUTPUT_LIMIT:
+                output = (
+                    output[:OUTPUT_LIMIT] + f"\n… ({len(self.output) - OUTPUT_LIMIT} more chars)"
+                )
+            path = self.arguments.get("path")
+            if self.tool == "read" and isinstance(path, str):
+                parts.append(
+                    Syntax(
+                        output.rstrip(),
+                        _lexer_for(path),
+                        theme=THEME,
+                        word_wrap=True,
+                        background_color="default",
+                    )
+                )
+            else:
+                parts.append(Text(output.rstrip()))
+        elif self.status == "running":
+            parts.append(Text("running…", style="dim"))
+        return Group(*parts)
+
+    def action_expand(self) -> None:
+        self.expanded = not self.expanded
+        if self.expanded:
+            self._body.update(self.body())
+        self.set_class(self.expanded, "-expanded")
+
+    def on_click(self) -> None:
+        self.action_expand()
