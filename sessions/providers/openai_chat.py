@@ -186,9 +186,17 @@ class ChatStreamParser:
             else:
                 index = max(self.calls)  # a continuation fragment without an index
         existing = self.calls.get(index)
-        if existing is None or existing.ended:
-            if existing is not None:  # a second call reusing an index after the first ended
-                index = max(self.calls) + 1
+        if existing is not None and call_id and existing.id and call_id != existing.id:
+            # Some servers number every parallel call 0 and tell them apart by id only.
+            known = next((c for c in self.calls.values() if c.id == call_id), None)
+            if known is not None:
+                return known
+            existing = None
+            index = max(self.calls) + 1
+        elif existing is not None and existing.ended:  # an index reused after its call ended
+            existing = None
+            index = max(self.calls) + 1
+        if existing is None:
             existing = self.calls[index] = _Call(index=index)
         return existing
 
@@ -228,10 +236,7 @@ class ChatStreamParser:
             if state.ended:
                 continue
             if not state.started:
-                if not state.name:
-                    continue  # arguments with no name: nothing callable
-                state.id = state.id or synth_call_id(state.index)
-                events.append(ToolCallStart(state.index, state.id, state.name))
+                continue  # arguments but never a name: nothing callable
             state.ended = True
             assert state.id is not None
             # A call without arguments still needs a JSON object for the runner to parse.

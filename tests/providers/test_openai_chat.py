@@ -328,3 +328,25 @@ async def test_sse_fields_without_space_and_id_retry_lines_are_tolerated() -> No
     with StreamServer([Reply(body, chunk_size=5)]) as server:
         events = await collect(config("openai", server.url))
     assert events == [TextDelta("a"), TextDelta("b"), Finish("stop", "stop")]
+
+
+async def test_parallel_calls_all_numbered_zero_are_told_apart_by_id() -> None:
+    def call(call_id: str | None, name: str | None, args: str) -> dict[str, object]:
+        function: dict[str, object] = {"arguments": args}
+        if name:
+            function["name"] = name
+        out: dict[str, object] = {"index": 0, "function": function}
+        if call_id:
+            out["id"] = call_id
+        return out
+
+    body = _sse(
+        {"choices": [{"index": 0, "delta": {"tool_calls": [call("c1", "read", '{"path": "a"}')]}}]},
+        {"choices": [{"index": 0, "delta": {"tool_calls": [call("c2", "read", '{"path":')]}}]},
+        {"choices": [{"index": 0, "delta": {"tool_calls": [call("c2", None, ' "b"}')]}}]},
+        {"choices": [{"index": 0, "delta": {}, "finish_reason": "tool_calls"}]},
+    )
+    with StreamServer([Reply(body)]) as server:
+        events = await collect(config("openai", server.url))
+    ends = [(e.id, e.arguments) for e in events if isinstance(e, ToolCallEnd)]
+    assert ends == [("c1", '{"path": "a"}'), ("c2", '{"path": "b"}')]
