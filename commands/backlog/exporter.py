@@ -13,6 +13,7 @@ import time
 
 from commands.backlog.groom import groom, render_sequence, render_statistics
 from commands.backlog.model import SECTION_HEADINGS, BacklogItem
+from commands.backlog.parser import needs_escape
 
 EXPORT_ORDER: tuple[str, ...] = (
     "in_progress",
@@ -37,6 +38,19 @@ def _list(label: str, entries: list[str]) -> list[str]:
     return [f"**{label}**:"] + [f"- {entry}" for entry in entries] if entries else []
 
 
+def escape_notes(notes: str) -> str:
+    """Backslash the notes lines the parser would take for structure (outside fences)."""
+    out = []
+    fenced = False
+    for line in notes.split("\n"):
+        if line.lstrip().startswith("```"):
+            fenced = not fenced
+        elif not fenced and needs_escape(line):
+            line = "\\" + line
+        out.append(line)
+    return "\n".join(out)
+
+
 def item_block(item: BacklogItem, struck: bool = False) -> list[str]:
     lines = [_heading(item, struck)]
     for label, value in (
@@ -55,7 +69,7 @@ def item_block(item: BacklogItem, struck: bool = False) -> list[str]:
     lines += _list("Evidence", item.evidence)
     inner: list[str] = []
     if item.notes:
-        inner += [item.notes, ""]
+        inner += [escape_notes(item.notes), ""]
     if item.dependencies:
         inner += _list("Dependencies", item.dependencies) + [""]
     if item.criteria:

@@ -163,6 +163,19 @@ def _clean_notes(lines: list[str]) -> str:
     return text.strip("\n")
 
 
+def needs_escape(line: str) -> bool:
+    """Would this notes line be read as structure (a heading, a separator, a field)? The
+    exporter then writes it with a leading backslash, which the parser removes again."""
+    stripped = line.strip()
+    if re.match(r"^#{1,3}\s", stripped) or stripped == "---" or stripped.startswith("\\"):
+        return True
+    if re.match(r"^</?(details|summary)", stripped, re.IGNORECASE):
+        return True
+    match = _FIELD.match(stripped)
+    label = match.group("label").strip().lower() if match else ""
+    return label in SCALAR_FIELDS or label in LIST_FIELDS
+
+
 def _strip_md(text: str) -> str:
     return text.replace("**", "").strip()
 
@@ -349,6 +362,8 @@ class _Parser:
                 for line_index, entry in entries:
                     self.list_entry(item, attr, line_index, entry)
                 continue
+            if stripped.startswith("\\") and needs_escape(stripped[1:]):
+                line = line.replace("\\", "", 1)
             notes.append(line)
         if details_line is not None:
             self.problem(

@@ -115,3 +115,14 @@ def test_rich_items_survive_export_in_every_status() -> None:
     assert by_title == {i.title: i.fields() for i in items}
     assert "- ~~Archived plain~~ ✅ - tidy" in text
     assert "### ~~Archived with fields~~ (Task-201)" in text
+
+
+def test_notes_that_look_like_structure_survive_export() -> None:
+    notes = (
+        "## Not a section\n### Not an item\n---\n**Priority**: not a field\n"
+        "  ## indented\n\\## already escaped\n<details>\n```\n## inside a fence\n```"
+    )
+    item = BacklogItem(title="Tricky notes", key="Task-300", notes=notes, criteria=[Criterion("c")])
+    text = export_backlog([item])
+    (back,) = parse_backlog(text).items
+    assert back.fields() == item.fields()
