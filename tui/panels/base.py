@@ -8,9 +8,10 @@ the panel shows exactly what ``opencode backlog list --format json`` prints.
 
 from __future__ import annotations
 
+import io
 from typing import Any, ClassVar
 
-from rich.console import RenderableType
+from rich.console import Console, RenderableType
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Vertical, VerticalScroll
@@ -40,6 +41,7 @@ class DataPanel(Vertical):
         self.items: list[dict[str, Any]] = []
         self.loaded = False
         self.empty_text = ""
+        self.selected: dict[str, Any] | None = None
 
     def compose(self) -> ComposeResult:
         yield Static(self.TITLE, classes="panel-title")
@@ -100,7 +102,16 @@ class DataPanel(Vertical):
 
     def show_details(self, index: int) -> None:
         if 0 <= index < len(self.items):
-            self.query_one("#details", Static).update(self.details(self.items[index]))
+            self.selected = self.items[index]
+            self.query_one("#details", Static).update(self.details(self.selected))
+
+    def details_plain(self) -> str:
+        """The selected row's details as plain text (for tests and copying)."""
+        if self.selected is None:
+            return ""
+        console = Console(width=80, file=io.StringIO(), color_system=None)
+        console.print(self.details(self.selected))
+        return console.file.getvalue()  # type: ignore[attr-defined, no-any-return]
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         self.show_details(event.cursor_row)

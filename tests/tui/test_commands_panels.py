@@ -1,0 +1,185 @@
+"""Slash commands (autocomplete, TUI-only and registry commands), pickers, panels, the command
+palette and theme persistence."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from tests.support.stream_server import StreamServer
+from tests.tui.conftest import sse_reply, type_and_send, wait_for
+from tui.widgets.prompt import SlashSuggestions
+from tui.widgets.transcript import CommandOutput, UserMessage
+
+
+async def test_slash_shows_autocomplete_and_tab_completes(make_app: Any) -> None:
+    app = make_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.press("/")
+        box = app.chat.query_one(SlashSuggestions)
+        assert box.has_class("-visible")
+        names = [box.get_option_at_index(i).id for i in range(box.option_count)]
+        # TUI commands and registry commands in one list
+        assert {"/help", "/sessions", "/model", "/session list"} <= set(names)
+        await pilot.press("h", "e")
+        names = [box.get_option_at_index(i).id for i in range(box.option_count)]
+        assert names == ["/help"]
+        await pilot.press("tab")
+        assert app.chat.prompt.text == "/help "
+        assert not box.has_class("-visible")
+
+
+async def test_help_renders_a_table_of_commands(make_app: Any) -> None:
+    app = make_app()
+    async with app.run_test(size=(100, 40)) as pilot:
+        await type_and_send(pilot, "/help")
+        await wait_for(pilot, lambda: app.chat.query(CommandOutput))
+        output = app.chat.query_one(CommandOutput)
+        assert output.line == "/help"
+        assert "Ctrl+J" in output.plain
+
+
+async def test_registry_command_renders_and_refreshes_panel(make_app: Any) -> None:
+    from tui.panels.backlog import BacklogPanel
+
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("f2")
+        panel = app.chat.query_one(BacklogPanel)
+        await wait_for(pilot, lambda: panel.loaded)
+        assert panel.items == []
+        assert "/backlog add" in panel.empty_text
+        app.chat.prompt.focus()
+        await type_and_send(pilot, "/backlog add Fix the parser --priority high")
+        await wait_for(pilot, lambda: app.chat.query(CommandOutput))
+        assert "Fix the parser" in app.chat.query_one(CommandOutput).plain
+        await wait_for(pilot, lambda: len(panel.items) == 1)
+        assert panel.items[0]["title"] == "Fix the parser"
+        details = panel.details_plain()
+        assert "Fix the parser" in details
+
+
+async def test_unknown_command_is_an_inline_error(make_app: Any) -> None:
+    app = make_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await type_and_send(pilot, "/nosuch thing")
+        await wait_for(pilot, lambda: app.chat.query(CommandOutput))
+        output = app.chat.query_one(CommandOutput)
+        assert output.has_class("-failed")
+        assert "unknown command" in output.plain
+
+
+async def test_each_panel_toggles_and_shows_its_empty_state(make_app: Any) -> None:
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        side = app.chat.query_one("#side")
+        for key, hint in (("f2", "/backlog add"), ("f3", "/target add"), ("f4", "/sync verify")):
+            await pilot.press(key)
+            assert side.has_class("-visible")
+            switcher = app.chat.query_one("ContentSwitcher")
+            panel = app.chat.query_one(f"#{switcher.current}")
+            await wait_for(pilot, lambda panel=panel: panel.loaded)
+            assert hint in panel.empty_text
+        await pilot.press("f4")
+        assert not side.has_class("-visible")
+
+
+async def test_target_panel_lists_a_registered_target(make_app: Any, project: Path) -> None:
+    from tui.panels.targets import TargetsPanel
+
+    target = project.parent / "web"
+    target.mkdir()
+    (target / "pyproject.toml").write_text('[project]\nname = "web"\n')
+    app = make_app()
+    async with app.run_test(size=(140, 40)) as pilot:
+        await type_and_send(pilot, f"/target add web --path {target} --type source")
+        await wait_for(pilot, lambda: app.chat.query(CommandOutput))
+        await pilot.press("f3")
+        panel = app.chat.query_one(TargetsPanel)
+        await wait_for(pilot, lambda: panel.loaded and panel.items)
+        assert panel.items[0]["name"] == "web"
+        assert "web" in panel.details_plain()
+
+
+async def test_sessions_picker_resumes_the_chosen_session(
+    make_app: Any, server: StreamServer
+) -> None:
+    from tui.screens.picker import PickerScreen
+
+    server.add(sse_reply("openai_text.sse"))
+    app = make_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await type_and_send(pilot, "First session message")
+        await wait_for(pilot, lambda: app.chat.status.state == "ready")
+        first = app.engine.session.id
+        await type_and_send(pilot, "/new")
+        await wait_for(pilot, lambda: app.engine.session.id != first)
+        assert not app.chat.query(UserMessage)
+        await type_and_send(pilot, "/sessions")
+        await wait_for(pilot, lambda: isinstance(app.screen, PickerScreen))
+        picker = app.screen
+        ids = [value for value, _ in picker.items]
+        assert first in ids
+        index = ids.index(first)
+        await pilot.press(*(["down"] * index), "enter")
+        await wait_for(pilot, lambda: app.engine.session.id == first)
+        await wait_for(pilot, lambda: app.chat.query(UserMessage))
+        assert app.chat.query_one(UserMessage).text == "First session message"
+
+
+async def test_model_picker_sets_the_model(make_app: Any) -> None:
+    from tui.screens.picker import PickerScreen
+
+    app = make_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await type_and_send(pilot, "/model")
+        await wait_for(pilot, lambda: isinstance(app.screen, PickerScreen))
+        values = [value for value, _ in app.screen.items]
+        assert "mock/other-model" in values
+        await pilot.press(*(["down"] * values.index("mock/other-model")), "enter")
+        await wait_for(pilot, lambda: app.chat.status.model == "mock/other-model")
+        assert app.engine.model == "mock/other-model"
+        await type_and_send(pilot, "/model nosuch/model")
+        await wait_for(pilot, lambda: app.chat.query(".-failed"))
+        assert "unknown provider" in app.chat.query(".-failed").last().plain
+
+
+async def test_export_clear_and_quit(make_app: Any, server: StreamServer, project: Path) -> None:
+    server.add(sse_reply("openai_text.sse"))
+    app = make_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await type_and_send(pilot, "Export me")
+        await wait_for(pilot, lambda: app.chat.status.state == "ready")
+        await type_and_send(pilot, "/export out.md")
+        await wait_for(pilot, lambda: (project / "out.md").exists())
+        assert "Export me" in (project / "out.md").read_text()
+        await type_and_send(pilot, "/clear")
+        await wait_for(pilot, lambda: not app.chat.query(UserMessage))
+        assert app.engine.session is not None
+        await type_and_send(pilot, "/quit")
+        await wait_for(pilot, lambda: app.return_value == 0)
+
+
+async def test_command_palette_offers_panels(make_app: Any) -> None:
+    from textual.command import CommandPalette
+
+    app = make_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        titles = [c.title for c in app.get_system_commands(app.chat)]
+        assert {"Backlog panel", "Targets panel", "Verification panel", "New session"} <= set(
+            titles
+        )
+        await pilot.press("ctrl+p")
+        await wait_for(pilot, lambda: isinstance(app.screen, CommandPalette))
+        await pilot.press(*"Backlog panel", "enter")
+        await wait_for(pilot, lambda: app.chat.query_one("#side").has_class("-visible"))
+
+
+async def test_theme_is_remembered(make_app: Any) -> None:
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        app.theme = "dracula"
+        await pilot.pause()
+    again = make_app()
+    async with again.run_test(size=(80, 24)):
+        assert again.theme == "dracula"

@@ -1,0 +1,101 @@
+"""Tool calls in the transcript and the permission modal, against real tools on a temp project."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+from tests.support.stream_server import StreamServer
+from tests.tui.conftest import sse_reply, type_and_send, wait_for
+from tui.widgets.tool_call import ToolCallView
+
+ASK_EDIT = '[permission]\nedit = "ask"\n'
+
+
+def decisions(app: Any) -> list[tuple[str, str]]:
+    conn = sqlite3.connect(app.config.db_path)
+    try:
+        return [tuple(r) for r in conn.execute("SELECT tool, decision FROM permission_decision")]
+    finally:
+        conn.close()
+
+
+async def test_tool_call_allowed_once_runs_and_expands_to_diff(
+    make_app: Any, server: StreamServer, project: Path
+) -> None:
+    from tui.screens.permission import PermissionScreen
+
+    server.add(sse_reply("openai_step1_edit_call.sse"), sse_reply("openai_step2_final.sse"))
+    app = make_app(extra=ASK_EDIT)
+    async with app.run_test(size=(100, 32)) as pilot:
+        await type_and_send(pilot, "Change world to there")
+        await wait_for(pilot, lambda: isinstance(app.screen, PermissionScreen))
+        assert app.screen.tool == "edit"
+        assert "hello.txt" in app.screen.subject
+        await pilot.press("a")
+        await wait_for(pilot, lambda: app.chat.status.state == "ready")
+        view = app.chat.query_one(ToolCallView)
+        assert view.status == "completed"
+        assert view.mark == "✓"
+        assert "hello.txt" in view.header_text().plain
+        assert view.duration_ms is not None
+        assert not view.expanded
+        view.focus()
+        await pilot.press("enter")
+        assert view.expanded
+        body = view.query_one(".tool-body")
+        assert body.display
+        rendered = app.chat.query_one(".tool-body").render()
+        assert rendered is not None
+        assert "+hello there" in view.metadata["diff"]
+    assert (project / "hello.txt").read_text() == "hello there\n"
+    assert decisions(app) == [("edit", "allow_once")]
+
+
+async def test_tool_call_denied_is_marked_and_file_untouched(
+    make_app: Any, server: StreamServer, project: Path
+) -> None:
+    from tui.screens.permission import PermissionScreen
+
+    server.add(sse_reply("openai_step1_edit_call.sse"), sse_reply("openai_step2_final.sse"))
+    app = make_app(extra=ASK_EDIT)
+    async with app.run_test(size=(100, 32)) as pilot:
+        await type_and_send(pilot, "Change world to there")
+        await wait_for(pilot, lambda: isinstance(app.screen, PermissionScreen))
+        await pilot.press("d")
+        await wait_for(pilot, lambda: app.chat.status.state == "ready")
+        view = app.chat.query_one(ToolCallView)
+        assert view.status == "denied"
+        assert view.has_class("-denied")
+        assert view.permission == "deny: deny"
+    assert (project / "hello.txt").read_text() == "hello world\n"
+    assert decisions(app) == [("edit", "deny")]
+
+
+async def test_allow_for_session_is_persisted_and_reapplied_on_resume(
+    make_app: Any, server: StreamServer, project: Path
+) -> None:
+    from tui.screens.permission import PermissionScreen
+
+    server.add(sse_reply("openai_step1_edit_call.sse"), sse_reply("openai_step2_final.sse"))
+    app = make_app(extra=ASK_EDIT)
+    async with app.run_test(size=(100, 32)) as pilot:
+        await type_and_send(pilot, "Change world to there")
+        await wait_for(pilot, lambda: isinstance(app.screen, PermissionScreen))
+        await pilot.press("s")
+        await wait_for(pilot, lambda: app.chat.status.state == "ready")
+    assert decisions(app) == [("edit", "allow_session")]
+    (project / "hello.txt").write_text("hello world\n")
+    server.add(sse_reply("openai_step1_edit_call.sse"), sse_reply("openai_step2_final.sse"))
+    resumed = make_app(extra=ASK_EDIT, continue_latest=True)
+    async with resumed.run_test(size=(100, 32)) as pilot:
+        # The earlier tool call is shown from the store, finished.
+        await wait_for(pilot, lambda: resumed.chat.query(ToolCallView))
+        assert resumed.chat.query(ToolCallView).first().status == "completed"
+        await type_and_send(pilot, "Again")
+        await wait_for(pilot, lambda: len(resumed.chat.query(ToolCallView)) == 2)
+        await wait_for(pilot, lambda: resumed.chat.status.state == "ready")
+        assert not isinstance(resumed.screen, PermissionScreen)
+        assert resumed.chat.query(ToolCallView).last().status == "completed"
+    assert (project / "hello.txt").read_text() == "hello there\n"
