@@ -271,3 +271,12 @@ async def test_redirect_hint_names_the_location() -> None:
         error = only_error(await collect(config("openai", server.url)))
     assert error.status == 301 and error.hint is not None
     assert "https://api.example.com/v1" in error.hint and "base_url" in error.hint
+
+
+async def test_anthropic_529_overloaded_is_retried_then_reported() -> None:
+    reply = Reply(fixture("anthropic_529.json"), status=529, headers={**JSON, "retry-after": "0"})
+    with StreamServer([reply]) as server:
+        error = only_error(await collect(config("anthropic", server.url, max_retries=1)))
+    assert len(server.requests) == 2
+    assert error.status == 529 and error.retryable
+    assert "HTTP 529" in error.message and "Overloaded (overloaded_error)" in error.message

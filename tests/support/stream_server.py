@@ -89,7 +89,11 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _send(self, reply: Reply) -> None:
         stop = self.server.owner._stopping
-        self.send_response_only(reply.status, HTTPStatus(reply.status).phrase)
+        try:
+            phrase = HTTPStatus(reply.status).phrase
+        except ValueError:  # e.g. Anthropic's 529
+            phrase = "Overloaded" if reply.status == 529 else "Unknown"
+        self.send_response_only(reply.status, phrase)
         for key, value in reply.headers.items():
             self.send_header(key, value)
         if reply.chunked:
