@@ -57,9 +57,9 @@ class PermissionScreen(ModalScreen[str]):
                     )
                 )
             with Horizontal(id="buttons"):
-                yield Button("Allow once [a]", id="allow_once", variant="primary")
-                yield Button("Allow for session [s]", id="allow_session", variant="success")
-                yield Button("Deny [d]", id="deny", variant="error")
+                yield Button("Allow once (a)", id="allow_once", variant="primary")
+                yield Button("Allow for session (s)", id="allow_session", variant="success")
+                yield Button("Deny (d)", id="deny", variant="error")
 
     def on_mount(self) -> None:
         self.query_one("#allow_once", Button).focus()

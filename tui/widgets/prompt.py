@@ -45,7 +45,13 @@ class PromptArea(TextArea):
     """
 
     def __init__(self, *, id: str | None = None) -> None:
-        super().__init__(id=id, soft_wrap=True, show_line_numbers=False, tab_behavior="focus")
+        super().__init__(
+            id=id,
+            soft_wrap=True,
+            show_line_numbers=False,
+            tab_behavior="focus",
+            placeholder="Ask anything · / for commands · Shift+Enter or Ctrl+J for a new line",
+        )
         self.sent: list[str] = []
         self._history_pos: int | None = None
         self._draft = ""

@@ -14,7 +14,6 @@ def _tokens(n: int) -> str:
 class StatusLine(Static):
     DEFAULT_CSS = """
     StatusLine {
-        dock: bottom;
         height: 1;
         padding: 0 1;
         background: $panel;
