@@ -334,6 +334,7 @@ async def sync_rollback(ctx: CommandContext, args: dict[str, Any]) -> CommandRes
             + f"; see `opencode target backups {target.name}`"
         )
     report = restore(env, target, backup, {component} if component else None)
+    await env.repo.close_interrupted(target.id, f"interrupted; rolled back to backup {backup.id}")
     await env.repo.set_status(
         target.id, "needs_sync", f"rolled back {component or 'everything'} to backup {backup.id}"
     )
@@ -364,6 +365,7 @@ async def sync_status(ctx: CommandContext, args: dict[str, Any]) -> CommandResul
         entry = t.to_dict()
         entry["behind"] = behind
         entry["last_verification"] = last
+        entry["interrupted_run"] = await env.repo.interrupted_run(t.id)
         targets.append(entry)
         rows.append(
             [

@@ -280,6 +280,13 @@ async def sync_target(
 ) -> dict[str, Any]:
     ctx, repo = env.ctx, env.repo
     check_target(target)
+    interrupted = await repo.interrupted_run(target.id)
+    if interrupted is not None:
+        raise CommandError(
+            f"target {target.name}: sync run {interrupted['id']} was interrupted at step "
+            f"{interrupted['step']!r}, so the target may be half-synced; restore it first with "
+            f"`opencode target restore {target.name} --backup {interrupted['backup_id']}`"
+        )
     since_commit, changes = detect_since(env, target, since)
     sync_plan = plan(env, target, components, complete)
     run_id = await repo.start_sync_run(target.id, kind, env.head, since_commit)
@@ -390,6 +397,16 @@ async def refresh_statuses(env: SyncEnv) -> bool:
     """Targets behind the source HEAD become needs_sync (failed ones stay failed)."""
     changed = False
     for target in await env.repo.all():
+        interrupted = await env.repo.interrupted_run(target.id)
+        if interrupted is not None and target.status != "failed":
+            await env.repo.set_status(
+                target.id,
+                "failed",
+                f"sync run {interrupted['id']} interrupted at {interrupted['step']}; restore "
+                f"with `opencode target restore {target.name} --backup {interrupted['backup_id']}`",
+            )
+            changed = True
+            continue
         if target.status in ("synchronized", "unknown") and target.sync_commit != env.head:
             await env.repo.set_status(
                 target.id,

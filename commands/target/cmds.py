@@ -274,6 +274,7 @@ async def target_restore(ctx: CommandContext, args: dict[str, Any]) -> CommandRe
         if backup is None:
             raise CommandError(f"target {target.name} has no complete backup to restore")
     report = restore(env, target, backup)
+    await env.repo.close_interrupted(target.id, f"interrupted; restored backup {backup.id}")
     await env.repo.set_status(target.id, "needs_sync", f"restored from backup {backup.id}")
     return CommandResult(
         data={"target": target.name, "backup_id": backup.id, **report.to_dict()},

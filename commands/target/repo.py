@@ -7,6 +7,7 @@ the open ``Store`` and uses its ``execute``/``fetch*``/``transaction``.
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import time
 from dataclasses import dataclass, field
@@ -18,6 +19,18 @@ if TYPE_CHECKING:
 STATUSES = ("synchronized", "needs_sync", "failed", "unknown")
 TYPES = ("site-packages", "source")
 COMPONENTS = ("code", "docs", "plans", "rag", "config")
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def now_iso() -> str:
@@ -276,8 +289,8 @@ class TargetRepo:
     ) -> int:
         return await self.store.execute(
             "INSERT INTO sync_run (target_id, kind, started_at, source_commit, since_commit,"
-            " status, step) VALUES (?, ?, ?, ?, ?, 'running', 'prepare')",
-            (target_id, kind, now_iso(), source_commit, since_commit),
+            " status, step, pid) VALUES (?, ?, ?, ?, ?, 'running', 'prepare', ?)",
+            (target_id, kind, now_iso(), source_commit, since_commit, os.getpid()),
         )
 
     async def update_sync_run(self, run_id: int, **fields: Any) -> None:
@@ -317,6 +330,29 @@ class TargetRepo:
             }
             for r in rows
         ]
+
+    async def interrupted_run(self, target_id: int) -> dict[str, Any] | None:
+        """The newest sync run left 'running' by a process that no longer exists."""
+        row = await self.store.fetchone(
+            "SELECT id, step, backup_id, pid, started_at FROM sync_run"
+            " WHERE target_id = ? AND status = 'running' ORDER BY id DESC LIMIT 1",
+            (target_id,),
+        )
+        if row is None or (row["pid"] and _alive(int(row["pid"]))):
+            return None
+        return {
+            "id": row["id"],
+            "step": row["step"],
+            "backup_id": row["backup_id"],
+            "started_at": row["started_at"],
+        }
+
+    async def close_interrupted(self, target_id: int, note: str) -> None:
+        await self.store.execute(
+            "UPDATE sync_run SET status = 'failed', error = COALESCE(error, ?), finished_at = ?"
+            " WHERE target_id = ? AND status = 'running'",
+            (note, now_iso(), target_id),
+        )
 
     # -- verification --------------------------------------------------------------------
 

@@ -61,7 +61,9 @@ CREATE TABLE sync_run (
     changes         TEXT NOT NULL DEFAULT '{}',     -- JSON: detected changes + files copied
     backup_id       INTEGER REFERENCES backup(id) ON DELETE SET NULL,
     verification_id INTEGER,
-    error           TEXT
+    error           TEXT,
+    -- the process running it: a 'running' row whose process is gone was interrupted
+    pid             INTEGER
 );
 CREATE INDEX sync_run_target ON sync_run(target_id, id);
 
