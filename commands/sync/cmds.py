@@ -160,8 +160,8 @@ async def _run_sync(
     targets = await _targets(env, args)
     results = []
     for target in targets:
-        results.append(
-            await sync_target(
+        try:
+            outcome = await sync_target(
                 env,
                 target,
                 components=components,
@@ -171,7 +171,20 @@ async def _run_sync(
                 tests=args.get("tests"),
                 since=args.get("since"),
             )
-        )
+        except CommandError as exc:
+            if not args.get("all_targets"):
+                raise
+            # refused before anything was written (missing folder, bad config): go on
+            outcome = {
+                "target": target.name,
+                "result": "failed",
+                "step": "prepare",
+                "error": str(exc),
+                "backup_id": None,
+                "restored": None,
+                "changes": {},
+            }
+        results.append(outcome)
     failed = [r for r in results if r["result"] != "synchronized"]
     lines = []
     for r in results:
@@ -182,6 +195,8 @@ async def _run_sync(
                 f"{r['target']}: synchronized to {r['sync_version']} ({summary}; "
                 f"backup {r['backup_id']})"
             )
+        elif r["restored"] is None:
+            lines.append(f"{r['target']}: FAILED before any change — {r['error']}")
         else:
             lines.append(
                 f"{r['target']}: FAILED at {r['step']} — {r['error'].splitlines()[0]}; "

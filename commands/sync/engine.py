@@ -360,8 +360,20 @@ async def sync_target(
                 raise StepFailed(
                     "verify", f"verification {verification['id']} failed: {', '.join(failed)}"
                 )
-    except (StepFailed, CommandError, OSError) as exc:
-        reason = str(exc) if isinstance(exc, StepFailed) else f"{step}: {exc}"
+    except asyncio.CancelledError:
+        # Ctrl+C in the shell or a cancelled TUI worker: leave the target as it was
+        ctx.progress(f"sync {target.name}: cancelled at {step}; restoring backup {backup.id}")
+        restore(env, target, backup)
+        await repo.set_status(target.id, "failed", f"cancelled at {step}; backup restored")
+        await repo.update_sync_run(run_id, status="failed", error=f"{step}: cancelled")
+        raise
+    except Exception as exc:  # any failure, a bug included, must not leave a half-synced target
+        if isinstance(exc, StepFailed):
+            reason = str(exc)
+        elif isinstance(exc, CommandError | OSError):
+            reason = f"{step}: {exc}"
+        else:
+            reason = f"{step}: unexpected {type(exc).__name__}: {exc}"
         ctx.progress(f"sync {target.name}: FAILED at {step}; restoring backup {backup.id}")
         report = restore(env, target, backup)
         short = reason.splitlines()[0][:300]

@@ -266,3 +266,31 @@ def test_crash_mid_sync_then_restore(source_repo: Path, target_dir: Path, clean_
     assert script_output(clean_venv) == "tinypkg 1"
     again = json.loads(_opencode(source_repo, "sync", "status", "--format", "json").stdout)
     assert again["targets"][0]["interrupted_run"] is None
+
+
+async def test_source_target_gets_an_editable_install(
+    ctx: CommandContext, source_repo: Path, target_dir: Path, clean_venv: str
+) -> None:
+    added = await call(
+        ctx,
+        "target",
+        "add",
+        "dev",
+        "--path",
+        str(target_dir),
+        "--type",
+        "source",
+        "--python",
+        clean_venv,
+    )
+    assert added.exit_code == 0, added.text
+    result = await call(ctx, "sync", "run", "dev", "--tests", "core")
+    assert result.exit_code == 0, result.text
+    assert script_output(clean_venv) == "tinypkg 1"
+    # editable: the source's working tree is what runs, without another sync
+    write(source_repo / "src/tinypkg/cli.py", CLI_V2)
+    assert script_output(clean_venv) == "tinypkg 2"
+    rolled = await call(ctx, "sync", "rollback", "dev", "--component", "code")
+    assert rolled.exit_code == 0, rolled.text
+    assert rolled.data["removed"] > 0  # the editable install was not there before the sync
+    assert not (Path(clean_venv).parent / "tinypkg").exists()

@@ -239,3 +239,22 @@ async def test_verify_list_and_show_shapes(ctx: CommandContext, target_dir: Path
     assert shown.data == newest
     bad = await call(ctx, "sync", "verify", "web", "--tests", "core,bogus")
     assert bad.exit_code == 1 and "bogus" in (bad.text or "")
+
+
+async def test_all_targets_goes_on_past_a_broken_one(
+    ctx: CommandContext, source_repo: Path, target_dir: Path, tmp_path: Path
+) -> None:
+    other = tmp_path / "api"
+    write(other / "pyproject.toml", "[project]\nname = 'api'\n")
+    await _add(ctx, target_dir)
+    added = await call(ctx, "target", "add", "api", "--path", str(other), "--type", "source")
+    assert added.exit_code == 0
+    other.rename(tmp_path / "api-moved")
+    result = await call(ctx, "sync", "run", "--all-targets", "--tests", "docs")
+    assert result.exit_code == 1
+    by_name = {r["target"]: r for r in result.data}
+    assert by_name["web"]["result"] == "synchronized"
+    assert by_name["api"]["result"] == "failed" and "does not exist" in by_name["api"]["error"]
+    assert "api: FAILED before any change" in (result.text or "")
+    both = await call(ctx, "sync", "run", "web", "--all-targets")
+    assert both.exit_code == 2 and "not both" in (both.text or "")
