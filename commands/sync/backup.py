@@ -91,12 +91,14 @@ async def create_backup(
 class RestoreReport:
     restored: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
     mismatched: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "restored": len(self.restored),
             "removed": len(self.removed),
+            "unchanged": len(self.unchanged),
             "mismatched": self.mismatched,
             "verified": not self.mismatched,
         }
@@ -167,6 +169,12 @@ def restore_backup(
                 f"backup {backup.id} is missing the copy of {path} ({blob}); "
                 "the backup folder was changed by hand — restore another backup"
             )
+        if path.is_file() and sha256_file(path) == entry.sha256:
+            # already identical: rewriting (and fsyncing) it would only cost time
+            if entry.mode is not None and path.stat().st_mode != entry.mode:
+                path.chmod(entry.mode & 0o7777)
+            report.unchanged.append(entry.path)
+            continue
         atomic_write(path, blob.read_bytes(), entry.mode)
         report.restored.append(entry.path)
         if sha256_file(path) != entry.sha256:

@@ -201,7 +201,7 @@ async def _run_sync(
             lines.append(
                 f"{r['target']}: FAILED at {r['step']} — {r['error'].splitlines()[0]}; "
                 f"restored backup {r['backup_id']} "
-                f"({r['restored']['restored']} files, sha256 verified)"
+                f"({r['restored']['restored']} files rewritten, sha256 verified)"
             )
     data: Any = results if args.get("all_targets") else results[0]
     changed = {"target"} | (
@@ -361,8 +361,8 @@ async def sync_rollback(ctx: CommandContext, args: dict[str, Any]) -> CommandRes
             **report.to_dict(),
         },
         text=f"Rolled back {component or 'all components'} of {target.name} to backup "
-        f"{backup.id}: {len(report.restored)} file(s) restored (sha256 verified), "
-        f"{len(report.removed)} removed",
+        f"{backup.id}: {len(report.restored)} file(s) restored, {len(report.unchanged)} already "
+        f"identical (all sha256 verified), {len(report.removed)} removed",
         changed=frozenset({"target"}),
     )
 

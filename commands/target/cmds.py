@@ -279,7 +279,8 @@ async def target_restore(ctx: CommandContext, args: dict[str, Any]) -> CommandRe
     return CommandResult(
         data={"target": target.name, "backup_id": backup.id, **report.to_dict()},
         text=f"Restored {target.name} from backup {backup.id}: {len(report.restored)} file(s) "
-        f"written (sha256 verified), {len(report.removed)} removed",
+        f"written, {len(report.unchanged)} already identical (all sha256 verified), "
+        f"{len(report.removed)} removed",
         changed=frozenset({"target"}),
     )
 

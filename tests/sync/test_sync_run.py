@@ -193,6 +193,7 @@ async def test_backup_and_restore_snapshot(
     restored = await call(ctx, "target", "restore", "web", "--backup", str(backup.data["id"]))
     assert restored.exit_code == 0, restored.text
     assert restored.data["verified"] is True and restored.data["removed"] == 1
+    assert (restored.data["restored"], restored.data["unchanged"]) == (2, 4)
     assert tree_hashes(target_dir) == before
     listing = await call(ctx, "target", "backups", "web")
     assert [b["reason"] for b in listing.data] == ["manual", "sync"]
