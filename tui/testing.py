@@ -87,3 +87,133 @@ async def stream_events_into(
         await bus.emit(TurnFinished(sid, "stop", Usage(10, 5000), 1))
 
     return widget, push, done
+
+
+SEED_REPLY = (
+    "Here is what I changed in `config.py`:\n\n"
+    "- read the file with `tomlkit`\n- validate providers\n\n"
+    "```python\ndef load(path):\n    return tomlkit.parse(path.read_text())\n```\n\n"
+    "Run the tests with `pytest -q`."
+)
+
+
+async def seed_long_session(db_path: Path, cwd: Path, messages: int, *, title: str = "") -> str:
+    """Write a session of ``messages`` messages (user/assistant turns, every tenth assistant
+    message with a tool call) straight into the store; return its id."""
+    import json
+    import time
+
+    from sessions.ids import new_id
+    from sessions.store.db import Store
+    from sessions.store.sessions import SessionRepo
+
+    store = await Store.open(db_path)
+    try:
+        record = await SessionRepo(store).create(
+            cwd=cwd, model="mock/test-model", title=title or f"{messages} messages"
+        )
+        now = time.time()
+        message_rows: list[tuple[Any, ...]] = []
+        part_rows: list[tuple[Any, ...]] = []
+        for i in range(messages):
+            message_id = new_id("msg")
+            role = "user" if i % 2 == 0 else "assistant"
+            message_rows.append(
+                (
+                    message_id,
+                    record.id,
+                    role,
+                    None if role == "user" else "mock/test-model",
+                    "stop",
+                    now + i,
+                    now + i,
+                )
+            )
+            if role == "user":
+                part_rows.append(
+                    (
+                        new_id("prt"),
+                        message_id,
+                        record.id,
+                        1,
+                        "text",
+                        f"Question {i}: fix it",
+                        None,
+                        None,
+                        None,
+                        "done",
+                        None,
+                        now,
+                        now,
+                    )
+                )
+                continue
+            part_rows.append(
+                (
+                    new_id("prt"),
+                    message_id,
+                    record.id,
+                    1,
+                    "text",
+                    f"Answer {i}. {SEED_REPLY}",
+                    None,
+                    None,
+                    None,
+                    "done",
+                    None,
+                    now,
+                    now,
+                )
+            )
+            if i % 10 == 1:
+                call = f"call_{i}"
+                args = json.dumps({"path": "config.py"})
+                part_rows.append(
+                    (
+                        new_id("prt"),
+                        message_id,
+                        record.id,
+                        2,
+                        "tool_call",
+                        "",
+                        "read",
+                        call,
+                        args,
+                        "completed",
+                        json.dumps({"duration_ms": 3}),
+                        now,
+                        now,
+                    )
+                )
+                part_rows.append(
+                    (
+                        new_id("prt"),
+                        message_id,
+                        record.id,
+                        3,
+                        "tool_result",
+                        "1: import x\n",
+                        "read",
+                        call,
+                        None,
+                        "completed",
+                        json.dumps({"duration_ms": 3}),
+                        now,
+                        now,
+                    )
+                )
+        async with store.transaction():
+            await store.executemany(
+                "INSERT INTO message (id, session_id, role, model, finish, created_at,"
+                " finished_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                message_rows,
+            )
+            await store.executemany(
+                "INSERT INTO part (id, message_id, session_id, seq, kind, content, tool_name,"
+                " tool_call_id, tool_args, status, metadata, created_at, updated_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                part_rows,
+            )
+        return record.id
+    finally:
+        await store.close()

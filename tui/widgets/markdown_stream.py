@@ -14,7 +14,9 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import ClassVar
 
+from markdown_it import MarkdownIt
 from rich.console import Console
 from rich.markdown import Markdown
 from rich.segment import Segment
@@ -96,12 +98,31 @@ class BlockSplitter:
         return self._fence is not None
 
 
-def render_block(console: Console, block: str, width: int, style: Style) -> list[Strip]:
+class ParsedMarkdown(Markdown):
+    """Rich's ``Markdown`` with one shared parser: Rich builds a new ``MarkdownIt`` per
+    instance, which costs more than parsing a short block."""
+
+    _parser: ClassVar[MarkdownIt | None] = None
+
+    def __init__(self, markup: str) -> None:
+        parser = ParsedMarkdown._parser
+        if parser is None:
+            parser = ParsedMarkdown._parser = MarkdownIt().enable("strikethrough").enable("table")
+        self.markup = markup
+        self.parsed = parser.parse(markup)
+        self.code_theme = CODE_THEME
+        self.justify = None
+        self.style = "none"
+        self.hyperlinks = True
+        self.inline_code_lexer = None
+        self.inline_code_theme = CODE_THEME
+
+
+def render_block(console: Console, block: str | Markdown, width: int, style: Style) -> list[Strip]:
     """Render one markdown block to strips of exactly ``width`` cells."""
     options = console.options.update(width=width, height=None, highlight=False)
-    lines = console.render_lines(
-        Markdown(block, code_theme=CODE_THEME), options, style=style, pad=True
-    )
+    markdown = ParsedMarkdown(block) if isinstance(block, str) else block
+    lines = console.render_lines(markdown, options, style=style, pad=True)
     return [Strip(line, width) for line in lines]
 
 
@@ -153,6 +174,7 @@ class StreamingMarkdown(Widget):
         self._splitter = BlockSplitter()
         self._pending: list[str] = [text] if text else []
         self._blocks: list[str] = []
+        self._parsed: list[Markdown] = []
         self._renders: dict[int, _Rendered] = {}
         self._style: Style | None = None  # rich_style walks every ancestor: look it up rarely
         self._width = 0
@@ -246,10 +268,14 @@ class StreamingMarkdown(Widget):
             while len(self._renders) > 3:  # widths come and go with scrollbars; keep a few
                 del self._renders[next(iter(self._renders))]
         console = self.app.console
-        for block in self._blocks[rendered.blocks :]:
+        parsed = self._parsed
+        for index in range(rendered.blocks, len(self._blocks)):
+            # Parse each finished block once; a new width only re-renders the tokens.
+            while len(parsed) <= index:
+                parsed.append(ParsedMarkdown(self._blocks[len(parsed)]))
             if rendered.lines:
                 rendered.lines.append(Strip.blank(width, style))
-            rendered.lines.extend(render_block(console, block, width, style))
+            rendered.lines.extend(render_block(console, parsed[index], width, style))
         rendered.blocks = len(self._blocks)
         splitter = self._splitter
         key = (splitter.open_start, len(splitter.text))

@@ -36,7 +36,8 @@ from sessions.events import (
 from tui.widgets.markdown_stream import StreamingMarkdown
 from tui.widgets.tool_call import ToolCallView
 
-PAGE = 40  # messages mounted per page of history
+PAGE = 24  # messages mounted per page of history (a few screens full)
+FIRST_PAINT = 6  # of which mounted before the first frame
 
 
 class UserMessage(Static):
@@ -171,6 +172,8 @@ class Transcript(VerticalScroll):
         height: 1fr;
         padding: 0 1;
         scrollbar-size-vertical: 1;
+        /* A width that does not change when the scrollbar appears: no second render. */
+        scrollbar-gutter: stable;
     }
     Transcript > .load-more { color: $text-muted; height: 1; text-align: center; }
     """
@@ -263,19 +266,43 @@ class Transcript(VerticalScroll):
     # ---------------------------------------------------------------- history
 
     async def show_history(self, session_id: str, messages: list[Any], has_more: bool) -> None:
-        """Replace the transcript with ``messages`` (the latest page of a session)."""
+        """Replace the transcript with ``messages`` (the latest page of a session).
+
+        The last few messages are mounted first so the screen paints quickly; the rest of the
+        page is mounted above them right after the first frame.
+        """
         await self.clear()
         self.session_id = session_id
         self._oldest_id = messages[0].id if messages else None
         self._has_more = has_more
+        head, tail = messages[:-FIRST_PAINT], messages[-FIRST_PAINT:]
         widgets: list[Widget] = []
         if has_more:
             widgets.append(Static("↑ scroll up for earlier messages", classes="load-more"))
-        for message in messages:
-            widgets.extend(message_widgets(message))
-        if widgets:
-            await self.mount_all(widgets)
+        if not head:
+            for message in tail:
+                widgets.extend(message_widgets(message))
+            if widgets:
+                await self.mount_all(widgets)
+            self.anchor()
+            return
+        latest: list[Widget] = []
+        for message in tail:
+            latest.extend(message_widgets(message))
+        await self.mount_all([*widgets, *latest])
         self.anchor()
+
+        async def mount_head() -> None:
+            if self.session_id != session_id or not latest[0].is_attached:
+                return
+            earlier: list[Widget] = []
+            for message in head:
+                earlier.extend(message_widgets(message))
+            await self.mount_all(earlier, before=latest[0])
+
+        self.call_after_refresh(
+            lambda: self.run_worker(mount_head(), group="history", exclusive=True)
+        )
 
     async def clear(self) -> None:
         self._messages.clear()

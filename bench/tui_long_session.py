@@ -1,0 +1,123 @@
+"""Long-session benchmark: open a 10,000-message session from a real SQLite store, headless.
+
+Usage: python bench/tui_long_session.py [--messages 10000] [--keys 100]
+
+Printed figures:
+- time to first paint: from ``open_session`` (the work ``opencode -s ID`` does after start-up)
+  to the first frame showing the session, and the same from app start (``run_test`` entry);
+- messages mounted (only the latest page is; earlier ones load when scrolling to the top);
+- keypress latency while typing in the prompt: p50/p95/max over ``--keys`` presses, each from
+  the key event until the app is idle again with the prompt repainted;
+- time to load the previous page when scrolled to the top; peak RSS.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import resource
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+
+def pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--messages", type=int, default=10_000)
+    parser.add_argument("--keys", type=int, default=100)
+    opts = parser.parse_args()
+
+    from textual import events
+
+    from tui.testing import config_for_tests, seed_long_session
+    from tui.widgets.transcript import AssistantMessage, Transcript, UserMessage
+
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        os.environ["OPENCODE_DATA_DIR"] = str(root / "data")
+        config = config_for_tests(root / "data")
+        started = time.perf_counter()
+        session_id = await seed_long_session(config.db_path, root, opts.messages)
+        print(
+            f"seeded {opts.messages} messages in {time.perf_counter() - started:.1f} s "
+            f"({config.db_path.stat().st_size / 1e6:.1f} MB database)"
+        )
+
+        from tui.app import OpencodeApp
+
+        app = OpencodeApp(config=config, cwd=root, open_session=False)
+        t_app = time.perf_counter()
+        async with app.run_test(size=(120, 40)) as pilot:
+            t_ready = time.perf_counter()
+            chat = app.chat
+            painted = asyncio.get_running_loop().create_future()
+            t_open = time.perf_counter()
+            await chat.open_session(session_id=session_id)
+            chat.transcript.call_after_refresh(lambda: painted.set_result(time.perf_counter()))
+            t_paint = await painted
+            transcript = chat.query_one(Transcript)
+            mounted = len(transcript.query(UserMessage)) + len(transcript.query(AssistantMessage))
+            print(f"first paint after open_session     {(t_paint - t_open) * 1000:.0f} ms")
+            print(
+                f"first paint from app start          {(t_paint - t_app) * 1000:.0f} ms "
+                f"(app ready in {(t_ready - t_app) * 1000:.0f} ms)"
+            )
+            print(f"messages mounted                    {mounted} of {opts.messages}")
+
+            chat.prompt.focus()
+            latencies: list[float] = []
+            prompt = chat.prompt
+            driver = app._driver
+            assert driver is not None
+            for i in range(opts.keys):
+                key = "abcdefghij"[i % 10]
+                length = len(prompt.text)
+                repainted = asyncio.get_running_loop().create_future()
+                t0 = time.perf_counter()
+                event = events.Key(key, key)
+                event.set_sender(app)
+                driver.send_message(event)  # as the terminal driver delivers a key
+                while len(prompt.text) == length:  # noqa: ASYNC110 - the measured wait
+                    await asyncio.sleep(0)
+                prompt.call_after_refresh(
+                    lambda f=repainted: f.done() or f.set_result(time.perf_counter())
+                )
+                latencies.append((await repainted - t0) * 1000)
+                await asyncio.sleep(0.02)  # typing speed: 50 keys/s
+            assert chat.prompt.text.startswith("abcdefghij")
+            print(
+                f"keypress to repaint ms                 p50 {pct(latencies, 0.5):.1f}  "
+                f"p95 {pct(latencies, 0.95):.1f}  max {max(latencies):.1f}  "
+                f"({opts.keys} keys)"
+            )
+
+            before = mounted
+            t0 = time.perf_counter()
+            transcript.scroll_to(y=1, animate=False)
+            await pilot.pause()
+            transcript.scroll_to(y=0, animate=False)
+            deadline = time.perf_counter() + 10
+            while time.perf_counter() < deadline:
+                await pilot.pause(0.01)
+                now = len(transcript.query(UserMessage)) + len(transcript.query(AssistantMessage))
+                if now > before:
+                    break
+            print(
+                f"earlier page loaded on scroll-up    {(time.perf_counter() - t0) * 1000:.0f} ms "
+                f"({now - before} more messages)"
+            )
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"peak RSS                            {rss:.0f} MB")
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
