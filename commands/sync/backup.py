@@ -9,6 +9,7 @@ backup leaves nothing that could be restored half-way; a crash after it leaves a
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import shutil
@@ -38,28 +39,7 @@ async def create_backup(
     root = backups_root(data_dir, target)
     backup_id = await repo.create_backup(target.id, reason, str(root))
     directory = root / str(backup_id)
-    blobs = directory / "blobs"
-    blobs.mkdir(parents=True, exist_ok=True)
-    files: list[BackupFile] = []
-    seen: set[str] = set()
-    for component, path in entries:
-        key = str(path)
-        if key in seen:
-            continue
-        seen.add(key)
-        if path.is_file():
-            digest = sha256_file(path)
-            blob = blobs / digest
-            if not blob.exists():
-                shutil.copyfile(path, blob)
-                with blob.open("rb") as handle:
-                    os.fsync(handle.fileno())
-            if sha256_file(blob) != digest:
-                raise CommandError(f"backup of {path} changed while copying; retry the backup")
-            stat = path.stat()
-            files.append(BackupFile(component, key, True, digest, stat.st_size, stat.st_mode))
-        else:
-            files.append(BackupFile(component, key, False))
+    files = await asyncio.to_thread(_copy_blobs, entries, directory / "blobs")
     roots = {
         **roots,
         "components": sorted(set(roots.get("components", [])) | {f.component for f in files}),
@@ -85,6 +65,32 @@ async def create_backup(
     backup = await repo.backup(target.id, backup_id)
     assert backup is not None
     return backup
+
+
+def _copy_blobs(entries: list[tuple[str, Path]], blobs: Path) -> list[BackupFile]:
+    """Copy each existing file to ``blobs/<sha256>`` (fsynced); runs in a worker thread."""
+    blobs.mkdir(parents=True, exist_ok=True)
+    files: list[BackupFile] = []
+    seen: set[str] = set()
+    for component, path in entries:
+        key = str(path)
+        if key in seen:
+            continue
+        seen.add(key)
+        if path.is_file():
+            digest = sha256_file(path)
+            blob = blobs / digest
+            if not blob.exists():
+                shutil.copyfile(path, blob)
+                with blob.open("rb") as handle:
+                    os.fsync(handle.fileno())
+            if sha256_file(blob) != digest:
+                raise CommandError(f"backup of {path} changed while copying; retry the backup")
+            stat = path.stat()
+            files.append(BackupFile(component, key, True, digest, stat.st_size, stat.st_mode))
+        else:
+            files.append(BackupFile(component, key, False))
+    return files
 
 
 @dataclass(slots=True)

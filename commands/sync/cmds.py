@@ -331,7 +331,7 @@ async def sync_verify(ctx: CommandContext, args: dict[str, Any]) -> CommandResul
     ],
 )
 async def sync_rollback(ctx: CommandContext, args: dict[str, Any]) -> CommandResult:
-    from commands.sync.engine import get_target, open_env, restore
+    from commands.sync.engine import get_target, open_env, restore_async
 
     if not args.get("target"):
         raise CommandError("give a target: NAME or --target NAME", exit_code=2)
@@ -348,7 +348,7 @@ async def sync_rollback(ctx: CommandContext, args: dict[str, Any]) -> CommandRes
             + (f" covering {component}" if component else "")
             + f"; see `opencode target backups {target.name}`"
         )
-    report = restore(env, target, backup, {component} if component else None)
+    report = await restore_async(env, target, backup, {component} if component else None)
     await env.repo.close_interrupted(target.id, f"interrupted; rolled back to backup {backup.id}")
     await env.repo.set_status(
         target.id, "needs_sync", f"rolled back {component or 'everything'} to backup {backup.id}"

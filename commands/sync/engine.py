@@ -238,6 +238,13 @@ def restore(
     return report
 
 
+async def restore_async(
+    env: SyncEnv, target: Target, backup: Backup, components: set[str] | None = None
+) -> RestoreReport:
+    """``restore`` in a worker thread, so the TUI keeps drawing during a large restore."""
+    return await asyncio.to_thread(restore, env, target, backup, components)
+
+
 # -- the sync itself -------------------------------------------------------------------------
 
 
@@ -288,7 +295,7 @@ async def sync_target(
             f"`opencode target restore {target.name} --backup {interrupted['backup_id']}`"
         )
     since_commit, changes = detect_since(env, target, since)
-    sync_plan = plan(env, target, components, complete)
+    sync_plan = await asyncio.to_thread(plan, env, target, components, complete)
     run_id = await repo.start_sync_run(target.id, kind, env.head, since_commit)
     record: dict[str, Any] = {
         "detected": [c.to_dict() for c in changes],
@@ -334,7 +341,7 @@ async def sync_target(
             ctx.progress(f"sync {target.name}: copying {len(items)} {component} file(s)")
             for item in items:
                 try:
-                    atomic_copy(item.src, item.dst)
+                    await asyncio.to_thread(atomic_copy, item.src, item.dst)
                 except OSError as exc:
                     raise StepFailed(
                         component, f"cannot copy {item.src} to {item.dst}: {exc}"
@@ -363,7 +370,7 @@ async def sync_target(
     except asyncio.CancelledError:
         # Ctrl+C in the shell or a cancelled TUI worker: leave the target as it was
         ctx.progress(f"sync {target.name}: cancelled at {step}; restoring backup {backup.id}")
-        restore(env, target, backup)
+        await restore_async(env, target, backup)
         await repo.set_status(target.id, "failed", f"cancelled at {step}; backup restored")
         await repo.update_sync_run(run_id, status="failed", error=f"{step}: cancelled")
         raise
@@ -375,7 +382,7 @@ async def sync_target(
         else:
             reason = f"{step}: unexpected {type(exc).__name__}: {exc}"
         ctx.progress(f"sync {target.name}: FAILED at {step}; restoring backup {backup.id}")
-        report = restore(env, target, backup)
+        report = await restore_async(env, target, backup)
         short = reason.splitlines()[0][:300]
         await repo.set_status(target.id, "failed", short)
         await repo.update_sync_run(run_id, status="failed", error=reason)

@@ -8,6 +8,7 @@ preflight (``check_prerequisites.py`` / ``preflight.py`` in the target, if prese
 
 from __future__ import annotations
 
+import asyncio
 import sys
 import time
 from pathlib import Path
@@ -221,7 +222,7 @@ async def run_checks(env: SyncEnv, target: Target, categories: list[str]) -> lis
         elif category == "integration":
             results += await _integration(env, target)
         elif category == "docs":
-            results += _docs(env, target)
+            results += await asyncio.to_thread(_docs, env, target)
         elif category == "feature":
             results += await _feature(env, target)
         elif category == "preflight":

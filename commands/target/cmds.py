@@ -258,7 +258,7 @@ async def target_backups(ctx: CommandContext, args: dict[str, Any]) -> CommandRe
     ],
 )
 async def target_restore(ctx: CommandContext, args: dict[str, Any]) -> CommandResult:
-    from commands.sync.engine import get_target, open_env, restore
+    from commands.sync.engine import get_target, open_env, restore_async
 
     env = open_env(ctx, need_git=False)
     target = await get_target(env.repo, args["name"])
@@ -273,7 +273,7 @@ async def target_restore(ctx: CommandContext, args: dict[str, Any]) -> CommandRe
         backup = await env.repo.latest_backup(target.id)
         if backup is None:
             raise CommandError(f"target {target.name} has no complete backup to restore")
-    report = restore(env, target, backup)
+    report = await restore_async(env, target, backup)
     await env.repo.close_interrupted(target.id, f"interrupted; restored backup {backup.id}")
     await env.repo.set_status(target.id, "needs_sync", f"restored from backup {backup.id}")
     return CommandResult(
