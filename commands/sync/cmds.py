@@ -341,7 +341,10 @@ async def sync_rollback(ctx: CommandContext, args: dict[str, Any]) -> CommandRes
     if args.get("backup") is not None:
         backup = await env.repo.backup(target.id, args["backup"])
     else:
-        backup = await env.repo.latest_backup(target.id, component)
+        # undo the last sync that touched it; a manual snapshot only when no sync backup exists
+        backup = await env.repo.latest_backup(
+            target.id, component, reason="sync"
+        ) or await env.repo.latest_backup(target.id, component)
     if backup is None:
         raise CommandError(
             f"no backup of {target.name}"

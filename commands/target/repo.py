@@ -245,10 +245,16 @@ class TargetRepo:
         backup.files = await self._backup_files(backup.id)
         return backup
 
-    async def latest_backup(self, target_id: int, component: str | None = None) -> Backup | None:
-        """The newest complete backup (covering ``component`` when given)."""
+    async def latest_backup(
+        self, target_id: int, component: str | None = None, reason: str | None = None
+    ) -> Backup | None:
+        """The newest complete backup (covering ``component``, of ``reason``, when given)."""
         for backup in await self.backups(target_id):
-            if backup.complete and (component is None or component in backup.components):
+            if (
+                backup.complete
+                and (component is None or component in backup.components)
+                and (reason is None or backup.reason == reason)
+            ):
                 return backup
         return None
 

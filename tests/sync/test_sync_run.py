@@ -259,3 +259,20 @@ async def test_all_targets_goes_on_past_a_broken_one(
     assert "api: FAILED before any change" in (result.text or "")
     both = await call(ctx, "sync", "run", "web", "--all-targets")
     assert both.exit_code == 2 and "not both" in (both.text or "")
+
+
+async def test_rollback_undoes_the_last_sync_not_the_first(
+    ctx: CommandContext, source_repo: Path, target_dir: Path
+) -> None:
+    await _add(ctx, target_dir)
+    assert (await call(ctx, "sync", "run", "web")).exit_code == 0
+    api_v1 = (target_dir / "opencode/docs/api.md").read_bytes()
+    write(source_repo / "docs/api.md", "# API v2\n")
+    commit(source_repo, "api v2")
+    second = await call(ctx, "sync", "run", "web")
+    assert second.data["changes"]["copied"] == {"docs": 1}
+    await call(ctx, "target", "backup", "web")  # a newer manual snapshot must not be chosen
+    rolled = await call(ctx, "sync", "rollback", "web", "--component", "docs")
+    assert rolled.data["backup_id"] == second.data["backup_id"]
+    assert (target_dir / "opencode/docs/api.md").read_bytes() == api_v1
+    assert (target_dir / "opencode/docs/guide.md").is_file()  # the first sync's files stay
