@@ -315,7 +315,15 @@ async def sync_target(
         | {c.component for c in sync_plan.copies}
         | ({"config"} if sync_plan.config is not None and sync_plan.config.changed else set())
     )
-    backup = await create_backup(repo, target, env.data_dir, entries, "sync", roots)
+    try:
+        backup = await create_backup(repo, target, env.data_dir, entries, "sync", roots)
+    except (CommandError, OSError) as exc:
+        # nothing in the target was touched yet: close the run and say so
+        await repo.update_sync_run(run_id, status="failed", error=f"backup: {exc}")
+        raise CommandError(
+            f"target {target.name}: backup failed before any change ({exc}); check free space "
+            f"and permissions under {env.data_dir}"
+        ) from exc
     await repo.update_sync_run(run_id, backup_id=backup.id, step="backup")
     await _pause(ctx, "backup")
 

@@ -276,3 +276,19 @@ async def test_rollback_undoes_the_last_sync_not_the_first(
     assert rolled.data["backup_id"] == second.data["backup_id"]
     assert (target_dir / "opencode/docs/api.md").read_bytes() == api_v1
     assert (target_dir / "opencode/docs/guide.md").is_file()  # the first sync's files stay
+
+
+async def test_backup_failure_changes_nothing(
+    ctx: CommandContext, source_repo: Path, target_dir: Path, tmp_path: Path
+) -> None:
+    await _add(ctx, target_dir)
+    before = tree_hashes(target_dir)
+    # the data dir's backups folder is a file: the backup cannot be written
+    ctx.config.data_dir = tmp_path / "data2"
+    write(ctx.config.data_dir / "backups", "not a folder")
+    result = await call(ctx, "sync", "run", "web")
+    assert result.exit_code == 1
+    assert "backup failed before any change" in (result.text or "")
+    assert tree_hashes(target_dir) == before
+    status = (await call(ctx, "sync", "status")).data["targets"][0]
+    assert status["interrupted_run"] is None and status["status"] != "failed"
