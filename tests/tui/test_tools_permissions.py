@@ -99,3 +99,53 @@ async def test_allow_for_session_is_persisted_and_reapplied_on_resume(
         assert not isinstance(resumed.screen, PermissionScreen)
         assert resumed.chat.query(ToolCallView).last().status == "completed"
     assert (project / "hello.txt").read_text() == "hello there\n"
+
+
+async def test_escape_during_a_running_tool_marks_it_interrupted(
+    make_app: Any, server: StreamServer
+) -> None:
+    from tests.engine.helpers import openai_sse
+    from tests.support.stream_server import Reply
+
+    call = {
+        "id": "c1",
+        "object": "chat.completion.chunk",
+        "model": "test-model",
+        "choices": [
+            {
+                "index": 0,
+                "delta": {
+                    "tool_calls": [
+                        {
+                            "index": 0,
+                            "id": "call_sleep",
+                            "type": "function",
+                            "function": {
+                                "name": "bash",
+                                "arguments": '{"command": "sleep 20"}',
+                            },
+                        }
+                    ]
+                },
+                "finish_reason": "tool_calls",
+            }
+        ],
+    }
+    server.add(Reply(body=openai_sse(call), headers={"content-type": "text/event-stream"}))
+    app = make_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await type_and_send(pilot, "Wait a bit")
+        await wait_for(pilot, lambda: app.chat.query(ToolCallView))
+        view = app.chat.query_one(ToolCallView)
+        assert view.status == "running"
+        assert "sleep 20" in view.header_text().plain
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: not app.chat.running, limit=10)
+        await wait_for(pilot, lambda: view.status != "running")
+        assert view.mark in ("■", "✗")
+    conn = sqlite3.connect(app.config.db_path)
+    try:
+        finishes = [r[0] for r in conn.execute("SELECT finish FROM message WHERE role='assistant'")]
+    finally:
+        conn.close()
+    assert finishes == ["interrupted"]

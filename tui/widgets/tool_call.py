@@ -162,7 +162,9 @@ class ToolCallView(Vertical, can_focus=True):
         self.permission = f"{decision}: {reason}" if reason else decision
         self._update_header()
 
-    def finish(self, status: str, output: str, duration_ms: int, metadata: dict[str, Any]) -> None:
+    def finish(
+        self, status: str, output: str, duration_ms: int | None, metadata: dict[str, Any]
+    ) -> None:
         self.status = status
         self.output = output
         self.duration_ms = duration_ms

@@ -240,6 +240,10 @@ class Transcript(VerticalScroll):
                 for part in list(self._parts.values()):
                     part.finish()
                 self._parts.clear()
+                for call_id, tool in list(self._tools.items()):
+                    if tool.status == "running":
+                        tool.finish("interrupted", tool.output, tool.duration_ms, tool.metadata)
+                        del self._tools[call_id]
                 message.mark_interrupted()
 
     def _host(self, message_id: str) -> Widget:
