@@ -240,6 +240,19 @@ async def sync_run(ctx: CommandContext, args: dict[str, Any]) -> CommandResult:
 
 
 def _doc_command(component: str, folder: str) -> None:
+    extra = (
+        [
+            Arg(
+                "categories",
+                option="--categories",
+                metavar="LIST",
+                help="comma-separated docs,plans,rag: copy these folders (default: docs)",
+            )
+        ]
+        if component == "docs"
+        else []
+    )
+
     @command(
         "sync",
         component,
@@ -248,10 +261,20 @@ def _doc_command(component: str, folder: str) -> None:
             TARGET,
             Arg("all_targets", option="--all-targets", flag=True, help="every target"),
             Arg("complete", option="--complete", flag=True, help="copy every file"),
+            *extra,
         ],
     )
     async def handler(ctx: CommandContext, args: dict[str, Any]) -> CommandResult:
-        return await _run_sync(ctx, args, {component}, component, bool(args.get("complete")))
+        chosen = {component}
+        if args.get("categories"):
+            chosen = {w.strip().lower() for w in args["categories"].split(",") if w.strip()}
+            unknown = chosen - {"docs", "plans", "rag"}
+            if unknown:
+                raise CommandError(
+                    f"unknown --categories {', '.join(sorted(unknown))}; use docs, plans, rag",
+                    exit_code=2,
+                )
+        return await _run_sync(ctx, args, chosen, component, bool(args.get("complete")))
 
 
 _doc_command("docs", "docs")
@@ -261,8 +284,52 @@ _doc_command("rag", "RAG")
 
 @command(
     "sync",
+    "config",
+    help="merge the source's opencode.toml into a target's (--diff: only show the change)",
+    args=[
+        TARGET,
+        Arg("all_targets", option="--all-targets", flag=True, help="every target"),
+        Arg("diff", option="--diff", flag=True, help="show what would change; write nothing"),
+    ],
+)
+async def sync_config(ctx: CommandContext, args: dict[str, Any]) -> CommandResult:
+    if not args.get("diff"):
+        return await _run_sync(ctx, args, {"config"}, "config", False)
+    import difflib
+
+    from commands.sync.configmerge import read_config
+    from commands.sync.engine import config_path, open_env, plan
+
+    env = open_env(ctx)
+    diffs = []
+    for target in await _targets(env, args):
+        planned = plan(env, target, {"config"}, False)
+        path = config_path(target)
+        old = read_config(path) or ""
+        new = planned.config.text if planned.config else old
+        diff = "".join(
+            difflib.unified_diff(
+                old.splitlines(keepends=True), new.splitlines(keepends=True), str(path), str(path)
+            )
+        )
+        diffs.append(
+            {
+                "target": target.name,
+                "path": str(path),
+                "added": planned.config.added if planned.config else [],
+                "kept": planned.config.kept if planned.config else [],
+                "diff": diff,
+            }
+        )
+    text = "\n".join(d["diff"] or f"{d['target']}: {d['path']} is up to date" for d in diffs)
+    return CommandResult(data=diffs if args.get("all_targets") else diffs[0], text=text)
+
+
+@command(
+    "sync",
     "verify",
     help="run the post-sync checklist as checks; exit 1 if any fails",
+    aliases=[("target", "verify")],
     args=[
         TARGET,
         Arg("all_targets", option="--all-targets", flag=True, help="every target"),
@@ -313,6 +380,7 @@ async def sync_verify(ctx: CommandContext, args: dict[str, Any]) -> CommandResul
     "sync",
     "rollback",
     help="restore a target (or one component) from the backup taken before its last sync",
+    aliases=[("target", "rollback")],
     args=[
         TARGET,
         Arg(

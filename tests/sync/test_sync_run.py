@@ -292,3 +292,32 @@ async def test_backup_failure_changes_nothing(
     assert tree_hashes(target_dir) == before
     status = (await call(ctx, "sync", "status")).data["targets"][0]
     assert status["interrupted_run"] is None and status["status"] != "failed"
+
+
+async def test_config_diff_then_merge(ctx: CommandContext, target_dir: Path) -> None:
+    await _add(ctx, target_dir)
+    diff = await call(ctx, "sync", "config", "web", "--diff")
+    assert diff.exit_code == 0
+    assert (target_dir / "opencode.toml").read_text() == TARGET_TOML  # nothing written
+    assert set(diff.data["added"]) == {"max_steps", "provider.vllm2", "tools.grep"}
+    assert "+[provider.vllm2]" in diff.data["diff"]
+    assert not any(
+        line.startswith("-") and not line.startswith("---")
+        for line in diff.data["diff"].splitlines()
+    )  # only additions
+    applied = await call(ctx, "sync", "config", "web")
+    assert applied.exit_code == 0 and applied.data["changes"]["config_added"]
+    again = await call(ctx, "sync", "config", "web", "--diff")
+    assert again.data["diff"] == "" and "up to date" in (again.text or "")
+
+
+async def test_docs_categories_and_target_aliases(ctx: CommandContext, target_dir: Path) -> None:
+    await _add(ctx, target_dir)
+    result = await call(ctx, "sync", "docs", "web", "--categories", "plans,rag")
+    assert result.data["changes"]["copied"] == {"plans": 1, "rag": 1}
+    bad = await call(ctx, "sync", "docs", "web", "--categories", "kernel")
+    assert bad.exit_code == 2
+    verify = await call(ctx, "target", "verify", "web", "--tests", "docs")
+    assert verify.data["categories"] == ["docs"]
+    rolled = await call(ctx, "target", "rollback", "web", "--component", "rag")
+    assert rolled.exit_code == 0 and not (target_dir / "opencode/RAG/troubleshooting").exists()
