@@ -4,8 +4,8 @@ Usage: python bench/tui_stream.py [--tokens-per-s 1000] [--chars 20000] [--basel
 
 The reply (paragraphs, bullet and numbered lists, fenced code in three languages) is cut into
 ~4-character tokens and offered at the given rate as the runner's own session events
-(``PartDelta``), through ``OpencodeApp``'s event handler, exactly as a provider stream reaches
-it. Printed figures:
+(``PartDelta``) on the app's event bus, in a real session: the store writer (SQLite, batched)
+and the transcript both receive them, exactly as when a provider streams. Printed figures:
 
 - display lag: for each token, the time from its arrival until a flush put it on screen
   (max and p95, ms);
@@ -119,7 +119,7 @@ class LoopLag:
 async def feed(
     tokens: list[str],
     rate: float,
-    push: Callable[[str], object],
+    push: Callable[[str], Awaitable[None] | None],
 ) -> tuple[list[float], float]:
     """Offer tokens at ``rate``/s (in 4 ms bursts); return arrival times and wall time."""
     arrivals: list[float] = []
@@ -129,7 +129,9 @@ async def feed(
         due = int((time.perf_counter() - start) * rate) + 1
         while sent < min(due, len(tokens)):
             arrivals.append(time.perf_counter())
-            push(tokens[sent])
+            pushed = push(tokens[sent])
+            if pushed is not None:
+                await pushed
             sent += 1
         await asyncio.sleep(0.004)
     return arrivals, time.perf_counter() - start
@@ -231,7 +233,11 @@ async def run_baseline(reply: str, rate: float, size: tuple[int, int]) -> None:
         stream = Markdown.get_stream(markdown)
         lag = LoopLag()
         lag.start()
-        arrivals, wall = await feed(tokens, rate, lambda t: asyncio.ensure_future(stream.write(t)))
+
+        def push(token: str) -> None:
+            asyncio.ensure_future(stream.write(token))
+
+        arrivals, wall = await feed(tokens, rate, push)
         deadline = time.perf_counter() + 60
         while (  # noqa: ASYNC110 - polling the widget is the measurement
             not shown or shown[-1][1] < len(reply)

@@ -121,10 +121,15 @@ class OpencodeApp(App[int]):
             if not future.done():
                 future.set_result(answer or "deny")
 
+        status = self.chat.status
+        previous, status.state = status.state, f"{request.tool} needs permission"
         await self.push_screen(
             PermissionScreen(request.tool, request.subject, request.arguments), answered
         )
-        answer = await future
+        try:
+            answer = await future
+        finally:
+            status.state = previous
         if answer == "allow_once":
             return "allow_once"
         if answer == "allow_session":

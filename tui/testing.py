@@ -19,6 +19,7 @@ from sessions.events import (
     TurnFinished,
     Usage,
 )
+from sessions.ids import new_id
 from tui.app import OpencodeApp
 from tui.widgets.markdown_stream import StreamingMarkdown
 
@@ -58,33 +59,41 @@ async def emit(app: OpencodeApp, *events: SessionEvent) -> None:
 
 async def stream_events_into(
     app: OpencodeApp, session_id: str | None = None
-) -> tuple[StreamingMarkdown, Callable[[str], object], Callable[[], Awaitable[None]]]:
-    """Start an assistant message with one text part in the current session; return its
-    widget, a ``push(text)`` that delivers one ``PartDelta`` through the bus, and ``done()``."""
+) -> tuple[StreamingMarkdown, Callable[[str], Awaitable[None]], Callable[[], Awaitable[None]]]:
+    """Start an assistant message with one text part on the app's event bus, as the runner
+    does; return its widget, an async ``push(text)`` that emits one ``PartDelta`` through the
+    bus (the store writer, then the transcript), and ``done()`` that finishes the turn.
+
+    Without an open session (``open_session=False``) the events go to the transcript only,
+    under ``session_id``: there is no session row for the store writer to attach them to."""
     transcript = app.chat.transcript
-    sid = session_id or transcript.session_id or "ses_bench"
-    transcript.session_id = sid
     bus = app.engine.bus
-    # Deltas skip the store writer here: the benchmark measures the screen, not SQLite.
-    handlers = [transcript.handle_event]
+    if transcript.session_id is not None and session_id is None:
+        sid = transcript.session_id
 
-    def deliver(event: SessionEvent) -> None:
-        for handler in handlers:
-            handler(event)
+        async def deliver(event: SessionEvent) -> None:
+            await bus.emit(event)
+    else:
+        sid = session_id or "ses_test"
+        transcript.session_id = sid
 
-    deliver(MessageStarted(sid, "msg_bench", "assistant", "mock/test-model"))
-    deliver(PartStarted(sid, "msg_bench", "prt_bench", 1, "text"))
+        async def deliver(event: SessionEvent) -> None:
+            transcript.handle_event(event)
+
+    message_id, part_id = new_id("msg"), new_id("prt")
+    await deliver(MessageStarted(sid, message_id, "assistant", "mock/test-model"))
+    await deliver(PartStarted(sid, message_id, part_id, 1, "text"))
     await asyncio.sleep(0.05)  # let the new widgets mount and get a size
-    widget = transcript.open_stream("prt_bench")
+    widget = transcript.open_stream(part_id)
     assert widget is not None
 
-    def push(text: str) -> None:
-        deliver(PartDelta(sid, "prt_bench", "text", text))
+    async def push(text: str) -> None:
+        await deliver(PartDelta(sid, part_id, "text", text))
 
     async def done() -> None:
-        deliver(PartFinished(sid, "prt_bench", "text"))
-        deliver(MessageFinished(sid, "msg_bench", "stop", Usage(10, 5000)))
-        await bus.emit(TurnFinished(sid, "stop", Usage(10, 5000), 1))
+        await deliver(PartFinished(sid, part_id, "text"))
+        await deliver(MessageFinished(sid, message_id, "stop", Usage(10, 5000)))
+        await deliver(TurnFinished(sid, "stop", Usage(10, 5000), 1))
 
     return widget, push, done
 

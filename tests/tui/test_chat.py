@@ -118,7 +118,7 @@ async def test_auto_scroll_follows_until_user_scrolls_up(make_app: Any) -> None:
         transcript = app.chat.transcript
         widget, push, done = await stream_events_into(app, "ses_scroll")
         for i in range(60):
-            push(f"line {i}\n\n")
+            await push(f"line {i}\n\n")
         await wait_for(pilot, lambda: "line 59" in widget.text and transcript.max_scroll_y > 0)
         await pilot.pause(0.1)
         assert transcript.scroll_y == transcript.max_scroll_y
@@ -127,7 +127,7 @@ async def test_auto_scroll_follows_until_user_scrolls_up(make_app: Any) -> None:
         await pilot.pause(0.05)
         assert transcript.scroll_y == 0
         for i in range(60, 90):
-            push(f"line {i}\n\n")
+            await push(f"line {i}\n\n")
         await wait_for(pilot, lambda: "line 89" in widget.text)
         await pilot.pause(0.2)
         assert transcript.scroll_y == 0

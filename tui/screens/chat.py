@@ -201,6 +201,10 @@ class ChatScreen(Screen[None]):
         except asyncio.CancelledError:
             self.status.state = "interrupted"
             raise
+        except Exception as exc:  # an engine bug: say so in the transcript, keep the app
+            self.show_output("turn", f"internal error: {type(exc).__name__}: {exc}", failed=True)
+            self.status.state = "error"
+            self.log.error("turn failed", exc)
         finally:
             self.running = False
             self._turn_task = None
