@@ -132,3 +132,26 @@ async def test_auto_scroll_follows_until_user_scrolls_up(make_app: Any) -> None:
         await pilot.pause(0.2)
         assert transcript.scroll_y == 0
         await done()
+
+
+async def test_unknown_session_id_is_reported_in_the_transcript(make_app: Any) -> None:
+    from tui.widgets.transcript import CommandOutput
+
+    app = make_app(session_id="ses_nope")
+    async with app.run_test(size=(100, 30)) as pilot:
+        await wait_for(pilot, lambda: app.chat.query(CommandOutput))
+        output = app.chat.query_one(CommandOutput)
+        assert output.has_class("-failed")
+        assert "no session 'ses_nope'" in output.plain
+    assert app.startup_error == "could not resume the session"
+
+
+def test_run_app_rejects_an_unknown_model_before_starting(
+    make_app: Any, capsys: Any
+) -> None:
+    from tui.app import run_app
+
+    app = make_app()  # only for its config
+    code = run_app(config=app.config, cwd=app.cwd, model="nosuch/model")
+    assert code == 2
+    assert "unknown provider 'nosuch'" in capsys.readouterr().err
