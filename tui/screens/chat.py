@@ -149,6 +149,7 @@ class ChatScreen(Screen[None]):
         status = self.status
         if isinstance(event, SessionStarted):
             status.title = event.title
+            status.model = event.model
         elif isinstance(event, MessageFinished) and event.usage is not None:
             status.input_tokens += event.usage.input_tokens
             status.output_tokens += event.usage.output_tokens

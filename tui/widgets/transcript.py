@@ -73,7 +73,9 @@ class ReasoningBlock(Collapsible):
 
     def __init__(self, text: str = "", *, finished: bool = False) -> None:
         self.stream = StreamingMarkdown(text, finished=finished)
-        super().__init__(self.stream, title="Thinking", collapsed=finished)
+        super().__init__(
+            self.stream, title="Thought" if finished else "Thinking", collapsed=finished
+        )
 
     def append(self, text: str) -> None:
         self.stream.append(text)
