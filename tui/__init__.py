@@ -1,0 +1,12 @@
+"""The Textual front end (the only package that imports Textual).
+
+``tui.app.run_app`` is what ``opencode`` with no subcommand calls. Layout:
+
+- ``app.py``        the App: engine ownership, permission modal, command palette, theme memory
+- ``engine.py``     facade over store, event bus, store writer and runner (no Textual)
+- ``screens/``      the chat screen, the permission modal, the picker (each with its .tcss)
+- ``widgets/``      transcript, streaming markdown (Line API), tool calls, prompt, status line
+- ``panels/``       backlog, target registry and verification panels over registered commands
+- ``messages.py``   the Textual messages the widgets exchange
+- ``testing.py``    helpers shared by tests and benchmarks (config, seeding, event feeding)
+"""

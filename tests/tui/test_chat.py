@@ -146,9 +146,7 @@ async def test_unknown_session_id_is_reported_in_the_transcript(make_app: Any) -
     assert app.startup_error == "could not resume the session"
 
 
-def test_run_app_rejects_an_unknown_model_before_starting(
-    make_app: Any, capsys: Any
-) -> None:
+def test_run_app_rejects_an_unknown_model_before_starting(make_app: Any, capsys: Any) -> None:
     from tui.app import run_app
 
     app = make_app()  # only for its config

@@ -57,6 +57,13 @@ async def test_registry_command_renders_and_refreshes_panel(make_app: Any) -> No
         assert panel.items[0]["title"] == "Fix the parser"
         details = panel.details_plain()
         assert "Fix the parser" in details
+        app.chat.prompt.focus()
+        await type_and_send(pilot, "/backlog add Second item")
+        await wait_for(pilot, lambda: len(panel.items) == 2)
+        panel.query_one("#table").focus()
+        await pilot.press("down")
+        await wait_for(pilot, lambda: "Second item" in panel.details_plain())
+        assert "Fix the parser" not in panel.details_plain()
 
 
 async def test_unknown_command_is_an_inline_error(make_app: Any) -> None:
