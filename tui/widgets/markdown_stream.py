@@ -48,9 +48,10 @@ def _fence_of(line: str) -> str | None:
 class BlockSplitter:
     """Incrementally splits growing markdown text into finished blocks and an open tail.
 
-    A block is finished by a blank line outside a code fence, by the closing fence of a code
-    block, or by a fence opening after other content. Only complete lines are examined, and
-    each only once.
+    A block is finished by a blank line outside a code fence once the next line shows that
+    nothing continues it (an indented line continues a list item across the blank), by the
+    closing fence of a code block, or by a fence opening after other content. Only complete
+    lines are examined, and each only once.
     """
 
     def __init__(self) -> None:
@@ -58,6 +59,7 @@ class BlockSplitter:
         self.open_start = 0  # where the open (unfinished) block begins
         self._scan = 0  # start of the first line not examined yet
         self._fence: str | None = None
+        self._break: int | None = None  # a blank line that may end the open block
 
     def feed(self, text: str) -> list[str]:
         """Append text; return the blocks it finished, in order."""
@@ -83,11 +85,34 @@ class BlockSplitter:
                     finished.append(source[self.open_start : start].rstrip("\n"))
                 self.open_start = start
                 self._fence = fence
+                self._break = None
             elif not line.strip():
-                if source[self.open_start : start].strip():
-                    finished.append(source[self.open_start : start].rstrip("\n"))
-                self.open_start = end + 1
+                if not source[self.open_start : start].strip():
+                    self.open_start = end + 1
+                elif self._break is None:
+                    self._break = start
+            elif self._break is not None:
+                if line[0] in " \t":
+                    self._break = None  # an indented continuation: same block
+                else:
+                    finished.append(source[self.open_start : self._break].rstrip("\n"))
+                    self.open_start = start
+                    self._break = None
         return finished
+
+    def close(self) -> list[str]:
+        """No more text: finish the last line and the open block; return the blocks."""
+        blocks: list[str] = []
+        if self.text and not self.text.endswith("\n"):
+            # Examine the unterminated last line as if its newline had come.
+            blocks = self.feed("\n")
+            self.text = self.text[:-1]
+        tail = self.text[self.open_start :]
+        if tail.strip():
+            blocks.append(tail.rstrip("\n"))
+        self.open_start = self._scan = len(self.text)
+        self._break = None
+        return blocks
 
     @property
     def tail(self) -> str:
@@ -223,10 +248,7 @@ class StreamingMarkdown(Widget):
             self._pending.clear()
             self._blocks.extend(self._splitter.feed(text))
         if self._finished and self._splitter.open_start < len(self._splitter.text):
-            tail = self._splitter.tail
-            if tail.strip():
-                self._blocks.append(tail.rstrip("\n"))
-            self._splitter.open_start = len(self._splitter.text)
+            self._blocks.extend(self._splitter.close())
 
     def flush(self) -> None:
         """Move pending text into blocks and re-render what changed."""

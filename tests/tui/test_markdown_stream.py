@@ -1,0 +1,123 @@
+"""The streaming markdown renderer: block splitting, and streamed == rendered-at-once."""
+
+from __future__ import annotations
+
+import random
+
+from textual.app import App, ComposeResult
+from textual.containers import VerticalScroll
+
+from tui.widgets.markdown_stream import BlockSplitter, StreamingMarkdown
+
+DOC = """# Title
+
+First paragraph
+continues here.
+
+```python
+def f():
+
+    return 1
+```
+- a
+- b
+
+~~~~
+code with ``` inside
+~~~~
+
+1. one
+2. two
+
+Last line without newline"""
+
+
+def test_splitter_finishes_blocks_at_blank_lines_and_fences() -> None:
+    splitter = BlockSplitter()
+    blocks = splitter.feed(DOC)
+    assert blocks == [
+        "# Title",
+        "First paragraph\ncontinues here.",
+        "```python\ndef f():\n\n    return 1\n```",
+        "- a\n- b",
+        "~~~~\ncode with ``` inside\n~~~~",
+    ]
+    # The list could still continue (an indented line would): it waits for the next line.
+    assert splitter.tail == "1. one\n2. two\n\nLast line without newline"
+    assert splitter.close() == ["1. one\n2. two", "Last line without newline"]
+    assert splitter.text == DOC
+
+
+def test_splitter_gives_the_same_blocks_whatever_the_chunking() -> None:
+    whole = BlockSplitter().feed(DOC)
+    rng = random.Random(7)
+    for _ in range(20):
+        splitter = BlockSplitter()
+        blocks: list[str] = []
+        i = 0
+        while i < len(DOC):
+            n = rng.randint(1, 9)
+            blocks += splitter.feed(DOC[i : i + n])
+            i += n
+        assert blocks == whole
+        assert splitter.close() == ["1. one\n2. two", "Last line without newline"]
+
+
+def test_indented_continuation_keeps_a_list_item_together() -> None:
+    splitter = BlockSplitter()
+    blocks = splitter.feed("- item\n\n  continued\n\nnext para\n\n")
+    assert blocks == ["- item\n\n  continued"]
+    assert splitter.close() == ["next para"]
+
+
+def test_open_fence_stays_in_the_tail() -> None:
+    splitter = BlockSplitter()
+    assert splitter.feed("intro\n\n```\nline\n\nmore\n") == ["intro"]
+    assert splitter.in_fence
+    assert splitter.tail == "```\nline\n\nmore\n"
+
+
+class Host(App[None]):
+    def compose(self) -> ComposeResult:
+        with VerticalScroll():
+            yield StreamingMarkdown(id="streamed")
+            yield StreamingMarkdown(DOC, finished=True, id="whole")
+
+
+def lines(widget: StreamingMarkdown) -> list[str]:
+    return [widget.render_line(y).text for y in range(widget.size.height)]
+
+
+async def test_streamed_text_renders_exactly_like_the_whole_text() -> None:
+    app = Host()
+    async with app.run_test(size=(80, 60)) as pilot:
+        streamed = app.query_one("#streamed", StreamingMarkdown)
+        rng = random.Random(3)
+        i = 0
+        while i < len(DOC):
+            n = rng.randint(1, 6)
+            streamed.append(DOC[i : i + n])
+            i += n
+            if rng.random() < 0.2:
+                await pilot.pause(0.04)  # let some frames flush mid-stream
+        streamed.finish()
+        await pilot.pause(0.1)
+        whole = app.query_one("#whole", StreamingMarkdown)
+        assert streamed.text == DOC
+        assert lines(streamed) == lines(whole)
+        assert any("return 1" in line for line in lines(whole))
+        assert streamed.size.height == whole.size.height > 10
+
+
+async def test_height_grows_in_steps_while_streaming_and_is_exact_when_finished() -> None:
+    from tui.widgets.markdown_stream import GROW_STEP
+
+    app = Host()
+    async with app.run_test(size=(80, 60)) as pilot:
+        streamed = app.query_one("#streamed", StreamingMarkdown)
+        streamed.append("one line\n\nsecond\n")
+        await pilot.pause(0.1)
+        assert streamed.size.height == GROW_STEP
+        streamed.finish()
+        await pilot.pause(0.1)
+        assert streamed.size.height == 3  # "one line", blank, "second"
