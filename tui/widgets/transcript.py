@@ -38,6 +38,7 @@ from tui.widgets.tool_call import ToolCallView
 
 PAGE = 24  # messages mounted per page of history (a few screens full)
 FIRST_PAINT = 6  # of which mounted before the first frame
+MAX_MOUNTED = 3 * PAGE  # messages kept mounted in a live session before the oldest are dropped
 
 
 class UserMessage(Static):
@@ -51,9 +52,10 @@ class UserMessage(Static):
     }
     """
 
-    def __init__(self, text: str) -> None:
+    def __init__(self, text: str, message_id: str | None = None) -> None:
         super().__init__(Text(text))
         self.text = text
+        self.message_id = message_id
 
 
 class ReasoningBlock(Collapsible):
@@ -253,7 +255,8 @@ class Transcript(VerticalScroll):
 
     def _part_started(self, event: PartStarted) -> None:
         if event.message_id in self._user_ids:
-            self.mount(UserMessage(event.content))
+            self.mount(UserMessage(event.content, event.message_id))
+            self.check_prune()
             return
         host = self._host(event.message_id)
         if event.kind == "text":
@@ -264,6 +267,27 @@ class Transcript(VerticalScroll):
             block = ReasoningBlock(event.content)
             self._parts[event.part_id] = block
             host.mount(block)
+
+    def check_prune(self) -> None:
+        """Keep a long live session light: past ``MAX_MOUNTED`` messages, unmount the oldest
+        page (it is in the store, and scrolling to the top loads it back)."""
+        messages = [w for w in self.children if isinstance(w, UserMessage | AssistantMessage)]
+        if len(messages) <= MAX_MOUNTED or (self.is_anchored and self._anchor_released):
+            return
+        keep = messages[PAGE]
+        old: list[Widget] = []
+        for child in self.children:
+            if child is keep:
+                break
+            if not child.has_class("load-more"):
+                old.append(child)
+        if not old:
+            return
+        self._oldest_id = keep.message_id  # type: ignore[attr-defined]
+        self._has_more = True
+        self.remove_children(old)
+        if not self.query(".load-more"):
+            self.mount(Static("↑ scroll up for earlier messages", classes="load-more"), before=0)
 
     def open_stream(self, part_id: str) -> StreamingMarkdown | None:
         part = self._parts.get(part_id)
@@ -361,7 +385,7 @@ class Transcript(VerticalScroll):
 def message_widgets(message: Any) -> list[Widget]:
     """Widgets for a stored ``MessageRecord``."""
     if message.role == "user":
-        return [UserMessage(message.text())]
+        return [UserMessage(message.text(), message.id)]
     children: list[Widget] = []
     results = {p.tool_call_id: p for p in message.parts if p.kind == "tool_result"}
     for part in message.parts:
