@@ -283,7 +283,7 @@ class Transcript(VerticalScroll):
                 old.append(child)
         if not old:
             return
-        self._oldest_id = keep.message_id  # type: ignore[attr-defined]
+        self._oldest_id = keep.message_id
         self._has_more = True
         self.remove_children(old)
         if not self.query(".load-more"):
