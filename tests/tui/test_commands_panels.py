@@ -190,3 +190,37 @@ async def test_theme_is_remembered(make_app: Any) -> None:
     again = make_app()
     async with again.run_test(size=(80, 24)):
         assert again.theme == "dracula"
+
+
+async def test_long_command_shows_progress_live_and_keeps_keys_working(
+    make_app: Any, monkeypatch: Any
+) -> None:
+    import asyncio
+
+    from commands.registry import REGISTRY, Command, CommandContext, CommandResult
+
+    release = asyncio.Event()
+
+    async def slow(ctx: CommandContext, args: dict[str, Any]) -> CommandResult:
+        ctx.progress("step 1: backing up")
+        await release.wait()
+        ctx.progress("step 2: copying")
+        return CommandResult(data={"ok": True}, text="synced", changed=frozenset({"target"}))
+
+    REGISTRY.load()
+    monkeypatch.setitem(
+        REGISTRY._commands, ("tuitest", "slow"), Command(("tuitest", "slow"), "slow", slow)
+    )
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await type_and_send(pilot, "/tuitest slow")
+        await wait_for(pilot, lambda: app.chat.query(CommandOutput))
+        output = app.chat.query_one(CommandOutput)
+        await wait_for(pilot, lambda: output.progress == ["step 1: backing up"])
+        assert output.running
+        await pilot.press("f3")  # the screen still answers keys while the command runs
+        assert app.chat.query_one("#side").has_class("-visible")
+        release.set()
+        await wait_for(pilot, lambda: not output.running)
+        assert output.plain == "step 1: backing up\nstep 2: copying\nsynced"
+        assert not output.has_class("-failed")

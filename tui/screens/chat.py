@@ -163,7 +163,10 @@ class ChatScreen(Screen[None]):
     async def on_prompt_submitted(self, event: PromptSubmitted) -> None:
         text = event.text
         if text.startswith("/"):
-            await self.run_slash(text)
+            # In a worker: a long command (/sync run) must not hold up the screen's keys.
+            self.run_worker(
+                self.run_slash(text), group="slash", exit_on_error=False, description=text
+            )
             return
         if self.running:
             self.notify("A turn is running; press Esc to cancel it first.", severity="warning")
@@ -247,14 +250,21 @@ class ChatScreen(Screen[None]):
         except UsageError as exc:
             self.show_output(line, str(exc), failed=True)
             return
+        output = CommandOutput(line, running=True)
+        self.transcript.add_output(output)
         progress: list[str] = []
-        ctx = self.oc_app.command_context(progress.append)
+
+        def on_progress(text: str) -> None:
+            progress.append(text)
+            output.add_progress(text)
+
+        ctx = self.oc_app.command_context(on_progress)
         values["_format"] = "text"
         try:
             result = await run_command(ctx, command, values)
         except Exception as exc:  # a command bug must not take the app down
-            self.show_output(
-                line, f"{command.name} failed: {type(exc).__name__}: {exc}", failed=True
+            output.set_result(
+                f"{command.name} failed: {type(exc).__name__}: {exc}", [], failed=True
             )
             return
         text = "\n".join([*progress, result.text or ""]).strip() or None
@@ -262,7 +272,7 @@ class ChatScreen(Screen[None]):
             from commands.render import to_text
 
             text = to_text(result)
-        self.show_output(line, text, result.tables, failed=result.exit_code != 0)
+        output.set_result(text, result.tables, failed=result.exit_code != 0)
         if result.changed:
             self.post_message(DataChanged(result.changed))
 

@@ -125,26 +125,52 @@ class CommandOutput(Static):
     def __init__(
         self,
         line: str,
-        text: str | None,
-        tables: list[Any],
+        text: str | None = None,
+        tables: list[Any] | None = None,
         *,
         failed: bool = False,
+        running: bool = False,
     ) -> None:
+        super().__init__("")
+        self.line = line
+        self.plain = text or ""
+        self.tables = tables or []
+        self.progress: list[str] = []
+        self.running = running
+        self.set_class(failed, "-failed")
+        self.update(self._content())
+
+    def add_progress(self, line: str) -> None:
+        """A progress line from the running command, shown as it comes."""
+        self.progress.append(line)
+        self.update(self._content())
+
+    def set_result(self, text: str | None, tables: list[Any], *, failed: bool) -> None:
+        self.running = False
+        self.plain = text or ""
+        self.tables = tables
+        self.set_class(failed, "-failed")
+        self.update(self._content())
+
+    def _content(self) -> RenderableType:
         from rich.console import Group
 
-        parts: list[RenderableType] = [Text(line, style="bold")]
-        for table in tables:
+        head = Text(self.line, style="bold")
+        if self.running:
+            head.append("  running…", style="dim")
+        parts: list[RenderableType] = [head]
+        if self.running and self.progress:
+            parts.append(Text("\n".join(self.progress[-20:]), style="dim"))
+        for table in self.tables:
             rich_table = RichTable(title=table.title, expand=False, show_edge=False)
             for column in table.columns:
-                rich_table.add_column(str(column))
+                rich_table.add_column(escape(str(column)))
             for row in table.rows:
                 rich_table.add_row(*("-" if v is None else escape(str(v)) for v in row))
             parts.append(rich_table)
-        if text:
-            parts.append(Text(text))
-        super().__init__(Group(*parts), classes="-failed" if failed else "")
-        self.line = line
-        self.plain = text or ""
+        if self.plain:
+            parts.append(Text(self.plain))
+        return Group(*parts)
 
 
 class AssistantMessage(Vertical):
