@@ -153,3 +153,18 @@ def test_run_app_rejects_an_unknown_model_before_starting(make_app: Any, capsys:
     code = run_app(config=app.config, cwd=app.cwd, model="nosuch/model")
     assert code == 2
     assert "unknown provider 'nosuch'" in capsys.readouterr().err
+
+
+async def test_quitting_mid_turn_saves_it_as_interrupted(
+    make_app: Any, server: StreamServer
+) -> None:
+    server.add(sse_reply("openai_text.sse", delay=0.5))
+    app = make_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await type_and_send(pilot, "Say hello slowly")
+        await wait_for(pilot, lambda: app.chat.query(AssistantMessage) and app.chat.running)
+        await pilot.press("ctrl+q")
+    assert app.return_code in (0, None)
+    rows = db_rows(app, "SELECT role, finish FROM message ORDER BY id")
+    assert [r["role"] for r in rows] == ["user", "assistant"]
+    assert rows[1]["finish"] == "interrupted"
