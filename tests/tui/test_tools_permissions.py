@@ -69,6 +69,7 @@ async def test_tool_call_denied_is_marked_and_file_untouched(
         assert view.status == "denied"
         assert view.has_class("-denied")
         assert view.permission == "deny: deny"
+        assert "Permission denied" in view.header_text().plain
     assert (project / "hello.txt").read_text() == "hello world\n"
     assert decisions(app) == [("edit", "deny")]
 

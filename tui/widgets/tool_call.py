@@ -153,6 +153,10 @@ class ToolCallView(Vertical, can_focus=True):
             text.append(f"  [{self.permission}]", style="dim")
         if self.duration_ms is not None:
             text.append(f"  {format_duration(self.duration_ms)}", style="dim")
+        if self.status in ("error", "denied") and self.output.strip():
+            # The reason, inline: an error should not need a click to be read.
+            first = self.output.strip().splitlines()[0]
+            text.append(f"  — {first[:80] + ('…' if len(first) > 80 else '')}", style="red")
         return text
 
     def _update_header(self) -> None:
