@@ -109,7 +109,7 @@ async def test_streamed_text_renders_exactly_like_the_whole_text() -> None:
         assert streamed.size.height == whole.size.height > 10
 
 
-async def test_height_grows_in_steps_while_streaming_and_is_exact_when_finished() -> None:
+async def test_height_grows_in_steps_when_fast_and_exactly_when_slow() -> None:
     from tui.widgets.markdown_stream import GROW_STEP
 
     app = Host()
@@ -117,7 +117,16 @@ async def test_height_grows_in_steps_while_streaming_and_is_exact_when_finished(
         streamed = app.query_one("#streamed", StreamingMarkdown)
         streamed.append("one line\n\nsecond\n")
         await pilot.pause(0.1)
-        assert streamed.size.height == GROW_STEP
+        assert streamed.size.height == 3  # one flush, no growth rate yet: exact
+        for i in range(40):  # about 200 lines a second
+            streamed.append(f"line {i}\n\n")
+            await pilot.pause(0.01)
+        await pilot.pause(0.1)
+        real = streamed._renders[streamed._width].height
+        assert streamed.size.height >= real
+        assert streamed.size.height - real < GROW_STEP
+        assert streamed._step > 1
         streamed.finish()
         await pilot.pause(0.1)
-        assert streamed.size.height == 3  # "one line", blank, "second"
+        assert streamed.size.height == streamed._renders[streamed._width].height
+        assert lines(streamed)[-1].strip() == "line 39"

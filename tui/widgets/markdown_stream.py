@@ -12,6 +12,9 @@ message, on every frame (Textual's own ``Markdown`` re-lays out a widget per blo
 from __future__ import annotations
 
 import asyncio
+import math
+import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import ClassVar
@@ -26,7 +29,8 @@ from textual.strip import Strip
 from textual.widget import Widget
 
 FRAME_S = 1 / 30
-GROW_STEP = 16
+GROW_STEP = 16  # most lines reserved ahead of a fast stream
+STEP_HORIZON_S = 0.15
 CODE_THEME = "monokai"
 # An open code block longer than this is rendered as plain lines until its fence closes;
 # re-highlighting a huge growing block every frame would cost more than a frame.
@@ -204,6 +208,8 @@ class StreamingMarkdown(Widget):
         self._style: Style | None = None  # rich_style walks every ancestor: look it up rarely
         self._width = 0
         self._height = 0  # laid-out height (see _reserve)
+        self._step = 1
+        self._growth: deque[tuple[float, int]] = deque()
         self._finished = finished
         self._flush_handle: asyncio.TimerHandle | None = None
         # Called after each flush with the number of characters now on screen (benchmarks).
@@ -265,6 +271,7 @@ class StreamingMarkdown(Widget):
         first_changed = len(previous.lines) if previous is not None else 0
         old_lines = previous.height if previous is not None else 0
         rendered = self._sync(width)
+        self._update_step(rendered.height)
         if self.on_flush is not None:
             self.on_flush(len(self._splitter.text))
         # Only the lines from the old tail down changed: finished lines stay in the styles
@@ -316,14 +323,29 @@ class StreamingMarkdown(Widget):
         return rendered
 
     def _reserve(self, height: int) -> int:
-        """The height to lay out: while streaming, rounded up to ``GROW_STEP`` lines.
+        """The height to lay out: while streaming fast, rounded up to the growth step.
 
         A widget whose size changes is repainted whole, and so are its parents; growing in
         steps makes most frames repaint only the changed tail lines, with no layout at all.
+        The step is what the text grows in ``STEP_HORIZON_S`` (at most ``GROW_STEP``), so a
+        slow stream lays out exactly and a fast one leaves only a briefly blank margin.
         """
-        if self._finished or height == 0:
+        if self._finished or height == 0 or self._step <= 1:
             return height
-        return -(-height // GROW_STEP) * GROW_STEP
+        return -(-height // self._step) * self._step
+
+    def _update_step(self, height: int) -> None:
+        if self._finished:
+            self._step = 1
+            return
+        now = time.perf_counter()
+        growth = self._growth
+        growth.append((now, height))
+        while len(growth) > 2 and now - growth[0][0] > 0.5:
+            growth.popleft()
+        span = now - growth[0][0]
+        rate = (height - growth[0][1]) / span if span > 0.05 else 0.0
+        self._step = max(1, min(GROW_STEP, math.ceil(rate * STEP_HORIZON_S)))
 
     # ---------------------------------------------------------------- Line API
 
