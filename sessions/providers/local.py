@@ -15,6 +15,7 @@ shares the CPU with everything else; more threads under contention made it slowe
 from __future__ import annotations
 
 import asyncio
+import atexit
 import importlib.util
 import sys
 import threading
@@ -146,8 +147,26 @@ def load_model(path: Path, threads: int, n_ctx: int) -> _Loaded:
             ) from exc
         print(f" done in {time.monotonic() - started:.1f} s", file=sys.stderr, flush=True)
         loaded = _Loaded(llm)
+        if not _MODELS:
+            atexit.register(_close_models)
         _MODELS[key] = loaded
         return loaded
+
+
+def _close_models() -> None:
+    """Free the models before interpreter teardown.
+
+    Left to garbage collection, ``Llama.__del__`` runs after llama_cpp's module globals are
+    gone and prints a TypeError traceback on exit. A model still generating in a worker
+    thread (an interrupted run) is left to the OS rather than freed under it.
+    """
+    for loaded in list(_MODELS.values()):
+        if loaded.lock.acquire(timeout=1.0):
+            try:
+                loaded.llm.close()
+            finally:
+                loaded.lock.release()
+    _MODELS.clear()
 
 
 def to_wire_messages(request: ChatRequest) -> list[dict[str, Any]]:
