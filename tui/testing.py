@@ -52,11 +52,6 @@ async def make_test_app(tmp: Path, **kwargs: Any) -> OpencodeApp:
     return OpencodeApp(config=config, cwd=tmp, **kwargs)
 
 
-async def emit(app: OpencodeApp, *events: SessionEvent) -> None:
-    for event in events:
-        await app.engine.bus.emit(event)
-
-
 async def stream_events_into(
     app: OpencodeApp, session_id: str | None = None
 ) -> tuple[StreamingMarkdown, Callable[[str], Awaitable[None]], Callable[[], Awaitable[None]]]:

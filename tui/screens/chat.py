@@ -14,12 +14,11 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
-from textual.widgets import ContentSwitcher, Footer, Static
+from textual.widgets import ContentSwitcher, Footer
 
 from sessions.events import (
     MessageFinished,
@@ -67,7 +66,6 @@ class ChatScreen(Screen[None]):
     def __init__(self) -> None:
         super().__init__()
         self.running = False
-        self._turn_task: asyncio.Task[Any] | None = None
 
     @property
     def oc_app(self) -> OpencodeApp:
@@ -190,7 +188,6 @@ class ChatScreen(Screen[None]):
         from sessions.runner import RunnerError
 
         engine = self.oc_app.engine
-        self._turn_task = asyncio.current_task()
         try:
             if engine.session is None or self.transcript.session_id is None:
                 if not await self.open_session():
@@ -211,7 +208,6 @@ class ChatScreen(Screen[None]):
             self.log.error("turn failed", exc)
         finally:
             self.running = False
-            self._turn_task = None
             await engine.flush()
 
     def action_cancel_turn(self) -> None:
@@ -399,9 +395,6 @@ class ChatScreen(Screen[None]):
 
     async def action_new_session(self) -> None:
         await self.slash_new([])
-
-    def welcome(self) -> Static:
-        return Static(Text("Type a message, or / for commands."), id="welcome")
 
 
 def slash_entries() -> list[tuple[str, str]]:
