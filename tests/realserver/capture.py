@@ -413,7 +413,6 @@ def main(argv: list[str] | None = None) -> int:
             llama_cpp_fc_captures,
         ),
     ]
-    versions: dict[str, str] = {}
     manifest_path = out / "manifest.json"
     previous: dict[str, Any] = {}
     if manifest_path.is_file():
