@@ -65,6 +65,7 @@ class OpencodeApp(App[int]):
         self._start = {"session_id": session_id, "continue_latest": continue_latest}
         self._open_session = open_session or bool(session_id or continue_latest)
         self.startup_error: str | None = None
+        self._gc_threshold: tuple[int, int, int] | None = None
         self._state_path = config.data_dir / "tui.json"
         self._state = self._load_state()
         theme = self._state.get("theme")
@@ -78,6 +79,7 @@ class OpencodeApp(App[int]):
         await self.push_screen("chat")
         # Everything built so far (modules, styles, widgets) lives as long as the app: keep it
         # out of the cyclic collector, whose full passes otherwise stall streaming by 100+ ms.
+        self._gc_threshold = gc.get_threshold()
         gc.freeze()
         gc.set_threshold(5000, 20, 100)
         if self._open_session:
@@ -90,6 +92,9 @@ class OpencodeApp(App[int]):
 
     async def on_unmount(self) -> None:
         await self.engine.close()
+        if self._gc_threshold is not None:  # leave the process as we found it (tests)
+            gc.unfreeze()
+            gc.set_threshold(*self._gc_threshold)
 
     @property
     def chat(self) -> ChatScreen:
