@@ -104,9 +104,14 @@ def test_opencode_in_a_real_terminal(tmux: Tmux, project: Path, tmp_path: Path) 
         assert tmux.run("display", "-p", "-t", tmux.name, "#{alternate_on}").strip() == "1"
 
         tmux.send("-l", "Say hello")
+        tmux.send("C-j")  # a newline in the prompt, not a send
+        tmux.send("-l", "second line")
+        screen = tmux.wait_for("second line")
+        assert "How can I help" not in screen
         tmux.send("Enter")
         screen = tmux.wait_for("How can I help you today?")
-        assert "Say hello" in screen
+        lines = [line.strip(" ▌") for line in screen.splitlines()]
+        assert lines.index("second line") == lines.index("Say hello") + 1
         tmux.wait_for("ready")
 
         tmux.send("-l", "/help")

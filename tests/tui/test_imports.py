@@ -1,0 +1,24 @@
+"""Start-up stays light: importing the app imports Textual but no screen, widget or engine
+module until the app needs it."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_import_tui_app_is_lazy() -> None:
+    code = (
+        "import sys, tui.app\n"
+        "lazy = ['tui.screens.chat', 'tui.widgets.transcript', 'tui.panels.base',"
+        " 'sessions.runner', 'sessions.store.db', 'commands.registry']\n"
+        "print(','.join(m for m in lazy if m in sys.modules))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == ""
