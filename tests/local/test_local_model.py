@@ -132,3 +132,22 @@ def test_opencode_run_with_no_config_streams_and_persists(tmp_path: Path) -> Non
         "WHERE m.role = 'assistant' AND p.kind = 'text' ORDER BY p.seq"
     )
     assert "".join(r["content"] for r in stored) == streamed
+
+
+async def test_model_path_and_threads_come_from_the_config() -> None:
+    path = default_model_path()
+    configured = provider(model_path=str(path), threads=2)
+    events = [e async for e in configured.stream(ask("Say yes.", max_tokens=4))]
+    assert text_of(events)
+    # A separate model instance, keyed by its path and thread count.
+    assert load_model(path, 2, DEFAULT_N_CTX) is not load_model(path, 1, DEFAULT_N_CTX)
+
+
+def test_a_missing_model_path_names_the_file_and_the_key(tmp_path: Path) -> None:
+    missing = tmp_path / "nope.gguf"
+    (tmp_path / "opencode.toml").write_text(
+        f'[provider.local]\nmodel_path = "{missing}"\n', encoding="utf-8"
+    )
+    run = opencode(tmp_path, "run", "hello")
+    assert run.code == 1
+    assert str(missing) in run.stderr and "model_path" in run.stderr
