@@ -232,12 +232,19 @@ class LocalProvider:
         self.config = config
         options = config.options
         self.model_path: str | None = options.get("model_path") or None
-        self.threads = int(options.get("threads") or DEFAULT_THREADS)
-        self.n_ctx = int(options.get("n_ctx") or DEFAULT_N_CTX)
+        self.threads = _positive_int(
+            config.name, "threads", options.get("threads"), DEFAULT_THREADS
+        )
+        self.n_ctx = _positive_int(config.name, "n_ctx", options.get("n_ctx"), DEFAULT_N_CTX)
 
     def _load(self) -> _Loaded:
         _import_llama()  # the engine first: its install command is the one to show first
         path = Path(self.model_path).expanduser() if self.model_path else default_model_path()
+        if isinstance(self.threads, str) or isinstance(self.n_ctx, str):
+            raise LocalModelError(
+                next(v for v in (self.threads, self.n_ctx) if isinstance(v, str)),
+                "fix the value in opencode.toml",
+            )
         return load_model(path, self.threads, self.n_ctx)
 
     async def stream(self, request: ChatRequest) -> AsyncGenerator[ProviderEvent, None]:
@@ -353,6 +360,15 @@ class LocalProvider:
     async def aclose(self) -> None:
         # The loaded model stays cached for the process: reloading costs about a second.
         return None
+
+
+def _positive_int(provider: str, key: str, value: Any, default: int) -> int | str:
+    """The option as a positive int, or the error text (reported when the stream starts)."""
+    if value is None:
+        return default
+    if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+        return value
+    return f"[provider.{provider}] {key} must be a positive integer, got {value!r}"
 
 
 def _is_eog(llm: Any, token: int) -> bool:

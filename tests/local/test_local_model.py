@@ -178,3 +178,10 @@ async def test_a_forced_tool_call_streams_as_tool_call_events() -> None:
     assert fragments == ends[0].arguments
     assert isinstance(json.loads(ends[0].arguments)["path"], str)
     assert isinstance(events[-1], Finish) and events[-1].reason == "tool_calls"
+
+
+def test_a_bad_threads_value_names_the_key(tmp_path: Path) -> None:
+    (tmp_path / "opencode.toml").write_text('[provider.local]\nthreads = "two"\n')
+    run = opencode(tmp_path, "run", "hello")
+    assert run.code == 1
+    assert "[provider.local] threads must be a positive integer, got 'two'" in run.stderr
