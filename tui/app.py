@@ -218,12 +218,14 @@ def run_app(
         except ConfigError as exc:
             print(f"opencode: {exc}", file=sys.stderr)
             return 2
+    # A new session is created with the first message, not on start.
     app = OpencodeApp(
         config=config,
         cwd=cwd,
         session_id=session_id,
         continue_latest=continue_latest,
         model=model,
+        open_session=False,
     )
     code = app.run()
     if app.startup_error:

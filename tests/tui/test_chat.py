@@ -168,3 +168,17 @@ async def test_quitting_mid_turn_saves_it_as_interrupted(
     rows = db_rows(app, "SELECT role, finish FROM message ORDER BY id")
     assert [r["role"] for r in rows] == ["user", "assistant"]
     assert rows[1]["finish"] == "interrupted"
+
+
+async def test_no_session_is_created_until_the_first_message(
+    make_app: Any, server: StreamServer
+) -> None:
+    server.add(sse_reply("openai_text.sse"))
+    app = make_app(open_session=False)  # what `opencode` with no arguments does
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause(0.1)
+        assert db_rows(app, "SELECT id FROM session") == []
+        await type_and_send(pilot, "hi")
+        await wait_for(pilot, lambda: app.chat.status.state == "ready")
+        assert app.chat.status.title
+    assert len(db_rows(app, "SELECT id FROM session")) == 1

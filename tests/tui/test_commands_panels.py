@@ -120,8 +120,9 @@ async def test_sessions_picker_resumes_the_chosen_session(
         await wait_for(pilot, lambda: app.chat.status.state == "ready")
         first = app.engine.session.id
         await type_and_send(pilot, "/new")
-        await wait_for(pilot, lambda: app.engine.session.id != first)
+        await wait_for(pilot, lambda: app.engine.session is None)
         assert not app.chat.query(UserMessage)
+        assert app.chat.status.title == ""
         await type_and_send(pilot, "/sessions")
         await wait_for(pilot, lambda: isinstance(app.screen, PickerScreen))
         picker = app.screen

@@ -284,8 +284,14 @@ class ChatScreen(Screen[None]):
         )
 
     async def slash_new(self, words: list[str]) -> None:
+        """Start afresh; the session row is created with the first message, so opening and
+        leaving leaves no empty sessions behind."""
         self.oc_app.engine.session = None
-        await self.open_session()
+        await self.transcript.clear()
+        self.transcript.session_id = None
+        status = self.status
+        status.title, status.input_tokens, status.output_tokens, status.cost = "", 0, 0, 0.0
+        status.state = "ready"
 
     async def slash_clear(self, words: list[str]) -> None:
         session_id = self.transcript.session_id
