@@ -152,6 +152,13 @@ def render_block(console: Console, block: str | Markdown, width: int, style: Sty
     options = console.options.update(width=width, height=None, highlight=False)
     markdown = ParsedMarkdown(block) if isinstance(block, str) else block
     lines = console.render_lines(markdown, options, style=style, pad=True)
+    if _fence_of(markdown.markup) is None:
+        # Rich opens lists (and some other elements) with a blank line; blocks are already
+        # separated by one. A code block keeps its blank lines: they are its padded box.
+        while lines and not "".join(segment.text for segment in lines[0]).strip():
+            lines.pop(0)
+        while lines and not "".join(segment.text for segment in lines[-1]).strip():
+            lines.pop()
     return [Strip(line, width) for line in lines]
 
 

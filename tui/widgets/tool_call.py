@@ -75,6 +75,9 @@ class ToolCallView(Vertical, can_focus=True):
         height: 1;
         color: $text-muted;
     }
+    ToolCallView.-after-text {
+        margin-top: 1;
+    }
     ToolCallView:focus > .tool-header {
         background: $boost;
         color: $text;

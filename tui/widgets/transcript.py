@@ -249,7 +249,10 @@ class Transcript(VerticalScroll):
         elif isinstance(event, ToolStarted):
             view = ToolCallView(event.tool, event.arguments, call_id=event.call_id)
             self._tools[event.call_id] = view
-            self._host(event.message_id).mount(view)
+            host = self._host(event.message_id)
+            if host.children and isinstance(host.children[-1], StreamingMarkdown):
+                view.add_class("-after-text")
+            host.mount(view)
         elif isinstance(event, PermissionAsked):
             tool = self._tools.get(event.call_id)
             if tool is not None:
@@ -426,6 +429,7 @@ def message_widgets(message: Any) -> list[Widget]:
                 args = {}
             result = results.get(part.tool_call_id)
             status = result.status if result is not None else part.status
+            after_text = bool(children) and isinstance(children[-1], StreamingMarkdown)
             children.append(
                 ToolCallView(
                     part.tool_name or "?",
@@ -437,6 +441,7 @@ def message_widgets(message: Any) -> list[Widget]:
                     metadata=result.metadata if result is not None else {},
                 )
             )
+            children[-1].set_class(after_text, "-after-text")
         elif part.kind == "error":
             children.append(ErrorNotice(part.content, part.metadata.get("hint")))
     if message.interrupted:
