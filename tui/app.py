@@ -75,7 +75,14 @@ class OpencodeApp(App[int]):
     # ------------------------------------------------------------------ lifecycle
 
     async def on_mount(self) -> None:
-        await self.engine.open(self.ask_permission)
+        from sessions.store.db import StoreError
+
+        try:
+            await self.engine.open(self.ask_permission)
+        except StoreError as exc:
+            self.startup_error = str(exc)
+            self.exit(1)
+            return
         await self.push_screen("chat")
         # Everything built so far (modules, styles, widgets) lives as long as the app: keep it
         # out of the cyclic collector, whose full passes otherwise stall streaming by 100+ ms.
@@ -91,7 +98,8 @@ class OpencodeApp(App[int]):
                 self.startup_error = "could not resume the session"
 
     async def on_unmount(self) -> None:
-        await self.engine.close()
+        if self.engine.is_open:
+            await self.engine.close()
         if self._gc_threshold is not None:  # leave the process as we found it (tests)
             gc.unfreeze()
             gc.set_threshold(*self._gc_threshold)

@@ -47,6 +47,10 @@ class ChatEngine:
         self._asker: Asker | None = None
 
     @property
+    def is_open(self) -> bool:
+        return self._store is not None
+
+    @property
     def store(self) -> Store:
         if self._store is None:
             raise RuntimeError("ChatEngine.open() was not awaited")

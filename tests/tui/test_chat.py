@@ -182,3 +182,18 @@ async def test_no_session_is_created_until_the_first_message(
         await wait_for(pilot, lambda: app.chat.status.state == "ready")
         assert app.chat.status.title
     assert len(db_rows(app, "SELECT id FROM session")) == 1
+
+
+def test_unusable_database_exits_with_the_reason(
+    make_app: Any, tmp_path: Path, monkeypatch: Any, capsys: Any
+) -> None:
+    from tui.app import run_app
+
+    blocker = tmp_path / "not-a-dir"
+    blocker.write_text("a file where the data directory should be")
+    monkeypatch.setenv("OPENCODE_DATA_DIR", str(blocker / "data"))
+    app = make_app()  # reads the config with the blocked data dir
+    code = run_app(config=app.config, cwd=app.cwd)
+    assert code == 1
+    err = capsys.readouterr().err
+    assert "cannot create data directory" in err and str(blocker) in err
