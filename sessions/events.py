@@ -14,17 +14,17 @@ from typing import Any, Literal
 # --------------------------------------------------------------------------- provider events
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class TextDelta:
     text: str
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class ReasoningDelta:
     text: str
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class ToolCallStart:
     """A tool call begins. ``index`` identifies it among this turn's calls."""
 
@@ -33,7 +33,7 @@ class ToolCallStart:
     name: str
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class ToolCallDelta:
     """A fragment of the call's JSON arguments (concatenate them in order)."""
 
@@ -41,7 +41,7 @@ class ToolCallDelta:
     arguments: str
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class ToolCallEnd:
     """The call at ``index`` is complete; ``arguments`` is the whole JSON text."""
 
@@ -51,7 +51,7 @@ class ToolCallEnd:
     arguments: str
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Usage:
     input_tokens: int = 0
     output_tokens: int = 0
@@ -62,13 +62,13 @@ class Usage:
 FinishReason = Literal["stop", "tool_calls", "length", "content_filter", "error", "other"]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Finish:
     reason: FinishReason
     raw_reason: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class ProviderError:
     """A failure of the provider call, already phrased for a user.
 
@@ -99,7 +99,7 @@ ProviderEvent = (
 PartKind = Literal["text", "reasoning", "tool_call", "tool_result", "error"]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class SessionStarted:
     session_id: str
     title: str
@@ -108,7 +108,7 @@ class SessionStarted:
     resumed: bool
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class MessageStarted:
     session_id: str
     message_id: str
@@ -116,7 +116,7 @@ class MessageStarted:
     model: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class PartStarted:
     session_id: str
     message_id: str
@@ -128,7 +128,7 @@ class PartStarted:
     tool_call_id: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class PartDelta:
     """Streamed text appended to a text or reasoning part."""
 
@@ -138,14 +138,14 @@ class PartDelta:
     text: str
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class PartFinished:
     session_id: str
     part_id: str
     kind: PartKind
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class ToolStarted:
     session_id: str
     message_id: str
@@ -157,7 +157,7 @@ class ToolStarted:
     raw_arguments: str
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class PermissionAsked:
     session_id: str
     call_id: str
@@ -167,7 +167,7 @@ class PermissionAsked:
     reason: str
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class ToolFinished:
     session_id: str
     message_id: str
@@ -182,7 +182,7 @@ class ToolFinished:
     metadata: dict[str, Any] = field(default_factory=dict)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class ErrorOccurred:
     session_id: str
     message_id: str | None
@@ -192,7 +192,7 @@ class ErrorOccurred:
     hint: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class MessageFinished:
     session_id: str
     message_id: str
@@ -200,7 +200,7 @@ class MessageFinished:
     usage: Usage | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class TurnFinished:
     """The whole run (all steps) is over. ``finish`` is stop/length/max_steps/error/interrupted."""
 

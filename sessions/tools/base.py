@@ -33,7 +33,7 @@ class ToolError(Exception):
     """A tool refused or failed in a way the model should read (becomes an error result)."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class PermissionSubject:
     """What a permission rule is matched against.
 
