@@ -86,8 +86,7 @@ def bench_help(runs: int) -> None:
 
 def bench_ttft(runs: int, think: float, work: Path, env: dict[str, str]) -> None:
     body = sse_text(["Hello", " from", " the", " server"] * 20)
-    # Think time: a leading SSE comment, then the reply after `think` seconds.
-    replies = [Reply(body=b": thinking\n\n" + body, chunk_size=None, delay=0.0) for _ in range(2 * runs + 2)]
+    replies = [Reply(body=body, first_byte_delay=think) for _ in range(2 * runs + 2)]
     with StreamServer(replies) as server:
         (work / "opencode.toml").write_text(
             f'model = "bench/m"\n[provider.bench]\napi = "openai"\nbase_url = "{server.url}/v1"\n'
@@ -150,6 +149,7 @@ def main() -> None:
         env.pop("OPENCODE_CONFIG", None)
         bench_help(runs)
         bench_ttft(runs, 0.0, work, env)
+        bench_ttft(runs, 0.3, work, env)
         bench_rss(work, env, 20)
 
 

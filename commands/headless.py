@@ -69,8 +69,6 @@ async def _run(opts: argparse.Namespace, message: str) -> int:
 
 
 async def _agent_turn(ctx: Any, opts: argparse.Namespace, message: str) -> int:
-    from sessions.tools.permissions import Permissions
-
     from commands.printers import JsonPrinter, TextPrinter
     from sessions.config import ConfigError
     from sessions.events import EventBus
@@ -82,6 +80,7 @@ async def _agent_turn(ctx: Any, opts: argparse.Namespace, message: str) -> int:
         RunnerError,
     )
     from sessions.store.writer import StoreWriter
+    from sessions.tools.permissions import Permissions
 
     bus = EventBus()
     writer = StoreWriter(ctx.store)

@@ -292,20 +292,39 @@ class Runner:
         provider: ProviderConfig,
         request_options: dict[str, Any] | None,
     ) -> ChatRequest:
+        """One model call. Provider options that shape it (all optional, from
+        ``[provider.NAME]``): ``max_tokens``, ``temperature``, ``seed``; ``extra_body`` (fields
+        merged into every request body); ``tools`` (false: send none; a list: only those);
+        ``prefill`` (a table: ``text``, an assistant prefill, and ``extra_body``, sent only when
+        the conversation ends with the user's message, i.e. on a turn's first step)."""
         from sessions.tools.registry import tool_specs
 
         options = {**provider.options, **(request_options or {})}
         system = self.config.system_prompt or DEFAULT_SYSTEM_PROMPT.format(cwd=self.cwd)
-        extra = options.get("extra_body") or {}
+        extra = _table(options.get("extra_body"))
+        messages = list(history)
+        prefill = _table(options.get("prefill"))
+        if prefill and messages and messages[-1].role == "user":
+            text = prefill.get("text")
+            if isinstance(text, str) and text:
+                messages.append(ChatMessage(role="assistant", content=text))
+            extra = {**extra, **_table(prefill.get("extra_body"))}
+        wanted = options.get("tools", True)
+        if wanted is False:
+            tools = []
+        elif isinstance(wanted, list):
+            tools = tool_specs(t for name, t in self.tools.items() if name in wanted)
+        else:
+            tools = tool_specs(self.tools.values())
         return ChatRequest(
             model=model_name,
-            messages=list(history),
+            messages=messages,
             system=system,
-            tools=tool_specs(self.tools.values()) if options.get("tools", True) else [],
+            tools=tools,
             max_tokens=options.get("max_tokens"),
             temperature=options.get("temperature"),
             seed=options.get("seed"),
-            extra=dict(extra) if isinstance(extra, dict) else {},
+            extra=extra,
         )
 
     async def _stream(
@@ -508,6 +527,10 @@ class Runner:
                 f"tool {call.name} did not finish within {TOOL_CEILING_S:.0f} s and was stopped",
                 is_error=True,
             )
+
+
+def _table(value: Any) -> dict[str, Any]:
+    return dict(value) if isinstance(value, dict) else {}
 
 
 def _add(total: Usage, usage: Usage | None) -> Usage:

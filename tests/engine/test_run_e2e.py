@@ -182,3 +182,23 @@ def test_max_steps_stops_the_loop(project: Path) -> None:
         assert len(server.requests) == 1
     assert run.code == 0
     assert run.of_type("finish")[0]["reason"] == "max_steps"
+
+
+def test_prefill_and_tool_list_shape_only_the_first_step(project: Path) -> None:
+    with StreamServer(edit_conversation("openai")) as server:
+        write_config(project, "openai", server.url)
+        (project / "opencode.toml").write_text(
+            (project / "opencode.toml").read_text()
+            + 'tools = ["edit", "read"]\n'
+            + '[provider.mock.prefill]\ntext = "<tool_call>\\n"\n'
+            + 'extra_body = { tool_choice = "required", stop = ["</tool_call>"] }\n'
+        )
+        run = opencode(project, "run", "--yes", "go")
+        assert run.code == 0, run.stderr
+        first, second = (r.json() for r in server.requests)
+    assert first["messages"][-1] == {"role": "assistant", "content": "<tool_call>\n"}
+    assert first["tool_choice"] == "required" and first["stop"] == ["</tool_call>"]
+    assert sorted(t["function"]["name"] for t in first["tools"]) == ["edit", "read"]
+    assert second["messages"][-1]["role"] == "tool"
+    assert "tool_choice" not in second and "stop" not in second
+    assert all(m.get("content") != "<tool_call>\n" for m in second["messages"])

@@ -31,6 +31,7 @@ class Reply:
     headers: dict[str, str] = field(default_factory=lambda: {"content-type": "text/event-stream"})
     chunk_size: int | None = None  # None: one chunk per line
     delay: float = 0.0  # seconds between chunks
+    first_byte_delay: float = 0.0  # seconds between the headers and the body (model think time)
     cut_after: int | None = None  # close the socket after this many body bytes
     hang: bool = False  # send headers, then never the body
     chunked: bool = True  # False: send Content-Length and the body in one write
@@ -102,6 +103,9 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header("Content-Length", str(len(reply.body)))
         self.end_headers()
         self.wfile.flush()
+        if reply.first_byte_delay and stop.wait(reply.first_byte_delay):
+            self._cut()
+            return
         if reply.hang:
             self._wait_for_peer_or_stop()
             self.close_connection = True
