@@ -12,19 +12,10 @@ from __future__ import annotations
 import time
 
 from commands.backlog.groom import groom, render_sequence, render_statistics
-from commands.backlog.model import SECTION_HEADINGS, BacklogItem
+from commands.backlog.model import SECTION_HEADINGS, STATUSES, BacklogItem
 from commands.backlog.parser import needs_escape
 
-EXPORT_ORDER: tuple[str, ...] = (
-    "in_progress",
-    "ready",
-    "ready_soon",
-    "needs_decision",
-    "optimization",
-    "done",
-    "deferred",
-    "archived",
-)
+EXPORT_ORDER: tuple[str, ...] = STATUSES
 
 
 def _heading(item: BacklogItem, struck: bool = False) -> str:

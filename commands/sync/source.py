@@ -94,26 +94,15 @@ def is_ancestor(source: Path, older: str, newer: str) -> bool:
 
 @lru_cache(maxsize=256)
 def glob_regex(pattern: str) -> re.Pattern[str]:
-    """Translate a path glob: ``**/`` = any folders (or none), ``*`` and ``?`` stay in one."""
-    out = []
-    i = 0
-    while i < len(pattern):
-        if pattern.startswith("**/", i):
-            out.append("(?:.*/)?")
-            i += 3
-        elif pattern.startswith("**", i):
-            out.append(".*")
-            i += 2
-        elif pattern[i] == "*":
-            out.append("[^/]*")
-            i += 1
-        elif pattern[i] == "?":
-            out.append("[^/]")
-            i += 1
-        else:
-            out.append(re.escape(pattern[i]))
-            i += 1
-    return re.compile("".join(out) + r"\Z")
+    """A category's path glob, translated as the glob tool does: ``**/`` is any folders (or
+    none), ``*`` and ``?`` stay in one folder, ``{a,b}`` and ``[...]`` as usual."""
+    from sessions.tools.base import ToolError
+    from sessions.tools.search import glob_regex as translate
+
+    try:
+        return translate(pattern)
+    except ToolError as exc:
+        raise CommandError(f"[sync.categories]: {exc}; fix the pattern in opencode.toml") from None
 
 
 def matches(path: str, pattern: str) -> bool:

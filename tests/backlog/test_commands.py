@@ -156,3 +156,11 @@ async def test_config_gives_the_default_backlog_file(tmp_path: Path) -> None:
     assert result.exit_code == 0
     assert result.data["file"] == str(work / "plans" / "backlog.md")
     assert result.data["created"] == 26
+
+
+def test_cli_status_choices_match_the_model() -> None:
+    """cmds.py keeps its own literal list so start-up never imports the model; they must agree."""
+    from commands.backlog.cmds import STATUS_CHOICES
+    from commands.backlog.model import STATUSES
+
+    assert STATUS_CHOICES == STATUSES
