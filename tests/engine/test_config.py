@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from sessions.config import ConfigError, load_config
+from tests.engine.helpers import opencode
 
 
 def write(path: Path, text: str) -> Path:
@@ -145,14 +144,7 @@ def test_unknown_provider_in_model(tmp_path: Path) -> None:
 
 def test_cli_exits_2_on_malformed_config(tmp_path: Path) -> None:
     write(tmp_path / "opencode.toml", "model = \n")
-    proc = subprocess.run(
-        [sys.executable, "-m", "commands.cli", "run", "hi"],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        stdin=subprocess.DEVNULL,
-    )
-    assert proc.returncode == 2
-    assert "opencode.toml:1" in proc.stderr
-    assert "invalid TOML" in proc.stderr
+    run = opencode(tmp_path, "run", "hi")
+    assert run.code == 2
+    assert "opencode.toml:1" in run.stderr
+    assert "invalid TOML" in run.stderr

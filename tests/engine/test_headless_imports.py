@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.engine.helpers import opencode
+
 PROBE = """
 import sys
 from commands.cli import main
@@ -44,39 +46,18 @@ def test_cli_paths_do_not_import_textual(argv: list[str], tmp_path: Path) -> Non
 
 
 def test_help_lists_registered_commands(tmp_path: Path) -> None:
-    proc = subprocess.run(
-        [sys.executable, "-m", "commands.cli", "--help"],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        stdin=subprocess.DEVNULL,
-    )
-    assert proc.returncode == 0
-    assert "session list" in proc.stdout and "run [MESSAGE...]" in proc.stdout
+    run = opencode(tmp_path, "--help")
+    assert run.code == 0
+    assert "session list" in run.stdout and "run [MESSAGE...]" in run.stdout
 
 
 def test_unknown_command_exits_2(tmp_path: Path) -> None:
-    proc = subprocess.run(
-        [sys.executable, "-m", "commands.cli", "frobnicate"],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        stdin=subprocess.DEVNULL,
-    )
-    assert proc.returncode == 2
-    assert "unknown command 'frobnicate'" in proc.stderr
+    run = opencode(tmp_path, "frobnicate")
+    assert run.code == 2
+    assert "unknown command 'frobnicate'" in run.stderr
 
 
 def test_run_without_message_exits_2(tmp_path: Path) -> None:
-    proc = subprocess.run(
-        [sys.executable, "-m", "commands.cli", "run"],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        stdin=subprocess.DEVNULL,
-    )
-    assert proc.returncode == 2
-    assert "no message" in proc.stderr
+    run = opencode(tmp_path, "run")
+    assert run.code == 2
+    assert "no message" in run.stderr
