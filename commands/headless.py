@@ -3,19 +3,22 @@
 Never waits for an answer nobody can give: a tool that needs permission is denied (the model
 is told, a ``permission`` event is printed) or, with ``--on-ask fail``, ends the run with exit 3.
 Exit codes: 0 finished, 1 provider/runtime error, 2 usage/config error, 3 permission needed,
-130 interrupted (SIGINT/SIGTERM; what streamed so far is persisted, marked interrupted).
+130 interrupted (SIGINT/SIGTERM; what streamed so far is persisted, marked interrupted),
+141 stdout closed by its reader (persisted as interrupted too).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import signal
 import sys
 from pathlib import Path
 from typing import Any
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_PERMISSION, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
+EXIT_OUTPUT_CLOSED = 141  # 128 + SIGPIPE, as `yes | head` reports it
 
 
 def read_message(words: list[str], stdin: Any) -> str:
@@ -71,7 +74,7 @@ async def _run(opts: argparse.Namespace, message: str) -> int:
 async def _agent_turn(ctx: Any, opts: argparse.Namespace, message: str) -> int:
     from commands.printers import JsonPrinter, TextPrinter
     from sessions.config import ConfigError
-    from sessions.events import EventBus
+    from sessions.events import EventBus, SessionEvent
     from sessions.runner import (
         PermissionAnswer,
         PermissionRequest,
@@ -85,7 +88,7 @@ async def _agent_turn(ctx: Any, opts: argparse.Namespace, message: str) -> int:
     bus = EventBus()
     writer = StoreWriter(ctx.store)
     bus.subscribe(writer)
-    bus.subscribe(JsonPrinter() if opts.format == "json" else TextPrinter())
+    printer = JsonPrinter() if opts.format == "json" else TextPrinter()
     allow = {
         name.strip() for item in (opts.allow or []) for name in item.split(",") if name.strip()
     }
@@ -109,13 +112,31 @@ async def _agent_turn(ctx: Any, opts: argparse.Namespace, message: str) -> int:
     )
     task = asyncio.current_task()
     loop = asyncio.get_running_loop()
-    interrupted = False
+    interrupted: str | None = None  # why the run was cancelled: "signal" or "output"
 
     def on_signal() -> None:
         nonlocal interrupted
-        interrupted = True
+        interrupted = interrupted or "signal"
         if task is not None:
             task.cancel()
+
+    def print_event(event: SessionEvent) -> None:
+        # Whoever reads stdout went away (`opencode run ... | head`): stop like an interrupt,
+        # so the turn is persisted as interrupted instead of streaming on for nobody.
+        nonlocal interrupted
+        if interrupted == "output":
+            return
+        try:
+            printer(event)
+        except BrokenPipeError:
+            interrupted = "output"
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())  # no second error when Python flushes at exit
+            os.close(devnull)
+            if task is not None:
+                task.cancel()
+
+    bus.subscribe(print_event)
 
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, on_signal)
@@ -128,8 +149,15 @@ async def _agent_turn(ctx: Any, opts: argparse.Namespace, message: str) -> int:
         print(f"opencode run: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except asyncio.CancelledError:
-        if not interrupted:
+        if interrupted is None:
             raise
+        if interrupted == "output":
+            print(
+                "opencode run: stdout was closed; the session is saved as interrupted "
+                "(resume with -c)",
+                file=sys.stderr,
+            )
+            return EXIT_OUTPUT_CLOSED
         print("\nopencode run: interrupted; the session is saved (resume with -c)", file=sys.stderr)
         return EXIT_INTERRUPTED
     finally:

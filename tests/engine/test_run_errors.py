@@ -275,3 +275,21 @@ def test_session_export_formats(tmp_path: Path, fmt: str) -> None:
     else:
         assert "## User" in out.stdout and "Exported reply" in out.stdout
     assert SECRET not in out.stdout
+
+
+def test_closed_stdout_stops_the_run_and_persists_it_interrupted(tmp_path: Path) -> None:
+    with StreamServer([_slow_text_reply(200)]) as server:
+        write_config(tmp_path, "openai", server.url)
+        proc = spawn(tmp_path, "run", "count")
+        _wait_for_stdout(proc, b"word3 ")
+        assert proc.stdout is not None
+        proc.stdout.close()  # the reader goes away, as `| head` does
+        proc.wait(timeout=20)
+        stderr = proc.stderr.read().decode() if proc.stderr else ""
+    assert proc.returncode == 141, stderr
+    assert "stdout was closed" in stderr and "Traceback" not in stderr
+    assert (
+        query("SELECT finish FROM message WHERE role = 'assistant'")[0]["finish"] == "interrupted"
+    )
+    text = "".join(str(p["content"]) for p in assistant_parts() if p["kind"] == "text")
+    assert text.startswith("word0 word1 word2 word3 ") and "word199" not in text
