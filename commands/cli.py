@@ -23,7 +23,7 @@ def _run_parser() -> argparse.ArgumentParser:
         description="Run one agent turn headless and print the result. Piped stdin is appended "
         'to the message. A message starting with / runs that command (e.g. "/sync status").',
         epilog="Exit codes: 0 finished, 1 provider/runtime error, 2 usage/config error, "
-        "3 permission needed (--on-ask fail), 130 interrupted.",
+        "3 permission needed (--on-ask fail), 130 interrupted, 141 stdout closed.",
     )
     parser.add_argument("message", nargs="*", help="the message (words are joined by spaces)")
     parser.add_argument("-m", "--model", help="PROVIDER/MODEL, e.g. openai/gpt-4o-mini")
