@@ -7,19 +7,22 @@ migration runs in one transaction, so a failed migration leaves the database as 
 
 from __future__ import annotations
 
+import asyncio
 import re
 import shutil
 import sqlite3
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Iterable, Sequence
 from contextlib import asynccontextmanager
+from contextvars import ContextVar
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import aiosqlite
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 _MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 BUSY_TIMEOUT_MS = 5000
+T = TypeVar("T")
 
 
 class StoreError(Exception):
@@ -55,12 +58,19 @@ def _explain(path: Path, exc: sqlite3.Error) -> StoreError:
 
 
 class Store:
-    """Owns the connection. Domain modules issue SQL through ``execute``/``fetch*``."""
+    """Owns the connection. Domain modules issue SQL through ``execute``/``fetch*``.
+
+    Several tasks share the one connection (the TUI streams a turn while a slash command
+    runs), so a transaction belongs to the task that opened it: a lock keeps other tasks'
+    writes out of it until it commits or rolls back, and a rollback never takes their rows.
+    """
 
     def __init__(self, path: Path, conn: aiosqlite.Connection) -> None:
         self.path = path
         self.conn = conn
-        self._tx_depth = 0
+        self._lock = asyncio.Lock()
+        # True inside this store's transaction, in the task (context) that opened it.
+        self._in_tx: ContextVar[bool] = ContextVar(f"store_tx_{id(self)}", default=False)
 
     @classmethod
     async def open(cls, path: Path) -> Store:
@@ -116,43 +126,61 @@ class Store:
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[None]:
-        """A write transaction; nested uses join the outer one."""
-        if self._tx_depth:
-            self._tx_depth += 1
-            try:
-                yield
-            finally:
-                self._tx_depth -= 1
-            return
-        await self.conn.execute("BEGIN IMMEDIATE")
-        self._tx_depth = 1
-        try:
+        """A write transaction; nested uses in the same task join the outer one."""
+        if self._in_tx.get():
             yield
-        except BaseException:
-            self._tx_depth = 0
-            await self.conn.execute("ROLLBACK")
+            return
+        async with self._lock:
+            token = self._in_tx.set(True)
+            try:
+                await self._run(self.conn.execute("BEGIN IMMEDIATE"))
+                try:
+                    yield
+                except BaseException:
+                    await self.conn.execute("ROLLBACK")
+                    raise
+                await self._run(self.conn.execute("COMMIT"))
+            finally:
+                self._in_tx.reset(token)
+
+    async def _run(self, awaitable: Awaitable[T]) -> T:
+        """Await a statement; a locked or damaged file becomes a StoreError that says what to
+        do. Constraint violations stay ``sqlite3.IntegrityError``: callers decide about those."""
+        try:
+            return await awaitable
+        except sqlite3.IntegrityError:
             raise
-        self._tx_depth = 0
-        await self.conn.execute("COMMIT")
+        except sqlite3.Error as exc:
+            raise _explain(self.path, exc) from exc
 
     async def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
         """Run one statement; return lastrowid (inserts) or rowcount."""
-        cursor = await self.conn.execute(sql, params)
+        if self._in_tx.get():
+            return await self._execute(sql, params)
+        async with self._lock:
+            return await self._execute(sql, params)
+
+    async def _execute(self, sql: str, params: Sequence[Any]) -> int:
+        cursor = await self._run(self.conn.execute(sql, params))
         result = cursor.lastrowid if sql.lstrip().upper().startswith("INSERT") else cursor.rowcount
         await cursor.close()
         return int(result or 0)
 
     async def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
-        await self.conn.executemany(sql, rows)
+        if self._in_tx.get():
+            await self._run(self.conn.executemany(sql, rows))
+            return
+        async with self._lock:
+            await self._run(self.conn.executemany(sql, rows))
 
     async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
-        cursor = await self.conn.execute(sql, params)
+        cursor = await self._run(self.conn.execute(sql, params))
         rows = await cursor.fetchall()
         await cursor.close()
         return list(rows)
 
     async def fetchone(self, sql: str, params: Sequence[Any] = ()) -> sqlite3.Row | None:
-        cursor = await self.conn.execute(sql, params)
+        cursor = await self._run(self.conn.execute(sql, params))
         row = await cursor.fetchone()
         await cursor.close()
         return row

@@ -122,3 +122,47 @@ async def test_transaction_rolls_back_on_error(tmp_path: Path) -> None:
         assert await store.fetchone("SELECT id FROM session") is None
     finally:
         await store.close()
+
+
+async def test_a_rollback_never_takes_another_tasks_writes(tmp_path: Path) -> None:
+    """The TUI streams a turn (writer) while a slash command runs a transaction that fails."""
+    import asyncio
+
+    store = await Store.open(tmp_path / "shared.db")
+    repo = SessionRepo(store)
+    inside = asyncio.Event()
+    release = asyncio.Event()
+
+    async def failing_command() -> None:
+        async with store.transaction():
+            await store.execute(
+                "INSERT INTO session (id, cwd, created_at, updated_at) VALUES ('doomed', '/', 0, 0)"
+            )
+            inside.set()
+            await release.wait()
+            raise RuntimeError("command failed")
+
+    async def streaming_turn() -> str:
+        await inside.wait()
+        writing = asyncio.ensure_future(repo.create(cwd=tmp_path, model="x/y", title="kept"))
+        await asyncio.sleep(0.05)
+        release.set()
+        return (await writing).id
+
+    try:
+        results = await asyncio.gather(failing_command(), streaming_turn(), return_exceptions=True)
+        assert isinstance(results[0], RuntimeError)
+        kept = await repo.get(str(results[1]))
+        assert kept is not None and kept.title == "kept"
+        assert await store.fetchone("SELECT id FROM session WHERE id = 'doomed'") is None
+    finally:
+        await store.close()
+
+
+async def test_sqlite_errors_become_store_errors(tmp_path: Path) -> None:
+    store = await Store.open(tmp_path / "e.db")
+    try:
+        with pytest.raises(StoreError, match=r"e\.db.*no such table: nope"):
+            await store.execute("INSERT INTO nope VALUES (1)")
+    finally:
+        await store.close()
