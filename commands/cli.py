@@ -17,6 +17,18 @@ VERSION = "0.1.0"
 FORMATS = ("text", "json", "markdown")
 
 
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected a positive whole number, got {text!r}"
+        ) from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive whole number, got {value}")
+    return value
+
+
 def _run_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="opencode run",
@@ -46,7 +58,7 @@ def _run_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--max-steps",
-        type=int,
+        type=_positive_int,
         metavar="N",
         help="stop after N model calls (default: max_steps in config, 25)",
     )

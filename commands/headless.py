@@ -82,6 +82,7 @@ async def _agent_turn(ctx: Any, opts: argparse.Namespace, message: str) -> int:
         Runner,
         RunnerError,
     )
+    from sessions.store.db import StoreError
     from sessions.store.writer import StoreWriter
     from sessions.tools.permissions import Permissions
 
@@ -115,8 +116,11 @@ async def _agent_turn(ctx: Any, opts: argparse.Namespace, message: str) -> int:
     interrupted: str | None = None  # why the run was cancelled: "signal" or "output"
 
     def on_signal() -> None:
+        # One cancel only: a second Ctrl+C must not cut short the saving of the first.
         nonlocal interrupted
-        interrupted = interrupted or "signal"
+        if interrupted is not None:
+            return
+        interrupted = "signal"
         if task is not None:
             task.cancel()
 
@@ -148,6 +152,9 @@ async def _agent_turn(ctx: Any, opts: argparse.Namespace, message: str) -> int:
     except (ConfigError, RunnerError) as exc:
         print(f"opencode run: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    except StoreError as exc:
+        print(f"opencode run: {exc}", file=sys.stderr)
+        return EXIT_ERROR
     except asyncio.CancelledError:
         if interrupted is None:
             raise

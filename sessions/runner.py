@@ -53,6 +53,8 @@ PART_SEGMENT_CHARS = 1 << 20
 # A hard ceiling on one tool call, above the tools' own timeouts (bash allows up to 600 s).
 TOOL_CEILING_S = 660.0
 
+_INTERNAL_HINT = "this is a bug or a broken store; the session is saved, resume it with -c"
+
 DEFAULT_SYSTEM_PROMPT = (
     "You are opencode, a coding agent working in the user's project at {cwd}. "
     "Use the tools to read, search and change files and to run commands; prefer small, exact "
@@ -211,7 +213,11 @@ class Runner:
             raise RunnerError(f"no session {session_id!r}")
         ref = model or session.model or self.config.model
         provider_config, model_name = self.config.resolve_model(ref)
-        provider = self._provider(provider_config)
+        try:
+            provider = self._provider(provider_config)
+        except Exception as exc:  # e.g. an unknown api in code that bypassed config checks
+            raise RunnerError(f"provider {provider_config.name!r} cannot be used: {exc}") from exc
+        offered = self._offered_tools({**provider_config.options, **(request_options or {})})
         history = history_messages(await self.repo.messages(session.id))
         if not session.title:
             session.title = _title_from(text)
@@ -236,7 +242,9 @@ class Runner:
                     finish = "max_steps"
                     break
                 steps += 1
-                request = self._request(model_name, history, provider_config, request_options)
+                request = self._request(
+                    model_name, history, provider_config, request_options, offered
+                )
                 step = _Step(message_id=new_id("msg"))
                 await self.bus.emit(MessageStarted(session.id, step.message_id, "assistant", ref))
                 await self._stream(session.id, step, provider.stream(request))
@@ -262,7 +270,7 @@ class Runner:
                     )
                 )
                 for call in step.calls:
-                    history.append(await self._run_tool(session.id, step, call))
+                    history.append(await self._run_tool(session.id, step, call, offered))
                 await self.bus.emit(
                     MessageFinished(session.id, step.message_id, "tool_calls", step.usage)
                 )
@@ -281,6 +289,22 @@ class Runner:
                 )
             await self.bus.emit(TurnFinished(session.id, "interrupted", total, steps))
             raise
+        except Exception as exc:
+            # A bug or an unusable store must not leave the turn open with no finish: record
+            # what happened where the user will see it, then end the turn as an error.
+            error_text = f"internal error: {type(exc).__name__}: {exc}"
+            if step is not None:
+                await self._emit_error(
+                    session.id, step, ProviderError(error_text, hint=_INTERNAL_HINT)
+                )
+                await self.bus.emit(
+                    MessageFinished(session.id, step.message_id, "error", step.usage)
+                )
+            else:
+                await self.bus.emit(
+                    ErrorOccurred(session.id, None, new_id("prt"), 0, error_text, _INTERNAL_HINT)
+                )
+            finish = "error"
         event = TurnFinished(session.id, finish, total, steps, error_text)
         await self.bus.emit(event)
         return event
@@ -291,6 +315,7 @@ class Runner:
         history: list[ChatMessage],
         provider: ProviderConfig,
         request_options: dict[str, Any] | None,
+        offered: dict[str, Tool],
     ) -> ChatRequest:
         """One model call. Provider options that shape it (all optional, from
         ``[provider.NAME]``): ``max_tokens``, ``temperature``, ``seed``; ``extra_body`` (fields
@@ -309,23 +334,26 @@ class Runner:
             if isinstance(text, str) and text:
                 messages.append(ChatMessage(role="assistant", content=text))
             extra = {**extra, **_table(prefill.get("extra_body"))}
-        wanted = options.get("tools", True)
-        if wanted is False:
-            tools = []
-        elif isinstance(wanted, list):
-            tools = tool_specs(t for name, t in self.tools.items() if name in wanted)
-        else:
-            tools = tool_specs(self.tools.values())
         return ChatRequest(
             model=model_name,
             messages=messages,
             system=system,
-            tools=tools,
+            tools=tool_specs(offered.values()),
             max_tokens=options.get("max_tokens"),
             temperature=options.get("temperature"),
             seed=options.get("seed"),
             extra=extra,
         )
+
+    def _offered_tools(self, options: dict[str, Any]) -> dict[str, Tool]:
+        """The tools a turn may use: ``tools = false`` none, a list only those. A call to any
+        other tool is answered as unknown, whatever the model claims."""
+        wanted = options.get("tools", True)
+        if wanted is False:
+            return {}
+        if isinstance(wanted, list):
+            return {name: tool for name, tool in self.tools.items() if name in wanted}
+        return dict(self.tools)
 
     async def _stream(
         self, session_id: str, step: _Step, events: AsyncGenerator[ProviderEvent, None]
@@ -384,7 +412,9 @@ class Runner:
             )
         )
 
-    async def _run_tool(self, session_id: str, step: _Step, call: ToolCallEnd) -> ChatMessage:
+    async def _run_tool(
+        self, session_id: str, step: _Step, call: ToolCallEnd, offered: dict[str, Tool]
+    ) -> ChatMessage:
         from sessions.tools.base import ToolError
         from sessions.tools.registry import execute, parse_arguments
 
@@ -410,10 +440,11 @@ class Runner:
         )
         started = time.monotonic()
         status: Literal["completed", "error", "denied"]
-        tool = self.tools.get(call.name)
+        tool = offered.get(call.name)
         if tool is None:
             result = ToolResult(
-                f"unknown tool {call.name!r}; available tools: {', '.join(sorted(self.tools))}",
+                f"unknown tool {call.name!r}; available tools: "
+                f"{', '.join(sorted(offered)) or '(none)'}",
                 is_error=True,
             )
             status = "error"
@@ -423,7 +454,14 @@ class Runner:
             except ToolError as exc:
                 result, status = ToolResult(str(exc), is_error=True), "error"
             else:
-                allowed = await self._check_permission(session_id, call, tool, args)
+                try:
+                    allowed = await self._check_permission(session_id, call, tool, args)
+                except PermissionRequired as exc:
+                    # Not run and not interrupted: say so on the call before the turn ends.
+                    await self._finish_tool(
+                        session_id, step, part_id, call, "denied", ToolResult(str(exc), True), 0
+                    )
+                    raise
                 if not allowed:
                     subject = tool.permission_subject(args, self.cwd).subject
                     result = ToolResult(
@@ -436,6 +474,25 @@ class Runner:
                     result = await self._execute(session_id, call, tool, args, execute)
                     status = "error" if result.is_error else "completed"
         duration = int((time.monotonic() - started) * 1000)
+        await self._finish_tool(session_id, step, part_id, call, status, result, duration)
+        return ChatMessage(
+            role="tool",
+            content=result.output,
+            tool_call_id=call.id,
+            name=call.name,
+            is_error=result.is_error,
+        )
+
+    async def _finish_tool(
+        self,
+        session_id: str,
+        step: _Step,
+        part_id: str,
+        call: ToolCallEnd,
+        status: Literal["completed", "error", "denied"],
+        result: ToolResult,
+        duration_ms: int,
+    ) -> None:
         await self.bus.emit(
             ToolFinished(
                 session_id,
@@ -447,16 +504,9 @@ class Runner:
                 call.name,
                 status,
                 result.output,
-                duration,
+                duration_ms,
                 result.metadata,
             )
-        )
-        return ChatMessage(
-            role="tool",
-            content=result.output,
-            tool_call_id=call.id,
-            name=call.name,
-            is_error=result.is_error,
         )
 
     async def _check_permission(

@@ -37,9 +37,15 @@ class StoreWriter:
         self._pending: dict[str, list[str]] = {}
         self._timer: asyncio.TimerHandle | None = None
         self._flush_task: asyncio.Task[None] | None = None
+        self._failure: BaseException | None = None
         self._lock = asyncio.Lock()
 
     async def __call__(self, event: SessionEvent) -> None:
+        if self._failure is not None:
+            # A timed flush failed in the background: the text is still buffered; say so now,
+            # in the turn, rather than losing it quietly.
+            failure, self._failure = self._failure, None
+            raise failure
         if isinstance(event, PartDelta):
             self._pending.setdefault(event.part_id, []).append(event.text)
             if self._timer is None:
@@ -51,6 +57,11 @@ class StoreWriter:
     def _on_timer(self) -> None:
         self._timer = None
         self._flush_task = asyncio.ensure_future(self.flush())
+        self._flush_task.add_done_callback(self._flushed)
+
+    def _flushed(self, task: asyncio.Task[None]) -> None:
+        if not task.cancelled() and task.exception() is not None:
+            self._failure = task.exception()
 
     async def flush(self) -> None:
         """Write all buffered text now."""
@@ -65,10 +76,17 @@ class StoreWriter:
             return
         pending, self._pending = self._pending, {}
         now = time.time()
-        await self.store.executemany(
-            "UPDATE part SET content = content || ?, updated_at = ? WHERE id = ?",
-            [("".join(chunks), now, part_id) for part_id, chunks in pending.items()],
-        )
+        try:
+            await self.store.executemany(
+                "UPDATE part SET content = content || ?, updated_at = ? WHERE id = ?",
+                [("".join(chunks), now, part_id) for part_id, chunks in pending.items()],
+            )
+        except BaseException:
+            # Keep the text (ahead of anything that arrived meanwhile) for the next flush.
+            for part_id, chunks in self._pending.items():
+                pending.setdefault(part_id, []).extend(chunks)
+            self._pending = pending
+            raise
 
     async def _write(self, event: SessionEvent) -> None:
         now = time.time()

@@ -202,3 +202,60 @@ def test_prefill_and_tool_list_shape_only_the_first_step(project: Path) -> None:
     assert second["messages"][-1]["role"] == "tool"
     assert "tool_choice" not in second and "stop" not in second
     assert all(m.get("content") != "<tool_call>\n" for m in second["messages"])
+
+
+def test_a_tool_not_offered_is_refused_even_if_the_model_calls_it(project: Path) -> None:
+    with StreamServer(edit_conversation("openai")) as server:
+        write_config(project, "openai", server.url)
+        (project / "opencode.toml").write_text(
+            (project / "opencode.toml").read_text() + 'tools = ["read"]\n'
+        )
+        run = opencode(project, "run", "--yes", "--format", "json", "go")
+        first = server.requests[0].json()
+    assert run.code == 0, run.stderr
+    assert [t["function"]["name"] for t in first["tools"]] == ["read"]
+    result = run.of_type("tool_result")[0]
+    assert result["status"] == "error" and "unknown tool 'edit'" in result["output"]
+    assert (project / "hello.txt").read_text() == "hello world\n"
+
+
+def test_on_ask_fail_records_the_call_as_denied(project: Path) -> None:
+    with StreamServer(edit_conversation("openai")) as server:
+        write_config(project, "openai", server.url)
+        (project / "opencode.toml").write_text(
+            (project / "opencode.toml").read_text() + '\n[permission]\nedit = "ask"\n'
+        )
+        run = opencode(project, "run", "--on-ask", "fail", "--format", "json", "go")
+    assert run.code == 3
+    assert run.of_type("tool_result")[0]["status"] == "denied"
+    parts = query("SELECT kind, status FROM part WHERE kind IN ('tool_call', 'tool_result')")
+    assert sorted((p["kind"], p["status"]) for p in parts) == [
+        ("tool_call", "denied"),
+        ("tool_result", "denied"),
+    ]
+
+
+def test_an_unexpected_failure_ends_the_turn_as_an_error_not_a_traceback(project: Path) -> None:
+    # A TOML date cannot be sent as JSON: a real way to make the request builder fail.
+    with StreamServer(edit_conversation("openai")) as server:
+        write_config(project, "openai", server.url)
+        (project / "opencode.toml").write_text(
+            (project / "opencode.toml").read_text() + "extra_body = { when = 1979-05-27 }\n"
+        )
+        run = opencode(project, "run", "--format", "json", "go")
+    assert run.code == 1
+    assert "Traceback" not in run.stderr
+    finish = run.of_type("finish")[0]
+    assert finish["reason"] == "error" and "internal error: TypeError" in finish["error"]
+    assert run.of_type("error")
+    assert [m["finish"] for m in query("SELECT finish FROM message ORDER BY id")] == [
+        "stop",
+        "error",
+    ]
+
+
+@pytest.mark.parametrize("value", ["0", "-3", "many"])
+def test_max_steps_must_be_positive(project: Path, value: str) -> None:
+    run = opencode(project, "run", "--max-steps", value, "go")
+    assert run.code == 2
+    assert "positive whole number" in run.stderr
