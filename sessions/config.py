@@ -53,6 +53,21 @@ BUILTIN_PROVIDERS: dict[str, dict[str, Any]] = {
 }
 
 
+# Environment variables that config used for API keys or auth headers: tools that start
+# processes (bash) leave them out of the child's environment.
+_SECRET_ENV: set[str] = set()
+
+
+def _is_secret_key(keys: tuple[str, ...]) -> bool:
+    return bool(keys) and (keys[-1] == "api_key" or "headers" in keys)
+
+
+def secret_env_names() -> frozenset[str]:
+    """Names of environment variables holding provider secrets: those config substituted into
+    an ``api_key`` or a header, and any ``*_API_KEY``."""
+    return frozenset(_SECRET_ENV | {k for k in os.environ if k.upper().endswith("_API_KEY")})
+
+
 class ConfigError(Exception):
     """Invalid configuration. The message says where and what was expected."""
 
@@ -197,6 +212,8 @@ def _substitute(node: Any, origin: _Origin, keys: tuple[str, ...]) -> Any:
         def replace(match: re.Match[str]) -> str:
             kind, arg = match.group(1), match.group(2).strip()
             if kind == "env":
+                if _is_secret_key(keys):
+                    _SECRET_ENV.add(arg)
                 return os.environ.get(arg, "")
             path = Path(arg).expanduser()
             if not path.is_absolute():

@@ -112,7 +112,13 @@ class BashTool:
 async def run_command(command: str, cwd: Path, limit_s: float, cancel: asyncio.Event) -> ToolResult:
     loop = asyncio.get_running_loop()
     read_fd, write_fd = os.pipe()
-    env = dict(os.environ, PAGER="cat", GIT_PAGER="cat", GIT_TERMINAL_PROMPT="0")
+    from sessions.config import secret_env_names
+
+    # Provider keys stay out of commands the model runs: `env` would send them to the model,
+    # the database and exports.
+    hidden = secret_env_names()
+    env = {k: v for k, v in os.environ.items() if k not in hidden}
+    env.update(PAGER="cat", GIT_PAGER="cat", GIT_TERMINAL_PROMPT="0")
     try:
         proc = await asyncio.create_subprocess_exec(
             "/bin/bash",

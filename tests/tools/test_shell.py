@@ -8,9 +8,11 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from sessions.tools.base import ToolContext, ToolResult
 from sessions.tools.registry import execute
-from sessions.tools.shell import KEEP_BYTES, BashTool, _Capture
+from sessions.tools.shell import KEEP_BYTES, BashTool, _Capture, run_command
 
 
 async def bash(ctx: ToolContext, command: str, **args: Any) -> ToolResult:
@@ -149,3 +151,22 @@ async def test_background_child_does_not_hold_the_call(ctx: ToolContext, project
 def test_permission_subject_is_the_command(project: Path) -> None:
     subject = BashTool().permission_subject({"command": "  git status  "}, project)
     assert subject.subject == "git status" and subject.default is None
+
+
+async def test_provider_keys_are_not_in_the_commands_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sessions.config import load_config
+
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-openai-hidden")
+    monkeypatch.setenv("MY_GATEWAY_TOKEN", "tok-hidden-by-config")
+    monkeypatch.setenv("HARMLESS_SETTING", "visible")
+    (tmp_path / "opencode.toml").write_text(
+        '[provider.gw]\napi = "openai"\nbase_url = "http://127.0.0.1:1/v1"\n'
+        'headers = { authorization = "Bearer {env:MY_GATEWAY_TOKEN}" }\n'
+    )
+    load_config(tmp_path)
+    result = await run_command("env", tmp_path, 10, asyncio.Event())
+    assert "HARMLESS_SETTING=visible" in result.output
+    assert "sk-openai-hidden" not in result.output
+    assert "tok-hidden-by-config" not in result.output
