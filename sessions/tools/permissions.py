@@ -20,6 +20,7 @@ Precedence, first that applies wins:
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from fnmatch import fnmatchcase
 from pathlib import Path
@@ -32,6 +33,8 @@ Action = Literal["allow", "ask", "deny"]
 _STRICTNESS: dict[str, int] = {"allow": 0, "ask": 1, "deny": 2}
 BUILTIN_DEFAULT: Action = "allow"
 ANY_SUBJECT = "*"
+# Shell syntax that runs more than the command a pattern names.
+_CHAINED = re.compile(r";|&&|\|\||\||`|\$\(|\n|&\s*\S")
 
 
 class Permissions:
@@ -90,6 +93,12 @@ class Permissions:
             for pattern, action in self.config.bash:
                 if fnmatchcase(command, pattern):
                     found = (cast(Action, action), f"[permission.bash] {pattern!r}")
+            if found is not None and found[0] == "allow" and _CHAINED.search(command):
+                # "git status*" = "allow" must not also allow "git status; rm -rf ~": a
+                # command that chains or substitutes others is asked about, unless the
+                # matching rule is the catch-all "*".
+                if found[1] != "[permission.bash] '*'":
+                    return "ask", f"{found[1]} (chained command: asked)"
             if found is not None:
                 return found
         tool_action = _action(self.config.tools.get(tool_name))
