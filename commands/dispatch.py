@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from commands.registry import REGISTRY, CommandContext, UsageError, run_command
+from commands.registry import REGISTRY, CommandContext, HelpRequested, UsageError, run_command
 from commands.render import to_json, to_text
 
 EXIT_USAGE = 2
@@ -13,6 +13,9 @@ EXIT_USAGE = 2
 async def run_words(ctx: CommandContext, words: list[str], fmt: str) -> int:
     try:
         command, values = REGISTRY.parse(words)
+    except HelpRequested as exc:
+        print(exc.usage)
+        return 0
     except UsageError as exc:
         print(str(exc), file=sys.stderr)
         return EXIT_USAGE
@@ -22,6 +25,9 @@ async def run_words(ctx: CommandContext, words: list[str], fmt: str) -> int:
 async def run_slash(ctx: CommandContext, line: str, fmt: str) -> int:
     try:
         command, values = REGISTRY.parse_slash(line)
+    except HelpRequested as exc:
+        print(exc.usage)
+        return 0
     except UsageError as exc:
         print(str(exc), file=sys.stderr)
         return EXIT_USAGE

@@ -46,6 +46,10 @@ class UsageError(Exception):
         return f"{text}\n\n{self.usage}".rstrip() if self.usage else str(text)
 
 
+class HelpRequested(UsageError):
+    """``-h``/``--help`` on a command: its usage is the answer (stdout, exit 0)."""
+
+
 class CommandError(Exception):
     """A command failed for a reason the user can act on (missing path, unknown id)."""
 
@@ -227,7 +231,7 @@ class Registry:
     def parse(self, words: Sequence[str], prog: str = "opencode") -> tuple[Command, dict[str, Any]]:
         command, rest = self.find(words)
         if "-h" in rest or "--help" in rest:
-            raise UsageError(f"help for {command.name}", command.usage(prog))
+            raise HelpRequested(f"help for {command.name}", command.usage(prog))
         parser = command.parser(prog)
         try:
             namespace = parser.parse_args(rest)

@@ -146,9 +146,10 @@ def load_config(cwd: Path | None = None) -> Config:
     origins: dict[str, _Origin] = {}
     paths = config_paths(cwd)
     for path in paths:
-        data = _read(path)
-        _substitute(data, _Origin(path, data_text=path.read_text(encoding="utf-8")), ())
-        _merge(merged, data, origins, _Origin(path, path.read_text(encoding="utf-8")), ())
+        text, data = _read(path)
+        origin = _Origin(path, text)
+        _substitute(data, origin, ())
+        _merge(merged, data, origins, origin, ())
     return _build(merged, origins, paths, cwd)
 
 
@@ -161,7 +162,7 @@ class _Origin:
         return f"{self.path}:{_find_line(self.data_text, keys)}"
 
 
-def _read(path: Path) -> dict[str, Any]:
+def _read(path: Path) -> tuple[str, dict[str, Any]]:
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
@@ -172,7 +173,7 @@ def _read(path: Path) -> dict[str, Any]:
         raise ConfigError(
             f"{path}:{exc.line}:{exc.col}: invalid TOML: {exc}. Fix the syntax at that line"
         ) from exc
-    return cast(dict[str, Any], document.unwrap())
+    return text, cast(dict[str, Any], document.unwrap())
 
 
 def _find_line(text: str, keys: tuple[str, ...]) -> int:

@@ -167,8 +167,9 @@ class SessionRepo:
         row = await self.store.fetchone("SELECT * FROM session WHERE id = ?", (session_id,))
         if row is None:
             # Accept a unique prefix, as git does for hashes.
+            escaped = session_id.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
             rows = await self.store.fetchall(
-                "SELECT * FROM session WHERE id LIKE ? LIMIT 2", (session_id + "%",)
+                "SELECT * FROM session WHERE id LIKE ? ESCAPE '\\' LIMIT 2", (escaped + "%",)
             )
             row = rows[0] if len(rows) == 1 else None
         return _session(row) if row else None

@@ -61,3 +61,9 @@ def test_run_without_message_exits_2(tmp_path: Path) -> None:
     run = opencode(tmp_path, "run")
     assert run.code == 2
     assert "no message" in run.stderr
+
+
+def test_command_help_goes_to_stdout_with_exit_0(tmp_path: Path) -> None:
+    run = opencode(tmp_path, "session", "export", "-h")
+    assert run.code == 0, run.stderr
+    assert "usage:" in run.stdout and "--output" in run.stdout

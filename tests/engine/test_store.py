@@ -166,3 +166,15 @@ async def test_sqlite_errors_become_store_errors(tmp_path: Path) -> None:
             await store.execute("INSERT INTO nope VALUES (1)")
     finally:
         await store.close()
+
+
+async def test_id_prefix_lookup_treats_like_wildcards_literally(tmp_path: Path) -> None:
+    store = await Store.open(tmp_path / "p.db")
+    try:
+        repo = SessionRepo(store)
+        record = await repo.create(cwd=tmp_path, model="x/y")
+        assert (await repo.get(record.id[:8])) is not None
+        assert await repo.get("%") is None
+        assert await repo.get("ses" + "_" * 3) is None
+    finally:
+        await store.close()
