@@ -133,10 +133,8 @@ def _registry_command(words: list[str]) -> int:
     import asyncio
     from pathlib import Path
 
-    from commands.context import open_context
+    from commands.context import open_context_or_report
     from commands.dispatch import run_words
-    from sessions.config import ConfigError
-    from sessions.store.db import StoreError
 
     words, fmt = _split_format(words)
     fmt = fmt or "text"
@@ -147,14 +145,9 @@ def _registry_command(words: list[str]) -> int:
         return 2
 
     async def go() -> int:
-        try:
-            ctx = await open_context(Path.cwd().resolve())
-        except ConfigError as exc:
-            print(f"opencode: config error: {exc}", file=sys.stderr)
-            return 2
-        except StoreError as exc:
-            print(f"opencode: {exc}", file=sys.stderr)
-            return 1
+        ctx = await open_context_or_report(Path.cwd().resolve())
+        if isinstance(ctx, int):
+            return ctx
         try:
             return await run_words(ctx, words, fmt)
         finally:

@@ -22,3 +22,19 @@ async def open_context(cwd: Path, *, interactive: bool = False) -> CommandContex
     return CommandContext(
         store=store, config=config, cwd=cwd, progress=_stderr, interactive=interactive
     )
+
+
+async def open_context_or_report(cwd: Path) -> CommandContext | int:
+    """``open_context``, or the exit code after telling the user why it failed:
+    2 for a config error (what, where, expected), 1 for an unusable database."""
+    from sessions.config import ConfigError
+    from sessions.store.db import StoreError
+
+    try:
+        return await open_context(cwd)
+    except ConfigError as exc:
+        print(f"opencode: config error: {exc}", file=sys.stderr)
+        return 2
+    except StoreError as exc:
+        print(f"opencode: {exc}", file=sys.stderr)
+        return 1

@@ -48,19 +48,11 @@ def run(opts: argparse.Namespace) -> int:
 
 
 async def _run(opts: argparse.Namespace, message: str) -> int:
-    from commands.context import open_context
-    from sessions.config import ConfigError
-    from sessions.store.db import StoreError
+    from commands.context import open_context_or_report
 
-    cwd = Path.cwd().resolve()
-    try:
-        ctx = await open_context(cwd)
-    except ConfigError as exc:
-        print(f"opencode: config error: {exc}", file=sys.stderr)
-        return EXIT_USAGE
-    except StoreError as exc:
-        print(f"opencode: {exc}", file=sys.stderr)
-        return EXIT_ERROR
+    ctx = await open_context_or_report(Path.cwd().resolve())
+    if isinstance(ctx, int):
+        return ctx
     try:
         if message.lstrip().startswith("/"):
             from commands.dispatch import run_slash
