@@ -81,11 +81,6 @@ class Permissions:
         text = subject.subject if isinstance(subject, PermissionSubject) else subject
         self._grants.add((tool, text))
 
-    remember_session = grant_session
-
-    def session_grants(self) -> set[tuple[str, str]]:
-        return set(self._grants)
-
     def _configured(self, tool_name: str, subject: str) -> tuple[Action, str] | None:
         if tool_name == "bash":
             command = subject.strip()

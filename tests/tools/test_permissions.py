@@ -113,7 +113,7 @@ def test_session_grants_are_per_tool_and_subject(project: Path) -> None:
     p.grant_session("edit", "a.txt")
     assert p.decide("edit", PermissionSubject("a.txt")) == "allow"
     assert p.decide("edit", PermissionSubject("b.txt")) == "ask"
-    p.remember_session("edit", "*")
+    p.grant_session("edit", "*")
     assert p.decide("edit", PermissionSubject("b.txt")) == "allow"
 
 
