@@ -522,7 +522,25 @@ class _Parser:
                 seen_titles[norm] = item
             kept.append(item)
         self.result.items = kept
+        self.warn_title_clashes(kept)
         self.result.problems.sort(key=lambda p: p.line)
+
+    def warn_title_clashes(self, items: list[BacklogItem]) -> None:
+        """A keyless item with the title of a keyed one: both are imported as separate items,
+        but a later re-import could not tell which stored row the keyless one stands for."""
+        keyed: dict[str, BacklogItem] = {}
+        for item in items:
+            if item.key:
+                keyed.setdefault(normalize_title(item.title), item)
+        for item in items:
+            other = None if item.key else keyed.get(normalize_title(item.title))
+            if other is not None:
+                self.problem(
+                    item.line,
+                    f"item {item.title!r} has no key and the same title as {other.key} at line "
+                    f"{other.line}; both imported as separate items — give it a key '(Task-NNN)'",
+                    "warning",
+                )
 
 
 def repair_mojibake(text: str) -> str | None:

@@ -142,14 +142,27 @@ class BacklogRepo:
         return _item(row, criteria.get(int(row["id"]), []))
 
     async def _write_criteria(self, item: BacklogItem, now: float) -> None:
+        """Replace the item's criteria. A criterion already ticked (same text, still done)
+        keeps its done_at: only a change of state is stamped ``now``."""
         assert item.id is not None
+        rows = await self.store.fetchall(
+            "SELECT text, done_at FROM backlog_criterion WHERE item_id = ? AND done = 1 "
+            "ORDER BY seq",
+            (item.id,),
+        )
+        ticked: dict[str, list[float]] = {}
+        for row in rows:
+            if row["done_at"] is not None:
+                ticked.setdefault(row["text"], []).append(float(row["done_at"]))
+        values = []
+        for n, c in enumerate(item.criteria):
+            stamps = ticked.get(c.text)
+            done_at = (stamps.pop(0) if stamps else now) if c.done else None
+            values.append((item.id, n, c.text, int(c.done), done_at))
         await self.store.execute("DELETE FROM backlog_criterion WHERE item_id = ?", (item.id,))
         await self.store.executemany(
             "INSERT INTO backlog_criterion (item_id, seq, text, done, done_at) VALUES (?,?,?,?,?)",
-            [
-                (item.id, n, c.text, int(c.done), now if c.done else None)
-                for n, c in enumerate(item.criteria)
-            ],
+            values,
         )
 
     async def insert(self, item: BacklogItem, now: float | None = None) -> BacklogItem:
@@ -176,17 +189,35 @@ class BacklogRepo:
             await self._write_criteria(item, now)
         return item
 
-    async def find_same(self, item: BacklogItem, existing: list[BacklogItem]) -> BacklogItem | None:
-        """The stored item an imported one stands for: same key, else same title and no key."""
-        if item.key:
-            for other in existing:
-                if other.key and other.key.lower() == item.key.lower():
-                    return other
-        norm = normalize_title(item.title)
-        for other in existing:
-            if normalize_title(other.title) == norm and (not other.key or not item.key):
-                return other
-        return None
+    @staticmethod
+    def match_stored(
+        items: list[BacklogItem], stored: list[BacklogItem]
+    ) -> list[BacklogItem | None]:
+        """For each imported item, the stored row it stands for: same key, else same title when
+        either side has no key. Only rows stored before the import count, and each row is
+        claimed once (keys first), so two items of one file never collapse into one row."""
+        matches: list[BacklogItem | None] = [None] * len(items)
+        claimed: set[int | None] = set()
+        by_key = {s.key.lower(): s for s in stored if s.key}
+        for n, item in enumerate(items):
+            row = by_key.get(item.key.lower()) if item.key else None
+            if row is not None and row.id not in claimed:
+                matches[n] = row
+                claimed.add(row.id)
+        for n, item in enumerate(items):
+            if matches[n] is not None or (item.key and item.key.lower() in by_key):
+                continue
+            norm = normalize_title(item.title)
+            for row in stored:
+                if (
+                    row.id not in claimed
+                    and (not row.key or not item.key)
+                    and normalize_title(row.title) == norm
+                ):
+                    matches[n] = row
+                    claimed.add(row.id)
+                    break
+        return matches
 
     async def import_items(
         self, items: list[BacklogItem], planned_at: float | None, now: float | None = None
@@ -195,17 +226,15 @@ class BacklogRepo:
         evidence already recorded is kept). Returns (created, updated, status changes as
         (item, previous status))."""
         now = time.time() if now is None else now
-        existing = await self.list_items()
+        matches = self.match_stored(items, await self.list_items())
         created: list[BacklogItem] = []
         updated: list[BacklogItem] = []
         moved: list[tuple[BacklogItem, str]] = []
         async with self.store.transaction():
-            for item in items:
-                same = await self.find_same(item, existing)
+            for item, same in zip(items, matches, strict=True):
                 if same is None:
                     item.planned_at = planned_at or now
                     await self.insert(item, now)
-                    existing.append(item)
                     created.append(item)
                     continue
                 item.id = same.id
@@ -214,7 +243,6 @@ class BacklogRepo:
                 item.key = item.key or same.key
                 item.evidence = same.evidence + [e for e in item.evidence if e not in same.evidence]
                 await self.save(item, now)
-                existing[existing.index(same)] = item
                 updated.append(item)
                 if same.status != item.status:
                     moved.append((item, same.status))
