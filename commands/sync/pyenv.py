@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import signal
 import subprocess
 import time
 from dataclasses import dataclass
@@ -14,6 +15,7 @@ from pathlib import Path
 from commands.registry import CommandError
 
 OUTPUT_LIMIT = 8000
+DIST_FILES_TIMEOUT_S = 60.0
 
 _DIST_FILES = r"""
 import importlib.metadata as m, json, os, sys
@@ -63,6 +65,7 @@ async def run_proc(
                 stdout=asyncio.subprocess.PIPE,
                 stderr=asyncio.subprocess.STDOUT,
                 stdin=asyncio.subprocess.DEVNULL,
+                start_new_session=True,
             )
         else:
             proc = await asyncio.create_subprocess_exec(
@@ -72,21 +75,26 @@ async def run_proc(
                 stdout=asyncio.subprocess.PIPE,
                 stderr=asyncio.subprocess.STDOUT,
                 stdin=asyncio.subprocess.DEVNULL,
+                start_new_session=True,
             )
     except OSError as exc:
         return ProcResult(
             argv, 127, f"cannot start {argv[0]}: {exc}", int((time.monotonic() - started) * 1000)
         )
     timed_out = False
+    chunks: list[bytes] = []
     try:
-        out, _ = await asyncio.wait_for(proc.communicate(), limit_s)
+        await asyncio.wait_for(_read_all(proc, chunks), limit_s)
     except TimeoutError:
         timed_out = True
-        proc.kill()
-        out, _ = await proc.communicate()
-    text = out.decode("utf-8", errors="replace")
+        await _kill_group(proc)
+    except BaseException:
+        # cancelled (Ctrl-C, a caller's timeout): the process must not outlive us
+        await _kill_group(proc)
+        raise
+    text = b"".join(chunks).decode("utf-8", errors="replace")
     if timed_out:
-        text += f"\n(killed after {limit_s:.0f} s)"
+        text += f"\n(timed out after {limit_s:g} s: killed it and every process it started)"
     return ProcResult(
         argv,
         proc.returncode if proc.returncode is not None else -1,
@@ -94,6 +102,25 @@ async def run_proc(
         int((time.monotonic() - started) * 1000),
         timed_out,
     )
+
+
+async def _read_all(proc: asyncio.subprocess.Process, chunks: list[bytes]) -> None:
+    # Read into a list the caller keeps, so output before a timeout is not lost.
+    assert proc.stdout is not None
+    while chunk := await proc.stdout.read(65536):
+        chunks.append(chunk)
+    await proc.wait()
+
+
+async def _kill_group(proc: asyncio.subprocess.Process) -> None:
+    """Kill the process and everything it started (its own session): killing only a shell
+    leaves a grandchild holding the output pipe open, and the read never ends."""
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass  # the group is already gone
+    # shield: a second cancellation must not leave a zombie behind
+    await asyncio.shield(proc.wait())
 
 
 def check_python(python: str) -> None:
@@ -107,9 +134,21 @@ def check_python(python: str) -> None:
 
 def dist_files(python: str, dist: str) -> list[str] | None:
     """Absolute paths of the files ``dist`` owns in ``python``'s environment; None if absent."""
-    proc = subprocess.run(
-        [python, "-c", _DIST_FILES, dist], capture_output=True, text=True, timeout=60, check=False
-    )
+    try:
+        proc = subprocess.run(
+            [python, "-c", _DIST_FILES, dist],
+            capture_output=True,
+            text=True,
+            timeout=DIST_FILES_TIMEOUT_S,
+            check=False,
+        )
+    except subprocess.TimeoutExpired as exc:
+        raise CommandError(
+            f"{python} did not list the files of {dist} within {DIST_FILES_TIMEOUT_S:g} s "
+            "and was stopped; check that the target's --python starts normally"
+        ) from exc
+    except OSError as exc:
+        raise CommandError(f"cannot run {python}: {exc}; check the target's --python") from exc
     if proc.returncode != 0:
         raise CommandError(
             f"cannot inspect {dist} in {python}: {proc.stderr.strip()[-500:]}; "

@@ -28,17 +28,29 @@ _STATUS_WORDS = {
 }
 
 
+GIT_TIMEOUT_S = 60.0
+
+
+def _git_timeout(source: Path, args: tuple[str, ...] | list[str]) -> CommandError:
+    return CommandError(
+        f"git {' '.join(args)} in {source} did not finish within {GIT_TIMEOUT_S:g} s and was "
+        "stopped; check the repository (a lock file, a huge history, a hung credential helper)"
+    )
+
+
 def git(source: Path, *args: str) -> str:
     try:
         proc = subprocess.run(
             ["git", "-C", str(source), *args],
             capture_output=True,
             text=True,
-            timeout=60,
+            timeout=GIT_TIMEOUT_S,
             check=False,
         )
     except FileNotFoundError as exc:
         raise CommandError("git is not installed or not on PATH; install git") from exc
+    except subprocess.TimeoutExpired as exc:
+        raise _git_timeout(source, args) from exc
     if proc.returncode != 0:
         raise CommandError(
             f"git {' '.join(args)} failed in {source}: {proc.stderr.strip() or proc.stdout}"
@@ -84,11 +96,18 @@ def resolve_rev(source: Path, rev: str) -> str:
 
 
 def is_ancestor(source: Path, older: str, newer: str) -> bool:
-    proc = subprocess.run(
-        ["git", "-C", str(source), "merge-base", "--is-ancestor", older, newer],
-        capture_output=True,
-        check=False,
-    )
+    args = ["merge-base", "--is-ancestor", older, newer]
+    try:
+        proc = subprocess.run(
+            ["git", "-C", str(source), *args],
+            capture_output=True,
+            timeout=GIT_TIMEOUT_S,
+            check=False,
+        )
+    except FileNotFoundError as exc:
+        raise CommandError("git is not installed or not on PATH; install git") from exc
+    except subprocess.TimeoutExpired as exc:
+        raise _git_timeout(source, args) from exc
     return proc.returncode == 0
 
 

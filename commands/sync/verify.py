@@ -196,7 +196,14 @@ async def _feature(env: SyncEnv, target: Target) -> list[CheckResult]:
         env=env_vars,
         shell=True,
     )
-    output = f"$ {target.test_command}\n{proc.output}\n(exit {proc.returncode})"
+    if proc.timed_out:
+        status = (
+            f"timed out after {env.settings.test_timeout:g} s; raise [sync] test_timeout "
+            "in opencode.toml or make the test command faster"
+        )
+    else:
+        status = f"exit {proc.returncode}"
+    output = f"$ {target.test_command}\n{proc.output}\n({status})"
     return [_timed("target tests", "feature", proc.ok, started, output)]
 
 

@@ -1,0 +1,107 @@
+"""Fixes from the commands/sync review: runaway subprocesses are killed with everything they
+started, restores check every blob first, file modes are kept, rollback picks the last good sync."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+from pathlib import Path
+
+import pytest
+
+from commands.registry import CommandContext
+from commands.sync.pyenv import run_proc
+from tests.sync.conftest import call
+
+
+def _alive(pid: int) -> bool:
+    """True while ``pid`` exists and is not a zombie waiting for its (new) parent to reap it."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (FileNotFoundError, ProcessLookupError):
+        return False
+    return state != "Z"
+
+
+def _wait_dead(pid: int, within_s: float = 2.0) -> bool:
+    deadline = time.monotonic() + within_s
+    while time.monotonic() < deadline:
+        if not _alive(pid):
+            return True
+        time.sleep(0.02)
+    return False
+
+
+# The background sleep keeps the shell's stdout open: killing only the shell would leave the
+# read waiting 30 s for it.
+_GRANDCHILD = "sleep 30 & echo grandchild $!; sleep 30; wait"
+
+
+def _grandchild_pid(output: str) -> int:
+    line = next(x for x in output.splitlines() if x.startswith("grandchild "))
+    return int(line.split()[1])
+
+
+async def test_timeout_kills_the_shell_and_its_grandchild(tmp_path: Path) -> None:
+    started = time.monotonic()
+    proc = await run_proc([_GRANDCHILD], cwd=tmp_path, limit_s=1, shell=True)
+    assert time.monotonic() - started < 5
+    assert proc.timed_out and not proc.ok
+    assert "timed out after 1 s" in proc.output
+    assert _wait_dead(_grandchild_pid(proc.output))
+
+
+async def test_cancelled_run_kills_the_process_group(tmp_path: Path) -> None:
+    pid_file = tmp_path / "pid"
+    command = f"sleep 30 & echo $! > {pid_file}; sleep 30; wait"
+    task = asyncio.create_task(run_proc([command], cwd=tmp_path, limit_s=60, shell=True))
+    for _ in range(200):
+        if pid_file.is_file() and pid_file.read_text().strip():
+            break
+        await asyncio.sleep(0.02)
+    grandchild = int(pid_file.read_text())
+    task.cancel()
+    started = time.monotonic()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert time.monotonic() - started < 3
+    assert _wait_dead(grandchild)
+
+
+async def test_verify_reports_a_timed_out_test_command(
+    ctx: CommandContext, target_dir: Path
+) -> None:
+    added = await call(
+        ctx, "target", "add", "web", "--path", str(target_dir), "--type", "source",
+        "--test-command", _GRANDCHILD,
+    )  # fmt: skip
+    assert added.exit_code == 0, added.text
+    ctx.config.raw.setdefault("sync", {})["test_timeout"] = 1
+    started = time.monotonic()
+    result = await call(ctx, "sync", "verify", "web", "--tests", "feature")
+    assert time.monotonic() - started < 5
+    assert result.exit_code == 1
+    (check,) = result.data["checks"]
+    assert check["status"] == "failed"
+    assert "timed out after 1 s; raise [sync] test_timeout" in check["output"]
+    assert _wait_dead(_grandchild_pid(check["output"]))
+
+
+def test_hung_git_becomes_a_command_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from commands.registry import CommandError
+    from commands.sync import source
+
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    fake = bin_dir / "git"
+    fake.write_text("#!/bin/sh\nexec sleep 30\n")
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+    monkeypatch.setattr(source, "GIT_TIMEOUT_S", 0.3)
+    started = time.monotonic()
+    with pytest.raises(CommandError, match=r"merge-base --is-ancestor a b in .* within 0.3 s"):
+        source.is_ancestor(tmp_path, "a", "b")
+    with pytest.raises(CommandError, match=r"git rev-parse HEAD in .* did not finish"):
+        source.head(tmp_path)
+    assert time.monotonic() - started < 3
