@@ -59,6 +59,16 @@ class RealityError(Exception):
     """The repository cannot be inspected (not a git repo, bad revision, git missing)."""
 
 
+class GitTimeout(RealityError):
+    """A git command ran past ``GIT_TIMEOUT_S`` (kept apart so callers that reinterpret a
+    failing git call, e.g. as "not a repository", pass it through unchanged)."""
+
+
+# A hung git (a lock, a credential prompt, a network filesystem) must not hang the sync or
+# the TUI worker running it forever.
+GIT_TIMEOUT_S = 120.0
+
+
 @dataclass(frozen=True, slots=True)
 class Commit:
     hash: str
@@ -204,7 +214,15 @@ def _git(repo: Path, *args: str) -> str:
             encoding="utf-8",
             errors="replace",
             check=False,
+            stdin=subprocess.DEVNULL,
+            timeout=GIT_TIMEOUT_S,
         )
+    except subprocess.TimeoutExpired as exc:
+        raise GitTimeout(
+            f"git {' '.join(args[:2])} did not finish within {GIT_TIMEOUT_S:g}s in {repo}; "
+            "check that no other git process holds a lock there, then retry "
+            "(or narrow the check with --since REV)"
+        ) from exc
     except FileNotFoundError as exc:
         raise RealityError("git is not installed or not on PATH; reality sync needs it") from exc
     if done.returncode != 0:
@@ -217,6 +235,8 @@ def repo_root(path: Path) -> Path:
         raise RealityError(f"repository {path} does not exist; pass --repo PATH to a git checkout")
     try:
         return Path(_git(path, "rev-parse", "--show-toplevel").strip())
+    except GitTimeout:
+        raise
     except RealityError as exc:
         raise RealityError(
             f"{path} is not inside a git repository; run the sync in your checkout "
@@ -227,6 +247,8 @@ def repo_root(path: Path) -> Path:
 def head_commit(repo: Path) -> str:
     try:
         return _git(repo, "rev-parse", "--verify", "-q", "HEAD").strip()
+    except GitTimeout:
+        raise
     except RealityError:
         return ""  # a repository without commits yet
 
@@ -238,6 +260,8 @@ def history(repo: Path, since: str | None = None) -> list[Commit]:
     if since:
         try:
             _git(repo, "rev-parse", "--verify", "-q", f"{since}^{{commit}}")
+        except GitTimeout:
+            raise
         except RealityError as exc:
             raise RealityError(
                 f"--since {since!r} is not a commit in {repo}; give a hash, tag or branch "

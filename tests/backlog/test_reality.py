@@ -232,3 +232,26 @@ async def test_fixtures_and_docs_under_tests_are_not_tests(run: Run, tmp_path: P
     (item,) = result.data["items"]
     # Named after the key (task_31 matches Task-031); the markdown files are not tests.
     assert item["evidence"]["tests"] == ["spec/task_31_spec.rb"]
+
+
+async def test_a_hung_git_times_out_with_a_clear_error(
+    run: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from commands.backlog import reality
+
+    # A real subprocess that hangs like git waiting on a lock: `exec` so the timeout's kill
+    # reaches the sleeping process itself.
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    fake = bin_dir / "git"
+    fake.write_text("#!/bin/sh\nexec sleep 5\n", encoding="utf-8")
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+    monkeypatch.setattr(reality, "GIT_TIMEOUT_S", 0.3, raising=False)
+    started = time.monotonic()
+    result = await run("backlog", "sync", "--repo", str(tmp_path))
+    assert time.monotonic() - started < 3
+    assert result.exit_code == 1
+    error = result.data["error"]
+    assert "git rev-parse --show-toplevel did not finish within 0.3s" in error
+    assert str(tmp_path) in error and "not inside a git repository" not in error
