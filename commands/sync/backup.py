@@ -142,6 +142,9 @@ def restore_backup(
         )
     blobs = Path(backup.dir) / str(backup.id) / "blobs"
     wanted = [f for f in backup.files if components is None or f.component in components]
+    # every copy is checked before the first file is touched: a damaged backup must not leave
+    # the target half-restored
+    _check_blobs(backup, blobs, wanted)
     report = RestoreReport()
     listed = {f.path for f in backup.files}
 
@@ -170,11 +173,6 @@ def restore_backup(
             continue
         assert entry.sha256 is not None
         blob = blobs / entry.sha256
-        if not blob.is_file():
-            raise CommandError(
-                f"backup {backup.id} is missing the copy of {path} ({blob}); "
-                "the backup folder was changed by hand — restore another backup"
-            )
         if path.is_file() and sha256_file(path) == entry.sha256:
             # already identical: rewriting (and fsyncing) it would only cost time
             if entry.mode is not None and path.stat().st_mode != entry.mode:
@@ -186,6 +184,27 @@ def restore_backup(
         if sha256_file(path) != entry.sha256:
             report.mismatched.append(entry.path)
     return report
+
+
+def _check_blobs(backup: Backup, blobs: Path, wanted: list[BackupFile]) -> None:
+    checked: set[str] = set()
+    for entry in wanted:
+        if not entry.existed or entry.sha256 is None or entry.sha256 in checked:
+            continue
+        blob = blobs / entry.sha256
+        if not blob.is_file():
+            problem = "is missing"
+        else:
+            try:
+                problem = "" if sha256_file(blob) == entry.sha256 else "is damaged (sha256 differs)"
+            except OSError as exc:
+                problem = f"cannot be read ({exc.strerror or exc})"
+        if problem:
+            raise CommandError(
+                f"backup {backup.id} {problem}: the copy of {entry.path} ({blob}); nothing was "
+                "changed in the target — restore another backup (`opencode target backups NAME`)"
+            )
+        checked.add(entry.sha256)
 
 
 def _site_root(path: str) -> Path | None:

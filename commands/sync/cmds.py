@@ -195,6 +195,11 @@ async def _run_sync(
                 f"{r['target']}: synchronized to {r['sync_version']} ({summary}; "
                 f"backup {r['backup_id']})"
             )
+        elif r.get("restore_error"):
+            lines.append(
+                f"{r['target']}: FAILED at {r['step']} and restoring backup {r['backup_id']} "
+                f"failed too — {r['error'].splitlines()[0]}"
+            )
         elif r["restored"] is None:
             lines.append(f"{r['target']}: FAILED before any change — {r['error']}")
         else:

@@ -245,6 +245,22 @@ async def restore_async(
     return await asyncio.to_thread(restore, env, target, backup, components)
 
 
+def _restore_failure(exc: BaseException) -> str:
+    if isinstance(exc, CommandError | OSError):
+        return str(exc)
+    return f"unexpected {type(exc).__name__}: {exc}"
+
+
+async def _try_restore(env: SyncEnv, target: Target, backup: Backup) -> str | None:
+    """Restore after a failed or cancelled sync; the error text if that failed too, so the run
+    row never stays ``running``."""
+    try:
+        await restore_async(env, target, backup)
+    except Exception as exc:
+        return _restore_failure(exc)
+    return None
+
+
 # -- the sync itself -------------------------------------------------------------------------
 
 
@@ -378,9 +394,14 @@ async def sync_target(
     except asyncio.CancelledError:
         # Ctrl+C in the shell or a cancelled TUI worker: leave the target as it was
         ctx.progress(f"sync {target.name}: cancelled at {step}; restoring backup {backup.id}")
-        await restore_async(env, target, backup)
-        await repo.set_status(target.id, "failed", f"cancelled at {step}; backup restored")
-        await repo.update_sync_run(run_id, status="failed", error=f"{step}: cancelled")
+        restore_error = await _try_restore(env, target, backup)
+        if restore_error is None:
+            await repo.set_status(target.id, "failed", f"cancelled at {step}; backup restored")
+            await repo.update_sync_run(run_id, status="failed", error=f"{step}: cancelled")
+        else:
+            why = f"cancelled at {step}; restore failed: {restore_error}"
+            await repo.set_status(target.id, "failed", why.splitlines()[0][:300])
+            await repo.update_sync_run(run_id, status="failed", error=f"{step}: {why}")
         raise
     except Exception as exc:  # any failure, a bug included, must not leave a half-synced target
         if isinstance(exc, StepFailed):
@@ -390,7 +411,15 @@ async def sync_target(
         else:
             reason = f"{step}: unexpected {type(exc).__name__}: {exc}"
         ctx.progress(f"sync {target.name}: FAILED at {step}; restoring backup {backup.id}")
-        report = await restore_async(env, target, backup)
+        report: RestoreReport | None = None
+        try:
+            report = await restore_async(env, target, backup)
+            restore_error = None
+        except Exception as restore_exc:
+            restore_error = _restore_failure(restore_exc)
+        if restore_error is not None:
+            # the failure that matters now is the failed restore: put it first
+            reason = f"restore failed: {restore_error}; the sync had failed at {reason}"
         short = reason.splitlines()[0][:300]
         await repo.set_status(target.id, "failed", short)
         await repo.update_sync_run(run_id, status="failed", error=reason)
@@ -401,7 +430,8 @@ async def sync_target(
             "error": reason,
             "sync_run_id": run_id,
             "backup_id": backup.id,
-            "restored": report.to_dict(),
+            "restored": report.to_dict() if report is not None else None,
+            "restore_error": restore_error,
             "verification": verification,
             "changes": record,
         }

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import sqlite3
 import time
 from pathlib import Path
 
@@ -12,7 +13,7 @@ import pytest
 
 from commands.registry import CommandContext
 from commands.sync.pyenv import run_proc
-from tests.sync.conftest import call
+from tests.sync.conftest import call, tree_hashes, write
 
 
 def _alive(pid: int) -> bool:
@@ -105,3 +106,68 @@ def test_hung_git_becomes_a_command_error(tmp_path: Path, monkeypatch: pytest.Mo
     with pytest.raises(CommandError, match=r"git rev-parse HEAD in .* did not finish"):
         source.head(tmp_path)
     assert time.monotonic() - started < 3
+
+
+async def _add_web(ctx: CommandContext, target: Path, test_command: str = "true") -> None:
+    added = await call(
+        ctx, "target", "add", "web", "--path", str(target), "--type", "source",
+        "--test-command", test_command,
+    )  # fmt: skip
+    assert added.exit_code == 0, added.text
+
+
+async def _damaged_target_and_backup(ctx: CommandContext, target_dir: Path) -> tuple[int, Path]:
+    await _add_web(ctx, target_dir)
+    assert (await call(ctx, "sync", "run", "web")).exit_code == 0
+    backup = await call(ctx, "target", "backup", "web")
+    assert backup.exit_code == 0, backup.text
+    write(target_dir / "opencode/docs/guide.md", "vandalised")
+    write(target_dir / "opencode/plans/stray.md", "stray")
+    (target_dir / "opencode/RAG/troubleshooting/errors.md").unlink()
+    blobs = sorted((ctx.config.data_dir / "backups").glob(f"*/{backup.data['id']}/blobs/*"))
+    assert len(blobs) == 6
+    return backup.data["id"], blobs[len(blobs) // 2]
+
+
+async def test_restore_with_a_missing_blob_changes_nothing(
+    ctx: CommandContext, target_dir: Path
+) -> None:
+    backup_id, blob = await _damaged_target_and_backup(ctx, target_dir)
+    blob.unlink()
+    before = tree_hashes(target_dir)
+    restored = await call(ctx, "target", "restore", "web", "--backup", str(backup_id))
+    assert restored.exit_code == 1
+    text = restored.text or ""
+    assert f"backup {backup_id} is missing" in text and blob.name in text
+    assert "nothing was changed in the target" in text
+    assert tree_hashes(target_dir) == before  # stray file kept, vandalised file not rewritten
+
+
+async def test_restore_with_a_damaged_blob_changes_nothing(
+    ctx: CommandContext, target_dir: Path
+) -> None:
+    backup_id, blob = await _damaged_target_and_backup(ctx, target_dir)
+    blob.chmod(0o600)
+    blob.write_bytes(b"bit rot")
+    before = tree_hashes(target_dir)
+    restored = await call(ctx, "target", "restore", "web", "--backup", str(backup_id))
+    assert restored.exit_code == 1
+    assert "is damaged (sha256 differs)" in (restored.text or "")
+    assert tree_hashes(target_dir) == before
+
+
+async def test_failed_automatic_restore_is_recorded(ctx: CommandContext, target_dir: Path) -> None:
+    # the target's tests destroy the sync's backup, then fail: the automatic restore must fail
+    backups = ctx.config.data_dir / "backups"
+    await _add_web(ctx, target_dir, test_command=f"rm -f {backups}/*/*/blobs/*; exit 3")
+    result = await call(ctx, "sync", "run", "web")
+    assert result.exit_code == 1
+    assert result.data["restored"] is None
+    assert "is missing" in result.data["restore_error"]
+    assert result.data["error"].startswith("restore failed: backup ")
+    assert "and restoring backup" in (result.text or "")
+    rows = sqlite3.connect(ctx.store.path).execute("SELECT status, error FROM sync_run").fetchall()
+    assert len(rows) == 1 and rows[0][0] == "failed"
+    assert rows[0][1].startswith("restore failed: ") and "verify" in rows[0][1]
+    target = (await call(ctx, "target", "list")).data[0]
+    assert target["status"] == "failed" and target["status_reason"].startswith("restore failed")
