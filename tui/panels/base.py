@@ -9,6 +9,8 @@ the panel shows exactly what ``opencode backlog list --format json`` prints.
 from __future__ import annotations
 
 import io
+import logging
+import traceback
 from typing import Any, ClassVar
 
 from rich.console import Console, RenderableType
@@ -17,7 +19,15 @@ from textual.app import ComposeResult
 from textual.containers import Vertical, VerticalScroll
 from textual.widgets import DataTable, Static
 
-from commands.registry import REGISTRY, CommandContext, UsageError, run_command
+from commands.registry import (
+    REGISTRY,
+    CommandContext,
+    CommandResult,
+    UsageError,
+    run_command,
+)
+
+logger = logging.getLogger(__name__)
 
 
 class DataPanel(Vertical):
@@ -62,9 +72,18 @@ class DataPanel(Vertical):
         self.query_one("#table").display = not empty
         self.query_one("#details-scroll").display = not empty
 
+    async def run_words(self, ctx: CommandContext, words: tuple[str, ...]) -> CommandResult:
+        """Run one registered command (``UsageError`` when this build does not have it)."""
+        command, values = REGISTRY.parse(list(words))
+        return await run_command(ctx, command, values)
+
+    async def fetch(self, ctx: CommandContext) -> CommandResult:
+        """The panel's data; panels with a richer source and a fallback override this."""
+        return await self.run_words(ctx, self.COMMAND)
+
     async def reload(self, ctx: CommandContext) -> None:
         try:
-            command, values = REGISTRY.parse(list(self.COMMAND))
+            result = await self.fetch(ctx)
         except UsageError:
             self.items = []
             self.loaded = True
@@ -73,7 +92,19 @@ class DataPanel(Vertical):
                 f"`{' '.join(self.COMMAND)}` is not available in this build.\n\n{self.EMPTY}",
             )
             return
-        result = await run_command(ctx, command, values)
+        except Exception as exc:
+            # Not a CommandError (run_command turns those into results): e.g. a StoreError
+            # "database is locked" while a CLI sync writes. Show it here; the app stays up.
+            logger.error("panel %s: %s failed", self.TITLE, " ".join(self.COMMAND), exc_info=exc)
+            self.log.error(f"panel {self.TITLE} reload failed\n{traceback.format_exc()}")
+            self.items = []
+            self.loaded = True
+            self._show_empty(
+                True,
+                f"`{' '.join(self.COMMAND)}` failed: {type(exc).__name__}: {exc}\n\n"
+                "Close and reopen the panel to retry.",
+            )
+            return
         if result.exit_code != 0:
             self.items = []
             self.loaded = True

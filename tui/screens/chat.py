@@ -9,7 +9,9 @@ the transcript; panels whose domain the command changed are reloaded.
 from __future__ import annotations
 
 import asyncio
+import logging
 import shlex
+import traceback
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -34,6 +36,8 @@ from tui.panels.verification import VerificationPanel
 from tui.widgets.prompt import PromptArea, PromptBar
 from tui.widgets.status import StatusLine
 from tui.widgets.transcript import PAGE, CommandOutput, Transcript
+
+logger = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
     from tui.app import OpencodeApp
@@ -262,6 +266,9 @@ class ChatScreen(Screen[None]):
             output.set_result(
                 f"{command.name} failed: {type(exc).__name__}: {exc}", [], failed=True
             )
+            # The transcript shows one line; the traceback is what a bug report needs.
+            logger.error("command %r failed", line, exc_info=exc)
+            self.log.error(f"command {line!r} failed\n{traceback.format_exc()}")
             return
         text = "\n".join([*progress, result.text or ""]).strip() or None
         if text is None and not result.tables and result.data is not None:
@@ -385,7 +392,9 @@ class ChatScreen(Screen[None]):
         switcher.current = panel_id
         side.add_class("-visible")
         panel = self.query_one(f"#{panel_id}", DataPanel)
-        self.run_worker(self._reload(panel), group=f"panel-{domain}", exclusive=True)
+        self.run_worker(
+            self._reload(panel), group=f"panel-{domain}", exclusive=True, exit_on_error=False
+        )
 
     async def _reload(self, panel: DataPanel) -> None:
         await panel.reload(self.oc_app.command_context(lambda line: None))
@@ -397,7 +406,12 @@ class ChatScreen(Screen[None]):
                 continue
             panel = self.query_one(f"#{panel_id}", DataPanel)
             if panel.loaded or panel.display:
-                self.run_worker(self._reload(panel), group=f"panel-{domain}", exclusive=True)
+                self.run_worker(
+                    self._reload(panel),
+                    group=f"panel-{domain}",
+                    exclusive=True,
+                    exit_on_error=False,
+                )
 
     async def action_new_session(self) -> None:
         await self.slash_new([])
