@@ -13,6 +13,7 @@ import asyncio
 import json
 import os
 import shutil
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -39,6 +40,8 @@ async def create_backup(
     root = backups_root(data_dir, target)
     backup_id = await repo.create_backup(target.id, reason, str(root))
     directory = root / str(backup_id)
+    # backups hold copies of the target's config (api keys): only the owner may read them
+    await asyncio.to_thread(_private_dirs, data_dir / "backups", directory / "blobs")
     files = await asyncio.to_thread(_copy_blobs, entries, directory / "blobs")
     roots = {
         **roots,
@@ -60,16 +63,37 @@ async def create_backup(
             for f in files
         ],
     }
-    atomic_write(directory / "manifest.json", json.dumps(manifest, indent=1).encode())
+    atomic_write(directory / "manifest.json", json.dumps(manifest, indent=1).encode(), 0o600)
     await repo.complete_backup(backup_id, files, roots)
     backup = await repo.backup(target.id, backup_id)
     assert backup is not None
     return backup
 
 
+def _private_dirs(top: Path, leaf: Path) -> None:
+    """Create ``top`` .. ``leaf`` as 0700 folders (and narrow ones an older version made)."""
+    chain = [leaf, *leaf.parents]
+    for folder in reversed(chain[: chain.index(top) + 1]):
+        folder.mkdir(mode=0o700, exist_ok=True)
+        if stat.S_IMODE(folder.stat().st_mode) != 0o700:
+            folder.chmod(0o700)
+
+
+def _copy_private(src: Path, blob: Path) -> None:
+    """Copy to a 0600 temp file, fsync, then rename: never readable by others, never half."""
+    tmp = blob.with_name(f".{blob.name}.tmp")
+    tmp.unlink(missing_ok=True)
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o600)
+    with os.fdopen(fd, "wb") as out, src.open("rb") as handle:
+        shutil.copyfileobj(handle, out, 1 << 20)
+        out.flush()
+        os.fsync(out.fileno())
+    os.replace(tmp, blob)
+
+
 def _copy_blobs(entries: list[tuple[str, Path]], blobs: Path) -> list[BackupFile]:
-    """Copy each existing file to ``blobs/<sha256>`` (fsynced); runs in a worker thread."""
-    blobs.mkdir(parents=True, exist_ok=True)
+    """Copy each existing file to ``blobs/<sha256>`` (fsynced, 0600); runs in a worker thread."""
+    blobs.mkdir(mode=0o700, parents=True, exist_ok=True)
     files: list[BackupFile] = []
     seen: set[str] = set()
     for component, path in entries:
@@ -81,9 +105,7 @@ def _copy_blobs(entries: list[tuple[str, Path]], blobs: Path) -> list[BackupFile
             digest = sha256_file(path)
             blob = blobs / digest
             if not blob.exists():
-                shutil.copyfile(path, blob)
-                with blob.open("rb") as handle:
-                    os.fsync(handle.fileno())
+                _copy_private(path, blob)
             if sha256_file(blob) != digest:
                 raise CommandError(f"backup of {path} changed while copying; retry the backup")
             stat = path.stat()

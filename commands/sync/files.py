@@ -7,6 +7,7 @@ import hashlib
 import os
 import re
 import shutil
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -62,14 +63,30 @@ def atomic_copy(src: Path, dst: Path) -> None:
 
 
 def atomic_write(dst: Path, data: bytes, mode: int | None = None) -> None:
+    """Write through an fsynced temp file. ``mode`` None keeps the mode of an existing ``dst``
+    (a 0600 opencode.toml holding keys must not become world-readable) and gives a new file
+    the umask's default."""
     dst.parent.mkdir(parents=True, exist_ok=True)
     tmp = dst.with_name(f".{dst.name}.opencode-tmp")
-    with tmp.open("wb") as handle:
+    if mode is None:
+        try:
+            mode = stat.S_IMODE(dst.stat().st_mode)
+        except FileNotFoundError:
+            pass
+    # a leftover temp file would keep its old (maybe wider) mode: start from a fresh one,
+    # private until it has its final mode
+    tmp.unlink(missing_ok=True)
+    fd = os.open(
+        tmp,
+        os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0),
+        0o600 if mode is not None else 0o666,
+    )
+    with os.fdopen(fd, "wb") as handle:
         handle.write(data)
         handle.flush()
+        if mode is not None:
+            os.fchmod(handle.fileno(), mode & 0o7777)
         os.fsync(handle.fileno())
-    if mode is not None:
-        os.chmod(tmp, mode & 0o7777)
     os.replace(tmp, dst)
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import os
 import sqlite3
+import stat
 import time
 from pathlib import Path
 
@@ -171,3 +172,52 @@ async def test_failed_automatic_restore_is_recorded(ctx: CommandContext, target_
     assert rows[0][1].startswith("restore failed: ") and "verify" in rows[0][1]
     target = (await call(ctx, "target", "list")).data[0]
     assert target["status"] == "failed" and target["status_reason"].startswith("restore failed")
+
+
+def _mode(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+async def test_private_config_stays_private_and_backups_are_private(
+    ctx: CommandContext, target_dir: Path
+) -> None:
+    config = target_dir / "opencode.toml"
+    config.chmod(0o600)
+    await _add_web(ctx, target_dir)
+    result = await call(ctx, "sync", "run", "web")
+    assert result.exit_code == 0, result.text
+    assert result.data["changes"]["config_added"]  # the merge did rewrite the file
+    assert _mode(config) == 0o600
+
+    backups = ctx.config.data_dir / "backups"
+    folders = [backups, *(p for p in backups.rglob("*") if p.is_dir())]
+    assert len(folders) >= 4  # backups/<target>/<id>/blobs
+    assert {_mode(p) for p in folders} == {0o700}
+    files = [p for p in backups.rglob("*") if p.is_file()]
+    assert any(p.parent.name == "blobs" for p in files)
+    assert any(p.name == "manifest.json" for p in files)
+    assert {_mode(p) for p in files} == {0o600}
+
+    # a rollback of the config writes the backup's mode back, not the umask's
+    config.chmod(0o640)
+    rolled = await call(ctx, "sync", "rollback", "web", "--component", "config")
+    assert rolled.exit_code == 0, rolled.text
+    assert _mode(config) == 0o600
+
+
+def test_atomic_write_keeps_an_existing_mode(tmp_path: Path) -> None:
+    from commands.sync.files import atomic_write
+
+    secret = tmp_path / "secret.toml"
+    secret.write_text("key = 1\n")
+    secret.chmod(0o600)
+    atomic_write(secret, b"key = 2\n")
+    assert secret.read_bytes() == b"key = 2\n" and _mode(secret) == 0o600
+    atomic_write(secret, b"key = 3\n", 0o640)
+    assert _mode(secret) == 0o640
+    umask = os.umask(0o022)
+    try:
+        atomic_write(tmp_path / "new.toml", b"x = 1\n")
+    finally:
+        os.umask(umask)
+    assert _mode(tmp_path / "new.toml") == 0o644
