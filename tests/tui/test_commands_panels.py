@@ -85,7 +85,7 @@ async def test_each_panel_toggles_and_shows_its_empty_state(make_app: Any) -> No
             assert side.has_class("-visible")
             switcher = app.chat.query_one("ContentSwitcher")
             panel = app.chat.query_one(f"#{switcher.current}")
-            await wait_for(pilot, lambda panel=panel: panel.loaded)
+            await wait_for(pilot, lambda panel=panel: panel.loaded)  # type: ignore[misc]
             assert hint in panel.empty_text
         await pilot.press("f4")
         assert not side.has_class("-visible")

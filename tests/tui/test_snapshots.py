@@ -56,7 +56,7 @@ async def settle(pilot: Any) -> None:
 
 
 async def emit_reply(app: Any) -> str:
-    sid = app.chat.transcript.session_id
+    sid: str = app.chat.transcript.session_id
     bus = app.engine.bus
     await bus.emit(MessageStarted(sid, "msg_u1", "user"))
     await bus.emit(PartStarted(sid, "msg_u1", "prt_u1", 1, "text", "How does the loader work?"))
