@@ -7,7 +7,7 @@ imported inside handlers.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from commands.registry import Arg, CommandContext, CommandError, CommandResult, Table, command
 
@@ -19,6 +19,9 @@ TESTS = Arg(
     help="comma-separated: core,integration,docs,feature,preflight (default: all)",
 )
 COMPONENTS = ("code", "docs", "plans", "rag", "config")
+
+if TYPE_CHECKING:
+    from commands.target.repo import Backup, TargetRepo
 
 
 async def _targets(env: Any, args: dict[str, Any], all_key: str = "all_targets") -> list[Any]:
@@ -381,6 +384,26 @@ async def sync_verify(ctx: CommandContext, args: dict[str, Any]) -> CommandResul
     )
 
 
+async def _rollback_backup(
+    repo: TargetRepo, target_id: int, component: str | None
+) -> Backup | None:
+    """What undoes the last sync: the backup of a sync a crash left half-done, else of the newest
+    succeeded sync (a failed one was restored already, so its backup is the current state),
+    else the newest manual snapshot."""
+    interrupted = await repo.interrupted_run(target_id)
+    if interrupted is not None and interrupted["backup_id"] is not None:
+        backup = await repo.backup(target_id, interrupted["backup_id"])
+        if (
+            backup is not None
+            and backup.complete
+            and (component is None or component in backup.components)
+        ):
+            return backup
+    return await repo.last_good_sync_backup(target_id, component) or await repo.latest_backup(
+        target_id, component, reason="manual"
+    )
+
+
 @command(
     "sync",
     "rollback",
@@ -399,7 +422,7 @@ async def sync_verify(ctx: CommandContext, args: dict[str, Any]) -> CommandResul
             option="--backup",
             type=int,
             metavar="ID",
-            help="a specific backup (default: the latest covering the component)",
+            help="a specific backup (default: the one taken by the last successful sync)",
         ),
     ],
 )
@@ -414,10 +437,7 @@ async def sync_rollback(ctx: CommandContext, args: dict[str, Any]) -> CommandRes
     if args.get("backup") is not None:
         backup = await env.repo.backup(target.id, args["backup"])
     else:
-        # undo the last sync that touched it; a manual snapshot only when no sync backup exists
-        backup = await env.repo.latest_backup(
-            target.id, component, reason="sync"
-        ) or await env.repo.latest_backup(target.id, component)
+        backup = await _rollback_backup(env.repo, target.id, component)
     if backup is None:
         raise CommandError(
             f"no backup of {target.name}"

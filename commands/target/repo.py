@@ -258,6 +258,23 @@ class TargetRepo:
                 return backup
         return None
 
+    async def last_good_sync_backup(
+        self, target_id: int, component: str | None = None
+    ) -> Backup | None:
+        """The backup taken by the newest SUCCEEDED sync (covering ``component``): a failed sync
+        was already restored, so its backup is the state the target is in now."""
+        row = await self.store.fetchone(
+            "SELECT b.id FROM sync_run r JOIN backup b ON b.id = r.backup_id"
+            " WHERE r.target_id = ? AND r.status = 'succeeded' AND b.complete = 1"
+            " AND (? IS NULL"
+            "  OR EXISTS (SELECT 1 FROM json_each(b.roots, '$.components') WHERE value = ?)"
+            "  OR EXISTS (SELECT 1 FROM backup_file f WHERE f.backup_id = b.id"
+            "             AND f.component = ?))"
+            " ORDER BY r.id DESC LIMIT 1",
+            (target_id, component, component, component),
+        )
+        return None if row is None else await self.backup(target_id, row["id"])
+
     @staticmethod
     def _backup(row: sqlite3.Row) -> Backup:
         return Backup(

@@ -14,7 +14,7 @@ import pytest
 
 from commands.registry import CommandContext
 from commands.sync.pyenv import run_proc
-from tests.sync.conftest import call, tree_hashes, write
+from tests.sync.conftest import call, commit, tree_hashes, write
 
 
 def _alive(pid: int) -> bool:
@@ -221,3 +221,25 @@ def test_atomic_write_keeps_an_existing_mode(tmp_path: Path) -> None:
     finally:
         os.umask(umask)
     assert _mode(tmp_path / "new.toml") == 0o644
+
+
+async def test_rollback_skips_a_failed_and_restored_sync(
+    ctx: CommandContext, source_repo: Path, target_dir: Path
+) -> None:
+    await _add_web(ctx, target_dir, test_command="test ! -e opencode/docs/breaks.md")
+    first = await call(ctx, "sync", "run", "web")
+    assert first.exit_code == 0, first.text
+    write(source_repo / "docs/breaks.md", "# breaks the target's tests\n")
+    commit(source_repo, "breaking doc")
+    second = await call(ctx, "sync", "run", "web")
+    assert second.data["result"] == "failed" and second.data["restored"]["verified"]
+    assert second.data["backup_id"] != first.data["backup_id"]
+    assert not (target_dir / "opencode/docs/breaks.md").exists()
+
+    rolled = await call(ctx, "sync", "rollback", "web", "--component", "docs")
+    assert rolled.exit_code == 0, rolled.text
+    assert rolled.data["backup_id"] == first.data["backup_id"]
+    assert not (target_dir / "opencode/docs").exists()  # as before the first sync
+
+    everything = await call(ctx, "sync", "rollback", "web")
+    assert everything.data["backup_id"] == first.data["backup_id"]
