@@ -90,7 +90,7 @@ def whole_db_text() -> str:
     """Every text value in the database, for checking that secrets never reach it."""
     conn = sqlite3.connect(db_path())
     try:
-        out = []
+        out: list[str] = []
         for (table,) in conn.execute("SELECT name FROM sqlite_master WHERE type='table'"):
             for row in conn.execute(f'SELECT * FROM "{table}"'):
                 out.extend(str(v) for v in row)
