@@ -7,6 +7,7 @@ import random
 from textual.app import App, ComposeResult
 from textual.containers import VerticalScroll
 
+from tests.tui.conftest import wait_for
 from tui.widgets.markdown_stream import BlockSplitter, StreamingMarkdown
 
 DOC = """# Title
@@ -116,17 +117,19 @@ async def test_height_grows_in_steps_when_fast_and_exactly_when_slow() -> None:
     async with app.run_test(size=(80, 60)) as pilot:
         streamed = app.query_one("#streamed", StreamingMarkdown)
         streamed.append("one line\n\nsecond\n")
-        await pilot.pause(0.1)
-        assert streamed.size.height == 3  # one flush, no growth rate yet: exact
+        # Waited for, not timed: a flush is due within a frame, later on a loaded machine.
+        await wait_for(pilot, lambda: streamed.size.height == 3)  # one flush: exact
         for i in range(40):  # about 200 lines a second
             streamed.append(f"line {i}\n\n")
             await pilot.pause(0.01)
-        await pilot.pause(0.1)
+        await wait_for(pilot, lambda: any("line 39" in line for line in lines(streamed)))
+        await pilot.pause(0.05)  # the resize that follows the last flush
         real = streamed._renders[streamed._width].height
         assert streamed.size.height >= real
         assert streamed.size.height - real < GROW_STEP
         assert streamed._step > 1
         streamed.finish()
-        await pilot.pause(0.1)
-        assert streamed.size.height == streamed._renders[streamed._width].height
+        await wait_for(
+            pilot, lambda: streamed.size.height == streamed._renders[streamed._width].height
+        )
         assert lines(streamed)[-1].strip() == "line 39"
