@@ -39,6 +39,24 @@ async def _targets(env: Any, args: dict[str, Any], all_key: str = "all_targets")
     return [await get_target(env.repo, args["target"])]
 
 
+def _oldest_synced(source: Path, commits: list[str]) -> str:
+    """The commit every target's changes start after: the synced commit that is an ancestor of
+    all others or, when they lie on branches merged later, their common merge base."""
+    from commands.sync import source as src
+
+    for commit in commits:
+        if all(src.is_ancestor(source, commit, other) for other in commits):
+            return commit
+    try:
+        return src.git(source, "merge-base", "--octopus", *commits).strip()
+    except CommandError as exc:
+        raise CommandError(
+            f"the commits targets were synced to ({', '.join(c[:12] for c in commits)}) have no "
+            f"common ancestor in {source}; give --since REV",
+            exit_code=2,
+        ) from exc
+
+
 @command(
     "sync",
     "detect",
@@ -59,14 +77,18 @@ async def sync_detect(ctx: CommandContext, args: dict[str, Any]) -> CommandResul
     env = open_env(ctx)
     since = args.get("since")
     if not since:
-        synced = [t.sync_commit for t in await env.repo.all() if t.sync_commit]
+        synced = sorted({t.sync_commit for t in await env.repo.all() if t.sync_commit})
+        if not synced:
+            raise CommandError("no target has been synced yet: give --since REV", exit_code=2)
         candidates = [c for c in synced if src.is_ancestor(env.source, c, env.head)]
         if not candidates:
-            raise CommandError("no target has been synced yet: give --since REV", exit_code=2)
-        # the oldest synced commit: every target's changes are within the range
-        since = next(
-            c for c in candidates if all(src.is_ancestor(env.source, c, o) for o in candidates)
-        )
+            raise CommandError(
+                f"the commits targets were synced to ({', '.join(c[:12] for c in synced)}) are "
+                f"not in the history of HEAD {env.head[:12]} (rebased or reset?); "
+                "give --since REV",
+                exit_code=2,
+            )
+        since = _oldest_synced(env.source, candidates)
     resolved = src.resolve_rev(env.source, since)
     records = src.detect_changes(env.settings, resolved)
     changed = await refresh_statuses(env)

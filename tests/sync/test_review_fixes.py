@@ -14,7 +14,7 @@ import pytest
 
 from commands.registry import CommandContext
 from commands.sync.pyenv import run_proc
-from tests.sync.conftest import call, commit, tree_hashes, write
+from tests.sync.conftest import call, commit, git, tree_hashes, write
 
 
 def _alive(pid: int) -> bool:
@@ -243,3 +243,30 @@ async def test_rollback_skips_a_failed_and_restored_sync(
 
     everything = await call(ctx, "sync", "rollback", "web")
     assert everything.data["backup_id"] == first.data["backup_id"]
+
+
+async def test_detect_when_synced_commits_are_on_merged_branches(
+    ctx: CommandContext, source_repo: Path, target_dir: Path, tmp_path: Path
+) -> None:
+    base = git(source_repo, "rev-parse", "HEAD")
+    await _add_web(ctx, target_dir)
+    other = tmp_path / "api"
+    write(other / "app.py", "print('api')\n")
+    added = await call(ctx, "target", "add", "api", "--path", str(other), "--type", "source")
+    assert added.exit_code == 0, added.text
+
+    git(source_repo, "checkout", "-q", "-b", "feature")
+    write(source_repo / "docs/feature.md", "# feature\n")
+    commit(source_repo, "feature doc")
+    assert (await call(ctx, "sync", "run", "web", "--no-verify")).exit_code == 0
+    git(source_repo, "checkout", "-q", "main")
+    write(source_repo / "plans/main.md", "# main plan\n")
+    commit(source_repo, "main plan")
+    assert (await call(ctx, "sync", "run", "api", "--no-verify")).exit_code == 0
+    git(source_repo, "merge", "-q", "--no-ff", "-m", "merge feature", "feature")
+
+    detected = await call(ctx, "sync", "detect")
+    assert detected.exit_code == 0, detected.text
+    assert detected.data["since"] == base  # the merge base: both targets' changes are in range
+    paths = {f["path"] for c in detected.data["changes"] for f in c["files"]}
+    assert {"docs/feature.md", "plans/main.md"} <= paths
