@@ -3,6 +3,7 @@ flat in the size of the reply."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 import tracemalloc
@@ -74,6 +75,11 @@ async def test_first_text_arrives_before_the_server_has_sent_the_rest(api: ApiKi
                 first_at = first_at or time.monotonic()
                 texts.append(event.text)
         await provider.aclose()
+        # The server thread records the time just after its last write; the client can read
+        # that write first, so give the thread a moment to record it.
+        deadline = time.monotonic() + 5
+        while not server.completed_at and time.monotonic() < deadline:
+            await asyncio.sleep(0.01)
         assert server.completed_at, "the server finished the body"
         finished_at = server.completed_at[0]
     assert first_at is not None and "".join(texts) == "".join(pieces)
