@@ -60,6 +60,13 @@ def ollama_body(pieces: list[str]) -> bytes:
 BODIES = {"openai": openai_body, "anthropic": anthropic_body, "ollama": ollama_body}
 
 
+def _wait_until_completed(server: StreamServer, limit: float) -> None:
+    """``completed_at`` is appended by the server's own thread: poll it from a thread too."""
+    deadline = time.monotonic() + limit
+    while not server.completed_at and time.monotonic() < deadline:
+        time.sleep(0.01)
+
+
 @pytest.mark.parametrize("api", ["openai", "anthropic", "ollama"])
 async def test_first_text_arrives_before_the_server_has_sent_the_rest(api: ApiKind) -> None:
     pieces = [f"word{i} " for i in range(40)]
@@ -77,9 +84,7 @@ async def test_first_text_arrives_before_the_server_has_sent_the_rest(api: ApiKi
         await provider.aclose()
         # The server thread records the time just after its last write; the client can read
         # that write first, so give the thread a moment to record it.
-        deadline = time.monotonic() + 5
-        while not server.completed_at and time.monotonic() < deadline:
-            await asyncio.sleep(0.01)
+        await asyncio.to_thread(_wait_until_completed, server, 5.0)
         assert server.completed_at, "the server finished the body"
         finished_at = server.completed_at[0]
     assert first_at is not None and "".join(texts) == "".join(pieces)
