@@ -46,6 +46,18 @@ class ToolSpec:
     parameters: dict[str, Any]  # JSON schema of the arguments object
 
 
+def function_tool_json(tool: ToolSpec) -> dict[str, Any]:
+    """A tool in the OpenAI function-calling shape, which Ollama and llama.cpp also take."""
+    return {
+        "type": "function",
+        "function": {
+            "name": tool.name,
+            "description": tool.description,
+            "parameters": tool.parameters,
+        },
+    }
+
+
 @dataclass(slots=True)
 class ChatRequest:
     model: str

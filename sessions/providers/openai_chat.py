@@ -29,7 +29,12 @@ from sessions.events import (
     ToolCallStart,
     Usage,
 )
-from sessions.providers.base import ChatMessage, ChatRequest, ProviderConfig, ToolSpec
+from sessions.providers.base import (
+    ChatMessage,
+    ChatRequest,
+    ProviderConfig,
+    function_tool_json,
+)
 from sessions.providers.http import (
     ERROR_BODY_LIMIT,
     HttpTransport,
@@ -59,17 +64,6 @@ def map_finish(raw: str | None) -> FinishReason:
 
 
 # --------------------------------------------------------------------------- request
-
-
-def tool_json(tool: ToolSpec) -> dict[str, Any]:
-    return {
-        "type": "function",
-        "function": {
-            "name": tool.name,
-            "description": tool.description,
-            "parameters": tool.parameters,
-        },
-    }
 
 
 def message_json(message: ChatMessage) -> dict[str, Any]:
@@ -102,7 +96,7 @@ def request_body(request: ChatRequest) -> dict[str, Any]:
     messages.extend(message_json(m) for m in request.messages)
     body: dict[str, Any] = {"model": request.model, "messages": messages}
     if request.tools:
-        body["tools"] = [tool_json(t) for t in request.tools]
+        body["tools"] = [function_tool_json(t) for t in request.tools]
     body["stream"] = True
     body["stream_options"] = {"include_usage": True}
     if request.max_tokens is not None:
