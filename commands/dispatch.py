@@ -3,28 +3,36 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
+from typing import Any
 
-from commands.registry import REGISTRY, CommandContext, HelpRequested, UsageError, run_command
+from commands.registry import (
+    REGISTRY,
+    Command,
+    CommandContext,
+    HelpRequested,
+    UsageError,
+    run_command,
+)
 from commands.render import to_json, to_text
 
 EXIT_USAGE = 2
 
 
 async def run_words(ctx: CommandContext, words: list[str], fmt: str) -> int:
-    try:
-        command, values = REGISTRY.parse(words)
-    except HelpRequested as exc:
-        print(exc.usage)
-        return 0
-    except UsageError as exc:
-        print(str(exc), file=sys.stderr)
-        return EXIT_USAGE
-    return await _run(ctx, command, values, fmt)
+    return await _parse_and_run(ctx, lambda: REGISTRY.parse(words), fmt)
 
 
 async def run_slash(ctx: CommandContext, line: str, fmt: str) -> int:
+    return await _parse_and_run(ctx, lambda: REGISTRY.parse_slash(line), fmt)
+
+
+async def _parse_and_run(
+    ctx: CommandContext, parse: Callable[[], tuple[Command, dict[str, Any]]], fmt: str
+) -> int:
+    """Help goes to stdout (exit 0); bad usage to stderr with the command's usage (exit 2)."""
     try:
-        command, values = REGISTRY.parse_slash(line)
+        command, values = parse()
     except HelpRequested as exc:
         print(exc.usage)
         return 0
@@ -34,10 +42,7 @@ async def run_slash(ctx: CommandContext, line: str, fmt: str) -> int:
     return await _run(ctx, command, values, fmt)
 
 
-async def _run(ctx: CommandContext, command: object, values: dict[str, object], fmt: str) -> int:
-    from commands.registry import Command
-
-    assert isinstance(command, Command)
+async def _run(ctx: CommandContext, command: Command, values: dict[str, Any], fmt: str) -> int:
     values["_format"] = fmt
     result = await run_command(ctx, command, values)
     if fmt == "json":

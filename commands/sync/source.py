@@ -38,9 +38,10 @@ def _git_timeout(source: Path, args: tuple[str, ...] | list[str]) -> CommandErro
     )
 
 
-def git(source: Path, *args: str) -> str:
+def _run_git(source: Path, args: tuple[str, ...] | list[str]) -> subprocess.CompletedProcess[str]:
+    """``git -C source ARGS`` with the time limit; a missing git or a hang is a CommandError."""
     try:
-        proc = subprocess.run(
+        return subprocess.run(
             ["git", "-C", str(source), *args],
             capture_output=True,
             text=True,
@@ -51,6 +52,10 @@ def git(source: Path, *args: str) -> str:
         raise CommandError("git is not installed or not on PATH; install git") from exc
     except subprocess.TimeoutExpired as exc:
         raise _git_timeout(source, args) from exc
+
+
+def git(source: Path, *args: str) -> str:
+    proc = _run_git(source, args)
     if proc.returncode != 0:
         raise CommandError(
             f"git {' '.join(args)} failed in {source}: {proc.stderr.strip() or proc.stdout}"
@@ -96,19 +101,7 @@ def resolve_rev(source: Path, rev: str) -> str:
 
 
 def is_ancestor(source: Path, older: str, newer: str) -> bool:
-    args = ["merge-base", "--is-ancestor", older, newer]
-    try:
-        proc = subprocess.run(
-            ["git", "-C", str(source), *args],
-            capture_output=True,
-            timeout=GIT_TIMEOUT_S,
-            check=False,
-        )
-    except FileNotFoundError as exc:
-        raise CommandError("git is not installed or not on PATH; install git") from exc
-    except subprocess.TimeoutExpired as exc:
-        raise _git_timeout(source, args) from exc
-    return proc.returncode == 0
+    return _run_git(source, ["merge-base", "--is-ancestor", older, newer]).returncode == 0
 
 
 @lru_cache(maxsize=256)
