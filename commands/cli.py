@@ -29,6 +29,20 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _add_session_options(parser: argparse.ArgumentParser, verb: str) -> None:
+    """-m, and -c / -s (one or the other): shared by `opencode` and `opencode run`."""
+    parser.add_argument("-m", "--model", help="PROVIDER/MODEL, e.g. openai/gpt-4o-mini")
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument(
+        "-c",
+        "--continue",
+        dest="cont",
+        action="store_true",
+        help=f"{verb} the latest session in this directory",
+    )
+    group.add_argument("-s", "--session", help=f"{verb} the session with this id")
+
+
 def _run_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="opencode run",
@@ -38,16 +52,7 @@ def _run_parser() -> argparse.ArgumentParser:
         "3 permission needed (--on-ask fail), 130 interrupted, 141 stdout closed.",
     )
     parser.add_argument("message", nargs="*", help="the message (words are joined by spaces)")
-    parser.add_argument("-m", "--model", help="PROVIDER/MODEL, e.g. openai/gpt-4o-mini")
-    group = parser.add_mutually_exclusive_group()
-    group.add_argument(
-        "-c",
-        "--continue",
-        dest="cont",
-        action="store_true",
-        help="continue the latest session in this directory",
-    )
-    group.add_argument("-s", "--session", help="continue the session with this id")
+    _add_session_options(parser, "continue")
     parser.add_argument("--title", help="title for a new session")
     parser.add_argument(
         "--format",
@@ -83,16 +88,7 @@ def _main_parser() -> argparse.ArgumentParser:
         epilog=_commands_epilog(),
     )
     parser.add_argument("--version", action="version", version=f"opencode {VERSION}")
-    parser.add_argument("-m", "--model", help="PROVIDER/MODEL to chat with")
-    group = parser.add_mutually_exclusive_group()
-    group.add_argument(
-        "-c",
-        "--continue",
-        dest="cont",
-        action="store_true",
-        help="resume the latest session in this directory",
-    )
-    group.add_argument("-s", "--session", help="resume the session with this id")
+    _add_session_options(parser, "resume")
     return parser
 
 
