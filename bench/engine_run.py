@@ -54,8 +54,14 @@ def sse_text(pieces: list[str], usage: bool = True) -> bytes:
 
 def time_first_byte(cmd: list[str], cwd: Path, env: dict[str, str]) -> float:
     started = time.perf_counter()
-    proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        cmd,
+        cwd=cwd,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        stdin=subprocess.DEVNULL,
+    )
     assert proc.stdout is not None
     first = proc.stdout.read(1)
     elapsed = time.perf_counter() - started
@@ -67,7 +73,7 @@ def time_first_byte(cmd: list[str], cwd: Path, env: dict[str, str]) -> float:
 
 
 def bench_help(runs: int) -> None:
-    opencode = [sys.executable, "-m", "commands.cli", "run", "--help"]
+    opencode = [sys.executable, "-m", "opencode.commands.cli", "run", "--help"]
     script = Path(sys.executable).with_name("opencode")
     if script.exists():
         opencode = [str(script), "run", "--help"]
@@ -79,9 +85,11 @@ def bench_help(runs: int) -> None:
         started = time.perf_counter()
         subprocess.run([sys.executable, "-c", "pass"], check=True)
         base.append(time.perf_counter() - started)
-    print(f"run --help: median {statistics.median(times) * 1000:.0f} ms, min "
-          f"{min(times) * 1000:.0f} ms (python -c pass: {statistics.median(base) * 1000:.0f} ms); "
-          f"goal <= 150 ms")
+    print(
+        f"run --help: median {statistics.median(times) * 1000:.0f} ms, min "
+        f"{min(times) * 1000:.0f} ms (python -c pass: {statistics.median(base) * 1000:.0f} ms); "
+        f"goal <= 150 ms"
+    )
 
 
 def bench_ttft(runs: int, think: float, work: Path, env: dict[str, str]) -> None:
@@ -92,15 +100,21 @@ def bench_ttft(runs: int, think: float, work: Path, env: dict[str, str]) -> None
             f'model = "bench/m"\n[provider.bench]\napi = "openai"\nbase_url = "{server.url}/v1"\n'
         )
         ours, bare = [], []
-        time_first_byte([sys.executable, "-m", "commands.cli", "run", "hi"], work, env)  # warm
+        time_first_byte(
+            [sys.executable, "-m", "opencode.commands.cli", "run", "hi"], work, env
+        )  # warm
         for _ in range(runs):
             ours.append(
-                time_first_byte([sys.executable, "-m", "commands.cli", "run", "hi"], work, env)
+                time_first_byte(
+                    [sys.executable, "-m", "opencode.commands.cli", "run", "hi"], work, env
+                )
             )
             bare.append(time_first_byte([sys.executable, "-c", BARE_CLIENT, server.url], work, env))
     o, b = statistics.median(ours), statistics.median(bare)
-    print(f"TTFT (server think {think * 1000:.0f} ms): opencode run {o * 1000:.0f} ms, bare httpx "
-          f"{b * 1000:.0f} ms, ratio {o / b:.3f} (goal <= 1.05)")
+    print(
+        f"TTFT (server think {think * 1000:.0f} ms): opencode run {o * 1000:.0f} ms, bare httpx "
+        f"{b * 1000:.0f} ms, ratio {o / b:.3f} (goal <= 1.05)"
+    )
 
 
 def child_peak_rss(cmd: list[str], cwd: Path, env: dict[str, str]) -> int:
@@ -109,8 +123,12 @@ def child_peak_rss(cmd: list[str], cwd: Path, env: dict[str, str]) -> int:
     with tempfile.NamedTemporaryFile("r", suffix=".rss") as out:
         subprocess.run(
             ["/usr/bin/time", "-f", "%M", "-o", out.name, *cmd],
-            cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-            stdin=subprocess.DEVNULL, check=True,
+            cwd=cwd,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            stdin=subprocess.DEVNULL,
+            check=True,
         )
         return int(out.read().strip().splitlines()[-1]) * 1024
 
@@ -124,17 +142,19 @@ def bench_rss(work: Path, env: dict[str, str], megabytes: int) -> None:
         (work / "opencode.toml").write_text(
             f'model = "bench/m"\n[provider.bench]\napi = "openai"\nbase_url = "{server.url}/v1"\n'
         )
-        cmd = [sys.executable, "-m", "commands.cli", "run", "--format", "text", "hi"]
+        cmd = [sys.executable, "-m", "opencode.commands.cli", "run", "--format", "text", "hi"]
         baseline = child_peak_rss(cmd, work, env)
         started = time.perf_counter()
         peak = child_peak_rss(cmd, work, env)
         elapsed = time.perf_counter() - started
     text = count * len(piece)
     grown = peak - baseline
-    print(f"20 MB reply: text {text / 1e6:.1f} MB in {elapsed:.1f} s; "
-          f"peak RSS {peak / 1e6:.1f} MB, "
-          f"baseline {baseline / 1e6:.1f} MB, growth {grown / 1e6:.1f} MB = "
-          f"{grown / text:.2f}x the text (goal <= 3x)")
+    print(
+        f"20 MB reply: text {text / 1e6:.1f} MB in {elapsed:.1f} s; "
+        f"peak RSS {peak / 1e6:.1f} MB, "
+        f"baseline {baseline / 1e6:.1f} MB, growth {grown / 1e6:.1f} MB = "
+        f"{grown / text:.2f}x the text (goal <= 3x)"
+    )
 
 
 def main() -> None:
@@ -144,8 +164,12 @@ def main() -> None:
     runs = 5 if opts.quick else 15
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
-        env = {**os.environ, "OPENCODE_DATA_DIR": str(work / "data"),
-               "XDG_CONFIG_HOME": str(work / "xdg"), "PYTHONPATH": str(ROOT)}
+        env = {
+            **os.environ,
+            "OPENCODE_DATA_DIR": str(work / "data"),
+            "XDG_CONFIG_HOME": str(work / "xdg"),
+            "PYTHONPATH": str(ROOT),
+        }
         env.pop("OPENCODE_CONFIG", None)
         bench_help(runs)
         bench_ttft(runs, 0.0, work, env)

@@ -30,8 +30,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from sessions.events import TextDelta, Usage  # noqa: E402
-from sessions.providers.base import ChatMessage, ChatRequest, ProviderConfig  # noqa: E402
+from opencode.sessions.events import TextDelta, Usage  # noqa: E402
+from opencode.sessions.providers.base import ChatMessage, ChatRequest, ProviderConfig  # noqa: E402
 
 SYSTEM = "You are a helpful assistant."
 PROMPT = "Write a short paragraph about the sea."
@@ -73,7 +73,7 @@ async def timed_stream(provider: Any, req: ChatRequest) -> tuple[float, float, i
 
 
 def bench_embedded(runs: int, max_tokens: int) -> None:
-    from sessions.providers.local import (
+    from opencode.sessions.providers.local import (
         DEFAULT_N_CTX,
         LocalProvider,
         default_model_path,
@@ -106,7 +106,7 @@ def bench_embedded_cli(runs: int, max_tokens: int) -> None:
         f"max_tokens = {max_tokens}\ntools = false\n",
         encoding="utf-8",
     )
-    cmd = [sys.executable, "-m", "commands.cli", "run", "--format", "text", PROMPT]
+    cmd = [sys.executable, "-m", "opencode.commands.cli", "run", "--format", "text", PROMPT]
     first_and_total(cmd, work, env)  # warm the OS file cache
     results = [first_and_total(cmd, work, env) for _ in range(runs)]
     print(
@@ -152,7 +152,7 @@ async def bare_in_process(url: str, body: dict[str, Any]) -> tuple[float, float]
 
 
 def bench_llama_server(runs: int, max_tokens: int) -> None:
-    from sessions.providers.factory import make_provider
+    from opencode.sessions.providers.factory import make_provider
     from tests.realserver.servers import start_llama_server
 
     body = {
@@ -172,7 +172,15 @@ def bench_llama_server(runs: int, max_tokens: int) -> None:
             f"temperature = 0\nseed = 42\nmax_tokens = {max_tokens}\ntools = false\n",
             encoding="utf-8",
         )
-        ours_cmd = [sys.executable, "-m", "commands.cli", "run", "--format", "text", PROMPT]
+        ours_cmd = [
+            sys.executable,
+            "-m",
+            "opencode.commands.cli",
+            "run",
+            "--format",
+            "text",
+            PROMPT,
+        ]
         bare_cmd = [sys.executable, "-c", BARE_CLIENT, server.url, json.dumps(body)]
         first_and_total(ours_cmd, work, env)  # warm the server's prompt cache and the OS cache
         ours, bare = [], []

@@ -38,8 +38,8 @@ async def main() -> None:
 
     from textual import events
 
-    from tui.testing import config_for_tests, seed_long_session
-    from tui.widgets.transcript import AssistantMessage, Transcript, UserMessage
+    from opencode.tui.testing import config_for_tests, seed_long_session
+    from opencode.tui.widgets.transcript import AssistantMessage, Transcript, UserMessage
 
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
@@ -52,7 +52,7 @@ async def main() -> None:
             f"({config.db_path.stat().st_size / 1e6:.1f} MB database)"
         )
 
-        from tui.app import OpencodeApp
+        from opencode.tui.app import OpencodeApp
 
         app = OpencodeApp(config=config, cwd=root, open_session=False)
         t_app = time.perf_counter()

@@ -1,7 +1,7 @@
 """The ``opencode`` console script.
 
 - ``opencode`` [-c | -s ID] [-m MODEL]   the TUI (the only path that imports Textual)
-- ``opencode run [MESSAGE...]``          one headless agent turn (see commands.headless)
+- ``opencode run [MESSAGE...]``          one headless agent turn (see opencode.commands.headless)
 - ``opencode GROUP ...``                 any registered command (``session list``, ``sync status``)
 
 Start-up stays cheap: argparse only, engine modules imported after parsing.
@@ -93,7 +93,7 @@ def _main_parser() -> argparse.ArgumentParser:
 
 
 def _commands_epilog() -> str:
-    from commands.registry import REGISTRY
+    from opencode.commands.registry import REGISTRY
 
     lines = [
         "commands:",
@@ -129,8 +129,8 @@ def _registry_command(words: list[str]) -> int:
     import asyncio
     from pathlib import Path
 
-    from commands.context import open_context_or_report
-    from commands.dispatch import run_words
+    from opencode.commands.context import open_context_or_report
+    from opencode.commands.dispatch import run_words
 
     words, fmt = _split_format(words)
     fmt = fmt or "text"
@@ -155,7 +155,7 @@ def _registry_command(words: list[str]) -> int:
 def _tui(opts: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from sessions.config import ConfigError, load_config
+    from opencode.sessions.config import ConfigError, load_config
 
     cwd = Path.cwd().resolve()
     try:
@@ -163,7 +163,7 @@ def _tui(opts: argparse.Namespace) -> int:
     except ConfigError as exc:
         print(f"opencode: config error: {exc}", file=sys.stderr)
         return 2
-    from tui.app import run_app
+    from opencode.tui.app import run_app
 
     code: int = run_app(
         config=config, cwd=cwd, session_id=opts.session, continue_latest=opts.cont, model=opts.model
@@ -175,11 +175,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     words = list(sys.argv[1:] if argv is None else argv)
     try:
         if words and words[0] == "run":
-            from commands.headless import run
+            from opencode.commands.headless import run
 
             return run(_run_parser().parse_args(words[1:]))
         if words and not words[0].startswith("-"):
-            from commands.registry import REGISTRY
+            from opencode.commands.registry import REGISTRY
 
             if words[0] in REGISTRY.groups():
                 return _registry_command(words)

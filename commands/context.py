@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from commands.registry import CommandContext
+from opencode.commands.registry import CommandContext
 
 
 def _stderr(line: str) -> None:
@@ -14,8 +14,8 @@ def _stderr(line: str) -> None:
 
 async def open_context(cwd: Path, *, interactive: bool = False) -> CommandContext:
     """Load config (ConfigError on bad config) and open the store (StoreError)."""
-    from sessions.config import load_config
-    from sessions.store.db import Store
+    from opencode.sessions.config import load_config
+    from opencode.sessions.store.db import Store
 
     config = load_config(cwd)
     store = await Store.open(config.db_path)
@@ -27,8 +27,8 @@ async def open_context(cwd: Path, *, interactive: bool = False) -> CommandContex
 async def open_context_or_report(cwd: Path) -> CommandContext | int:
     """``open_context``, or the exit code after telling the user why it failed:
     2 for a config error (what, where, expected), 1 for an unusable database."""
-    from sessions.config import ConfigError
-    from sessions.store.db import StoreError
+    from opencode.sessions.config import ConfigError
+    from opencode.sessions.store.db import StoreError
 
     try:
         return await open_context(cwd)

@@ -6,7 +6,7 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-from commands.registry import (
+from opencode.commands.registry import (
     REGISTRY,
     Command,
     CommandContext,
@@ -14,7 +14,7 @@ from commands.registry import (
     UsageError,
     run_command,
 )
-from commands.render import to_json, to_text
+from opencode.commands.render import to_json, to_text
 
 EXIT_USAGE = 2
 

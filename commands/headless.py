@@ -48,14 +48,14 @@ def run(opts: argparse.Namespace) -> int:
 
 
 async def _run(opts: argparse.Namespace, message: str) -> int:
-    from commands.context import open_context_or_report
+    from opencode.commands.context import open_context_or_report
 
     ctx = await open_context_or_report(Path.cwd().resolve())
     if isinstance(ctx, int):
         return ctx
     try:
         if message.lstrip().startswith("/"):
-            from commands.dispatch import run_slash
+            from opencode.commands.dispatch import run_slash
 
             return await run_slash(ctx, message.strip(), opts.format)
         return await _agent_turn(ctx, opts, message)
@@ -64,19 +64,19 @@ async def _run(opts: argparse.Namespace, message: str) -> int:
 
 
 async def _agent_turn(ctx: Any, opts: argparse.Namespace, message: str) -> int:
-    from commands.printers import JsonPrinter, TextPrinter
-    from sessions.config import ConfigError
-    from sessions.events import EventBus, SessionEvent
-    from sessions.runner import (
+    from opencode.commands.printers import JsonPrinter, TextPrinter
+    from opencode.sessions.config import ConfigError
+    from opencode.sessions.events import EventBus, SessionEvent
+    from opencode.sessions.runner import (
         PermissionAnswer,
         PermissionRequest,
         PermissionRequired,
         Runner,
         RunnerError,
     )
-    from sessions.store.db import StoreError
-    from sessions.store.writer import StoreWriter
-    from sessions.tools.permissions import Permissions
+    from opencode.sessions.store.db import StoreError
+    from opencode.sessions.store.writer import StoreWriter
+    from opencode.sessions.tools.permissions import Permissions
 
     bus = EventBus()
     writer = StoreWriter(ctx.store)

@@ -19,7 +19,7 @@ import json
 import sys
 from typing import Any, TextIO
 
-from sessions.events import (
+from opencode.sessions.events import (
     ErrorOccurred,
     PartDelta,
     PermissionAsked,

@@ -4,7 +4,7 @@ A command is declared once (``Command``: a name path such as ``("sync", "run")``
 arguments, help and an async handler). ``opencode sync run --target web``, ``/sync run web``
 typed in the TUI and ``opencode run "/sync run web"`` all resolve through ``Registry.parse``
 and call the same handler, which returns a structured ``CommandResult``; renderers in
-``commands.render`` (and the TUI) turn that into text, JSON or widgets.
+``opencode.commands.render`` (and the TUI) turn that into text, JSON or widgets.
 
 Domain packages declare their commands in a module listed in ``COMMAND_MODULES``; those modules
 must stay cheap to import (heavy imports go inside handlers).
@@ -21,16 +21,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from sessions.config import Config
-    from sessions.store.db import Store
+    from opencode.sessions.config import Config
+    from opencode.sessions.store.db import Store
 
 # Modules that declare commands (each calls ``register`` at import time).
 COMMAND_MODULES: list[str] = [
-    "commands.session.cmds",
-    "commands.target.cmds",
-    "commands.sync.cmds",
-    "commands.verify.cmds",
-    "commands.backlog.cmds",
+    "opencode.commands.session.cmds",
+    "opencode.commands.target.cmds",
+    "opencode.commands.sync.cmds",
+    "opencode.commands.verify.cmds",
+    "opencode.commands.backlog.cmds",
 ]
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from commands.registry import CommandResult, Table
+from opencode.commands.registry import CommandResult, Table
 
 
 def _cell(value: Any) -> str:

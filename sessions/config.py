@@ -20,7 +20,7 @@ from typing import Any, cast
 import tomlkit
 from tomlkit.exceptions import ParseError
 
-from sessions.providers.base import ApiKind, ProviderConfig
+from opencode.sessions.providers.base import ApiKind, ProviderConfig
 
 API_KINDS: tuple[ApiKind, ...] = ("openai", "anthropic", "ollama", "local")
 ACTIONS = ("allow", "ask", "deny")

@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from sessions.config import Config
-from sessions.events import (
+from opencode.sessions.config import Config
+from opencode.sessions.events import (
     ErrorOccurred,
     EventBus,
     Finish,
@@ -41,11 +41,17 @@ from sessions.events import (
     TurnFinished,
     Usage,
 )
-from sessions.ids import new_id
-from sessions.providers.base import ChatMessage, ChatRequest, Provider, ProviderConfig, ToolCall
-from sessions.store.db import Store
-from sessions.store.sessions import MessageRecord, SessionRecord, SessionRepo
-from sessions.tools.base import Tool, ToolContext, ToolResult
+from opencode.sessions.ids import new_id
+from opencode.sessions.providers.base import (
+    ChatMessage,
+    ChatRequest,
+    Provider,
+    ProviderConfig,
+    ToolCall,
+)
+from opencode.sessions.store.db import Store
+from opencode.sessions.store.sessions import MessageRecord, SessionRecord, SessionRepo
+from opencode.sessions.tools.base import Tool, ToolContext, ToolResult
 
 PermissionAnswer = Literal["allow_once", "allow_session", "deny"]
 # A text part is split once it holds this much, so no single row update grows unbounded.
@@ -86,7 +92,7 @@ ProviderFactory = Callable[[ProviderConfig], Provider]
 
 
 def _default_factory(config: ProviderConfig) -> Provider:
-    from sessions.providers.factory import make_provider
+    from opencode.sessions.providers.factory import make_provider
 
     provider: Provider = make_provider(config)
     return provider
@@ -132,7 +138,7 @@ class Runner:
         self.provider_factory = provider_factory or _default_factory
         self._providers: dict[str, Provider] = {}
         if tools is None:
-            from sessions.tools.registry import builtin_tools
+            from opencode.sessions.tools.registry import builtin_tools
 
             tools = builtin_tools()
         self.tools = tools
@@ -322,7 +328,7 @@ class Runner:
         merged into every request body); ``tools`` (false: send none; a list: only those);
         ``prefill`` (a table: ``text``, an assistant prefill, and ``extra_body``, sent only when
         the conversation ends with the user's message, i.e. on a turn's first step)."""
-        from sessions.tools.registry import tool_specs
+        from opencode.sessions.tools.registry import tool_specs
 
         options = {**provider.options, **(request_options or {})}
         system = self.config.system_prompt or DEFAULT_SYSTEM_PROMPT.format(cwd=self.cwd)
@@ -415,8 +421,8 @@ class Runner:
     async def _run_tool(
         self, session_id: str, step: _Step, call: ToolCallEnd, offered: dict[str, Tool]
     ) -> ChatMessage:
-        from sessions.tools.base import ToolError
-        from sessions.tools.registry import execute, parse_arguments
+        from opencode.sessions.tools.base import ToolError
+        from opencode.sessions.tools.registry import execute, parse_arguments
 
         part_id = new_id("prt")
         seq = step.next_seq()

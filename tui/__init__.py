@@ -1,6 +1,6 @@
 """The Textual front end (the only package that imports Textual).
 
-``tui.app.run_app`` is what ``opencode`` with no subcommand calls. Layout:
+``opencode.tui.app.run_app`` is what ``opencode`` with no subcommand calls. Layout:
 
 - ``app.py``        the App: engine ownership, permission modal, command palette, theme memory
 - ``engine.py``     facade over store, event bus, store writer and runner (no Textual)

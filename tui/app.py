@@ -21,15 +21,15 @@ from textual.binding import Binding, BindingType
 if TYPE_CHECKING:
     from textual.screen import Screen
 
-    from commands.registry import CommandContext
-    from sessions.config import Config
-    from sessions.runner import PermissionAnswer, PermissionRequest, ProviderFactory
-    from tui.engine import ChatEngine
-    from tui.screens.chat import ChatScreen
+    from opencode.commands.registry import CommandContext
+    from opencode.sessions.config import Config
+    from opencode.sessions.runner import PermissionAnswer, PermissionRequest, ProviderFactory
+    from opencode.tui.engine import ChatEngine
+    from opencode.tui.screens.chat import ChatScreen
 
 
 def _chat_screen() -> Screen[Any]:
-    from tui.screens.chat import ChatScreen
+    from opencode.tui.screens.chat import ChatScreen
 
     return ChatScreen()
 
@@ -54,7 +54,7 @@ class OpencodeApp(App[int]):
         open_session: bool = True,
     ) -> None:
         super().__init__()
-        from tui.engine import ChatEngine
+        from opencode.tui.engine import ChatEngine
 
         self.config = config
         self.cwd = cwd
@@ -75,7 +75,7 @@ class OpencodeApp(App[int]):
     # ------------------------------------------------------------------ lifecycle
 
     async def on_mount(self) -> None:
-        from sessions.store.db import StoreError
+        from opencode.sessions.store.db import StoreError
 
         try:
             await self.engine.open(self.ask_permission)
@@ -106,14 +106,14 @@ class OpencodeApp(App[int]):
 
     @property
     def chat(self) -> ChatScreen:
-        from tui.screens.chat import ChatScreen
+        from opencode.tui.screens.chat import ChatScreen
 
         screen = self.get_screen("chat")
         assert isinstance(screen, ChatScreen)
         return screen
 
     def command_context(self, progress: Callable[[str], None]) -> CommandContext:
-        from commands.registry import CommandContext
+        from opencode.commands.registry import CommandContext
 
         return CommandContext(
             store=self.engine.store,
@@ -126,7 +126,7 @@ class OpencodeApp(App[int]):
     # ------------------------------------------------------------------ permissions
 
     async def ask_permission(self, request: PermissionRequest) -> PermissionAnswer:
-        from tui.screens.permission import PermissionScreen
+        from opencode.tui.screens.permission import PermissionScreen
 
         future: asyncio.Future[str] = asyncio.get_running_loop().create_future()
 
@@ -153,7 +153,7 @@ class OpencodeApp(App[int]):
 
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
-        from tui.screens.chat import ChatScreen
+        from opencode.tui.screens.chat import ChatScreen
 
         if not isinstance(screen, ChatScreen):
             return
@@ -218,7 +218,7 @@ def run_app(
     """Run the TUI until the user quits; the exit code for ``opencode``."""
     import sys
 
-    from sessions.config import ConfigError
+    from opencode.sessions.config import ConfigError
 
     if model:
         try:

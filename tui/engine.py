@@ -12,14 +12,19 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sessions.events import EventBus, TurnFinished
+from opencode.sessions.events import EventBus, TurnFinished
 
 if TYPE_CHECKING:
-    from sessions.config import Config
-    from sessions.runner import PermissionAnswer, PermissionRequest, ProviderFactory, Runner
-    from sessions.store.db import Store
-    from sessions.store.sessions import MessageRecord, SessionRecord, SessionRepo
-    from sessions.store.writer import StoreWriter
+    from opencode.sessions.config import Config
+    from opencode.sessions.runner import (
+        PermissionAnswer,
+        PermissionRequest,
+        ProviderFactory,
+        Runner,
+    )
+    from opencode.sessions.store.db import Store
+    from opencode.sessions.store.sessions import MessageRecord, SessionRecord, SessionRepo
+    from opencode.sessions.store.writer import StoreWriter
 
 Asker = Callable[["PermissionRequest"], Awaitable["PermissionAnswer"]]
 
@@ -63,9 +68,9 @@ class ChatEngine:
         return self._repo
 
     async def open(self, asker: Asker) -> None:
-        from sessions.store.db import Store
-        from sessions.store.sessions import SessionRepo
-        from sessions.store.writer import StoreWriter
+        from opencode.sessions.store.db import Store
+        from opencode.sessions.store.sessions import SessionRepo
+        from opencode.sessions.store.writer import StoreWriter
 
         self._asker = asker
         self._store = await Store.open(self.config.db_path)
@@ -75,8 +80,8 @@ class ChatEngine:
 
     def runner(self) -> Runner:
         if self._runner is None:
-            from sessions.runner import Runner
-            from sessions.tools.permissions import Permissions
+            from opencode.sessions.runner import Runner
+            from opencode.sessions.tools.permissions import Permissions
 
             assert self._asker is not None
             self._runner = Runner(

@@ -9,7 +9,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-from sessions.events import (
+from opencode.sessions.events import (
     MessageFinished,
     MessageStarted,
     PartDelta,
@@ -19,14 +19,14 @@ from sessions.events import (
     TurnFinished,
     Usage,
 )
-from sessions.ids import new_id
-from tui.app import OpencodeApp
-from tui.widgets.markdown_stream import StreamingMarkdown
+from opencode.sessions.ids import new_id
+from opencode.tui.app import OpencodeApp
+from opencode.tui.widgets.markdown_stream import StreamingMarkdown
 
 
 def config_for_tests(data_dir: Path, base_url: str = "http://127.0.0.1:9/v1") -> Any:
     """A ``Config`` with one openai-compatible provider ``mock`` at ``base_url``."""
-    from sessions.config import load_config
+    from opencode.sessions.config import load_config
 
     data_dir.mkdir(parents=True, exist_ok=True)
     path = data_dir / "opencode.toml"
@@ -107,9 +107,9 @@ async def seed_long_session(db_path: Path, cwd: Path, messages: int, *, title: s
     import json
     import time
 
-    from sessions.ids import new_id
-    from sessions.store.db import Store
-    from sessions.store.sessions import SessionRepo
+    from opencode.sessions.ids import new_id
+    from opencode.sessions.store.db import Store
+    from opencode.sessions.store.sessions import SessionRepo
 
     store = await Store.open(db_path)
     try:

@@ -15,11 +15,18 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from commands.registry import Arg, CommandContext, CommandError, CommandResult, Table, command
+from opencode.commands.registry import (
+    Arg,
+    CommandContext,
+    CommandError,
+    CommandResult,
+    Table,
+    command,
+)
 
 if TYPE_CHECKING:
-    from commands.backlog.model import BacklogItem
-    from commands.backlog.repo import BacklogRepo
+    from opencode.commands.backlog.model import BacklogItem
+    from opencode.commands.backlog.repo import BacklogRepo
 
 # Kept literal (not imported from model) so that importing this module stays cheap.
 STATUS_CHOICES = (
@@ -64,7 +71,7 @@ _FIELD_ARGS = [
 
 
 def _repo(ctx: CommandContext) -> BacklogRepo:
-    from commands.backlog.repo import BacklogRepo
+    from opencode.commands.backlog.repo import BacklogRepo
 
     return BacklogRepo(ctx.store)
 
@@ -84,7 +91,7 @@ def _path(ctx: CommandContext, value: str) -> Path:
 
 
 def _item_text(item: BacklogItem) -> str:
-    from commands.backlog.exporter import item_block
+    from opencode.commands.backlog.exporter import item_block
 
     status = f"status: {item.status}" + (
         f" (completed {item.completed_on})" if item.completed_on else ""
@@ -100,7 +107,7 @@ def _priority_text(value: str) -> str:
 
 
 def _apply_fields(item: BacklogItem, args: dict[str, Any]) -> list[str]:
-    from commands.backlog.model import Criterion
+    from opencode.commands.backlog.model import Criterion
 
     changed = []
     for name in ("key", "one_liner", "effort", "risk", "source", "notes", "number", "title"):
@@ -207,7 +214,7 @@ async def backlog_show(ctx: CommandContext, args: dict[str, Any]) -> CommandResu
     args=[Arg("title", positional=True, required=True, multiple=True, help="title"), *_FIELD_ARGS],
 )
 async def backlog_add(ctx: CommandContext, args: dict[str, Any]) -> CommandResult:
-    from commands.backlog.model import BacklogItem
+    from opencode.commands.backlog.model import BacklogItem
 
     repo = _repo(ctx)
     title = " ".join(args["title"]).strip()
@@ -341,7 +348,7 @@ async def backlog_check(ctx: CommandContext, args: dict[str, Any]) -> CommandRes
 
 @command("backlog", "groom", help="order the open work; print sequence and statistics")
 async def backlog_groom(ctx: CommandContext, args: dict[str, Any]) -> CommandResult:
-    from commands.backlog.groom import groom, render_sequence, render_statistics
+    from opencode.commands.backlog.groom import groom, render_sequence, render_statistics
 
     repo = _repo(ctx)
     result = groom(await repo.list_items(), await repo.latest_sync_state())
@@ -359,7 +366,7 @@ async def backlog_groom(ctx: CommandContext, args: dict[str, Any]) -> CommandRes
     ],
 )
 async def backlog_import(ctx: CommandContext, args: dict[str, Any]) -> CommandResult:
-    from commands.backlog.parser import parse_backlog
+    from opencode.commands.backlog.parser import parse_backlog
 
     name = args.get("file") or ctx.config.section("backlog").get("file")
     if not name:
@@ -404,7 +411,7 @@ async def backlog_import(ctx: CommandContext, args: dict[str, Any]) -> CommandRe
     args=[Arg("output", option="--output", short="-o", help="write to this file")],
 )
 async def backlog_export(ctx: CommandContext, args: dict[str, Any]) -> CommandResult:
-    from commands.backlog.exporter import export_backlog
+    from opencode.commands.backlog.exporter import export_backlog
 
     items = await _repo(ctx).list_items()
     markdown = export_backlog(items)
@@ -437,7 +444,12 @@ async def backlog_sync(ctx: CommandContext, args: dict[str, Any]) -> CommandResu
     import asyncio
     import json
 
-    from commands.backlog.reality import RealityError, apply_findings, check_reality, render_report
+    from opencode.commands.backlog.reality import (
+        RealityError,
+        apply_findings,
+        check_reality,
+        render_report,
+    )
 
     repo = _repo(ctx)
     items = await repo.list_items()

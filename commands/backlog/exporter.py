@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import time
 
-from commands.backlog.groom import groom, render_sequence, render_statistics
-from commands.backlog.model import SECTION_HEADINGS, STATUSES, BacklogItem
-from commands.backlog.parser import needs_escape
+from opencode.commands.backlog.groom import groom, render_sequence, render_statistics
+from opencode.commands.backlog.model import SECTION_HEADINGS, STATUSES, BacklogItem
+from opencode.commands.backlog.parser import needs_escape
 
 EXPORT_ORDER: tuple[str, ...] = STATUSES
 

@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from commands.backlog.model import (
+from opencode.commands.backlog.model import (
     CLOSED_STATUSES,
     KEY_RE,
     OPEN_STATUSES,

@@ -26,7 +26,7 @@ import calendar
 import re
 from dataclasses import dataclass, field
 
-from commands.backlog.model import (
+from opencode.commands.backlog.model import (
     KEY_RE,
     STATUSES,
     BacklogItem,

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from commands.backlog.model import OPEN_STATUSES, BacklogItem
+from opencode.commands.backlog.model import OPEN_STATUSES, BacklogItem
 
 CLASSES: tuple[str, ...] = (
     "completed_but_undocumented",

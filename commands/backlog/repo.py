@@ -10,7 +10,7 @@ import time
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
-from commands.backlog.model import (
+from opencode.commands.backlog.model import (
     OPEN_STATUSES,
     BacklogItem,
     Criterion,
@@ -19,7 +19,7 @@ from commands.backlog.model import (
 )
 
 if TYPE_CHECKING:
-    from sessions.store.db import Store
+    from opencode.sessions.store.db import Store
 
 _COLUMNS = (
     "key, number, title, one_liner, priority, effort, risk, status, source, files, blockers, "

@@ -8,7 +8,14 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from commands.registry import Arg, CommandContext, CommandError, CommandResult, Table, command
+from opencode.commands.registry import (
+    Arg,
+    CommandContext,
+    CommandError,
+    CommandResult,
+    Table,
+    command,
+)
 
 
 def _when(ts: float) -> str:
@@ -26,7 +33,7 @@ def _when(ts: float) -> str:
     aliases=[("sessions",)],
 )
 async def session_list(ctx: CommandContext, args: dict[str, Any]) -> CommandResult:
-    from sessions.store.sessions import SessionRepo
+    from opencode.sessions.store.sessions import SessionRepo
 
     repo = SessionRepo(ctx.store)
     records = await repo.list(None if args.get("all") else ctx.cwd, limit=args["limit"])
@@ -55,7 +62,7 @@ async def session_list(ctx: CommandContext, args: dict[str, Any]) -> CommandResu
 
 
 async def _load(ctx: CommandContext, session_id: str) -> tuple[Any, list[Any]]:
-    from sessions.store.sessions import SessionRepo
+    from opencode.sessions.store.sessions import SessionRepo
 
     repo = SessionRepo(ctx.store)
     record = await repo.get(session_id)

@@ -18,9 +18,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from commands.registry import CommandError
-from commands.sync.files import atomic_write, sha256_file, tree_files
-from commands.target.repo import Backup, BackupFile, Target, TargetRepo
+from opencode.commands.registry import CommandError
+from opencode.commands.sync.files import atomic_write, sha256_file, tree_files
+from opencode.commands.target.repo import Backup, BackupFile, Target, TargetRepo
 
 
 def backups_root(data_dir: Path, target: Target) -> Path:

@@ -3,8 +3,8 @@ preparation and post-sync verification checklists for one target."""
 
 from __future__ import annotations
 
-from commands.sync.source import ChangeRecord
-from commands.target.repo import Target
+from opencode.commands.sync.source import ChangeRecord
+from opencode.commands.target.repo import Target
 
 
 def render(

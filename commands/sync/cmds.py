@@ -1,7 +1,7 @@
 """Sync commands: ``sync detect|checklist|run|verify|rollback|status|docs|plans|rag``.
 
-Declarations only; the engine (``commands.sync.engine``) and its git, pip and tomlkit work are
-imported inside handlers.
+Declarations only; the engine (``opencode.commands.sync.engine``) and its git, pip and tomlkit
+work are imported inside handlers.
 """
 
 from __future__ import annotations
@@ -9,7 +9,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from commands.registry import Arg, CommandContext, CommandError, CommandResult, Table, command
+from opencode.commands.registry import (
+    Arg,
+    CommandContext,
+    CommandError,
+    CommandResult,
+    Table,
+    command,
+)
 
 TARGET = Arg("target", positional=True, option="--target", help="the target's name")
 TESTS = Arg(
@@ -21,11 +28,11 @@ TESTS = Arg(
 COMPONENTS = ("code", "docs", "plans", "rag", "config")
 
 if TYPE_CHECKING:
-    from commands.target.repo import Backup, TargetRepo
+    from opencode.commands.target.repo import Backup, TargetRepo
 
 
 async def _targets(env: Any, args: dict[str, Any], all_key: str = "all_targets") -> list[Any]:
-    from commands.sync.engine import get_target
+    from opencode.commands.sync.engine import get_target
 
     if bool(args.get("target")) == bool(args.get(all_key)):
         raise CommandError(
@@ -42,7 +49,7 @@ async def _targets(env: Any, args: dict[str, Any], all_key: str = "all_targets")
 def _oldest_synced(source: Path, commits: list[str]) -> str:
     """The commit every target's changes start after: the synced commit that is an ancestor of
     all others or, when they lie on branches merged later, their common merge base."""
-    from commands.sync import source as src
+    from opencode.commands.sync import source as src
 
     for commit in commits:
         if all(src.is_ancestor(source, commit, other) for other in commits):
@@ -71,8 +78,8 @@ def _oldest_synced(source: Path, commits: list[str]) -> str:
     ],
 )
 async def sync_detect(ctx: CommandContext, args: dict[str, Any]) -> CommandResult:
-    from commands.sync import source as src
-    from commands.sync.engine import open_env, refresh_statuses
+    from opencode.commands.sync import source as src
+    from opencode.commands.sync.engine import open_env, refresh_statuses
 
     env = open_env(ctx)
     since = args.get("since")
@@ -139,9 +146,9 @@ async def sync_detect(ctx: CommandContext, args: dict[str, Any]) -> CommandResul
 async def sync_checklist(ctx: CommandContext, args: dict[str, Any]) -> CommandResult:
     import time
 
-    from commands.sync import checklist
-    from commands.sync.engine import detect_since, get_target, open_env
-    from commands.sync.source import describe
+    from opencode.commands.sync import checklist
+    from opencode.commands.sync.engine import detect_since, get_target, open_env
+    from opencode.commands.sync.source import describe
 
     if not args.get("target"):
         raise CommandError("give a target: NAME or --target NAME", exit_code=2)
@@ -179,7 +186,7 @@ async def sync_checklist(ctx: CommandContext, args: dict[str, Any]) -> CommandRe
 async def _run_sync(
     ctx: CommandContext, args: dict[str, Any], components: set[str], kind: str, complete: bool
 ) -> CommandResult:
-    from commands.sync.engine import open_env, sync_target
+    from opencode.commands.sync.engine import open_env, sync_target
 
     env = open_env(ctx)
     targets = await _targets(env, args)
@@ -327,8 +334,8 @@ async def sync_config(ctx: CommandContext, args: dict[str, Any]) -> CommandResul
         return await _run_sync(ctx, args, {"config"}, "config", False)
     import difflib
 
-    from commands.sync.configmerge import read_config
-    from commands.sync.engine import config_path, open_env, plan
+    from opencode.commands.sync.configmerge import read_config
+    from opencode.commands.sync.engine import config_path, open_env, plan
 
     env = open_env(ctx)
     diffs = []
@@ -367,8 +374,8 @@ async def sync_config(ctx: CommandContext, args: dict[str, Any]) -> CommandResul
     ],
 )
 async def sync_verify(ctx: CommandContext, args: dict[str, Any]) -> CommandResult:
-    from commands.sync.engine import check_target, open_env
-    from commands.sync.verify import parse_categories, run_verification
+    from opencode.commands.sync.engine import check_target, open_env
+    from opencode.commands.sync.verify import parse_categories, run_verification
 
     parse_categories(args.get("tests"))  # reject bad categories before any work
     env = open_env(ctx)
@@ -449,7 +456,7 @@ async def _rollback_backup(
     ],
 )
 async def sync_rollback(ctx: CommandContext, args: dict[str, Any]) -> CommandResult:
-    from commands.sync.engine import get_target, open_env, restore_async
+    from opencode.commands.sync.engine import get_target, open_env, restore_async
 
     if not args.get("target"):
         raise CommandError("give a target: NAME or --target NAME", exit_code=2)
@@ -487,7 +494,7 @@ async def sync_rollback(ctx: CommandContext, args: dict[str, Any]) -> CommandRes
 
 @command("sync", "status", help="every target: status, last sync, version vs source HEAD")
 async def sync_status(ctx: CommandContext, args: dict[str, Any]) -> CommandResult:
-    from commands.sync.engine import open_env, refresh_statuses
+    from opencode.commands.sync.engine import open_env, refresh_statuses
 
     env = open_env(ctx)
     changed = await refresh_statuses(env)
@@ -512,7 +519,7 @@ async def sync_status(ctx: CommandContext, args: dict[str, Any]) -> CommandResul
                 else None,
             ]
         )
-    from commands.sync.source import describe
+    from opencode.commands.sync.source import describe
 
     head_label = describe(env.source)
     return CommandResult(

@@ -19,7 +19,7 @@ import tomlkit
 from tomlkit.exceptions import ParseError
 from tomlkit.toml_document import TOMLDocument
 
-from commands.registry import CommandError
+from opencode.commands.registry import CommandError
 
 
 @dataclass(slots=True)

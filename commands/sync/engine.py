@@ -19,11 +19,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from commands.registry import CommandContext, CommandError
-from commands.sync import source as src
-from commands.sync.backup import RestoreReport, create_backup, restore_backup
-from commands.sync.configmerge import MergeResult, merge, read_config
-from commands.sync.files import (
+from opencode.commands.registry import CommandContext, CommandError
+from opencode.commands.sync import source as src
+from opencode.commands.sync.backup import RestoreReport, create_backup, restore_backup
+from opencode.commands.sync.configmerge import MergeResult, merge, read_config
+from opencode.commands.sync.files import (
     CopyItem,
     atomic_copy,
     atomic_write,
@@ -31,9 +31,9 @@ from commands.sync.files import (
     sha256_file,
     tree_files,
 )
-from commands.sync.pyenv import check_python, dist_files, pip_install
-from commands.sync.settings import SyncSettings, load_settings
-from commands.target.repo import Backup, Target, TargetRepo
+from opencode.commands.sync.pyenv import check_python, dist_files, pip_install
+from opencode.commands.sync.settings import SyncSettings, load_settings
+from opencode.commands.target.repo import Backup, Target, TargetRepo
 
 PAUSE_ENV = "OPENCODE_TEST_PAUSE_AFTER"
 
@@ -185,7 +185,7 @@ def plan(env: SyncEnv, target: Target, components: set[str], complete: bool) -> 
                 env.settings.merge_tables,
             )
         elif target_text is not None:
-            from commands.sync.configmerge import parse
+            from opencode.commands.sync.configmerge import parse
 
             parse(target_config, target_text)  # still refuse a broken target config
     if "code" in components and target.python and env.package.name:
@@ -382,7 +382,7 @@ async def sync_target(
         if verify:
             step = "verify"
             await repo.update_sync_run(run_id, step="verify")
-            from commands.sync.verify import run_verification
+            from opencode.commands.sync.verify import run_verification
 
             verification = await run_verification(env, target, tests, sync_run_id=run_id)
             await repo.update_sync_run(run_id, verification_id=verification["id"])

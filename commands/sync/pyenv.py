@@ -12,7 +12,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from commands.registry import CommandError
+from opencode.commands.registry import CommandError
 
 OUTPUT_LIMIT = 8000
 DIST_FILES_TIMEOUT_S = 60.0

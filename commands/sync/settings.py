@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from commands.registry import CommandError
+from opencode.commands.registry import CommandError
 
 PRIORITIES = ("critical", "high", "medium", "low")
 

@@ -14,8 +14,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from commands.registry import CommandError
-from commands.sync.settings import PRIORITIES, SyncSettings
+from opencode.commands.registry import CommandError
+from opencode.commands.sync.settings import PRIORITIES, SyncSettings
 
 # ``git diff --name-status`` letters -> words shown in checklists.
 _STATUS_WORDS = {
@@ -108,8 +108,8 @@ def is_ancestor(source: Path, older: str, newer: str) -> bool:
 def glob_regex(pattern: str) -> re.Pattern[str]:
     """A category's path glob, translated as the glob tool does: ``**/`` is any folders (or
     none), ``*`` and ``?`` stay in one folder, ``{a,b}`` and ``[...]`` as usual."""
-    from sessions.tools.base import ToolError
-    from sessions.tools.search import glob_regex as translate
+    from opencode.sessions.tools.base import ToolError
+    from opencode.sessions.tools.search import glob_regex as translate
 
     try:
         return translate(pattern)

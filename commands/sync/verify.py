@@ -14,18 +14,18 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from commands.registry import CommandError
-from commands.sync.files import broken_links, compare_trees, sha256_file, tree_files
-from commands.sync.pyenv import bin_dir, run_proc, tail
-from commands.target.repo import CheckResult, Target, now_iso
+from opencode.commands.registry import CommandError
+from opencode.commands.sync.files import broken_links, compare_trees, sha256_file, tree_files
+from opencode.commands.sync.pyenv import bin_dir, run_proc, tail
+from opencode.commands.target.repo import CheckResult, Target, now_iso
 
 if TYPE_CHECKING:
-    from commands.sync.engine import SyncEnv
+    from opencode.commands.sync.engine import SyncEnv
 
 CATEGORIES = ("core", "integration", "docs", "feature", "preflight")
 
 _CONFIG_CHECK = (
-    "import sys; from pathlib import Path; from sessions.config import load_config; "
+    "import sys; from pathlib import Path; from opencode.sessions.config import load_config; "
     "c = load_config(Path(sys.argv[1])); print('config ok: model', c.model)"
 )
 
@@ -106,7 +106,7 @@ async def _core(env: SyncEnv, target: Target) -> list[CheckResult]:
 
 
 async def _integration(env: SyncEnv, target: Target) -> list[CheckResult]:
-    from commands.sync.engine import config_path
+    from opencode.commands.sync.engine import config_path
 
     path = config_path(target)
     if not path.is_file():
@@ -123,7 +123,7 @@ async def _integration(env: SyncEnv, target: Target) -> list[CheckResult]:
 
 
 def _docs(env: SyncEnv, target: Target) -> list[CheckResult]:
-    from commands.sync.engine import doc_dest, doc_source, root
+    from opencode.commands.sync.engine import doc_dest, doc_source, root
 
     results = []
     markdown: list[Path] = []

@@ -1,7 +1,7 @@
 """Target registry commands: ``target list|add|remove|update|backup|backups|restore|tag``.
 
-Declarations only; the work is in ``commands.target.repo`` and ``commands.sync.*``, imported
-inside handlers so the CLI starts fast.
+Declarations only; the work is in ``opencode.commands.target.repo`` and
+``opencode.commands.sync.*``, imported inside handlers so the CLI starts fast.
 """
 
 from __future__ import annotations
@@ -11,7 +11,14 @@ import re
 from pathlib import Path
 from typing import Any
 
-from commands.registry import Arg, CommandContext, CommandError, CommandResult, Table, command
+from opencode.commands.registry import (
+    Arg,
+    CommandContext,
+    CommandError,
+    CommandResult,
+    Table,
+    command,
+)
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 # Files or folders that make a folder a project worth syncing into.
@@ -52,7 +59,7 @@ def _is_project(path: Path) -> bool:
 
 @command("target", "list", help="list registered target projects")
 async def target_list(ctx: CommandContext, args: dict[str, Any]) -> CommandResult:
-    from commands.target.repo import TargetRepo
+    from opencode.commands.target.repo import TargetRepo
 
     targets = await TargetRepo(ctx.store).all()
     return CommandResult(
@@ -96,7 +103,7 @@ async def target_list(ctx: CommandContext, args: dict[str, Any]) -> CommandResul
     ],
 )
 async def target_add(ctx: CommandContext, args: dict[str, Any]) -> CommandResult:
-    from commands.target.repo import TargetRepo
+    from opencode.commands.target.repo import TargetRepo
 
     name: str = args["name"]
     if not _NAME.match(name):
@@ -150,7 +157,7 @@ async def target_add(ctx: CommandContext, args: dict[str, Any]) -> CommandResult
     "target", "remove", help="unregister a target (its files are left alone)", args=[TARGET_ARG]
 )
 async def target_remove(ctx: CommandContext, args: dict[str, Any]) -> CommandResult:
-    from commands.target.repo import TargetRepo
+    from opencode.commands.target.repo import TargetRepo
 
     if not await TargetRepo(ctx.store).remove(args["name"]):
         raise CommandError(f"no target named {args['name']!r}; see `opencode target list`")
@@ -177,8 +184,8 @@ async def target_remove(ctx: CommandContext, args: dict[str, Any]) -> CommandRes
     ],
 )
 async def target_update(ctx: CommandContext, args: dict[str, Any]) -> CommandResult:
-    from commands.sync.engine import get_target
-    from commands.target.repo import TargetRepo
+    from opencode.commands.sync.engine import get_target
+    from opencode.commands.target.repo import TargetRepo
 
     repo = TargetRepo(ctx.store)
     target = await get_target(repo, args["name"])
@@ -196,7 +203,7 @@ async def target_update(ctx: CommandContext, args: dict[str, Any]) -> CommandRes
     "target", "backup", help="back up a target (code, docs, plans, RAG, config)", args=[TARGET_ARG]
 )
 async def target_backup(ctx: CommandContext, args: dict[str, Any]) -> CommandResult:
-    from commands.sync.engine import get_target, open_env, snapshot_backup
+    from opencode.commands.sync.engine import get_target, open_env, snapshot_backup
 
     env = open_env(ctx, need_git=False)
     target = await get_target(env.repo, args["name"])
@@ -211,8 +218,8 @@ async def target_backup(ctx: CommandContext, args: dict[str, Any]) -> CommandRes
 
 @command("target", "backups", help="list a target's backups", args=[TARGET_ARG])
 async def target_backups(ctx: CommandContext, args: dict[str, Any]) -> CommandResult:
-    from commands.sync.engine import get_target
-    from commands.target.repo import TargetRepo
+    from opencode.commands.sync.engine import get_target
+    from opencode.commands.target.repo import TargetRepo
 
     repo = TargetRepo(ctx.store)
     target = await get_target(repo, args["name"])
@@ -258,7 +265,7 @@ async def target_backups(ctx: CommandContext, args: dict[str, Any]) -> CommandRe
     ],
 )
 async def target_restore(ctx: CommandContext, args: dict[str, Any]) -> CommandResult:
-    from commands.sync.engine import get_target, open_env, restore_async
+    from opencode.commands.sync.engine import get_target, open_env, restore_async
 
     env = open_env(ctx, need_git=False)
     target = await get_target(env.repo, args["name"])
@@ -296,8 +303,8 @@ async def target_restore(ctx: CommandContext, args: dict[str, Any]) -> CommandRe
     ],
 )
 async def target_tag(ctx: CommandContext, args: dict[str, Any]) -> CommandResult:
-    from commands.sync.engine import get_target
-    from commands.target.repo import TargetRepo
+    from opencode.commands.sync.engine import get_target
+    from opencode.commands.target.repo import TargetRepo
 
     repo = TargetRepo(ctx.store)
     if bool(args.get("name")) == bool(args.get("all")):

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from sessions.store.db import Store
+    from opencode.sessions.store.db import Store
 
 STATUSES = ("synchronized", "needs_sync", "failed", "unknown")
 TYPES = ("site-packages", "source")

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from commands.registry import Arg, CommandContext, CommandError, CommandResult, Table, command
+from opencode.commands.registry import (
+    Arg,
+    CommandContext,
+    CommandError,
+    CommandResult,
+    Table,
+    command,
+)
 
 
 @command(
@@ -17,7 +24,7 @@ from commands.registry import Arg, CommandContext, CommandError, CommandResult, 
     ],
 )
 async def verify_list(ctx: CommandContext, args: dict[str, Any]) -> CommandResult:
-    from commands.target.repo import TargetRepo
+    from opencode.commands.target.repo import TargetRepo
 
     repo = TargetRepo(ctx.store)
     if args.get("target") and await repo.get(args["target"]) is None:
@@ -43,7 +50,7 @@ async def verify_list(ctx: CommandContext, args: dict[str, Any]) -> CommandResul
     args=[Arg("id", positional=True, required=True, type=int, help="run id")],
 )
 async def verify_show(ctx: CommandContext, args: dict[str, Any]) -> CommandResult:
-    from commands.target.repo import TargetRepo
+    from opencode.commands.target.repo import TargetRepo
 
     run = await TargetRepo(ctx.store).verification(args["id"])
     if run is None:

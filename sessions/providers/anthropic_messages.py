@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 from httpx_sse import SSEError
 
-from sessions.events import (
+from opencode.sessions.events import (
     Finish,
     FinishReason,
     ProviderError,
@@ -27,9 +27,9 @@ from sessions.events import (
     ToolCallEnd,
     ToolCallStart,
 )
-from sessions.providers.base import ChatMessage, ChatRequest, ProviderConfig
-from sessions.providers.http import HttpTransport, LenientEventSource, excerpt, merge_extra
-from sessions.providers.usage import normalize_usage
+from opencode.sessions.providers.base import ChatMessage, ChatRequest, ProviderConfig
+from opencode.sessions.providers.http import HttpTransport, LenientEventSource, excerpt, merge_extra
+from opencode.sessions.providers.usage import normalize_usage
 
 ANTHROPIC_VERSION = "2023-06-01"
 DEFAULT_MAX_TOKENS = 4096

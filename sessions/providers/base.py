@@ -9,7 +9,7 @@ from collections.abc import AsyncGenerator
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
-from sessions.events import ProviderEvent
+from opencode.sessions.events import ProviderEvent
 
 ApiKind = Literal["openai", "anthropic", "ollama", "local"]
 

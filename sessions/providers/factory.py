@@ -6,7 +6,7 @@ API never imports the others (and never imports llama-cpp unless ``api = "local"
 
 from __future__ import annotations
 
-from sessions.providers.base import Provider, ProviderConfig
+from opencode.sessions.providers.base import Provider, ProviderConfig
 
 
 class ProviderSetupError(Exception):
@@ -15,20 +15,20 @@ class ProviderSetupError(Exception):
 
 def make_provider(config: ProviderConfig) -> Provider:
     if config.api == "openai":
-        from sessions.providers.openai_chat import OpenAIChatProvider
+        from opencode.sessions.providers.openai_chat import OpenAIChatProvider
 
         return OpenAIChatProvider(config)
     if config.api == "anthropic":
-        from sessions.providers.anthropic_messages import AnthropicMessagesProvider
+        from opencode.sessions.providers.anthropic_messages import AnthropicMessagesProvider
 
         return AnthropicMessagesProvider(config)
     if config.api == "ollama":
-        from sessions.providers.ollama import OllamaProvider
+        from opencode.sessions.providers.ollama import OllamaProvider
 
         return OllamaProvider(config)
     if config.api == "local":
         try:
-            from sessions.providers.local import LocalProvider
+            from opencode.sessions.providers.local import LocalProvider
         except ImportError as exc:  # a partial install without the local module
             raise ProviderSetupError(
                 f'provider {config.name}: api = "local" is not available in this install '

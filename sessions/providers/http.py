@@ -26,8 +26,8 @@ from typing import Any
 import httpx
 from httpx_sse import EventSource
 
-from sessions.events import ProviderError
-from sessions.providers.base import ProviderConfig
+from opencode.sessions.events import ProviderError
+from opencode.sessions.providers.base import ProviderConfig
 
 log = logging.getLogger(__name__)
 

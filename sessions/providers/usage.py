@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from sessions.events import Usage
+from opencode.sessions.events import Usage
 
 
 def _int(value: Any) -> int:

@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sessions.ids import new_id
-from sessions.store.db import Store
+from opencode.sessions.ids import new_id
+from opencode.sessions.store.db import Store
 
 
 @dataclass(slots=True)

@@ -13,7 +13,7 @@ import json
 import time
 from typing import Any
 
-from sessions.events import (
+from opencode.sessions.events import (
     ErrorOccurred,
     MessageFinished,
     MessageStarted,
@@ -25,7 +25,7 @@ from sessions.events import (
     ToolStarted,
     TurnFinished,
 )
-from sessions.store.db import Store
+from opencode.sessions.store.db import Store
 
 DEFAULT_FLUSH_INTERVAL = 0.2
 

@@ -14,7 +14,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from sessions.tools.base import PermissionSubject, ToolContext, ToolError, ToolResult
+from opencode.sessions.tools.base import PermissionSubject, ToolContext, ToolError, ToolResult
 
 DEFAULT_LIMIT = 2000
 MAX_LINE_CHARS = 2000

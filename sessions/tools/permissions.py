@@ -13,7 +13,7 @@ Precedence, first that applies wins:
    ``read = "allow"`` does not silently open ``.env`` files or paths outside the project,
    which that rule was never written about. ``--allow``/``--yes``/session grants still do.
 4. The subject's default: ``ask`` for paths outside the working directory and for reads of
-   ``.env*`` files (see ``sessions.tools.files``).
+   ``.env*`` files (see ``opencode.sessions.tools.files``).
 5. The built-in default: ``allow`` for every tool, write/edit/bash included, as opencode does;
    tighten it in ``opencode.toml`` (e.g. ``[permission] edit = "ask"``).
 """
@@ -26,8 +26,8 @@ from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import Literal, cast
 
-from sessions.config import PermissionConfig
-from sessions.tools.base import PermissionSubject
+from opencode.sessions.config import PermissionConfig
+from opencode.sessions.tools.base import PermissionSubject
 
 Action = Literal["allow", "ask", "deny"]
 _STRICTNESS: dict[str, int] = {"allow": 0, "ask": 1, "deny": 2}

@@ -14,8 +14,8 @@ import json
 from collections.abc import Iterable
 from typing import Any
 
-from sessions.providers.base import ToolSpec
-from sessions.tools.base import Tool, ToolContext, ToolError, ToolResult
+from opencode.sessions.providers.base import ToolSpec
+from opencode.sessions.tools.base import Tool, ToolContext, ToolError, ToolResult
 
 _JSON_TYPES: dict[str, str] = {
     "string": "a string",
@@ -28,9 +28,9 @@ _JSON_TYPES: dict[str, str] = {
 
 
 def builtin_tools() -> dict[str, Tool]:
-    from sessions.tools.files import EditTool, ReadTool, WriteTool
-    from sessions.tools.search import GlobTool, GrepTool, ListTool
-    from sessions.tools.shell import BashTool
+    from opencode.sessions.tools.files import EditTool, ReadTool, WriteTool
+    from opencode.sessions.tools.search import GlobTool, GrepTool, ListTool
+    from opencode.sessions.tools.shell import BashTool
 
     tools: list[Tool] = [
         ReadTool(),

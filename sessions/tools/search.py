@@ -28,8 +28,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sessions.tools.base import PermissionSubject, ToolContext, ToolError, ToolResult
-from sessions.tools.files import (
+from opencode.sessions.tools.base import PermissionSubject, ToolContext, ToolError, ToolResult
+from opencode.sessions.tools.files import (
     BINARY_SNIFF_BYTES,
     display_path,
     is_env_file,

@@ -19,7 +19,7 @@ import signal
 from pathlib import Path
 from typing import Any
 
-from sessions.tools.base import PermissionSubject, ToolContext, ToolError, ToolResult
+from opencode.sessions.tools.base import PermissionSubject, ToolContext, ToolError, ToolResult
 
 DEFAULT_TIMEOUT_S = 120
 MAX_TIMEOUT_S = 600
@@ -112,7 +112,7 @@ class BashTool:
 async def run_command(command: str, cwd: Path, limit_s: float, cancel: asyncio.Event) -> ToolResult:
     loop = asyncio.get_running_loop()
     read_fd, write_fd = os.pipe()
-    from sessions.config import secret_env_names
+    from opencode.sessions.config import secret_env_names
 
     # Provider keys stay out of commands the model runs: `env` would send them to the model,
     # the database and exports.

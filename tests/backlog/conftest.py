@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from commands.registry import REGISTRY, CommandContext, CommandResult, run_command
-from sessions.config import load_config
-from sessions.store.db import Store
+from opencode.commands.registry import REGISTRY, CommandContext, CommandResult, run_command
+from opencode.sessions.config import load_config
+from opencode.sessions.store.db import Store
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "backlog"
 SEED = FIXTURES / "seed_001.md"

@@ -12,7 +12,7 @@ from .conftest import SEED
 
 def _opencode(cwd: Path, *words: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "commands.cli", *words],
+        [sys.executable, "-m", "opencode.commands.cli", *words],
         cwd=cwd,
         capture_output=True,
         text=True,
@@ -51,12 +51,12 @@ def test_import_list_show_in_json_and_exit_codes(tmp_path: Path) -> None:
 
 def test_commands_module_stays_cheap_to_import() -> None:
     code = (
-        "import sys, commands.backlog.cmds; "
-        "print(sorted(m for m in sys.modules if m.startswith(('commands.backlog', 'aiosqlite', "
-        "'textual', 'sessions.store'))))"
+        "import sys, opencode.commands.backlog.cmds; "
+        "print(sorted(m for m in sys.modules if m.startswith(("
+        "'opencode.commands.backlog', 'aiosqlite', 'textual', 'opencode.sessions.store'))))"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert json.loads(done.stdout.replace("'", '"')) == [
-        "commands.backlog",
-        "commands.backlog.cmds",
+        "opencode.commands.backlog",
+        "opencode.commands.backlog.cmds",
     ]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from commands.registry import REGISTRY
+from opencode.commands.registry import REGISTRY
 
 from .conftest import SEED, Run
 
@@ -138,9 +138,9 @@ async def test_reimport_reports_a_status_the_file_overrides(run: Run) -> None:
 async def test_config_gives_the_default_backlog_file(tmp_path: Path) -> None:
     import shutil
 
-    from commands.registry import CommandContext, run_command
-    from sessions.config import load_config
-    from sessions.store.db import Store
+    from opencode.commands.registry import CommandContext, run_command
+    from opencode.sessions.config import load_config
+    from opencode.sessions.store.db import Store
 
     work = tmp_path / "proj"
     (work / "plans").mkdir(parents=True)
@@ -160,7 +160,7 @@ async def test_config_gives_the_default_backlog_file(tmp_path: Path) -> None:
 
 def test_cli_status_choices_match_the_model() -> None:
     """cmds.py keeps its own literal list so start-up never imports the model; they must agree."""
-    from commands.backlog.cmds import STATUS_CHOICES
-    from commands.backlog.model import STATUSES
+    from opencode.commands.backlog.cmds import STATUS_CHOICES
+    from opencode.commands.backlog.model import STATUSES
 
     assert STATUS_CHOICES == STATUSES

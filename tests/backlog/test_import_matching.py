@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from commands.backlog.repo import BacklogRepo
-from commands.registry import CommandContext
+from opencode.commands.backlog.repo import BacklogRepo
+from opencode.commands.registry import CommandContext
 
 from .conftest import Run
 

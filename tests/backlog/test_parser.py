@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from commands.backlog.model import effort_hours, priority_level
-from commands.backlog.parser import parse_backlog, section_status
+from opencode.commands.backlog.model import effort_hours, priority_level
+from opencode.commands.backlog.parser import parse_backlog, section_status
 
 from .conftest import MALFORMED, SEED
 

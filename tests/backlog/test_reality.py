@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from commands.registry import CommandContext
+from opencode.commands.registry import CommandContext
 
 from .conftest import Run
 
@@ -184,7 +184,7 @@ async def test_sync_errors_name_the_problem(
 
 
 def test_listed_path_extraction() -> None:
-    from commands.backlog.reality import listed_path
+    from opencode.commands.backlog.reality import listed_path
 
     assert listed_path("`src/provider/local/ollama.rs:405-438` (loads all)") == (
         "src/provider/local/ollama.rs"
@@ -237,7 +237,7 @@ async def test_fixtures_and_docs_under_tests_are_not_tests(run: Run, tmp_path: P
 async def test_a_hung_git_times_out_with_a_clear_error(
     run: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from commands.backlog import reality
+    from opencode.commands.backlog import reality
 
     # A real subprocess that hangs like git waiting on a lock: `exec` so the timeout's kill
     # reaches the sleeping process itself.

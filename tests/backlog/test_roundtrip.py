@@ -5,12 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from commands.backlog.exporter import export_backlog
-from commands.backlog.model import BacklogItem, Criterion
-from commands.backlog.parser import parse_backlog
-from commands.backlog.repo import BacklogRepo
-from commands.registry import CommandContext
-from sessions.store.db import Store
+from opencode.commands.backlog.exporter import export_backlog
+from opencode.commands.backlog.model import BacklogItem, Criterion
+from opencode.commands.backlog.parser import parse_backlog
+from opencode.commands.backlog.repo import BacklogRepo
+from opencode.commands.registry import CommandContext
+from opencode.sessions.store.db import Store
 
 from .conftest import SEED, Run
 

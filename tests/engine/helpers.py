@@ -50,7 +50,7 @@ class Run:
 
 def opencode(project: Path, *args: str, stdin: str | None = None, timeout: float = 60) -> Run:
     proc = subprocess.run(
-        [sys.executable, "-m", "commands.cli", *args],
+        [sys.executable, "-m", "opencode.commands.cli", *args],
         cwd=project,
         input=stdin,
         stdin=None if stdin is not None else subprocess.DEVNULL,
@@ -64,7 +64,7 @@ def opencode(project: Path, *args: str, stdin: str | None = None, timeout: float
 
 def spawn(project: Path, *args: str) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
-        [sys.executable, "-m", "commands.cli", *args],
+        [sys.executable, "-m", "opencode.commands.cli", *args],
         cwd=project,
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from sessions.config import ConfigError, load_config
+from opencode.sessions.config import ConfigError, load_config
 from tests.engine.helpers import opencode
 
 

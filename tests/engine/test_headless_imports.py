@@ -12,7 +12,7 @@ from tests.engine.helpers import opencode
 
 PROBE = """
 import sys
-from commands.cli import main
+from opencode.commands.cli import main
 try:
     code = main({argv!r})
 except SystemExit as exc:

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from commands.registry import (
+from opencode.commands.registry import (
     Arg,
     Command,
     CommandContext,
@@ -98,7 +98,7 @@ async def test_command_error_becomes_failed_result(tmp_path: Path) -> None:
 
 
 def test_real_registry_loads_every_declared_module() -> None:
-    from commands.registry import REGISTRY
+    from opencode.commands.registry import REGISTRY
 
     names = {c.name for c in REGISTRY.commands()}
     assert {"session list", "session show", "session export"} <= names

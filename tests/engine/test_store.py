@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from sessions.store import db as store_db
-from sessions.store.db import Store, StoreError, migrations
-from sessions.store.sessions import SessionRepo
+from opencode.sessions.store import db as store_db
+from opencode.sessions.store.db import Store, StoreError, migrations
+from opencode.sessions.store.sessions import SessionRepo
 
 
 async def test_fresh_database_is_migrated_to_latest(tmp_path: Path) -> None:

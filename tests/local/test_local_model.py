@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from sessions.events import Finish, ProviderEvent, TextDelta, Usage
-from sessions.providers.base import ChatMessage, ChatRequest, ProviderConfig
-from sessions.providers.local import (
+from opencode.sessions.events import Finish, ProviderEvent, TextDelta, Usage
+from opencode.sessions.providers.base import ChatMessage, ChatRequest, ProviderConfig
+from opencode.sessions.providers.local import (
     DEFAULT_N_CTX,
     LocalProvider,
     default_model_path,
@@ -155,8 +155,8 @@ def test_a_missing_model_path_names_the_file_and_the_key(tmp_path: Path) -> None
 
 
 async def test_a_forced_tool_call_streams_as_tool_call_events() -> None:
-    from sessions.events import ToolCallDelta, ToolCallEnd, ToolCallStart
-    from sessions.providers.base import ToolSpec
+    from opencode.sessions.events import ToolCallDelta, ToolCallEnd, ToolCallStart
+    from opencode.sessions.providers.base import ToolSpec
 
     request = ask("Use the read tool to read the file notes.txt.", max_tokens=64)
     request.tools = [

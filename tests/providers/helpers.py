@@ -5,9 +5,15 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from sessions.events import ProviderEvent
-from sessions.providers.base import ApiKind, ChatMessage, ChatRequest, ProviderConfig, ToolSpec
-from sessions.providers.factory import make_provider
+from opencode.sessions.events import ProviderEvent
+from opencode.sessions.providers.base import (
+    ApiKind,
+    ChatMessage,
+    ChatRequest,
+    ProviderConfig,
+    ToolSpec,
+)
+from opencode.sessions.providers.factory import make_provider
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "streams"
 SECRET = "sk-test-SECRET-9f8e7d6c5b4a"

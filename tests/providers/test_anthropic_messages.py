@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from sessions.events import (
+from opencode.sessions.events import (
     Finish,
     ProviderError,
     ProviderEvent,
@@ -15,7 +15,7 @@ from sessions.events import (
     ToolCallStart,
     Usage,
 )
-from sessions.providers.base import ChatMessage, ToolCall
+from opencode.sessions.providers.base import ChatMessage, ToolCall
 from tests.providers.helpers import SECRET, collect, config, fixture, request
 from tests.support.stream_server import Reply, StreamServer
 

@@ -9,9 +9,9 @@ from email.utils import format_datetime
 
 import pytest
 
-from sessions.events import Finish, ProviderError, ProviderEvent, TextDelta
-from sessions.providers.base import ApiKind
-from sessions.providers.http import provider_error_text, retry_after_seconds
+from opencode.sessions.events import Finish, ProviderError, ProviderEvent, TextDelta
+from opencode.sessions.providers.base import ApiKind
+from opencode.sessions.providers.http import provider_error_text, retry_after_seconds
 from tests.providers.helpers import SECRET, collect, config, fixture
 from tests.support.stream_server import Reply, StreamServer
 

@@ -10,9 +10,9 @@ import tracemalloc
 
 import pytest
 
-from sessions.events import TextDelta
-from sessions.providers.base import ApiKind, Provider
-from sessions.providers.factory import make_provider
+from opencode.sessions.events import TextDelta
+from opencode.sessions.providers.base import ApiKind, Provider
+from opencode.sessions.providers.factory import make_provider
 from tests.providers.helpers import config, request
 from tests.support.stream_server import Reply, StreamServer
 

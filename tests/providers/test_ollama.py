@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from sessions.events import (
+from opencode.sessions.events import (
     Finish,
     ProviderError,
     ReasoningDelta,
@@ -16,7 +16,7 @@ from sessions.events import (
     ToolCallStart,
     Usage,
 )
-from sessions.providers.base import ChatMessage, ToolCall
+from opencode.sessions.providers.base import ChatMessage, ToolCall
 from tests.providers.helpers import collect, config, fixture, request
 from tests.support.stream_server import Reply, StreamServer
 

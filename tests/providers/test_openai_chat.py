@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from sessions.events import (
+from opencode.sessions.events import (
     Finish,
     ProviderError,
     ProviderEvent,
@@ -18,8 +18,8 @@ from sessions.events import (
     ToolCallStart,
     Usage,
 )
-from sessions.providers.base import ChatMessage, ToolCall
-from sessions.providers.factory import make_provider
+from opencode.sessions.providers.base import ChatMessage, ToolCall
+from opencode.sessions.providers.factory import make_provider
 from tests.providers.helpers import SECRET, collect, config, fixture, request
 from tests.support.stream_server import Reply, StreamServer
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from sessions.events import Usage
-from sessions.providers.usage import normalize_usage
+from opencode.sessions.events import Usage
+from opencode.sessions.providers.usage import normalize_usage
 
 
 def test_openai_prompt_and_completion_with_cached_details() -> None:

@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from sessions.events import (
+from opencode.sessions.events import (
     Finish,
     ProviderError,
     ProviderEvent,
@@ -26,8 +26,8 @@ from sessions.events import (
     ToolCallStart,
     Usage,
 )
-from sessions.providers.base import ChatMessage, ChatRequest, ProviderConfig, ToolSpec
-from sessions.providers.factory import make_provider
+from opencode.sessions.providers.base import ChatMessage, ChatRequest, ProviderConfig, ToolSpec
+from opencode.sessions.providers.factory import make_provider
 from tests.support.fixtures import stream_server  # noqa: F401  (fixture)
 from tests.support.stream_server import Reply, StreamServer
 
@@ -78,7 +78,8 @@ def expected_finish(raw: bytes, api: str) -> str | None:
 
 
 def expected_usage(raw: bytes, api: str) -> tuple[int, int, int] | None:
-    """(input incl. cached, output, cache read) as ``sessions.providers.usage`` defines them."""
+    """(input incl. cached, output, cache read) as ``opencode.sessions.providers.usage``
+    defines them."""
     merged: dict[str, Any] = {}
     for event in data_events(raw):
         usage = event.get("usage") or (event.get("message") or {}).get("usage")

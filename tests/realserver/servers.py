@@ -36,7 +36,7 @@ def free_port() -> int:
 
 def smollm2_gguf() -> Path:
     """The GGUF from the installed weights package; fails loudly if it is missing."""
-    from sessions.providers.local import LocalModelError, default_model_path
+    from opencode.sessions.providers.local import LocalModelError, default_model_path
 
     try:
         return default_model_path()

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from commands.registry import REGISTRY, CommandContext, CommandResult, run_command
-from sessions.config import load_config
-from sessions.store.db import Store
+from opencode.commands.registry import REGISTRY, CommandContext, CommandResult, run_command
+from opencode.sessions.config import load_config
+from opencode.sessions.store.db import Store
 
 SOURCE_TOML = """\
 # source project config

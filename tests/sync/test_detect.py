@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from commands.registry import CommandContext
-from commands.sync.source import matches
-from sessions.config import load_config
+from opencode.commands.registry import CommandContext
+from opencode.commands.sync.source import matches
+from opencode.sessions.config import load_config
 from tests.sync.conftest import call, commit, write
 
 

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from commands.registry import CommandContext
-from commands.sync.pyenv import run_proc
+from opencode.commands.registry import CommandContext
+from opencode.commands.sync.pyenv import run_proc
 from tests.sync.conftest import call, commit, git, tree_hashes, write
 
 
@@ -91,8 +91,8 @@ async def test_verify_reports_a_timed_out_test_command(
 
 
 def test_hung_git_becomes_a_command_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from commands.registry import CommandError
-    from commands.sync import source
+    from opencode.commands.registry import CommandError
+    from opencode.commands.sync import source
 
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
@@ -206,7 +206,7 @@ async def test_private_config_stays_private_and_backups_are_private(
 
 
 def test_atomic_write_keeps_an_existing_mode(tmp_path: Path) -> None:
-    from commands.sync.files import atomic_write
+    from opencode.commands.sync.files import atomic_write
 
     secret = tmp_path / "secret.toml"
     secret.write_text("key = 1\n")

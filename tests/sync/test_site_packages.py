@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from commands.registry import CommandContext
+from opencode.commands.registry import CommandContext
 from tests.sync.conftest import call, commit, tree_hashes, write
 
 CLI_V2 = """\
@@ -108,7 +108,7 @@ async def test_site_packages_sync_and_code_rollback(
     )
     commit(source_repo, "v2")
     await call(ctx, "target", "update", "web", "--status", "synchronized")
-    from commands.target.repo import TargetRepo
+    from opencode.commands.target.repo import TargetRepo
 
     repo = TargetRepo(ctx.store)
     target = await repo.get("web")
@@ -163,7 +163,7 @@ def _opencode(
     cwd: Path, *args: str, env: dict[str, str] | None = None, timeout: float = 120
 ) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "commands.cli", *args],
+        [sys.executable, "-m", "opencode.commands.cli", *args],
         cwd=cwd,
         capture_output=True,
         text=True,
@@ -220,7 +220,7 @@ def test_crash_mid_sync_then_restore(source_repo: Path, target_dir: Path, clean_
     before = {**tree_hashes(target_dir), **installed(clean_venv)}
 
     proc = subprocess.Popen(
-        [sys.executable, "-m", "commands.cli", "sync", "run", "--target", "web"],
+        [sys.executable, "-m", "opencode.commands.cli", "sync", "run", "--target", "web"],
         cwd=source_repo,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,

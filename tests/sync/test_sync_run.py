@@ -6,7 +6,7 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-from commands.registry import CommandContext
+from opencode.commands.registry import CommandContext
 from tests.sync.conftest import TARGET_TOML, call, commit, tree_hashes, write
 
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from commands.registry import REGISTRY, CommandContext, UsageError
+from opencode.commands.registry import REGISTRY, CommandContext, UsageError
 from tests.sync.conftest import call, write
 
 LIST_KEYS = {

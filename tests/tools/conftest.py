@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from sessions.tools.base import ToolContext
+from opencode.sessions.tools.base import ToolContext
 
 
 @dataclass

@@ -5,9 +5,15 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from sessions.tools.base import ToolContext, ToolResult
-from sessions.tools.files import MAX_LINE_CHARS, MAX_READ_BYTES, EditTool, ReadTool, WriteTool
-from sessions.tools.registry import execute
+from opencode.sessions.tools.base import ToolContext, ToolResult
+from opencode.sessions.tools.files import (
+    MAX_LINE_CHARS,
+    MAX_READ_BYTES,
+    EditTool,
+    ReadTool,
+    WriteTool,
+)
+from opencode.sessions.tools.registry import execute
 from tests.tools.conftest import Recorder
 
 

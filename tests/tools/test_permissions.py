@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from sessions.config import PermissionConfig, load_config
-from sessions.tools.base import PermissionSubject
-from sessions.tools.files import ReadTool
-from sessions.tools.permissions import Permissions
-from sessions.tools.shell import BashTool
+from opencode.sessions.config import PermissionConfig, load_config
+from opencode.sessions.tools.base import PermissionSubject
+from opencode.sessions.tools.files import ReadTool
+from opencode.sessions.tools.permissions import Permissions
+from opencode.sessions.tools.shell import BashTool
 
 BASH_RULES = (("*", "ask"), ("git status*", "allow"), ("git push*", "deny"))
 
@@ -142,8 +142,8 @@ def test_session_grant_beats_config_deny_and_subject_default(project: Path) -> N
 def test_bash_allow_rules_do_not_cover_chained_commands(
     tmp_path: Path, command: str, expected: str
 ) -> None:
-    from sessions.config import PermissionConfig
-    from sessions.tools.permissions import Permissions
+    from opencode.sessions.config import PermissionConfig
+    from opencode.sessions.tools.permissions import Permissions
 
     config = PermissionConfig(bash=(("git status*", "allow"), ("git push*", "deny")))
     permissions = Permissions(config, tmp_path)
@@ -151,8 +151,8 @@ def test_bash_allow_rules_do_not_cover_chained_commands(
 
 
 def test_a_catch_all_allow_still_allows_chained_commands(tmp_path: Path) -> None:
-    from sessions.config import PermissionConfig
-    from sessions.tools.permissions import Permissions
+    from opencode.sessions.config import PermissionConfig
+    from opencode.sessions.tools.permissions import Permissions
 
     permissions = Permissions(PermissionConfig(bash=(("*", "allow"),)), tmp_path)
     assert permissions.decide("bash", PermissionSubject("make && make test")) == "allow"

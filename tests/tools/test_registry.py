@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
-from sessions.providers.base import ToolSpec
-from sessions.tools.base import PermissionSubject, ToolContext, ToolError, ToolResult
-from sessions.tools.registry import builtin_tools, execute, parse_arguments, tool_specs
+from opencode.sessions.providers.base import ToolSpec
+from opencode.sessions.tools.base import PermissionSubject, ToolContext, ToolError, ToolResult
+from opencode.sessions.tools.registry import builtin_tools, execute, parse_arguments, tool_specs
 
 
 def test_builtin_tools_and_specs() -> None:

@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from sessions.tools.base import ToolContext, ToolResult
-from sessions.tools.registry import execute
-from sessions.tools.search import (
+from opencode.sessions.tools.base import ToolContext, ToolResult
+from opencode.sessions.tools.registry import execute
+from opencode.sessions.tools.search import (
     MAX_GLOB_RESULTS,
     MAX_GREP_FILE_BYTES,
     MAX_GREP_MATCHES,

@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
-from sessions.tools.base import ToolContext, ToolResult
-from sessions.tools.registry import execute
-from sessions.tools.shell import KEEP_BYTES, BashTool, _Capture, run_command
+from opencode.sessions.tools.base import ToolContext, ToolResult
+from opencode.sessions.tools.registry import execute
+from opencode.sessions.tools.shell import KEEP_BYTES, BashTool, _Capture, run_command
 
 
 async def bash(ctx: ToolContext, command: str, **args: Any) -> ToolResult:
@@ -156,7 +156,7 @@ def test_permission_subject_is_the_command(project: Path) -> None:
 async def test_provider_keys_are_not_in_the_commands_environment(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from sessions.config import load_config
+    from opencode.sessions.config import load_config
 
     monkeypatch.setenv("OPENAI_API_KEY", "sk-openai-hidden")
     monkeypatch.setenv("MY_GATEWAY_TOKEN", "tok-hidden-by-config")

@@ -58,8 +58,8 @@ def make_app(
     """Build an ``OpencodeApp`` in ``project`` talking to ``server``."""
 
     def make(**kwargs: Any) -> Any:
-        from sessions.config import load_config
-        from tui.app import OpencodeApp
+        from opencode.sessions.config import load_config
+        from opencode.tui.app import OpencodeApp
 
         path = write_config(project, server.url, kwargs.pop("extra", ""))
         monkeypatch.setenv("OPENCODE_CONFIG", str(path))

@@ -6,10 +6,10 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
+from opencode.tui.widgets.markdown_stream import StreamingMarkdown
+from opencode.tui.widgets.transcript import AssistantMessage, ErrorNotice, UserMessage
 from tests.support.stream_server import StreamServer
 from tests.tui.conftest import sse_reply, type_and_send, wait_for
-from tui.widgets.markdown_stream import StreamingMarkdown
-from tui.widgets.transcript import AssistantMessage, ErrorNotice, UserMessage
 
 
 def db_rows(app: Any, sql: str) -> list[sqlite3.Row]:
@@ -62,7 +62,7 @@ async def test_ctrl_j_inserts_newline_and_up_recalls_history(
 
 
 async def test_reasoning_is_a_dimmed_collapsible(make_app: Any, server: StreamServer) -> None:
-    from tui.widgets.transcript import ReasoningBlock
+    from opencode.tui.widgets.transcript import ReasoningBlock
 
     server.add(sse_reply("openai_reasoning.sse"))
     app = make_app()
@@ -111,7 +111,7 @@ async def test_escape_cancels_turn_and_persists_interrupted(
 
 
 async def test_auto_scroll_follows_until_user_scrolls_up(make_app: Any) -> None:
-    from tui.testing import stream_events_into
+    from opencode.tui.testing import stream_events_into
 
     app = make_app(open_session=False)
     async with app.run_test(size=(80, 20)) as pilot:
@@ -135,7 +135,7 @@ async def test_auto_scroll_follows_until_user_scrolls_up(make_app: Any) -> None:
 
 
 async def test_unknown_session_id_is_reported_in_the_transcript(make_app: Any) -> None:
-    from tui.widgets.transcript import CommandOutput
+    from opencode.tui.widgets.transcript import CommandOutput
 
     app = make_app(session_id="ses_nope")
     async with app.run_test(size=(100, 30)) as pilot:
@@ -147,7 +147,7 @@ async def test_unknown_session_id_is_reported_in_the_transcript(make_app: Any) -
 
 
 def test_run_app_rejects_an_unknown_model_before_starting(make_app: Any, capsys: Any) -> None:
-    from tui.app import run_app
+    from opencode.tui.app import run_app
 
     app = make_app()  # only for its config
     code = run_app(config=app.config, cwd=app.cwd, model="nosuch/model")
@@ -187,7 +187,7 @@ async def test_no_session_is_created_until_the_first_message(
 def test_unusable_database_exits_with_the_reason(
     make_app: Any, tmp_path: Path, monkeypatch: Any, capsys: Any
 ) -> None:
-    from tui.app import run_app
+    from opencode.tui.app import run_app
 
     blocker = tmp_path / "not-a-dir"
     blocker.write_text("a file where the data directory should be")

@@ -6,10 +6,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from opencode.tui.widgets.prompt import SlashSuggestions
+from opencode.tui.widgets.transcript import CommandOutput, UserMessage
 from tests.support.stream_server import StreamServer
 from tests.tui.conftest import sse_reply, type_and_send, wait_for
-from tui.widgets.prompt import SlashSuggestions
-from tui.widgets.transcript import CommandOutput, UserMessage
 
 
 async def test_slash_shows_autocomplete_and_tab_completes(make_app: Any) -> None:
@@ -40,7 +40,7 @@ async def test_help_renders_a_table_of_commands(make_app: Any) -> None:
 
 
 async def test_registry_command_renders_and_refreshes_panel(make_app: Any) -> None:
-    from tui.panels.backlog import BacklogPanel
+    from opencode.tui.panels.backlog import BacklogPanel
 
     app = make_app()
     async with app.run_test(size=(120, 40)) as pilot:
@@ -92,7 +92,7 @@ async def test_each_panel_toggles_and_shows_its_empty_state(make_app: Any) -> No
 
 
 async def test_target_panel_lists_a_registered_target(make_app: Any, project: Path) -> None:
-    from tui.panels.targets import TargetsPanel
+    from opencode.tui.panels.targets import TargetsPanel
 
     target = project.parent / "web"
     target.mkdir()
@@ -111,7 +111,7 @@ async def test_target_panel_lists_a_registered_target(make_app: Any, project: Pa
 async def test_sessions_picker_resumes_the_chosen_session(
     make_app: Any, server: StreamServer
 ) -> None:
-    from tui.screens.picker import PickerScreen
+    from opencode.tui.screens.picker import PickerScreen
 
     server.add(sse_reply("openai_text.sse"))
     app = make_app()
@@ -136,7 +136,7 @@ async def test_sessions_picker_resumes_the_chosen_session(
 
 
 async def test_model_picker_sets_the_model(make_app: Any) -> None:
-    from tui.screens.picker import PickerScreen
+    from opencode.tui.screens.picker import PickerScreen
 
     app = make_app()
     async with app.run_test(size=(100, 30)) as pilot:
@@ -198,7 +198,7 @@ async def test_long_command_shows_progress_live_and_keeps_keys_working(
 ) -> None:
     import asyncio
 
-    from commands.registry import REGISTRY, Command, CommandContext, CommandResult
+    from opencode.commands.registry import REGISTRY, Command, CommandContext, CommandResult
 
     release = asyncio.Event()
 

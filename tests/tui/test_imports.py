@@ -12,9 +12,10 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def test_import_tui_app_is_lazy() -> None:
     code = (
-        "import sys, tui.app\n"
-        "lazy = ['tui.screens.chat', 'tui.widgets.transcript', 'tui.panels.base',"
-        " 'sessions.runner', 'sessions.store.db', 'commands.registry']\n"
+        "import sys, opencode.tui.app\n"
+        "lazy = ['opencode.tui.screens.chat', 'opencode.tui.widgets.transcript',"
+        " 'opencode.tui.panels.base',"
+        " 'opencode.sessions.runner', 'opencode.sessions.store.db', 'opencode.commands.registry']\n"
         "print(','.join(m for m in lazy if m in sys.modules))\n"
     )
     out = subprocess.run(

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from opencode.tui.testing import seed_long_session
+from opencode.tui.widgets.transcript import PAGE, AssistantMessage, UserMessage
 from tests.tui.conftest import wait_for
-from tui.testing import seed_long_session
-from tui.widgets.transcript import PAGE, AssistantMessage, UserMessage
 
 
 def mounted(app: Any) -> int:
@@ -35,8 +35,8 @@ async def test_long_session_mounts_latest_page_and_loads_more_on_scroll(
 
 
 async def test_live_session_unmounts_the_oldest_page_and_loads_it_back(make_app: Any) -> None:
-    from sessions.events import MessageFinished, MessageStarted, PartStarted
-    from tui.widgets.transcript import MAX_MOUNTED
+    from opencode.sessions.events import MessageFinished, MessageStarted, PartStarted
+    from opencode.tui.widgets.transcript import MAX_MOUNTED
 
     app = make_app()
     async with app.run_test(size=(100, 30)) as pilot:

@@ -7,8 +7,8 @@ import random
 from textual.app import App, ComposeResult
 from textual.containers import VerticalScroll
 
+from opencode.tui.widgets.markdown_stream import BlockSplitter, StreamingMarkdown
 from tests.tui.conftest import wait_for
-from tui.widgets.markdown_stream import BlockSplitter, StreamingMarkdown
 
 DOC = """# Title
 
@@ -111,7 +111,7 @@ async def test_streamed_text_renders_exactly_like_the_whole_text() -> None:
 
 
 async def test_height_grows_in_steps_when_fast_and_exactly_when_slow() -> None:
-    from tui.widgets.markdown_stream import GROW_STEP
+    from opencode.tui.widgets.markdown_stream import GROW_STEP
 
     app = Host()
     async with app.run_test(size=(80, 60)) as pilot:

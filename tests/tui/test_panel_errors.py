@@ -9,16 +9,16 @@ from typing import Any
 
 import pytest
 
-from commands.registry import REGISTRY, Command, CommandContext, CommandResult
-from sessions.store.db import StoreError
+from opencode.commands.registry import REGISTRY, Command, CommandContext, CommandResult
+from opencode.sessions.store.db import StoreError
+from opencode.tui.widgets.transcript import CommandOutput
 from tests.tui.conftest import type_and_send, wait_for
-from tui.widgets.transcript import CommandOutput
 
 
 async def test_a_panel_whose_command_raises_shows_the_error_and_the_app_stays_up(
     make_app: Any, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    from tui.panels.backlog import BacklogPanel
+    from opencode.tui.panels.backlog import BacklogPanel
 
     calls: list[int] = []
 
@@ -53,7 +53,7 @@ async def test_a_panel_whose_command_raises_shows_the_error_and_the_app_stays_up
             await type_and_send(pilot, "/backlog add Second item")
             await wait_for(pilot, lambda: len(panel.items) == 2)
             assert app.is_running
-    records = [r for r in caplog.records if r.name == "tui.panels.base"]
+    records = [r for r in caplog.records if r.name == "opencode.tui.panels.base"]
     assert records and records[0].exc_info is not None
     assert records[0].exc_info[0] is StoreError
 
@@ -78,7 +78,7 @@ async def test_a_crashing_slash_command_is_logged_with_its_traceback(
             assert output.has_class("-failed")
             assert "tuitest boom failed: RuntimeError: boom in the handler" in output.plain
             assert app.is_running
-    records = [r for r in caplog.records if r.name == "tui.screens.chat"]
+    records = [r for r in caplog.records if r.name == "opencode.tui.screens.chat"]
     assert len(records) == 1 and "/tuitest boom" in records[0].getMessage()
     assert records[0].exc_info is not None
     assert caplog.text.count("in boom") == 1  # the traceback names the failing handler

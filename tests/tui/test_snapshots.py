@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sessions.events import (
+from opencode.sessions.events import (
     MessageFinished,
     MessageStarted,
     PartDelta,
@@ -86,7 +86,7 @@ def test_streamed_reply(snap_compare: Any, make_app: Any) -> None:
 
 def test_tool_call_expanded(snap_compare: Any, make_app: Any) -> None:
     async def run_before(pilot: Any) -> None:
-        from tui.widgets.tool_call import ToolCallView
+        from opencode.tui.widgets.tool_call import ToolCallView
 
         app = pilot.app
         sid = await emit_reply(app)
@@ -122,7 +122,7 @@ def test_tool_call_expanded(snap_compare: Any, make_app: Any) -> None:
 
 def test_permission_modal(snap_compare: Any, make_app: Any) -> None:
     async def run_before(pilot: Any) -> None:
-        from tui.screens.permission import PermissionScreen
+        from opencode.tui.screens.permission import PermissionScreen
 
         pilot.app.chat.prompt.cursor_blink = False
         args = {"command": "rm -rf build/ && make", "timeout": 60}

@@ -7,9 +7,9 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-from commands.target.repo import CheckResult, TargetRepo
+from opencode.commands.target.repo import CheckResult, TargetRepo
+from opencode.tui.widgets.transcript import CommandOutput
 from tests.tui.conftest import type_and_send, wait_for
-from tui.widgets.transcript import CommandOutput
 
 
 def _git(cwd: Path, *args: str) -> str:
@@ -38,7 +38,7 @@ def _make_target(project: Path) -> Path:
 async def test_columns_show_behind_and_last_verification_from_sync_status(
     make_app: Any, project: Path
 ) -> None:
-    from tui.panels.targets import TargetsPanel
+    from opencode.tui.panels.targets import TargetsPanel
 
     _git(project, "init", "-q")
     _git(project, "add", "-A")
@@ -80,7 +80,7 @@ async def test_columns_show_behind_and_last_verification_from_sync_status(
 async def test_outside_git_the_panel_falls_back_to_target_list_and_says_why(
     make_app: Any, project: Path
 ) -> None:
-    from tui.panels.targets import TargetsPanel
+    from opencode.tui.panels.targets import TargetsPanel
 
     target = _make_target(project)
     app = make_app()

@@ -6,9 +6,9 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
+from opencode.tui.widgets.tool_call import ToolCallView
 from tests.support.stream_server import StreamServer
 from tests.tui.conftest import sse_reply, type_and_send, wait_for
-from tui.widgets.tool_call import ToolCallView
 
 ASK_EDIT = '[permission]\nedit = "ask"\n'
 
@@ -24,7 +24,7 @@ def decisions(app: Any) -> list[tuple[str, str]]:
 async def test_tool_call_allowed_once_runs_and_expands_to_diff(
     make_app: Any, server: StreamServer, project: Path
 ) -> None:
-    from tui.screens.permission import PermissionScreen
+    from opencode.tui.screens.permission import PermissionScreen
 
     server.add(sse_reply("openai_step1_edit_call.sse"), sse_reply("openai_step2_final.sse"))
     app = make_app(extra=ASK_EDIT)
@@ -56,7 +56,7 @@ async def test_tool_call_allowed_once_runs_and_expands_to_diff(
 async def test_tool_call_denied_is_marked_and_file_untouched(
     make_app: Any, server: StreamServer, project: Path
 ) -> None:
-    from tui.screens.permission import PermissionScreen
+    from opencode.tui.screens.permission import PermissionScreen
 
     server.add(sse_reply("openai_step1_edit_call.sse"), sse_reply("openai_step2_final.sse"))
     app = make_app(extra=ASK_EDIT)
@@ -77,7 +77,7 @@ async def test_tool_call_denied_is_marked_and_file_untouched(
 async def test_allow_for_session_is_persisted_and_reapplied_on_resume(
     make_app: Any, server: StreamServer, project: Path
 ) -> None:
-    from tui.screens.permission import PermissionScreen
+    from opencode.tui.screens.permission import PermissionScreen
 
     server.add(sse_reply("openai_step1_edit_call.sse"), sse_reply("openai_step2_final.sse"))
     app = make_app(extra=ASK_EDIT)

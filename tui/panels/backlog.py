@@ -7,7 +7,7 @@ from typing import Any
 from rich.console import Group, RenderableType
 from rich.text import Text
 
-from tui.panels.base import DataPanel, field_lines
+from opencode.tui.panels.base import DataPanel, field_lines
 
 
 class BacklogPanel(DataPanel):

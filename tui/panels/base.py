@@ -19,7 +19,7 @@ from textual.app import ComposeResult
 from textual.containers import Vertical, VerticalScroll
 from textual.widgets import DataTable, Static
 
-from commands.registry import (
+from opencode.commands.registry import (
     REGISTRY,
     CommandContext,
     CommandResult,

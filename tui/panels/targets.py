@@ -11,8 +11,8 @@ from typing import Any
 from rich.console import Group, RenderableType
 from rich.text import Text
 
-from commands.registry import CommandContext, CommandResult, UsageError
-from tui.panels.base import DataPanel, field_lines
+from opencode.commands.registry import CommandContext, CommandResult, UsageError
+from opencode.tui.panels.base import DataPanel, field_lines
 
 STATUS_COMMAND = ("sync", "status")
 

@@ -8,7 +8,7 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from tui.panels.base import DataPanel, field_lines
+from opencode.tui.panels.base import DataPanel, field_lines
 
 MARK = {"passed": "✓", "failed": "✗", "skipped": "-", "error": "✗"}
 

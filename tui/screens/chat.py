@@ -22,25 +22,25 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import ContentSwitcher, Footer
 
-from sessions.events import (
+from opencode.sessions.events import (
     MessageFinished,
     SessionEvent,
     SessionStarted,
     TurnFinished,
 )
-from tui.messages import DataChanged, PromptSubmitted
-from tui.panels.backlog import BacklogPanel
-from tui.panels.base import DataPanel
-from tui.panels.targets import TargetsPanel
-from tui.panels.verification import VerificationPanel
-from tui.widgets.prompt import PromptArea, PromptBar
-from tui.widgets.status import StatusLine
-from tui.widgets.transcript import PAGE, CommandOutput, Transcript
+from opencode.tui.messages import DataChanged, PromptSubmitted
+from opencode.tui.panels.backlog import BacklogPanel
+from opencode.tui.panels.base import DataPanel
+from opencode.tui.panels.targets import TargetsPanel
+from opencode.tui.panels.verification import VerificationPanel
+from opencode.tui.widgets.prompt import PromptArea, PromptBar
+from opencode.tui.widgets.status import StatusLine
+from opencode.tui.widgets.transcript import PAGE, CommandOutput, Transcript
 
 logger = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
-    from tui.app import OpencodeApp
+    from opencode.tui.app import OpencodeApp
 
 PANELS = {"backlog": "panel-backlog", "target": "panel-targets", "verification": "panel-verify"}
 
@@ -73,7 +73,7 @@ class ChatScreen(Screen[None]):
 
     @property
     def oc_app(self) -> OpencodeApp:
-        from tui.app import OpencodeApp
+        from opencode.tui.app import OpencodeApp
 
         assert isinstance(self.app, OpencodeApp)
         return self.app
@@ -123,8 +123,8 @@ class ChatScreen(Screen[None]):
     ) -> bool:
         """Resume or create a session and show its latest page. False (and a message) if the
         session or model does not exist."""
-        from sessions.config import ConfigError
-        from sessions.runner import RunnerError
+        from opencode.sessions.config import ConfigError
+        from opencode.sessions.runner import RunnerError
 
         engine = self.oc_app.engine
         try:
@@ -188,8 +188,8 @@ class ChatScreen(Screen[None]):
         )
 
     async def _turn(self, text: str) -> None:
-        from sessions.config import ConfigError
-        from sessions.runner import RunnerError
+        from opencode.sessions.config import ConfigError
+        from opencode.sessions.runner import RunnerError
 
         engine = self.oc_app.engine
         try:
@@ -243,7 +243,7 @@ class ChatScreen(Screen[None]):
         await self.run_registered(line)
 
     async def run_registered(self, line: str) -> None:
-        from commands.registry import REGISTRY, UsageError, run_command
+        from opencode.commands.registry import REGISTRY, UsageError, run_command
 
         try:
             command, values = REGISTRY.parse_slash(line)
@@ -272,7 +272,7 @@ class ChatScreen(Screen[None]):
             return
         text = "\n".join([*progress, result.text or ""]).strip() or None
         if text is None and not result.tables and result.data is not None:
-            from commands.render import to_text
+            from opencode.commands.render import to_text
 
             text = to_text(result)
         output.set_result(text, result.tables, failed=result.exit_code != 0)
@@ -280,7 +280,7 @@ class ChatScreen(Screen[None]):
             self.post_message(DataChanged(result.changed))
 
     async def slash_help(self, words: list[str]) -> None:
-        from commands.registry import Table
+        from opencode.commands.registry import Table
 
         rows = [[name, text] for name, text in slash_entries()]
         self.show_output(
@@ -311,7 +311,7 @@ class ChatScreen(Screen[None]):
     async def slash_sessions(self, words: list[str]) -> None:
         import time
 
-        from tui.screens.picker import PickerScreen
+        from opencode.tui.screens.picker import PickerScreen
 
         engine = self.oc_app.engine
         records = await engine.repo.list(engine.cwd, limit=100)
@@ -334,7 +334,7 @@ class ChatScreen(Screen[None]):
         )
 
     async def slash_model(self, words: list[str]) -> None:
-        from tui.screens.picker import PickerScreen
+        from opencode.tui.screens.picker import PickerScreen
 
         if words:
             await self.set_model(words[0])
@@ -357,7 +357,7 @@ class ChatScreen(Screen[None]):
         )
 
     async def set_model(self, ref: str) -> None:
-        from sessions.config import ConfigError
+        from opencode.sessions.config import ConfigError
 
         try:
             self.oc_app.config.resolve_model(ref)
@@ -419,7 +419,7 @@ class ChatScreen(Screen[None]):
 
 def slash_entries() -> list[tuple[str, str]]:
     """Every slash command with its help: the TUI's own first, then the registry's."""
-    from commands.registry import REGISTRY
+    from opencode.commands.registry import REGISTRY
 
     entries = dict(TUI_COMMANDS)
     for name, text in REGISTRY.slash_entries():

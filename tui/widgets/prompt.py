@@ -14,7 +14,7 @@ from textual.containers import Vertical
 from textual.widgets import OptionList, TextArea
 from textual.widgets.option_list import Option
 
-from tui.messages import PromptSubmitted
+from opencode.tui.messages import PromptSubmitted
 
 MAX_SUGGESTIONS = 8
 

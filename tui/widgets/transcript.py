@@ -21,7 +21,7 @@ from textual.containers import Vertical, VerticalScroll
 from textual.widget import Widget
 from textual.widgets import Collapsible, Static
 
-from sessions.events import (
+from opencode.sessions.events import (
     ErrorOccurred,
     MessageFinished,
     MessageStarted,
@@ -33,8 +33,8 @@ from sessions.events import (
     ToolFinished,
     ToolStarted,
 )
-from tui.widgets.markdown_stream import StreamingMarkdown
-from tui.widgets.tool_call import ToolCallView
+from opencode.tui.widgets.markdown_stream import StreamingMarkdown
+from opencode.tui.widgets.tool_call import ToolCallView
 
 PAGE = 24  # messages mounted per page of history (a few screens full)
 FIRST_PAINT = 6  # of which mounted before the first frame
