@@ -11,10 +11,15 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 VERSION = "0.1.0"
 FORMATS = ("text", "json", "markdown")
+
+# Starts the TUI from the parsed `opencode [-c|-s ID] [-m MODEL]` options and returns the exit
+# code. It is passed in by ``opencode.main`` (the console script), so this module never imports
+# the TUI layer: commands sit below tui.
+TuiLauncher = Callable[[argparse.Namespace], int]
 
 
 def _positive_int(text: str) -> int:
@@ -152,26 +157,7 @@ def _registry_command(words: list[str]) -> int:
     return asyncio.run(go())
 
 
-def _tui(opts: argparse.Namespace) -> int:
-    from pathlib import Path
-
-    from opencode.sessions.config import ConfigError, load_config
-
-    cwd = Path.cwd().resolve()
-    try:
-        config = load_config(cwd)
-    except ConfigError as exc:
-        print(f"opencode: config error: {exc}", file=sys.stderr)
-        return 2
-    from opencode.tui.app import run_app
-
-    code: int = run_app(
-        config=config, cwd=cwd, session_id=opts.session, continue_latest=opts.cont, model=opts.model
-    )
-    return code
-
-
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None, *, tui: TuiLauncher | None = None) -> int:
     words = list(sys.argv[1:] if argv is None else argv)
     try:
         if words and words[0] == "run":
@@ -190,7 +176,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
             return 2
         opts = _main_parser().parse_args(words)
-        return _tui(opts)
+        if tui is None:
+            print(
+                "opencode: start the TUI with `opencode` (or `python -m opencode`)", file=sys.stderr
+            )
+            return 2
+        return tui(opts)
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:

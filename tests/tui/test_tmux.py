@@ -97,7 +97,7 @@ def test_opencode_in_a_real_terminal(tmux: Tmux, project: Path, tmp_path: Path) 
         exports = " ".join(f"{k}={shlex.quote(v)}" for k, v in env.items())
         command = (
             f"cd {shlex.quote(str(project))} && {exports} "
-            f"{shlex.quote(sys.executable)} -m opencode.commands.cli; echo OPENCODE_EXIT=$?"
+            f"{shlex.quote(sys.executable)} -m opencode; echo OPENCODE_EXIT=$?"
         )
         tmux.send(command, "Enter")
         tmux.wait_for("Ask anything")
