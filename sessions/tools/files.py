@@ -169,6 +169,7 @@ def _lines(fh: BinaryIO) -> Iterator[tuple[bytes, int | None]]:
             chunk = fh.readline(_SKIP_CHUNK)
             length += len(chunk)
             if not chunk or chunk.endswith(b"\n"):
+                length -= 1 if chunk else 0  # the line ending is not part of the line
                 break
         yield head, length
 
