@@ -22,6 +22,7 @@ import os
 import stat
 import threading
 from collections.abc import Callable
+from functools import lru_cache
 from pathlib import Path
 from typing import TypeVar
 
@@ -30,6 +31,7 @@ from opencode.sessions.tools.base import PermissionSubject, ToolError
 T = TypeVar("T")
 BINARY_SNIFF_BYTES = 8192
 IO_DEADLINE_S = 120.0
+_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 # Example env files are documentation, not secrets.
 _ENV_EXAMPLES = {".env.example", ".env.sample", ".env.template", ".env.dist"}
 
@@ -58,7 +60,15 @@ def is_env_file(path: Path) -> bool:
     return (name == ".env" or name.startswith(".env.")) and name not in _ENV_EXAMPLES
 
 
-def _protected_dirs() -> list[tuple[Path, str]]:
+def _protected_dirs() -> tuple[tuple[Path, str], ...]:
+    env = os.environ
+    keys = ("HOME", "XDG_CONFIG_HOME", "XDG_DATA_HOME", "OPENCODE_CONFIG", "OPENCODE_DATA_DIR")
+    return _protected_dirs_for(tuple(env.get(k) for k in keys))
+
+
+@lru_cache(maxsize=8)
+def _protected_dirs_for(_env: tuple[str | None, ...]) -> tuple[tuple[Path, str], ...]:
+    # Cached per environment: grep asks once per file it walks past.
     # Imported here: config pulls in tomllib and friends, which most tool calls never need.
     from opencode.sessions.config import default_data_dir, global_config_path
 
@@ -71,7 +81,7 @@ def _protected_dirs() -> list[tuple[Path, str]]:
         dirs.append((Path(explicit).expanduser(), "opencode's configuration"))
     data = os.environ.get("OPENCODE_DATA_DIR")
     dirs.append((Path(data).expanduser() if data else default_data_dir(), "opencode's data"))
-    return [(d.resolve(strict=False), why) for d, why in dirs]
+    return tuple((d.resolve(strict=False), why) for d, why in dirs)
 
 
 def sensitive_reason(path: Path) -> str | None:
@@ -136,7 +146,8 @@ def not_regular(shown: str, mode: int) -> ToolError:
 
 
 def open_regular(path: Path, shown: str, flags: int = os.O_RDONLY) -> int:
-    """A file descriptor on the regular file ``path``, or ToolError; never blocks on a FIFO.
+    """A file descriptor on the regular file ``path`` (already resolved: a symlink in its last
+    component is refused), or ToolError; never blocks on a FIFO.
 
     ``flags`` may add ``O_WRONLY | O_CREAT | ...``; a missing file raises FileNotFoundError
     unless O_CREAT is given."""
@@ -149,7 +160,9 @@ def open_regular(path: Path, shown: str, flags: int = os.O_RDONLY) -> int:
         if not stat.S_ISREG(mode):
             raise not_regular(shown, mode)
     try:
-        fd = os.open(path, flags | os.O_NONBLOCK | os.O_CLOEXEC, 0o666)
+        # O_NOFOLLOW: the path was resolved when permission was asked; a link swapped in
+        # since then must not redirect the open.
+        fd = os.open(path, flags | os.O_NONBLOCK | os.O_CLOEXEC | _NOFOLLOW, 0o666)
     except PermissionError:
         raise ToolError(f"permission denied opening {shown}") from None
     except OSError as exc:

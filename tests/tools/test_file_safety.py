@@ -6,13 +6,16 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import subprocess
+import sys
+import threading
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from opencode.sessions.config import PermissionConfig
-from opencode.sessions.tools.base import Tool, ToolContext, ToolResult
+from opencode.sessions.tools.base import Tool, ToolContext, ToolError, ToolResult
 from opencode.sessions.tools.files import (
     MAX_LINE_CHARS,
     MAX_READ_BYTES,
@@ -23,7 +26,7 @@ from opencode.sessions.tools.files import (
 from opencode.sessions.tools.glob_tool import GlobTool
 from opencode.sessions.tools.grep_tool import MAX_OUTPUT_CHARS, GrepTool
 from opencode.sessions.tools.list_tool import ListTool
-from opencode.sessions.tools.paths import sensitive_reason
+from opencode.sessions.tools.paths import run_blocking, sensitive_reason
 from opencode.sessions.tools.permissions import Permissions
 from opencode.sessions.tools.registry import execute
 from tests.engine.helpers import (
@@ -269,3 +272,38 @@ async def test_grep_output_stays_bounded_on_huge_lines(ctx: ToolContext, project
     assert "[line cut, 100007 chars]" in result.output.splitlines()[1]
     named = await run(GrepTool(), ctx, pattern="needle", path=str(project / "wide.txt"))
     assert len(named.output) < MAX_OUTPUT_CHARS
+
+
+# ---------------------------------------------------------------------------- blocking I/O
+
+
+async def test_blocking_io_past_its_deadline_is_a_clear_error() -> None:
+    release = threading.Event()
+    try:
+        with pytest.raises(ToolError, match="reading stuck.txt did not finish within"):
+            await run_blocking(lambda: release.wait(30), "reading stuck.txt", deadline=0.2)
+    finally:
+        release.set()
+
+
+def test_io_stuck_in_a_thread_does_not_keep_the_process_alive(tmp_path: Path) -> None:
+    """A thread blocked for good (here: a plain open() of a FIFO nobody writes) must not hold
+    the interpreter at exit, or SIGTERM could never end `opencode run`."""
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    script = (
+        "import asyncio, sys\n"
+        "from opencode.sessions.tools.base import ToolError\n"
+        "from opencode.sessions.tools.paths import run_blocking\n"
+        "async def main():\n"
+        f"    await run_blocking(lambda: open({str(fifo)!r}).read(), 'stuck', deadline=0.5)\n"
+        "try:\n"
+        "    asyncio.run(main())\n"
+        "except ToolError as exc:\n"
+        "    print(exc)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=30
+    )
+    assert done.returncode == 0, done.stderr
+    assert "stuck did not finish within" in done.stdout
