@@ -19,8 +19,10 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from pathspec import GitIgnoreSpec
+if TYPE_CHECKING:
+    from pathspec import GitIgnoreSpec
 
 GLOB_MAGIC = re.compile(r"[*?\[{]")
 
@@ -169,6 +171,9 @@ class IgnoreFile:
             text = path.read_text(encoding="utf-8", errors="replace")
         except OSError:
             return None
+        # Imported on first use (~16 ms): `opencode run` builds the tool set at start.
+        from pathspec import GitIgnoreSpec
+
         spec = GitIgnoreSpec.from_lines(text.splitlines())
         if not spec.patterns:
             return None
