@@ -108,12 +108,12 @@ def is_ancestor(source: Path, older: str, newer: str) -> bool:
 def glob_regex(pattern: str) -> re.Pattern[str]:
     """A category's path glob, translated as the glob tool does: ``**/`` is any folders (or
     none), ``*`` and ``?`` stay in one folder, ``{a,b}`` and ``[...]`` as usual."""
-    from opencode.sessions.tools.base import ToolError
-    from opencode.sessions.tools.search import glob_regex as translate
+    from opencode.sessions.globs import GlobError
+    from opencode.sessions.globs import glob_regex as translate
 
     try:
         return translate(pattern)
-    except ToolError as exc:
+    except GlobError as exc:
         raise CommandError(f"[sync.categories]: {exc}; fix the pattern in opencode.toml") from None
 
 

@@ -1,75 +1,43 @@
-"""The file tools ``read``, ``write`` and ``edit``, and the path rules the other tools share.
+"""The file tools ``read``, ``write`` and ``edit``.
 
-Paths are resolved against ``ctx.cwd`` (symlinks followed, so a link out of the project counts
-as outside it). A path is shown relative to the working directory when it lies inside it and
-absolute otherwise; that shown form is also the permission subject. ``write`` and ``edit`` hand
-the file's bytes before the change to ``ctx.record_change`` before touching it, for undo.
+Paths follow the shared rules of ``opencode.sessions.tools.paths``: resolved with symlinks
+followed before the workspace check, sensitive paths asked about, regular files only, file I/O
+in a daemon thread with a deadline. ``read`` holds at most one bounded line in memory whatever
+the file's size. ``write`` and ``edit`` hand the file's bytes before the change to
+``ctx.record_change`` before touching it, for undo.
 """
 
 from __future__ import annotations
 
-import asyncio
 import difflib
 import os
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from opencode.sessions.tools.base import PermissionSubject, ToolContext, ToolError, ToolResult
+from opencode.sessions.tools.paths import (
+    BINARY_SNIFF_BYTES,
+    display_path,
+    looks_binary,
+    open_regular,
+    path_subject,
+    read_regular,
+    regular_size,
+    resolve_path,
+    run_blocking,
+    write_regular,
+)
 
 DEFAULT_LIMIT = 2000
 MAX_LINE_CHARS = 2000
 MAX_READ_BYTES = 50 * 1024  # of numbered output per call; the model pages on with offset
 MAX_DIFF_CHARS = 64 * 1024
-BINARY_SNIFF_BYTES = 8192
-# Example env files are documentation, not secrets.
-_ENV_EXAMPLES = {".env.example", ".env.sample", ".env.template", ".env.dist"}
-
-
-# ---------------------------------------------------------------------------- path rules
-
-
-def resolve_path(raw: str, cwd: Path) -> Path:
-    path = Path(os.path.expanduser(raw))
-    if not path.is_absolute():
-        path = cwd / path
-    return path.resolve()
-
-
-def is_inside(path: Path, cwd: Path) -> bool:
-    return path.is_relative_to(cwd.resolve())
-
-
-def display_path(path: Path, cwd: Path) -> str:
-    root = cwd.resolve()
-    if path.is_relative_to(root):
-        rel = path.relative_to(root).as_posix()
-        return rel or "."
-    return str(path)
-
-
-def is_env_file(path: Path) -> bool:
-    name = path.name
-    return (name == ".env" or name.startswith(".env.")) and name not in _ENV_EXAMPLES
-
-
-def path_subject(raw: str, cwd: Path, *, reading: bool = False) -> PermissionSubject:
-    """Subject for a tool acting on ``raw``: ask outside cwd, and for reads of ``.env*``."""
-    path = resolve_path(raw, cwd)
-    default = None
-    if not is_inside(path, cwd) or (reading and is_env_file(path)):
-        default = "ask"
-    return PermissionSubject(display_path(path, cwd), default)
-
-
-def looks_binary(head: bytes) -> bool:
-    if b"\x00" in head:
-        return True
-    try:
-        head.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        # A multi-byte character cut at the end of the sniffed block is still text.
-        return exc.start < len(head) - 4
-    return False
+MAX_EDIT_BYTES = 64 * 1024 * 1024  # the before-image is kept for undo
+# A line up to this many bytes is decoded whole (its length reported in characters); a longer
+# one keeps only its head in memory and is skipped through in chunks.
+MAX_HELD_LINE_BYTES = 1024 * 1024
+_SKIP_CHUNK = 1024 * 1024
 
 
 def _missing(path: Path, cwd: Path) -> ToolError:
@@ -115,6 +83,22 @@ def _counts(diff: str) -> tuple[int, int]:
     return added, removed
 
 
+def _before_image(path: Path, shown: str) -> bytes | None:
+    """The current bytes of the file ``write``/``edit`` will replace; None when it is new."""
+    size = regular_size(path, shown)
+    if size is None:
+        return None
+    if size > MAX_EDIT_BYTES:
+        raise ToolError(
+            f"{shown} is {size} bytes; `write` and `edit` change files up to {MAX_EDIT_BYTES} "
+            "bytes (use bash for bigger ones)"
+        )
+    try:
+        return read_regular(path, shown)
+    except FileNotFoundError:
+        return None
+
+
 def _str_arg(args: dict[str, Any], key: str) -> str:
     value = args.get(key)
     if not isinstance(value, str):
@@ -156,7 +140,7 @@ class ReadTool:
     }
 
     def permission_subject(self, args: dict[str, Any], cwd: Path) -> PermissionSubject:
-        return path_subject(str(args.get("path", "")), cwd, reading=True)
+        return path_subject(str(args.get("path", "")), cwd)
 
     async def run(self, args: dict[str, Any], ctx: ToolContext) -> ToolResult:
         path = resolve_path(_str_arg(args, "path"), ctx.cwd)
@@ -164,7 +148,30 @@ class ReadTool:
         limit = int(args.get("limit") or DEFAULT_LIMIT)
         if offset < 1 or limit < 1:
             raise ToolError("offset and limit must be at least 1")
-        return await asyncio.to_thread(_read, path, ctx.cwd, offset, limit)
+        shown = display_path(path, ctx.cwd)
+        return await run_blocking(lambda: _read(path, ctx.cwd, offset, limit), f"reading {shown}")
+
+
+def _lines(fh: BinaryIO) -> Iterator[tuple[bytes, int | None]]:
+    """(line, None) for lines up to MAX_HELD_LINE_BYTES; (head, length in bytes) for longer
+    ones, whose rest is read through in chunks and dropped, so memory stays bounded."""
+    while True:
+        raw = fh.readline(MAX_HELD_LINE_BYTES)
+        if not raw:
+            return
+        if raw.endswith(b"\n") or len(raw) < MAX_HELD_LINE_BYTES:
+            yield raw, None
+            continue
+        length = len(raw)
+        head = raw[: MAX_LINE_CHARS * 4]
+        del raw
+        while True:
+            chunk = fh.readline(_SKIP_CHUNK)
+            length += len(chunk)
+            if not chunk or chunk.endswith(b"\n"):
+                length -= 1 if chunk else 0  # the line ending is not part of the line
+                break
+        yield head, length
 
 
 def _read(path: Path, cwd: Path, offset: int, limit: int) -> ToolResult:
@@ -172,15 +179,13 @@ def _read(path: Path, cwd: Path, offset: int, limit: int) -> ToolResult:
     if path.is_dir():
         raise ToolError(f"{shown} is a directory, not a file; use `list` to see its contents")
     try:
-        fh = path.open("rb")
+        fd = open_regular(path, shown)
     except FileNotFoundError:
         raise _missing(path, cwd) from None
-    except PermissionError:
-        raise ToolError(f"permission denied reading {shown}") from None
-    with fh:
+    with os.fdopen(fd, "rb") as fh:
         head = fh.read(BINARY_SNIFF_BYTES)
         if looks_binary(head):
-            size = path.stat().st_size
+            size = os.fstat(fd).st_size
             raise ToolError(
                 f"{shown} is a binary file ({size} bytes); `read` shows text files only"
             )
@@ -190,12 +195,14 @@ def _read(path: Path, cwd: Path, offset: int, limit: int) -> ToolResult:
         total = 0
         last = offset - 1
         cut_by_bytes = False
-        for raw in fh:
+        for raw, long_bytes in _lines(fh):
             total += 1
             if total < offset or total >= offset + limit or cut_by_bytes:
                 continue
             line = raw.decode("utf-8", errors="replace").rstrip("\r\n")
-            if len(line) > MAX_LINE_CHARS:
+            if long_bytes is not None:
+                line = line[:MAX_LINE_CHARS] + f"… [line cut, {long_bytes} bytes]"
+            elif len(line) > MAX_LINE_CHARS:
                 line = line[:MAX_LINE_CHARS] + f"… [line cut, {len(line)} chars]"
             entry = f"{total:>5}\t{line}"
             if out and used + len(entry) + 1 > MAX_READ_BYTES:
@@ -250,11 +257,15 @@ class WriteTool:
         shown = display_path(path, ctx.cwd)
         if path.is_dir():
             raise ToolError(f"{shown} is a directory; give a file path")
-        before = path.read_bytes() if path.exists() else None
+        before = await run_blocking(lambda: _before_image(path, shown), f"reading {shown}")
         await ctx.record_change(path, before)
         data = content.encode("utf-8")
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(data)
+
+        def put() -> None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            write_regular(path, shown, data)
+
+        await run_blocking(put, f"writing {shown}")
         created = before is None
         if before is not None and looks_binary(before[:BINARY_SNIFF_BYTES]):
             diff = f"(binary file {shown} replaced by text)\n"
@@ -323,10 +334,9 @@ class EditTool:
             raise ToolError("old_string and new_string are identical; there is nothing to change")
         if path.is_dir():
             raise ToolError(f"{shown} is a directory, not a file")
-        try:
-            before = path.read_bytes()
-        except FileNotFoundError:
-            raise _missing(path, ctx.cwd) from None
+        before = await run_blocking(lambda: _before_image(path, shown), f"reading {shown}")
+        if before is None:
+            raise _missing(path, ctx.cwd)
         if looks_binary(before[:BINARY_SNIFF_BYTES]):
             raise ToolError(f"{shown} is a binary file; `edit` changes text files only")
         try:
@@ -357,7 +367,7 @@ class EditTool:
             else text.replace(old_string, new_string, 1)
         )
         await ctx.record_change(path, before)
-        path.write_bytes(after.encode("utf-8"))
+        await run_blocking(lambda: write_regular(path, shown, after.encode("utf-8")), shown)
         diff = _diff(shown, text, after)
         added, removed = _counts(diff)
         replaced = count if replace_all else 1

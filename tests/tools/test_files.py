@@ -131,8 +131,10 @@ def test_permission_subjects_for_paths(project: Path, tmp_path: Path) -> None:
     assert tool.permission_subject({"path": ".env"}, project).default == "ask"
     assert tool.permission_subject({"path": "cfg/.env.local"}, project).default == "ask"
     assert tool.permission_subject({"path": ".env.example"}, project).default is None
-    # Writing .env is no secret leak; only reads ask by default.
-    assert WriteTool().permission_subject({"path": ".env"}, project).default is None
+    # Sensitive paths are one rule for reads and writes (issue 9): writing .env changes what
+    # the next dotenv-loading command runs with, so it asks too; other new files do not.
+    assert WriteTool().permission_subject({"path": ".env"}, project).default == "ask"
+    assert WriteTool().permission_subject({"path": "notes.txt"}, project).default is None
     assert EditTool().permission_subject({"path": "/etc/hosts"}, project).default == "ask"
 
 
