@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -243,6 +244,47 @@ async def test_two_engines_share_one_store_and_only_the_opener_closes_it(
     )
     assert [tuple(r) for r in count] == [("turn 0", 2), ("turn 1", 2)]
     await store.close()
+
+
+async def test_every_session_row_of_a_turn_is_written_by_the_store_writer(
+    project: Path, server: StreamServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Who issues each write, over a turn with an asked, allowed edit and a resume: the store
+    writer, apart from the file before-image (undo data written before the file changes)."""
+    writers: set[tuple[str, str]] = set()
+    execute = Store.execute
+
+    async def spy(self: Store, sql: str, params: Any = ()) -> int:
+        words = sql.split()
+        if words[0].upper() in ("INSERT", "UPDATE", "DELETE"):
+            table = words[2] if words[0].upper() != "UPDATE" else words[1]
+            writers.add((sys._getframe(1).f_globals["__name__"], table))
+        return await execute(self, sql, params)
+
+    monkeypatch.setattr(Store, "execute", spy)
+    server.add(Reply(body=fixture("openai_step1_edit_call.sse")))
+    server.add(Reply(body=fixture("openai_step2_final.sse")))
+
+    async def allow_for_session(request: PermissionRequest) -> PermissionAnswer:
+        return "allow_session"
+
+    engine = await open_engine(
+        project, server.url, '[permission]\nedit = "ask"', asker=allow_for_session
+    )
+    await engine.send("Change world to there")
+    assert engine.session is not None
+    await engine.start(session_id=engine.session.id, title="again")
+    await engine.close()
+    writer = "opencode.sessions.store.writer"
+    assert {t for m, t in writers if m == writer} >= {
+        "session",
+        "message",
+        "part",
+        "permission_decision",
+    }
+    assert {(m, t) for m, t in writers if m != writer} == {
+        ("opencode.sessions.store.sessions", "file_change")
+    }
 
 
 async def test_a_child_session_is_written_with_its_parent(
