@@ -139,6 +139,11 @@ def _part(row: sqlite3.Row) -> PartRecord:
     )
 
 
+# Empty session rows (left by versions that wrote the row before the first message) are never
+# listed or resumed with -c; ``get`` by id still finds them.
+_HAS_MESSAGE = "EXISTS (SELECT 1 FROM message m WHERE m.session_id = session.id)"
+
+
 class SessionRepo:
     def __init__(self, store: Store) -> None:
         self.store = store
@@ -180,8 +185,10 @@ class SessionRepo:
         return _session(row) if row else None
 
     async def latest(self, cwd: Path | str) -> SessionRecord | None:
+        """The most recently active session here that has a message (what ``-c`` resumes)."""
         row = await self.store.fetchone(
-            "SELECT * FROM session WHERE cwd = ? ORDER BY updated_at DESC, id DESC LIMIT 1",
+            f"SELECT * FROM session WHERE cwd = ? AND {_HAS_MESSAGE}"
+            " ORDER BY updated_at DESC, id DESC LIMIT 1",
             (str(cwd),),
         )
         return _session(row) if row else None
@@ -189,13 +196,17 @@ class SessionRepo:
     async def list(
         self, cwd: Path | str | None = None, limit: int = 50
     ) -> builtins.list[SessionRecord]:
+        """Sessions with at least one message, most recently active first."""
         if cwd is None:
             rows = await self.store.fetchall(
-                "SELECT * FROM session ORDER BY updated_at DESC, id DESC LIMIT ?", (limit,)
+                f"SELECT * FROM session WHERE {_HAS_MESSAGE}"
+                " ORDER BY updated_at DESC, id DESC LIMIT ?",
+                (limit,),
             )
         else:
             rows = await self.store.fetchall(
-                "SELECT * FROM session WHERE cwd = ? ORDER BY updated_at DESC, id DESC LIMIT ?",
+                f"SELECT * FROM session WHERE cwd = ? AND {_HAS_MESSAGE}"
+                " ORDER BY updated_at DESC, id DESC LIMIT ?",
                 (str(cwd), limit),
             )
         return [_session(r) for r in rows]

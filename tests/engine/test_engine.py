@@ -304,6 +304,24 @@ async def test_a_child_session_is_written_with_its_parent(
     await engine.close()
 
 
+async def test_empty_rows_left_by_older_versions_are_not_listed_or_continued(
+    project: Path, server: StreamServer
+) -> None:
+    server.add(text_reply("ok"))
+    engine = await open_engine(project, server.url)
+    await engine.send("a real turn")
+    assert engine.session is not None
+    real = engine.session.id
+    ghost = await engine.repo.create(cwd=project, model="mock/test-model")  # as main wrote it
+    assert [r.id for r in await engine.repo.list(project)] == [real]
+    assert [r.id for r in await engine.repo.list()] == [real]
+    latest = await engine.repo.latest(project)
+    assert latest is not None and latest.id == real
+    found = await engine.repo.get(ghost.id)
+    assert found is not None and found.id == ghost.id
+    await engine.close()
+
+
 async def test_an_event_before_open_is_an_error_not_a_silent_loss(project: Path) -> None:
     write_config(project, "openai", "http://127.0.0.1:9")
     engine = Engine(load_config(project), project)
