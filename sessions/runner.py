@@ -6,7 +6,8 @@ Every change to a session is an event (created, titled, messages, parts, usage, 
 marks, permission answers); the store's subscriber is the only writer of session rows. The one
 direct write is a file's before-image, in ``tool_calls``. The conversation is rebuilt from
 stored records by ``history``; one tool call's path (permission, execute, result) lives in
-``tool_calls``.
+``tool_calls``; what one model call carries (system prompt, tools offered, provider
+options) is shaped by ``requests``.
 """
 
 from __future__ import annotations
@@ -54,11 +55,11 @@ from opencode.sessions.permissions_api import (
 )
 from opencode.sessions.providers.base import (
     ChatMessage,
-    ChatRequest,
     Provider,
     ProviderConfig,
     ToolCall,
 )
+from opencode.sessions.requests import DEFAULT_SYSTEM_PROMPT, build_request, offered_tools
 from opencode.sessions.store.db import Store
 from opencode.sessions.store.sessions import SessionRecord, SessionRepo
 from opencode.sessions.tool_calls import ToolCalls
@@ -79,12 +80,6 @@ __all__ = [
 # A text part is split once it holds this much, so no single row update grows unbounded.
 PART_SEGMENT_CHARS = 1 << 20
 _INTERNAL_HINT = "this is a bug or a broken store; the session is saved, resume it with -c"
-
-DEFAULT_SYSTEM_PROMPT = (
-    "You are opencode, a coding agent working in the user's project at {cwd}. "
-    "Use the tools to read, search and change files and to run commands; prefer small, exact "
-    "edits; say briefly what you did."
-)
 
 
 class RunnerError(Exception):
@@ -239,7 +234,7 @@ class Runner:
             provider = self._provider(provider_config)
         except Exception as exc:  # e.g. an unknown api in code that bypassed config checks
             raise RunnerError(f"provider {provider_config.name!r} cannot be used: {exc}") from exc
-        offered = self._offered_tools({**provider_config.options, **(request_options or {})})
+        offered = offered_tools(self.tools, {**provider_config.options, **(request_options or {})})
         history = history_messages(await self.repo.messages(session.id))
         if not session.title:
             session.title = _title_from(text)
@@ -265,8 +260,9 @@ class Runner:
                     finish = "max_steps"
                     break
                 steps += 1
-                request = self._request(
-                    model_name, history, provider_config, request_options, offered
+                system = self.config.system_prompt or DEFAULT_SYSTEM_PROMPT.format(cwd=self.cwd)
+                request = build_request(
+                    model_name, system, history, provider_config, request_options, offered
                 )
                 step = _Step(message_id=new_id("msg"))
                 await self.bus.emit(MessageStarted(session.id, step.message_id, "assistant", ref))
@@ -336,52 +332,6 @@ class Runner:
         await self.bus.emit(event)
         return event
 
-    def _request(
-        self,
-        model_name: str,
-        history: list[ChatMessage],
-        provider: ProviderConfig,
-        request_options: dict[str, Any] | None,
-        offered: dict[str, Tool],
-    ) -> ChatRequest:
-        """One model call. Provider options that shape it (all optional, from
-        ``[provider.NAME]``): ``max_tokens``, ``temperature``, ``seed``; ``extra_body`` (fields
-        merged into every request body); ``tools`` (false: send none; a list: only those);
-        ``prefill`` (a table: ``text``, an assistant prefill, and ``extra_body``, sent only when
-        the conversation ends with the user's message, i.e. on a turn's first step)."""
-        from opencode.sessions.tools.registry import tool_specs
-
-        options = {**provider.options, **(request_options or {})}
-        system = self.config.system_prompt or DEFAULT_SYSTEM_PROMPT.format(cwd=self.cwd)
-        extra = _table(options.get("extra_body"))
-        messages = list(history)
-        prefill = _table(options.get("prefill"))
-        if prefill and messages and messages[-1].role == "user":
-            text = prefill.get("text")
-            if isinstance(text, str) and text:
-                messages.append(ChatMessage(role="assistant", content=text))
-            extra = {**extra, **_table(prefill.get("extra_body"))}
-        return ChatRequest(
-            model=model_name,
-            messages=messages,
-            system=system,
-            tools=tool_specs(offered.values()),
-            max_tokens=options.get("max_tokens"),
-            temperature=options.get("temperature"),
-            seed=options.get("seed"),
-            extra=extra,
-        )
-
-    def _offered_tools(self, options: dict[str, Any]) -> dict[str, Tool]:
-        """The tools a turn may use: ``tools = false`` none, a list only those. A call to any
-        other tool is answered as unknown, whatever the model claims."""
-        wanted = options.get("tools", True)
-        if wanted is False:
-            return {}
-        if isinstance(wanted, list):
-            return {name: tool for name, tool in self.tools.items() if name in wanted}
-        return dict(self.tools)
-
     async def _stream(
         self, session_id: str, step: _Step, events: AsyncGenerator[ProviderEvent, None]
     ) -> None:
@@ -438,10 +388,6 @@ class Runner:
                 error.hint,
             )
         )
-
-
-def _table(value: Any) -> dict[str, Any]:
-    return dict(value) if isinstance(value, dict) else {}
 
 
 def _add(total: Usage, usage: Usage | None) -> Usage:
