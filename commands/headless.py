@@ -66,26 +66,20 @@ async def _run(opts: argparse.Namespace, message: str) -> int:
 async def _agent_turn(ctx: Any, opts: argparse.Namespace, message: str) -> int:
     from opencode.commands.printers import JsonPrinter, TextPrinter
     from opencode.sessions.config import ConfigError
-    from opencode.sessions.events import EventBus, SessionEvent
-    from opencode.sessions.runner import (
+    from opencode.sessions.engine import Engine
+    from opencode.sessions.events import SessionEvent
+    from opencode.sessions.permissions_api import (
         PermissionAnswer,
         PermissionRequest,
         PermissionRequired,
-        Runner,
-        RunnerError,
     )
+    from opencode.sessions.runner import RunnerError
     from opencode.sessions.store.db import StoreError
-    from opencode.sessions.store.writer import StoreWriter
-    from opencode.sessions.tools.permissions import Permissions
 
-    bus = EventBus()
-    writer = StoreWriter(ctx.store)
-    bus.subscribe(writer)
     printer = JsonPrinter() if opts.format == "json" else TextPrinter()
     allow = {
         name.strip() for item in (opts.allow or []) for name in item.split(",") if name.strip()
     }
-    permissions = Permissions(ctx.config.permission, ctx.cwd, allow=allow, allow_all=opts.yes)
 
     async def asker(request: PermissionRequest) -> PermissionAnswer:
         if opts.on_ask == "fail":
@@ -95,14 +89,9 @@ async def _agent_turn(ctx: Any, opts: argparse.Namespace, message: str) -> int:
             )
         return "deny"
 
-    runner = Runner(
-        store=ctx.store,
-        config=ctx.config,
-        cwd=ctx.cwd,
-        bus=bus,
-        permissions=permissions,
-        asker=asker,
-    )
+    engine = Engine(ctx.config, ctx.cwd, allow=allow, allow_all=opts.yes)
+    engine.model = opts.model
+    await engine.open(asker, store=ctx.store)  # borrowed: _run closes it
     task = asyncio.current_task()
     loop = asyncio.get_running_loop()
     interrupted: str | None = None  # why the run was cancelled: "signal" or "output"
@@ -132,15 +121,13 @@ async def _agent_turn(ctx: Any, opts: argparse.Namespace, message: str) -> int:
             if task is not None:
                 task.cancel()
 
-    bus.subscribe(print_event)
+    engine.bus.subscribe(print_event)
 
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, on_signal)
     try:
-        session = await runner.start_session(
-            session_id=opts.session, continue_latest=opts.cont, title=opts.title, model=opts.model
-        )
-        result = await runner.send(session.id, message, model=opts.model, max_steps=opts.max_steps)
+        await engine.start(session_id=opts.session, continue_latest=opts.cont, title=opts.title)
+        result = await engine.send(message, max_steps=opts.max_steps)
     except (ConfigError, RunnerError) as exc:
         print(f"opencode run: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -162,8 +149,7 @@ async def _agent_turn(ctx: Any, opts: argparse.Namespace, message: str) -> int:
     finally:
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(sig)
-        await writer.flush()
-        await runner.aclose()
+        await engine.close()
     if result.finish == "error":
         return EXIT_ERROR
     if result.finish == "permission_required":

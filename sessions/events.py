@@ -211,6 +211,45 @@ class TurnFinished:
     error: str | None = None
 
 
+@dataclass(slots=True)
+class SessionCreated:
+    """A new session. The store writes its row together with its first message's first part,
+    in one transaction, so a process killed before that leaves no empty session behind."""
+
+    session_id: str
+    cwd: str
+    model: str
+    title: str = ""
+    parent_id: str | None = None
+
+
+@dataclass(slots=True)
+class SessionTitled:
+    """The session's title was set (from the first message, or ``--title`` on resume)."""
+
+    session_id: str
+    title: str
+
+
+@dataclass(slots=True)
+class UnfinishedInterrupted:
+    """On resume: messages and parts a killed process left open are closed as interrupted."""
+
+    session_id: str
+
+
+@dataclass(slots=True)
+class PermissionAnswered:
+    """The user (or the headless asker policy) answered a permission question; an
+    ``allow_session`` answer is restored as a grant when the session is resumed."""
+
+    session_id: str
+    call_id: str
+    tool: str
+    subject: str
+    answer: Literal["allow_once", "allow_session", "deny"]
+
+
 SessionEvent = (
     SessionStarted
     | MessageStarted
@@ -223,6 +262,10 @@ SessionEvent = (
     | ErrorOccurred
     | MessageFinished
     | TurnFinished
+    | SessionCreated
+    | SessionTitled
+    | UnfinishedInterrupted
+    | PermissionAnswered
 )
 
 Subscriber = Callable[[SessionEvent], Awaitable[None] | None]

@@ -2,21 +2,24 @@
 
 ``Runner.send`` drives one user turn to its end (the model stops, ``max_steps``, an error, a
 permission the caller refused to ask, or cancellation) and emits session events on the bus.
-The store, the headless printers and the TUI are all subscribers; the runner writes nothing
-itself except through them, apart from permission decisions and file before-images.
+Every change to a session is an event (created, titled, messages, parts, usage, interrupted
+marks, permission answers); the store's subscriber is the only writer of session rows. The one
+direct write is a file's before-image, in ``tool_calls``. The conversation is rebuilt from
+stored records by ``history``; one tool call's path (permission, execute, result) lives in
+``tool_calls``; what one model call carries (system prompt, tools offered, provider
+options) is shaped by ``requests``.
 """
 
 from __future__ import annotations
 
 import asyncio
 import io
-import json
 import time
-from collections.abc import AsyncGenerator, Awaitable, Callable
+from collections.abc import AsyncGenerator, Callable
 from contextlib import aclosing
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from opencode.sessions.config import Config
 from opencode.sessions.events import (
@@ -29,59 +32,54 @@ from opencode.sessions.events import (
     PartFinished,
     PartKind,
     PartStarted,
-    PermissionAsked,
     ProviderError,
     ProviderEvent,
     ReasoningDelta,
+    SessionCreated,
     SessionStarted,
+    SessionTitled,
     TextDelta,
     ToolCallEnd,
-    ToolFinished,
-    ToolStarted,
     TurnFinished,
+    UnfinishedInterrupted,
     Usage,
 )
+from opencode.sessions.history import history_messages
 from opencode.sessions.ids import new_id
+from opencode.sessions.permissions_api import (
+    PermissionAnswer,
+    PermissionAsker,
+    PermissionPolicy,
+    PermissionRequest,
+    PermissionRequired,
+)
 from opencode.sessions.providers.base import (
     ChatMessage,
-    ChatRequest,
     Provider,
     ProviderConfig,
     ToolCall,
 )
+from opencode.sessions.requests import DEFAULT_SYSTEM_PROMPT, build_request, offered_tools
 from opencode.sessions.store.db import Store
-from opencode.sessions.store.sessions import MessageRecord, SessionRecord, SessionRepo
-from opencode.sessions.tools.base import Tool, ToolContext, ToolResult
+from opencode.sessions.store.sessions import SessionRecord, SessionRepo
+from opencode.sessions.tool_calls import ToolCalls
+from opencode.sessions.tools.base import Tool
 
-PermissionAnswer = Literal["allow_once", "allow_session", "deny"]
+# Re-exported: front ends import the asker contract and the loop's errors from here.
+__all__ = [
+    "PermissionAnswer",
+    "PermissionAsker",
+    "PermissionRequest",
+    "PermissionRequired",
+    "ProviderFactory",
+    "Runner",
+    "RunnerError",
+    "history_messages",
+]
+
 # A text part is split once it holds this much, so no single row update grows unbounded.
 PART_SEGMENT_CHARS = 1 << 20
-# A hard ceiling on one tool call, above the tools' own timeouts (bash allows up to 600 s).
-TOOL_CEILING_S = 660.0
-
 _INTERNAL_HINT = "this is a bug or a broken store; the session is saved, resume it with -c"
-
-DEFAULT_SYSTEM_PROMPT = (
-    "You are opencode, a coding agent working in the user's project at {cwd}. "
-    "Use the tools to read, search and change files and to run commands; prefer small, exact "
-    "edits; say briefly what you did."
-)
-
-
-@dataclass(frozen=True, slots=True)
-class PermissionRequest:
-    session_id: str
-    call_id: str
-    tool: str
-    subject: str
-    arguments: dict[str, Any]
-
-
-PermissionAsker = Callable[[PermissionRequest], Awaitable[PermissionAnswer]]
-
-
-class PermissionRequired(Exception):  # noqa: N818 - it is a signal, not an error
-    """Raised by an asker that must not answer (headless ``--on-ask fail``): the turn ends."""
 
 
 class RunnerError(Exception):
@@ -123,7 +121,7 @@ class Runner:
         config: Config,
         cwd: Path,
         bus: EventBus,
-        permissions: Any,
+        permissions: PermissionPolicy,
         asker: PermissionAsker,
         provider_factory: ProviderFactory | None = None,
         tools: dict[str, Tool] | None = None,
@@ -142,6 +140,12 @@ class Runner:
 
             tools = builtin_tools()
         self.tools = tools
+        self.tool_calls = ToolCalls(
+            bus=bus, repo=self.repo, cwd=cwd, permissions=permissions, asker=asker
+        )
+        # Sessions started here whose row the store has not written yet: it is written with
+        # the first message, so a session nobody spoke in never becomes a row.
+        self._unsaved: dict[str, SessionRecord] = {}
         self._cancel = asyncio.Event()
 
     # ------------------------------------------------------------------ sessions
@@ -153,7 +157,10 @@ class Runner:
         continue_latest: bool = False,
         title: str | None = None,
         model: str | None = None,
+        parent_id: str | None = None,
     ) -> SessionRecord:
+        """Resume ``session_id`` (or the latest here), or begin a new session (a child of
+        ``parent_id`` for a subagent). A new session's row is written with its first message."""
         record: SessionRecord | None = None
         if session_id:
             record = await self.repo.get(session_id)
@@ -172,14 +179,18 @@ class Runner:
         if record is None:
             ref = model or self.config.model
             self.config.resolve_model(ref)  # fail before creating anything
-            record = await self.repo.create(cwd=self.cwd, model=ref, title=title or "")
+            record = _new_record(self.cwd, ref, title or "", parent_id)
+            self._unsaved[record.id] = record
+            await self.bus.emit(
+                SessionCreated(record.id, record.cwd, record.model, record.title, parent_id)
+            )
         else:
-            await self.repo.mark_unfinished_interrupted(record.id)
+            await self.bus.emit(UnfinishedInterrupted(record.id))
             for tool, subject in await self.repo.session_grants(record.id):
                 self.permissions.grant_session(tool, subject)
             if title:
-                await self.repo.set_title(record.id, title)
                 record.title = title
+                await self.bus.emit(SessionTitled(record.id, title))
         await self.bus.emit(
             SessionStarted(
                 session_id=record.id,
@@ -214,7 +225,7 @@ class Runner:
         max_steps: int | None = None,
         request_options: dict[str, Any] | None = None,
     ) -> TurnFinished:
-        session = await self.repo.get(session_id)
+        session = self._unsaved.get(session_id) or await self.repo.get(session_id)
         if session is None:
             raise RunnerError(f"no session {session_id!r}")
         ref = model or session.model or self.config.model
@@ -223,16 +234,17 @@ class Runner:
             provider = self._provider(provider_config)
         except Exception as exc:  # e.g. an unknown api in code that bypassed config checks
             raise RunnerError(f"provider {provider_config.name!r} cannot be used: {exc}") from exc
-        offered = self._offered_tools({**provider_config.options, **(request_options or {})})
+        offered = offered_tools(self.tools, {**provider_config.options, **(request_options or {})})
         history = history_messages(await self.repo.messages(session.id))
         if not session.title:
             session.title = _title_from(text)
-            await self.repo.set_title(session.id, session.title)
+            await self.bus.emit(SessionTitled(session.id, session.title))
 
         user_id = new_id("msg")
         await self.bus.emit(MessageStarted(session.id, user_id, "user"))
         await self.bus.emit(PartStarted(session.id, user_id, new_id("prt"), 1, "text", text))
         await self.bus.emit(MessageFinished(session.id, user_id, "stop"))
+        self._unsaved.pop(session.id, None)  # the store wrote its row with this message
         history.append(ChatMessage(role="user", content=text))
 
         limit = max_steps or self.config.max_steps
@@ -248,8 +260,9 @@ class Runner:
                     finish = "max_steps"
                     break
                 steps += 1
-                request = self._request(
-                    model_name, history, provider_config, request_options, offered
+                system = self.config.system_prompt or DEFAULT_SYSTEM_PROMPT.format(cwd=self.cwd)
+                request = build_request(
+                    model_name, system, history, provider_config, request_options, offered
                 )
                 step = _Step(message_id=new_id("msg"))
                 await self.bus.emit(MessageStarted(session.id, step.message_id, "assistant", ref))
@@ -276,7 +289,11 @@ class Runner:
                     )
                 )
                 for call in step.calls:
-                    history.append(await self._run_tool(session.id, step, call, offered))
+                    history.append(
+                        await self.tool_calls.run(
+                            session.id, step.message_id, step.next_seq, call, offered, self._cancel
+                        )
+                    )
                 await self.bus.emit(
                     MessageFinished(session.id, step.message_id, "tool_calls", step.usage)
                 )
@@ -314,52 +331,6 @@ class Runner:
         event = TurnFinished(session.id, finish, total, steps, error_text)
         await self.bus.emit(event)
         return event
-
-    def _request(
-        self,
-        model_name: str,
-        history: list[ChatMessage],
-        provider: ProviderConfig,
-        request_options: dict[str, Any] | None,
-        offered: dict[str, Tool],
-    ) -> ChatRequest:
-        """One model call. Provider options that shape it (all optional, from
-        ``[provider.NAME]``): ``max_tokens``, ``temperature``, ``seed``; ``extra_body`` (fields
-        merged into every request body); ``tools`` (false: send none; a list: only those);
-        ``prefill`` (a table: ``text``, an assistant prefill, and ``extra_body``, sent only when
-        the conversation ends with the user's message, i.e. on a turn's first step)."""
-        from opencode.sessions.tools.registry import tool_specs
-
-        options = {**provider.options, **(request_options or {})}
-        system = self.config.system_prompt or DEFAULT_SYSTEM_PROMPT.format(cwd=self.cwd)
-        extra = _table(options.get("extra_body"))
-        messages = list(history)
-        prefill = _table(options.get("prefill"))
-        if prefill and messages and messages[-1].role == "user":
-            text = prefill.get("text")
-            if isinstance(text, str) and text:
-                messages.append(ChatMessage(role="assistant", content=text))
-            extra = {**extra, **_table(prefill.get("extra_body"))}
-        return ChatRequest(
-            model=model_name,
-            messages=messages,
-            system=system,
-            tools=tool_specs(offered.values()),
-            max_tokens=options.get("max_tokens"),
-            temperature=options.get("temperature"),
-            seed=options.get("seed"),
-            extra=extra,
-        )
-
-    def _offered_tools(self, options: dict[str, Any]) -> dict[str, Tool]:
-        """The tools a turn may use: ``tools = false`` none, a list only those. A call to any
-        other tool is answered as unknown, whatever the model claims."""
-        wanted = options.get("tools", True)
-        if wanted is False:
-            return {}
-        if isinstance(wanted, list):
-            return {name: tool for name, tool in self.tools.items() if name in wanted}
-        return dict(self.tools)
 
     async def _stream(
         self, session_id: str, step: _Step, events: AsyncGenerator[ProviderEvent, None]
@@ -418,176 +389,6 @@ class Runner:
             )
         )
 
-    async def _run_tool(
-        self, session_id: str, step: _Step, call: ToolCallEnd, offered: dict[str, Tool]
-    ) -> ChatMessage:
-        from opencode.sessions.tools.base import ToolError
-        from opencode.sessions.tools.registry import execute, parse_arguments
-
-        part_id = new_id("prt")
-        seq = step.next_seq()
-        try:
-            shown_args = json.loads(call.arguments) if call.arguments.strip() else {}
-        except json.JSONDecodeError:
-            shown_args = {}
-        if not isinstance(shown_args, dict):
-            shown_args = {}
-        await self.bus.emit(
-            ToolStarted(
-                session_id,
-                step.message_id,
-                part_id,
-                seq,
-                call.id,
-                call.name,
-                shown_args,
-                call.arguments,
-            )
-        )
-        started = time.monotonic()
-        status: Literal["completed", "error", "denied"]
-        tool = offered.get(call.name)
-        if tool is None:
-            result = ToolResult(
-                f"unknown tool {call.name!r}; available tools: "
-                f"{', '.join(sorted(offered)) or '(none)'}",
-                is_error=True,
-            )
-            status = "error"
-        else:
-            try:
-                args = parse_arguments(tool, call.arguments)
-            except ToolError as exc:
-                result, status = ToolResult(str(exc), is_error=True), "error"
-            else:
-                try:
-                    allowed = await self._check_permission(session_id, call, tool, args)
-                except PermissionRequired as exc:
-                    # Not run and not interrupted: say so on the call before the turn ends.
-                    await self._finish_tool(
-                        session_id, step, part_id, call, "denied", ToolResult(str(exc), True), 0
-                    )
-                    raise
-                if not allowed:
-                    subject = tool.permission_subject(args, self.cwd).subject
-                    result = ToolResult(
-                        f"Permission denied: the user did not allow {call.name} on {subject}. "
-                        "Do not retry the same call; continue without it or ask the user.",
-                        is_error=True,
-                    )
-                    status = "denied"
-                else:
-                    result = await self._execute(session_id, call, tool, args, execute)
-                    status = "error" if result.is_error else "completed"
-        duration = int((time.monotonic() - started) * 1000)
-        await self._finish_tool(session_id, step, part_id, call, status, result, duration)
-        return ChatMessage(
-            role="tool",
-            content=result.output,
-            tool_call_id=call.id,
-            name=call.name,
-            is_error=result.is_error,
-        )
-
-    async def _finish_tool(
-        self,
-        session_id: str,
-        step: _Step,
-        part_id: str,
-        call: ToolCallEnd,
-        status: Literal["completed", "error", "denied"],
-        result: ToolResult,
-        duration_ms: int,
-    ) -> None:
-        await self.bus.emit(
-            ToolFinished(
-                session_id,
-                step.message_id,
-                part_id,
-                new_id("prt"),
-                step.next_seq(),
-                call.id,
-                call.name,
-                status,
-                result.output,
-                duration_ms,
-                result.metadata,
-            )
-        )
-
-    async def _check_permission(
-        self, session_id: str, call: ToolCallEnd, tool: Tool, args: dict[str, Any]
-    ) -> bool:
-        subject = tool.permission_subject(args, self.cwd)
-        decision = self.permissions.decide(call.name, subject)
-        if decision == "allow":
-            return True
-        if decision == "deny":
-            await self.bus.emit(
-                PermissionAsked(session_id, call.id, call.name, subject.subject, "deny", "config")
-            )
-            return False
-        request = PermissionRequest(session_id, call.id, call.name, subject.subject, args)
-        try:
-            answer = await self.asker(request)
-        except PermissionRequired:
-            await self.bus.emit(
-                PermissionAsked(
-                    session_id,
-                    call.id,
-                    call.name,
-                    subject.subject,
-                    "deny",
-                    "not asked (--on-ask fail)",
-                )
-            )
-            raise
-        await self.repo.record_permission(session_id, call.name, subject.subject, answer)
-        if answer == "allow_session":
-            self.permissions.grant_session(call.name, subject)
-        allowed = answer != "deny"
-        await self.bus.emit(
-            PermissionAsked(
-                session_id,
-                call.id,
-                call.name,
-                subject.subject,
-                "allow" if allowed else "deny",
-                answer,
-            )
-        )
-        return allowed
-
-    async def _execute(
-        self,
-        session_id: str,
-        call: ToolCallEnd,
-        tool: Tool,
-        args: dict[str, Any],
-        execute: Callable[[Tool, dict[str, Any], ToolContext], Awaitable[ToolResult]],
-    ) -> ToolResult:
-        async def record(path: Path, before: bytes | None) -> None:
-            await self.repo.record_file_change(session_id, call.id, path, before)
-
-        ctx = ToolContext(
-            cwd=self.cwd,
-            session_id=session_id,
-            call_id=call.id,
-            record_change=record,
-            cancel=self._cancel,
-        )
-        try:
-            return await asyncio.wait_for(execute(tool, args, ctx), TOOL_CEILING_S)
-        except TimeoutError:
-            return ToolResult(
-                f"tool {call.name} did not finish within {TOOL_CEILING_S:.0f} s and was stopped",
-                is_error=True,
-            )
-
-
-def _table(value: Any) -> dict[str, Any]:
-    return dict(value) if isinstance(value, dict) else {}
-
 
 def _add(total: Usage, usage: Usage | None) -> Usage:
     if usage is None:
@@ -604,53 +405,22 @@ def _error_line(error: ProviderError) -> str:
     return f"{error.message} (hint: {error.hint})" if error.hint else error.message
 
 
+def _new_record(cwd: Path, model: str, title: str, parent_id: str | None) -> SessionRecord:
+    now = time.time()
+    return SessionRecord(
+        id=new_id("ses"),
+        parent_id=parent_id,
+        title=title,
+        cwd=str(cwd),
+        model=model,
+        input_tokens=0,
+        output_tokens=0,
+        cost=0.0,
+        created_at=now,
+        updated_at=now,
+    )
+
+
 def _title_from(text: str) -> str:
     line = text.strip().splitlines()[0] if text.strip() else "untitled"
     return line[:60] + ("…" if len(line) > 60 else "")
-
-
-def history_messages(messages: list[MessageRecord]) -> list[ChatMessage]:
-    """Rebuild the provider-neutral conversation from stored messages.
-
-    Interrupted assistant messages keep the text they received. A tool call with no stored
-    result (the process died while it ran) gets one saying so, since every API requires a
-    result for every call.
-    """
-    history: list[ChatMessage] = []
-    for message in messages:
-        if message.role == "user":
-            text = message.text()
-            if text:
-                history.append(ChatMessage(role="user", content=text))
-            continue
-        calls: list[ToolCall] = []
-        results: dict[str, ChatMessage] = {}
-        for part in message.parts:
-            if part.kind == "tool_call" and part.tool_call_id:
-                calls.append(
-                    ToolCall(part.tool_call_id, part.tool_name or "", part.tool_args or "{}")
-                )
-            elif part.kind == "tool_result" and part.tool_call_id:
-                results[part.tool_call_id] = ChatMessage(
-                    role="tool",
-                    content=part.content,
-                    tool_call_id=part.tool_call_id,
-                    name=part.tool_name,
-                    is_error=part.status != "completed",
-                )
-        text = message.text()
-        if not text and not calls:
-            continue
-        history.append(ChatMessage(role="assistant", content=text, tool_calls=tuple(calls)))
-        for call in calls:
-            history.append(
-                results.get(call.id)
-                or ChatMessage(
-                    role="tool",
-                    content="(no result: the session was interrupted while this tool ran)",
-                    tool_call_id=call.id,
-                    name=call.name,
-                    is_error=True,
-                )
-            )
-    return history

@@ -3,7 +3,6 @@
 ``opencode.tui.app.run_app`` is what ``opencode`` with no subcommand calls. Layout:
 
 - ``app.py``        the App: engine ownership, permission modal, command palette, theme memory
-- ``engine.py``     facade over store, event bus, store writer and runner (no Textual)
 - ``screens/``      the chat screen, the permission modal, the picker (each with its .tcss)
 - ``widgets/``      transcript, streaming markdown (Line API), tool calls, prompt, status line
 - ``panels/``       backlog, target registry and verification panels over registered commands

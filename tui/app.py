@@ -1,7 +1,7 @@
 """The Textual app: ``run_app`` (called by ``opencode`` with no subcommand) and ``OpencodeApp``.
 
 Keeps import light: screens are built by factories in ``SCREENS`` and imported when first
-shown. The app owns the ``ChatEngine`` (store, bus, runner), answers the runner's permission
+shown. The app owns the ``Engine`` (store, bus, runner), answers the runner's permission
 questions with a modal, offers its actions in the command palette, and remembers the theme in
 ``<data_dir>/tui.json``.
 """
@@ -23,8 +23,8 @@ if TYPE_CHECKING:
 
     from opencode.commands.registry import CommandContext
     from opencode.sessions.config import Config
+    from opencode.sessions.engine import Engine
     from opencode.sessions.runner import PermissionAnswer, PermissionRequest, ProviderFactory
-    from opencode.tui.engine import ChatEngine
     from opencode.tui.screens.chat import ChatScreen
 
 
@@ -54,13 +54,11 @@ class OpencodeApp(App[int]):
         open_session: bool = True,
     ) -> None:
         super().__init__()
-        from opencode.tui.engine import ChatEngine
+        from opencode.sessions.engine import Engine
 
         self.config = config
         self.cwd = cwd
-        self.engine: ChatEngine = ChatEngine(
-            config, cwd, provider_factory=provider_factory, tools=tools
-        )
+        self.engine: Engine = Engine(config, cwd, provider_factory=provider_factory, tools=tools)
         self.engine.model = model
         self._start = {"session_id": session_id, "continue_latest": continue_latest}
         self._open_session = open_session or bool(session_id or continue_latest)

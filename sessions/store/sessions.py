@@ -1,7 +1,10 @@
-"""Sessions, messages and parts: rows in, records out (reads and the few direct writes).
+"""Sessions, messages and parts: rows in, records out.
 
-Streaming writes go through ``writer.StoreWriter``; this module owns the row <-> record
-conversion and the queries the runner, the CLI and the TUI need.
+Live sessions are written only by ``writer.StoreWriter``, the bus's store subscriber; this
+module owns the row <-> record conversion and the queries the runner, the CLI and the TUI
+need. Its writes are ``create`` (seeding a store outside any run: tests, imports) and the
+undo data ``record_file_change`` (a before-image must be on disk before a tool changes the
+file, so it cannot wait for an event).
 """
 
 from __future__ import annotations
@@ -136,6 +139,11 @@ def _part(row: sqlite3.Row) -> PartRecord:
     )
 
 
+# Empty session rows (left by versions that wrote the row before the first message) are never
+# listed or resumed with -c; ``get`` by id still finds them.
+_HAS_MESSAGE = "EXISTS (SELECT 1 FROM message m WHERE m.session_id = session.id)"
+
+
 class SessionRepo:
     def __init__(self, store: Store) -> None:
         self.store = store
@@ -143,6 +151,8 @@ class SessionRepo:
     async def create(
         self, *, cwd: Path | str, model: str, title: str = "", parent_id: str | None = None
     ) -> SessionRecord:
+        """Insert a session row directly, for seeding a store; a run's sessions are created
+        through ``SessionCreated`` events instead."""
         now = time.time()
         record = SessionRecord(
             id=new_id("ses"),
@@ -175,8 +185,10 @@ class SessionRepo:
         return _session(row) if row else None
 
     async def latest(self, cwd: Path | str) -> SessionRecord | None:
+        """The most recently active session here that has a message (what ``-c`` resumes)."""
         row = await self.store.fetchone(
-            "SELECT * FROM session WHERE cwd = ? ORDER BY updated_at DESC, id DESC LIMIT 1",
+            f"SELECT * FROM session WHERE cwd = ? AND {_HAS_MESSAGE}"
+            " ORDER BY updated_at DESC, id DESC LIMIT 1",
             (str(cwd),),
         )
         return _session(row) if row else None
@@ -184,22 +196,20 @@ class SessionRepo:
     async def list(
         self, cwd: Path | str | None = None, limit: int = 50
     ) -> builtins.list[SessionRecord]:
+        """Sessions with at least one message, most recently active first."""
         if cwd is None:
             rows = await self.store.fetchall(
-                "SELECT * FROM session ORDER BY updated_at DESC, id DESC LIMIT ?", (limit,)
+                f"SELECT * FROM session WHERE {_HAS_MESSAGE}"
+                " ORDER BY updated_at DESC, id DESC LIMIT ?",
+                (limit,),
             )
         else:
             rows = await self.store.fetchall(
-                "SELECT * FROM session WHERE cwd = ? ORDER BY updated_at DESC, id DESC LIMIT ?",
+                f"SELECT * FROM session WHERE cwd = ? AND {_HAS_MESSAGE}"
+                " ORDER BY updated_at DESC, id DESC LIMIT ?",
                 (str(cwd), limit),
             )
         return [_session(r) for r in rows]
-
-    async def set_title(self, session_id: str, title: str) -> None:
-        await self.store.execute(
-            "UPDATE session SET title = ?, updated_at = ? WHERE id = ?",
-            (title, time.time(), session_id),
-        )
 
     async def count_messages(self, session_id: str) -> int:
         row = await self.store.fetchone(
@@ -252,31 +262,6 @@ class SessionRepo:
             if message is not None:
                 message.parts.append(_part(row))
         return messages
-
-    async def mark_unfinished_interrupted(self, session_id: str) -> int:
-        """Close messages and parts a killed process left open (finish NULL / streaming)."""
-        now = time.time()
-        async with self.store.transaction():
-            count = await self.store.execute(
-                "UPDATE message SET finish = 'interrupted', finished_at = ?"
-                " WHERE session_id = ? AND finish IS NULL",
-                (now, session_id),
-            )
-            await self.store.execute(
-                "UPDATE part SET status = 'interrupted', updated_at = ?"
-                " WHERE session_id = ? AND status IN ('streaming', 'running', 'pending')",
-                (now, session_id),
-            )
-        return count
-
-    async def record_permission(
-        self, session_id: str, tool: str, subject: str, decision: str
-    ) -> None:
-        await self.store.execute(
-            "INSERT INTO permission_decision (session_id, tool, subject, decision, created_at)"
-            " VALUES (?, ?, ?, ?, ?)",
-            (session_id, tool, subject, decision, time.time()),
-        )
 
     async def session_grants(self, session_id: str) -> builtins.list[tuple[str, str]]:
         rows = await self.store.fetchall(

@@ -1,4 +1,9 @@
-"""Persists session events as they happen: the store's subscriber on the event bus.
+"""Persists session events as they happen: the store's subscriber on the event bus, and the
+only writer of session, message and part rows (and of permission answers).
+
+A new session (``SessionCreated``) is held in memory until its first message has a part; then
+the session row, that message and that part are written in one transaction, so a process
+killed before its first message leaves no empty session for ``-c`` or ``session list``.
 
 Structural events (message/part start and finish, tool calls, errors) are written at once, in
 order. Streamed text is buffered and written in batches: at part boundaries and on a short
@@ -9,6 +14,7 @@ readable session whose open message has no ``finish`` (read back as interrupted)
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import time
 from typing import Any
@@ -20,10 +26,14 @@ from opencode.sessions.events import (
     PartDelta,
     PartFinished,
     PartStarted,
+    PermissionAnswered,
+    SessionCreated,
     SessionEvent,
+    SessionTitled,
     ToolFinished,
     ToolStarted,
     TurnFinished,
+    UnfinishedInterrupted,
 )
 from opencode.sessions.store.db import Store
 
@@ -39,6 +49,9 @@ class StoreWriter:
         self._flush_task: asyncio.Task[None] | None = None
         self._failure: BaseException | None = None
         self._lock = asyncio.Lock()
+        # Sessions with no row yet, and the first message of each (held until it has a part).
+        self._unsaved: dict[str, SessionCreated] = {}
+        self._held: dict[str, MessageStarted] = {}
 
     async def __call__(self, event: SessionEvent) -> None:
         if self._failure is not None:
@@ -92,125 +105,201 @@ class StoreWriter:
         now = time.time()
         async with self._lock:
             await self._flush_locked()
-            store = self.store
-            if isinstance(event, MessageStarted):
+            if isinstance(event, SessionCreated):
+                # A copy: a later title must not change the event other subscribers saw.
+                self._unsaved[event.session_id] = dataclasses.replace(event)
+            elif event.session_id in self._unsaved:
+                await self._write_unsaved(event, now)
+            else:
+                await self._apply(event, now)
+
+    async def _write_unsaved(self, event: SessionEvent, now: float) -> None:
+        """An event of a session whose row is not written yet: hold what has no content,
+        write the session, its held first message and this event together otherwise."""
+        session_id = event.session_id
+        created = self._unsaved[session_id]
+        if isinstance(event, SessionTitled):
+            created.title = event.title
+            return
+        if isinstance(event, MessageStarted) and session_id not in self._held:
+            self._held[session_id] = event
+            return
+        writes_content = isinstance(
+            event,
+            MessageStarted
+            | PartStarted
+            | ToolStarted
+            | ToolFinished
+            | MessageFinished
+            | PermissionAnswered,
+        ) or (isinstance(event, ErrorOccurred) and event.message_id is not None)
+        if not writes_content:
+            return  # e.g. SessionStarted, TurnFinished: no row of this session to update yet
+        held = self._held.get(session_id)
+        async with self.store.transaction():
+            await self.store.execute(
+                "INSERT INTO session (id, parent_id, title, cwd, model, created_at, updated_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (
+                    session_id,
+                    created.parent_id,
+                    created.title,
+                    created.cwd,
+                    created.model,
+                    now,
+                    now,
+                ),
+            )
+            if held is not None:
+                await self._apply(held, now)
+            await self._apply(event, now)
+        del self._unsaved[session_id]
+        self._held.pop(session_id, None)
+
+    async def _apply(self, event: SessionEvent, now: float) -> None:
+        """Write one event of a session whose row exists (inside the writer's lock)."""
+        store = self.store
+        if isinstance(event, MessageStarted):
+            await store.execute(
+                "INSERT INTO message (id, session_id, role, model, created_at)"
+                " VALUES (?, ?, ?, ?, ?)",
+                (event.message_id, event.session_id, event.role, event.model, now),
+            )
+            await store.execute(
+                "UPDATE session SET updated_at = ? WHERE id = ?", (now, event.session_id)
+            )
+        elif isinstance(event, PartStarted):
+            streaming = event.kind in ("text", "reasoning")
+            await store.execute(
+                "INSERT INTO part (id, message_id, session_id, seq, kind, content, tool_name,"
+                " tool_call_id, status, created_at, updated_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    event.part_id,
+                    event.message_id,
+                    event.session_id,
+                    event.seq,
+                    event.kind,
+                    event.content,
+                    event.tool_name,
+                    event.tool_call_id,
+                    "streaming" if streaming else "done",
+                    now,
+                    now,
+                ),
+            )
+        elif isinstance(event, PartFinished):
+            await store.execute(
+                "UPDATE part SET status = 'done', updated_at = ?"
+                " WHERE id = ? AND status = 'streaming'",
+                (now, event.part_id),
+            )
+        elif isinstance(event, ToolStarted):
+            await store.execute(
+                "INSERT INTO part (id, message_id, session_id, seq, kind, tool_name,"
+                " tool_call_id, tool_args, status, created_at, updated_at)"
+                " VALUES (?, ?, ?, ?, 'tool_call', ?, ?, ?, 'running', ?, ?)",
+                (
+                    event.part_id,
+                    event.message_id,
+                    event.session_id,
+                    event.seq,
+                    event.tool,
+                    event.call_id,
+                    event.raw_arguments,
+                    now,
+                    now,
+                ),
+            )
+        elif isinstance(event, ToolFinished):
+            meta: dict[str, Any] = {"duration_ms": event.duration_ms}
+            await store.execute(
+                "UPDATE part SET status = ?, metadata = ?, updated_at = ? WHERE id = ?",
+                (event.status, json.dumps(meta), now, event.part_id),
+            )
+            await store.execute(
+                "INSERT INTO part (id, message_id, session_id, seq, kind, content, tool_name,"
+                " tool_call_id, status, metadata, created_at, updated_at)"
+                " VALUES (?, ?, ?, ?, 'tool_result', ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    event.result_part_id,
+                    event.message_id,
+                    event.session_id,
+                    event.seq,
+                    event.output,
+                    event.tool,
+                    event.call_id,
+                    event.status,
+                    json.dumps({**event.metadata, **meta}, default=str),
+                    now,
+                    now,
+                ),
+            )
+        elif isinstance(event, ErrorOccurred) and event.message_id is not None:
+            await store.execute(
+                "INSERT INTO part (id, message_id, session_id, seq, kind, content, status,"
+                " metadata, created_at, updated_at)"
+                " VALUES (?, ?, ?, ?, 'error', ?, 'done', ?, ?, ?)",
+                (
+                    event.part_id,
+                    event.message_id,
+                    event.session_id,
+                    event.seq,
+                    event.message,
+                    json.dumps({"hint": event.hint}),
+                    now,
+                    now,
+                ),
+            )
+        elif isinstance(event, MessageFinished):
+            usage = event.usage
+            status = "interrupted" if event.finish == "interrupted" else "done"
+            await store.execute(
+                "UPDATE part SET status = ?, updated_at = ?"
+                " WHERE message_id = ? AND status IN ('streaming', 'running')",
+                (status, now, event.message_id),
+            )
+            await store.execute(
+                "UPDATE message SET finish = ?, input_tokens = ?, output_tokens = ?,"
+                " finished_at = ? WHERE id = ?",
+                (
+                    event.finish,
+                    usage.input_tokens if usage else None,
+                    usage.output_tokens if usage else None,
+                    now,
+                    event.message_id,
+                ),
+            )
+            if usage:
                 await store.execute(
-                    "INSERT INTO message (id, session_id, role, model, created_at)"
-                    " VALUES (?, ?, ?, ?, ?)",
-                    (event.message_id, event.session_id, event.role, event.model, now),
+                    "UPDATE session SET input_tokens = input_tokens + ?,"
+                    " output_tokens = output_tokens + ?, updated_at = ? WHERE id = ?",
+                    (usage.input_tokens, usage.output_tokens, now, event.session_id),
+                )
+        elif isinstance(event, TurnFinished):
+            await store.execute(
+                "UPDATE session SET updated_at = ? WHERE id = ?", (now, event.session_id)
+            )
+        elif isinstance(event, SessionTitled):
+            await store.execute(
+                "UPDATE session SET title = ?, updated_at = ? WHERE id = ?",
+                (event.title, now, event.session_id),
+            )
+        elif isinstance(event, UnfinishedInterrupted):
+            async with store.transaction():
+                await store.execute(
+                    "UPDATE message SET finish = 'interrupted', finished_at = ?"
+                    " WHERE session_id = ? AND finish IS NULL",
+                    (now, event.session_id),
                 )
                 await store.execute(
-                    "UPDATE session SET updated_at = ? WHERE id = ?", (now, event.session_id)
+                    "UPDATE part SET status = 'interrupted', updated_at = ?"
+                    " WHERE session_id = ? AND status IN ('streaming', 'running', 'pending')",
+                    (now, event.session_id),
                 )
-            elif isinstance(event, PartStarted):
-                streaming = event.kind in ("text", "reasoning")
-                await store.execute(
-                    "INSERT INTO part (id, message_id, session_id, seq, kind, content, tool_name,"
-                    " tool_call_id, status, created_at, updated_at)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (
-                        event.part_id,
-                        event.message_id,
-                        event.session_id,
-                        event.seq,
-                        event.kind,
-                        event.content,
-                        event.tool_name,
-                        event.tool_call_id,
-                        "streaming" if streaming else "done",
-                        now,
-                        now,
-                    ),
-                )
-            elif isinstance(event, PartFinished):
-                await store.execute(
-                    "UPDATE part SET status = 'done', updated_at = ?"
-                    " WHERE id = ? AND status = 'streaming'",
-                    (now, event.part_id),
-                )
-            elif isinstance(event, ToolStarted):
-                await store.execute(
-                    "INSERT INTO part (id, message_id, session_id, seq, kind, tool_name,"
-                    " tool_call_id, tool_args, status, created_at, updated_at)"
-                    " VALUES (?, ?, ?, ?, 'tool_call', ?, ?, ?, 'running', ?, ?)",
-                    (
-                        event.part_id,
-                        event.message_id,
-                        event.session_id,
-                        event.seq,
-                        event.tool,
-                        event.call_id,
-                        event.raw_arguments,
-                        now,
-                        now,
-                    ),
-                )
-            elif isinstance(event, ToolFinished):
-                meta: dict[str, Any] = {"duration_ms": event.duration_ms}
-                await store.execute(
-                    "UPDATE part SET status = ?, metadata = ?, updated_at = ? WHERE id = ?",
-                    (event.status, json.dumps(meta), now, event.part_id),
-                )
-                await store.execute(
-                    "INSERT INTO part (id, message_id, session_id, seq, kind, content, tool_name,"
-                    " tool_call_id, status, metadata, created_at, updated_at)"
-                    " VALUES (?, ?, ?, ?, 'tool_result', ?, ?, ?, ?, ?, ?, ?)",
-                    (
-                        event.result_part_id,
-                        event.message_id,
-                        event.session_id,
-                        event.seq,
-                        event.output,
-                        event.tool,
-                        event.call_id,
-                        event.status,
-                        json.dumps({**event.metadata, **meta}, default=str),
-                        now,
-                        now,
-                    ),
-                )
-            elif isinstance(event, ErrorOccurred) and event.message_id is not None:
-                await store.execute(
-                    "INSERT INTO part (id, message_id, session_id, seq, kind, content, status,"
-                    " metadata, created_at, updated_at)"
-                    " VALUES (?, ?, ?, ?, 'error', ?, 'done', ?, ?, ?)",
-                    (
-                        event.part_id,
-                        event.message_id,
-                        event.session_id,
-                        event.seq,
-                        event.message,
-                        json.dumps({"hint": event.hint}),
-                        now,
-                        now,
-                    ),
-                )
-            elif isinstance(event, MessageFinished):
-                usage = event.usage
-                status = "interrupted" if event.finish == "interrupted" else "done"
-                await store.execute(
-                    "UPDATE part SET status = ?, updated_at = ?"
-                    " WHERE message_id = ? AND status IN ('streaming', 'running')",
-                    (status, now, event.message_id),
-                )
-                await store.execute(
-                    "UPDATE message SET finish = ?, input_tokens = ?, output_tokens = ?,"
-                    " finished_at = ? WHERE id = ?",
-                    (
-                        event.finish,
-                        usage.input_tokens if usage else None,
-                        usage.output_tokens if usage else None,
-                        now,
-                        event.message_id,
-                    ),
-                )
-                if usage:
-                    await store.execute(
-                        "UPDATE session SET input_tokens = input_tokens + ?,"
-                        " output_tokens = output_tokens + ?, updated_at = ? WHERE id = ?",
-                        (usage.input_tokens, usage.output_tokens, now, event.session_id),
-                    )
-            elif isinstance(event, TurnFinished):
-                await store.execute(
-                    "UPDATE session SET updated_at = ? WHERE id = ?", (now, event.session_id)
-                )
+        elif isinstance(event, PermissionAnswered):
+            await store.execute(
+                "INSERT INTO permission_decision"
+                " (session_id, tool, subject, decision, created_at) VALUES (?, ?, ?, ?, ?)",
+                (event.session_id, event.tool, event.subject, event.answer, now),
+            )

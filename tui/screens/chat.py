@@ -26,6 +26,7 @@ from opencode.sessions.events import (
     MessageFinished,
     SessionEvent,
     SessionStarted,
+    SessionTitled,
     TurnFinished,
 )
 from opencode.tui.messages import DataChanged, PromptSubmitted
@@ -152,6 +153,8 @@ class ChatScreen(Screen[None]):
         if isinstance(event, SessionStarted):
             status.title = event.title
             status.model = event.model
+        elif isinstance(event, SessionTitled):
+            status.title = event.title
         elif isinstance(event, MessageFinished) and event.usage is not None:
             status.input_tokens += event.usage.input_tokens
             status.output_tokens += event.usage.output_tokens

@@ -1,0 +1,206 @@
+"""THE one assembly of a session engine: store + bus + store writer + permissions + runner +
+provider factory. Headless ``opencode run`` and the TUI get theirs here (the proxy and
+subagents are meant to as well); none of them wires these parts itself.
+
+The store writer is the bus's first subscriber, fixed when the engine is made, so every event
+is persisted before any other subscriber (a printer, the transcript) sees it. ``session`` is
+kept current from events (title, token counts), never by reading SQLite back after a turn.
+
+Several engines may share one ``Store`` in one process (pass ``store=`` to ``open``): each has
+its own bus, writer and runner, and the store's lock keeps their transactions apart. An engine
+closes the store only if it opened it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from opencode.sessions.events import (
+    EventBus,
+    MessageFinished,
+    SessionEvent,
+    SessionStarted,
+    SessionTitled,
+    TurnFinished,
+)
+
+if TYPE_CHECKING:
+    from opencode.sessions.config import Config
+    from opencode.sessions.permissions_api import PermissionAsker
+    from opencode.sessions.runner import ProviderFactory, Runner
+    from opencode.sessions.store.db import Store
+    from opencode.sessions.store.sessions import MessageRecord, SessionRecord, SessionRepo
+    from opencode.sessions.store.writer import StoreWriter
+    from opencode.sessions.tools.base import Tool
+
+
+class EngineNotOpen(RuntimeError):  # noqa: N818 - reads as the state it reports
+    """The engine was used before ``open()`` was awaited (a bug in the caller)."""
+
+
+class Engine:
+    def __init__(
+        self,
+        config: Config,
+        cwd: Path,
+        *,
+        provider_factory: ProviderFactory | None = None,
+        tools: dict[str, Tool] | None = None,
+        allow: Iterable[str] = (),
+        allow_all: bool = False,
+    ) -> None:
+        """``allow``/``allow_all`` are headless ``--allow``/``--yes``; ``provider_factory`` and
+        ``tools`` replace the real ones (tests, subagents with a reduced tool set)."""
+        self.config = config
+        self.cwd = cwd
+        self.provider_factory = provider_factory
+        self.tools = tools
+        self.allow = frozenset(allow)
+        self.allow_all = allow_all
+        self.bus = EventBus()
+        # First subscriber, before anyone else can subscribe: persisted before shown.
+        self.bus.subscribe(self._persist)
+        self.bus.subscribe(self._track)
+        self.session: SessionRecord | None = None
+        self.model: str | None = None
+        self._store: Store | None = None
+        self._owns_store = False
+        self._repo: SessionRepo | None = None
+        self._writer: StoreWriter | None = None
+        self._runner: Runner | None = None
+        self._asker: PermissionAsker | None = None
+
+    # ------------------------------------------------------------------ lifecycle
+
+    @property
+    def is_open(self) -> bool:
+        return self._store is not None
+
+    @property
+    def store(self) -> Store:
+        if self._store is None:
+            raise EngineNotOpen("Engine.open() was not awaited")
+        return self._store
+
+    @property
+    def repo(self) -> SessionRepo:
+        if self._repo is None:
+            raise EngineNotOpen("Engine.open() was not awaited")
+        return self._repo
+
+    async def open(self, asker: PermissionAsker, *, store: Store | None = None) -> None:
+        """Open the configured database (or borrow ``store``, left open by ``close``)."""
+        from opencode.sessions.store.db import Store
+        from opencode.sessions.store.sessions import SessionRepo
+        from opencode.sessions.store.writer import StoreWriter
+
+        self._asker = asker
+        self._owns_store = store is None
+        self._store = store if store is not None else await Store.open(self.config.db_path)
+        self._repo = SessionRepo(self._store)
+        self._writer = StoreWriter(self._store)
+
+    async def close(self) -> None:
+        """Write what is buffered, close the providers, and the store if this engine opened
+        it. Safe to call twice."""
+        await self.flush()
+        if self._runner is not None:
+            await self._runner.aclose()
+            self._runner = None
+        if self._store is not None and self._owns_store:
+            await self._store.close()
+        self._store = None
+        self._repo = None
+        self._writer = None
+
+    # ------------------------------------------------------------------ sessions and turns
+
+    def runner(self) -> Runner:
+        if self._runner is None:
+            from opencode.sessions.runner import Runner
+            from opencode.sessions.tools.permissions import Permissions
+
+            if self._asker is None:
+                raise EngineNotOpen("Engine.open() was not awaited")
+            self._runner = Runner(
+                store=self.store,
+                config=self.config,
+                cwd=self.cwd,
+                bus=self.bus,
+                permissions=Permissions(
+                    self.config.permission, self.cwd, allow=self.allow, allow_all=self.allow_all
+                ),
+                asker=self._asker,
+                provider_factory=self.provider_factory,
+                tools=self.tools,
+            )
+        return self._runner
+
+    async def start(
+        self,
+        *,
+        session_id: str | None = None,
+        continue_latest: bool = False,
+        model: str | None = None,
+        title: str | None = None,
+        parent_id: str | None = None,
+    ) -> SessionRecord:
+        """Resume a session (by id or the latest here) or begin a new one, and make it current.
+
+        A new session has no row until its first message is written. A new runner is made
+        per session so session-scoped permission grants do not leak between sessions.
+        """
+        if self._runner is not None:
+            await self._runner.aclose()
+            self._runner = None
+        if model:
+            self.model = model
+        self.session = await self.runner().start_session(
+            session_id=session_id,
+            continue_latest=continue_latest,
+            title=title,
+            model=self.model,
+            parent_id=parent_id,
+        )
+        return self.session
+
+    async def send(self, text: str, *, max_steps: int | None = None) -> TurnFinished:
+        """One user turn in the current session (a new one if there is none)."""
+        if self.session is None:
+            await self.start()
+        assert self.session is not None
+        return await self.runner().send(
+            self.session.id, text, model=self.model, max_steps=max_steps
+        )
+
+    async def flush(self) -> None:
+        if self._writer is not None:
+            await self._writer.flush()
+
+    async def messages(
+        self, session_id: str, *, limit: int | None = None, before: str | None = None
+    ) -> list[MessageRecord]:
+        await self.flush()
+        return await self.repo.messages(session_id, limit=limit, before=before)
+
+    # ------------------------------------------------------------------ subscribers
+
+    async def _persist(self, event: SessionEvent) -> None:
+        if self._writer is None:
+            raise EngineNotOpen(
+                f"{type(event).__name__} emitted before Engine.open(): it could not be saved"
+            )
+        await self._writer(event)
+
+    def _track(self, event: SessionEvent) -> None:
+        """Keep ``session`` as the store now has it, from the events alone."""
+        session = self.session
+        if session is None or event.session_id != session.id:
+            return
+        if isinstance(event, SessionTitled | SessionStarted) and event.title:
+            session.title = event.title
+        elif isinstance(event, MessageFinished) and event.usage is not None:
+            session.input_tokens += event.usage.input_tokens
+            session.output_tokens += event.usage.output_tokens

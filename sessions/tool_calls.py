@@ -1,0 +1,248 @@
+"""One tool call, start to end: parse the arguments, ask permission, execute, report.
+
+Every step is an event on the bus (``ToolStarted``, ``PermissionAsked``, ``PermissionAnswered``,
+``ToolFinished``); the store's subscriber persists them. The one direct write is a file's
+before-image (``file_change``), which must be on disk before the tool changes the file and is
+undo data, not a session row.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, Literal
+
+from opencode.sessions.events import (
+    EventBus,
+    PermissionAnswered,
+    PermissionAsked,
+    ToolCallEnd,
+    ToolFinished,
+    ToolStarted,
+)
+from opencode.sessions.ids import new_id
+from opencode.sessions.permissions_api import (
+    PermissionAsker,
+    PermissionPolicy,
+    PermissionRequest,
+    PermissionRequired,
+)
+from opencode.sessions.providers.base import ChatMessage
+from opencode.sessions.store.sessions import SessionRepo
+from opencode.sessions.tools.base import Tool, ToolContext, ToolResult
+
+# A hard ceiling on one tool call, above the tools' own timeouts (bash allows up to 600 s).
+TOOL_CEILING_S = 660.0
+
+ToolStatus = Literal["completed", "error", "denied"]
+
+
+class ToolCalls:
+    """Runs the tool calls of one session's turns; shared state is the permission policy."""
+
+    def __init__(
+        self,
+        *,
+        bus: EventBus,
+        repo: SessionRepo,
+        cwd: Path,
+        permissions: PermissionPolicy,
+        asker: PermissionAsker,
+    ) -> None:
+        self.bus = bus
+        self.repo = repo
+        self.cwd = cwd
+        self.permissions = permissions
+        self.asker = asker
+
+    async def run(
+        self,
+        session_id: str,
+        message_id: str,
+        next_seq: Callable[[], int],
+        call: ToolCallEnd,
+        offered: dict[str, Tool],
+        cancel: asyncio.Event,
+    ) -> ChatMessage:
+        """Run ``call`` and return the tool message to send back to the model. Raises
+        ``PermissionRequired`` (after recording the call as denied) when the asker must not
+        answer."""
+        from opencode.sessions.tools.base import ToolError
+        from opencode.sessions.tools.registry import parse_arguments
+
+        part_id = new_id("prt")
+        seq = next_seq()
+        try:
+            shown_args = json.loads(call.arguments) if call.arguments.strip() else {}
+        except json.JSONDecodeError:
+            shown_args = {}
+        if not isinstance(shown_args, dict):
+            shown_args = {}
+        await self.bus.emit(
+            ToolStarted(
+                session_id,
+                message_id,
+                part_id,
+                seq,
+                call.id,
+                call.name,
+                shown_args,
+                call.arguments,
+            )
+        )
+        started = time.monotonic()
+        status: ToolStatus
+        tool = offered.get(call.name)
+        if tool is None:
+            result = ToolResult(
+                f"unknown tool {call.name!r}; available tools: "
+                f"{', '.join(sorted(offered)) or '(none)'}",
+                is_error=True,
+            )
+            status = "error"
+        else:
+            try:
+                args = parse_arguments(tool, call.arguments)
+            except ToolError as exc:
+                result, status = ToolResult(str(exc), is_error=True), "error"
+            else:
+                try:
+                    allowed = await self._check_permission(session_id, call, tool, args)
+                except PermissionRequired as exc:
+                    # Not run and not interrupted: say so on the call before the turn ends.
+                    await self._finish(
+                        session_id,
+                        message_id,
+                        next_seq,
+                        part_id,
+                        call,
+                        "denied",
+                        ToolResult(str(exc), True),
+                        0,
+                    )
+                    raise
+                if not allowed:
+                    subject = tool.permission_subject(args, self.cwd).subject
+                    result = ToolResult(
+                        f"Permission denied: the user did not allow {call.name} on {subject}. "
+                        "Do not retry the same call; continue without it or ask the user.",
+                        is_error=True,
+                    )
+                    status = "denied"
+                else:
+                    result = await self._execute(session_id, call, tool, args, cancel)
+                    status = "error" if result.is_error else "completed"
+        duration = int((time.monotonic() - started) * 1000)
+        await self._finish(
+            session_id, message_id, next_seq, part_id, call, status, result, duration
+        )
+        return ChatMessage(
+            role="tool",
+            content=result.output,
+            tool_call_id=call.id,
+            name=call.name,
+            is_error=result.is_error,
+        )
+
+    async def _finish(
+        self,
+        session_id: str,
+        message_id: str,
+        next_seq: Callable[[], int],
+        part_id: str,
+        call: ToolCallEnd,
+        status: ToolStatus,
+        result: ToolResult,
+        duration_ms: int,
+    ) -> None:
+        await self.bus.emit(
+            ToolFinished(
+                session_id,
+                message_id,
+                part_id,
+                new_id("prt"),
+                next_seq(),
+                call.id,
+                call.name,
+                status,
+                result.output,
+                duration_ms,
+                result.metadata,
+            )
+        )
+
+    async def _check_permission(
+        self, session_id: str, call: ToolCallEnd, tool: Tool, args: dict[str, Any]
+    ) -> bool:
+        subject = tool.permission_subject(args, self.cwd)
+        decision = self.permissions.decide(call.name, subject)
+        if decision == "allow":
+            return True
+        if decision == "deny":
+            await self.bus.emit(
+                PermissionAsked(session_id, call.id, call.name, subject.subject, "deny", "config")
+            )
+            return False
+        request = PermissionRequest(session_id, call.id, call.name, subject.subject, args)
+        try:
+            answer = await self.asker(request)
+        except PermissionRequired:
+            await self.bus.emit(
+                PermissionAsked(
+                    session_id,
+                    call.id,
+                    call.name,
+                    subject.subject,
+                    "deny",
+                    "not asked (--on-ask fail)",
+                )
+            )
+            raise
+        await self.bus.emit(
+            PermissionAnswered(session_id, call.id, call.name, subject.subject, answer)
+        )
+        if answer == "allow_session":
+            self.permissions.grant_session(call.name, subject)
+        allowed = answer != "deny"
+        await self.bus.emit(
+            PermissionAsked(
+                session_id,
+                call.id,
+                call.name,
+                subject.subject,
+                "allow" if allowed else "deny",
+                answer,
+            )
+        )
+        return allowed
+
+    async def _execute(
+        self,
+        session_id: str,
+        call: ToolCallEnd,
+        tool: Tool,
+        args: dict[str, Any],
+        cancel: asyncio.Event,
+    ) -> ToolResult:
+        from opencode.sessions.tools.registry import execute
+
+        async def record(path: Path, before: bytes | None) -> None:
+            await self.repo.record_file_change(session_id, call.id, path, before)
+
+        ctx = ToolContext(
+            cwd=self.cwd,
+            session_id=session_id,
+            call_id=call.id,
+            record_change=record,
+            cancel=cancel,
+        )
+        try:
+            return await asyncio.wait_for(execute(tool, args, ctx), TOOL_CEILING_S)
+        except TimeoutError:
+            return ToolResult(
+                f"tool {call.name} did not finish within {TOOL_CEILING_S:.0f} s and was stopped",
+                is_error=True,
+            )
