@@ -22,12 +22,15 @@ from opencode.commands.backlog.model import (
 if TYPE_CHECKING:
     from opencode.sessions.store.db import Store
 
-# An import commits at least this often (seconds of one write transaction), and at most this
-# many items per transaction, then pauses IMPORT_GAP_S: no other writer waits for a long
-# import to finish (a 20 MB file held the lock for 24 s in one transaction).
-IMPORT_BATCH_S = 0.5
-IMPORT_BATCH_ITEMS = 500
+# An import commits at least this often (seconds of one write transaction), and after at most
+# this many items, then pauses IMPORT_GAP_S: no other writer waits for a long import to finish
+# (a 20 MB file held the lock for 24 s in one transaction). The gap costs ~14% of a long
+# import's wall time (bench/backlog_import_lock.py).
+IMPORT_BATCH_S = 0.75
+IMPORT_BATCH_ITEMS = 5000
 IMPORT_GAP_S = 0.12
+# stored rows re-read per query (well under SQLite's bound-parameter limit)
+_FETCH_CHUNK = 500
 
 _COLUMNS = (
     "key, number, title, one_liner, priority, effort, risk, status, source, files, blockers, "
@@ -253,6 +256,7 @@ class BacklogRepo:
         updated: list[BacklogItem] = []
         moved: list[tuple[BacklogItem, str]] = []
         pairs = list(zip(items, matches, strict=True))
+        current: dict[int, BacklogItem] = {}
         start = 0
         while start < len(pairs):
             if start:
@@ -262,11 +266,14 @@ class BacklogRepo:
             async with self.store.transaction():
                 opened = time.monotonic()
                 end = start
-                # the rows as they are now: another writer may have added evidence since
-                current = await self._items_by_id(
-                    [s.id for _, s in pairs[start : start + IMPORT_BATCH_ITEMS] if s and s.id]
-                )
                 while end < len(pairs) and end - start < IMPORT_BATCH_ITEMS:
+                    if (end - start) % _FETCH_CHUNK == 0:
+                        # the rows as they are now: another writer may have added evidence
+                        # between batches
+                        chunk = pairs[end : end + _FETCH_CHUNK]
+                        current = await self._items_by_id(
+                            [s.id for _, s in chunk if s is not None and s.id is not None]
+                        )
                     item, same = pairs[end]
                     end += 1
                     if same is not None and same.id is not None:
