@@ -140,7 +140,8 @@ def check_python(python: str) -> None:
 
 
 def dist_files(python: str, dist: str) -> list[str] | None:
-    """Absolute paths of the files ``dist`` owns in ``python``'s environment; None if absent."""
+    """Absolute paths of the files ``dist`` owns in ``python``'s environment; None if absent.
+    Blocking (a subprocess): async callers run it in a worker thread (``asyncio.to_thread``)."""
     try:
         proc = subprocess.run(
             isolated(python, _DIST_FILES, dist),
