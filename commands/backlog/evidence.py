@@ -56,25 +56,6 @@ def key_pattern(key: str) -> re.Pattern[str]:
 
 
 @dataclass(frozen=True, slots=True)
-class RepoEvidence:
-    root: Path
-    head: str
-    commits: list[Commit]
-    test_files: list[str]
-
-
-async def collect(path: Path, since: str | None = None) -> RepoEvidence:
-    """Everything the classification needs from the repository at ``path``."""
-    root = await repo_root(path)
-    return RepoEvidence(
-        root=root,
-        head=await head_commit(root),
-        commits=await history(root, since),
-        test_files=await list_test_files(root),
-    )
-
-
-@dataclass(frozen=True, slots=True)
 class Commit:
     hash: str
     time: int
@@ -98,6 +79,25 @@ class Commit:
             "subject": self.subject,
             "files": list(self.files),
         }
+
+
+@dataclass(frozen=True, slots=True)
+class RepoEvidence:
+    root: Path
+    head: str
+    commits: list[Commit]
+    test_files: list[str]
+
+
+async def collect(path: Path, since: str | None = None) -> RepoEvidence:
+    """Everything the classification needs from the repository at ``path``."""
+    root = await repo_root(path)
+    return RepoEvidence(
+        root=root,
+        head=await head_commit(root),
+        commits=await history(root, since),
+        test_files=await list_test_files(root),
+    )
 
 
 async def repo_root(path: Path) -> Path:
