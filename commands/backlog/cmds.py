@@ -441,22 +441,18 @@ async def backlog_export(ctx: CommandContext, args: dict[str, Any]) -> CommandRe
     ],
 )
 async def backlog_sync(ctx: CommandContext, args: dict[str, Any]) -> CommandResult:
-    import asyncio
     import json
 
-    from opencode.commands.backlog.reality import (
-        RealityError,
-        apply_findings,
-        check_reality,
-        render_report,
-    )
+    from opencode.commands.backlog.classify import apply_findings
+    from opencode.commands.backlog.evidence import RealityError
+    from opencode.commands.backlog.reality import check_reality
+    from opencode.commands.backlog.report import render_report
 
     repo = _repo(ctx)
     items = await repo.list_items()
     where = _path(ctx, args["repo"]) if args.get("repo") else ctx.cwd
     try:
-        # git runs in subprocesses; keep the event loop (the TUI) responsive meanwhile.
-        state = await asyncio.to_thread(check_reality, items, where, args.get("since"))
+        state = await check_reality(items, where, args.get("since"))
     except RealityError as exc:
         raise CommandError(str(exc)) from exc
     changed: frozenset[str] = frozenset()

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 import sqlite3
@@ -20,6 +21,16 @@ from opencode.commands.backlog.model import (
 
 if TYPE_CHECKING:
     from opencode.sessions.store.db import Store
+
+# An import commits at least this often (seconds of one write transaction), and after at most
+# this many items, then pauses IMPORT_GAP_S: no other writer waits for a long import to finish
+# (a 20 MB file held the lock for 24 s in one transaction). The gap costs ~14% of a long
+# import's wall time (bench/backlog_import_lock.py).
+IMPORT_BATCH_S = 0.75
+IMPORT_BATCH_ITEMS = 5000
+IMPORT_GAP_S = 0.12
+# stored rows re-read per query (well under SQLite's bound-parameter limit)
+_FETCH_CHUNK = 500
 
 _COLUMNS = (
     "key, number, title, one_liner, priority, effort, risk, status, source, files, blockers, "
@@ -219,33 +230,73 @@ class BacklogRepo:
                     break
         return matches
 
+    async def _items_by_id(self, ids: list[int]) -> dict[int, BacklogItem]:
+        if not ids:
+            return {}
+        marks = ",".join("?" * len(ids))
+        rows = await self.store.fetchall(f"SELECT * FROM backlog_item WHERE id IN ({marks})", ids)
+        criteria = await self._criteria(ids)
+        return {int(r["id"]): _item(r, criteria.get(int(r["id"]), [])) for r in rows}
+
     async def import_items(
         self, items: list[BacklogItem], planned_at: float | None, now: float | None = None
     ) -> tuple[list[BacklogItem], list[BacklogItem], list[tuple[BacklogItem, str]]]:
         """Insert new items and update the ones already stored (the file wins field by field;
         evidence already recorded is kept). Returns (created, updated, status changes as
-        (item, previous status))."""
+        (item, previous status)).
+
+        A large file is written in batches, each its own short transaction (see
+        ``IMPORT_BATCH_S``), so another writer (``opencode run`` in a second process, the TUI
+        streaming a turn) is never locked out for the whole import. An import that fails
+        part-way keeps the batches already committed; importing the file again completes it
+        (a re-import updates, never duplicates)."""
         now = time.time() if now is None else now
         matches = self.match_stored(items, await self.list_items())
         created: list[BacklogItem] = []
         updated: list[BacklogItem] = []
         moved: list[tuple[BacklogItem, str]] = []
-        async with self.store.transaction():
-            for item, same in zip(items, matches, strict=True):
-                if same is None:
-                    item.planned_at = planned_at or now
-                    await self.insert(item, now)
-                    created.append(item)
-                    continue
-                item.id = same.id
-                item.created_at = same.created_at
-                item.planned_at = same.planned_at
-                item.key = item.key or same.key
-                item.evidence = same.evidence + [e for e in item.evidence if e not in same.evidence]
-                await self.save(item, now)
-                updated.append(item)
-                if same.status != item.status:
-                    moved.append((item, same.status))
+        pairs = list(zip(items, matches, strict=True))
+        current: dict[int, BacklogItem] = {}
+        start = 0
+        while start < len(pairs):
+            if start:
+                # a gap longer than SQLite's busy-handler poll (<= 100 ms), so a writer
+                # waiting in another connection gets the lock before the next batch
+                await asyncio.sleep(IMPORT_GAP_S)
+            async with self.store.transaction():
+                opened = time.monotonic()
+                end = start
+                while end < len(pairs) and end - start < IMPORT_BATCH_ITEMS:
+                    if (end - start) % _FETCH_CHUNK == 0:
+                        # the rows as they are now: another writer may have added evidence
+                        # between batches
+                        chunk = pairs[end : end + _FETCH_CHUNK]
+                        current = await self._items_by_id(
+                            [s.id for _, s in chunk if s is not None and s.id is not None]
+                        )
+                    item, same = pairs[end]
+                    end += 1
+                    if same is not None and same.id is not None:
+                        same = current.get(same.id)
+                    if same is None:
+                        item.planned_at = planned_at or now
+                        await self.insert(item, now)
+                        created.append(item)
+                    else:
+                        item.id = same.id
+                        item.created_at = same.created_at
+                        item.planned_at = same.planned_at
+                        item.key = item.key or same.key
+                        item.evidence = same.evidence + [
+                            e for e in item.evidence if e not in same.evidence
+                        ]
+                        await self.save(item, now)
+                        updated.append(item)
+                        if same.status != item.status:
+                            moved.append((item, same.status))
+                    if time.monotonic() - opened >= IMPORT_BATCH_S:
+                        break
+            start = end
         return created, updated, moved
 
     async def next_key(self, prefix: str = "Task") -> str:

@@ -1,7 +1,8 @@
 """Sync commands: ``sync detect|checklist|run|verify|rollback|status|docs|plans|rag``.
 
 Declarations only; the engine (``opencode.commands.sync.engine``) and its git, pip and tomlkit
-work are imported inside handlers.
+work are imported inside handlers, so that importing this module at CLI start-up stays cheap
+(not to hide an import cycle: there is none, ``tests/sync/test_import_cycles.py`` checks it).
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ if TYPE_CHECKING:
 
 
 async def _targets(env: Any, args: dict[str, Any], all_key: str = "all_targets") -> list[Any]:
-    from opencode.commands.sync.engine import get_target
+    from opencode.commands.sync.env import get_target
 
     if bool(args.get("target")) == bool(args.get(all_key)):
         raise CommandError(
@@ -46,16 +47,19 @@ async def _targets(env: Any, args: dict[str, Any], all_key: str = "all_targets")
     return [await get_target(env.repo, args["target"])]
 
 
-def _oldest_synced(source: Path, commits: list[str]) -> str:
+async def _oldest_synced(source: Path, commits: list[str]) -> str:
     """The commit every target's changes start after: the synced commit that is an ancestor of
     all others or, when they lie on branches merged later, their common merge base."""
     from opencode.commands.sync import source as src
 
     for commit in commits:
-        if all(src.is_ancestor(source, commit, other) for other in commits):
+        for other in commits:
+            if not await src.is_ancestor(source, commit, other):
+                break
+        else:
             return commit
     try:
-        return src.git(source, "merge-base", "--octopus", *commits).strip()
+        return (await src.git(source, "merge-base", "--octopus", *commits)).strip()
     except CommandError as exc:
         raise CommandError(
             f"the commits targets were synced to ({', '.join(c[:12] for c in commits)}) have no "
@@ -79,15 +83,16 @@ def _oldest_synced(source: Path, commits: list[str]) -> str:
 )
 async def sync_detect(ctx: CommandContext, args: dict[str, Any]) -> CommandResult:
     from opencode.commands.sync import source as src
-    from opencode.commands.sync.engine import open_env, refresh_statuses
+    from opencode.commands.sync.env import open_env
+    from opencode.commands.sync.status import persist_statuses
 
-    env = open_env(ctx)
+    env = await open_env(ctx)
     since = args.get("since")
     if not since:
         synced = sorted({t.sync_commit for t in await env.repo.all() if t.sync_commit})
         if not synced:
             raise CommandError("no target has been synced yet: give --since REV", exit_code=2)
-        candidates = [c for c in synced if src.is_ancestor(env.source, c, env.head)]
+        candidates = [c for c in synced if await src.is_ancestor(env.source, c, env.head)]
         if not candidates:
             raise CommandError(
                 f"the commits targets were synced to ({', '.join(c[:12] for c in synced)}) are "
@@ -95,10 +100,11 @@ async def sync_detect(ctx: CommandContext, args: dict[str, Any]) -> CommandResul
                 "give --since REV",
                 exit_code=2,
             )
-        since = _oldest_synced(env.source, candidates)
-    resolved = src.resolve_rev(env.source, since)
-    records = src.detect_changes(env.settings, resolved)
-    changed = await refresh_statuses(env)
+        since = await _oldest_synced(env.source, candidates)
+    resolved = await src.resolve_rev(env.source, since)
+    records = await src.detect_changes(env.settings, resolved)
+    # detect is where a new source HEAD becomes needs_sync on record (status only shows it)
+    changed = await persist_statuses(env.repo, env.head)
     rows = [
         [
             r.category,
@@ -147,18 +153,25 @@ async def sync_checklist(ctx: CommandContext, args: dict[str, Any]) -> CommandRe
     import time
 
     from opencode.commands.sync import checklist
-    from opencode.commands.sync.engine import detect_since, get_target, open_env
+    from opencode.commands.sync.engine import detect_since
+    from opencode.commands.sync.env import get_target, open_env
     from opencode.commands.sync.source import describe
 
     if not args.get("target"):
         raise CommandError("give a target: NAME or --target NAME", exit_code=2)
-    env = open_env(ctx)
+    env = await open_env(ctx)
     target = await get_target(env.repo, args["target"])
-    since, changes = detect_since(env, target, args.get("since"))
+    since, changes = await detect_since(env, target, args.get("since"))
     script = env.settings.cli or (env.package.scripts[0] if env.package.scripts else None)
     created = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
     text = checklist.render(
-        target, f"{env.source} ({describe(env.source)})", env.head, since, changes, script, created
+        target,
+        f"{env.source} ({await describe(env.source)})",
+        env.head,
+        since,
+        changes,
+        script,
+        created,
     )
     if args.get("output"):
         out = Path(args["output"]).expanduser()
@@ -186,9 +199,13 @@ async def sync_checklist(ctx: CommandContext, args: dict[str, Any]) -> CommandRe
 async def _run_sync(
     ctx: CommandContext, args: dict[str, Any], components: set[str], kind: str, complete: bool
 ) -> CommandResult:
-    from opencode.commands.sync.engine import open_env, sync_target
+    from opencode.commands.sync.engine import sync_target
+    from opencode.commands.sync.env import open_env
+    from opencode.commands.sync.status import persist_statuses
 
-    env = open_env(ctx)
+    env = await open_env(ctx)
+    # record what `sync status` shows (an interrupted run is a failed target) before acting
+    await persist_statuses(env.repo, env.head)
     targets = await _targets(env, args)
     results = []
     for target in targets:
@@ -332,15 +349,17 @@ _doc_command("rag", "RAG")
 async def sync_config(ctx: CommandContext, args: dict[str, Any]) -> CommandResult:
     if not args.get("diff"):
         return await _run_sync(ctx, args, {"config"}, "config", False)
+    import asyncio
     import difflib
 
     from opencode.commands.sync.configmerge import read_config
-    from opencode.commands.sync.engine import config_path, open_env, plan
+    from opencode.commands.sync.engine import plan
+    from opencode.commands.sync.env import config_path, open_env
 
-    env = open_env(ctx)
+    env = await open_env(ctx)
     diffs = []
     for target in await _targets(env, args):
-        planned = plan(env, target, {"config"}, False)
+        planned = await asyncio.to_thread(plan, env, target, {"config"}, False)
         path = config_path(target)
         old = read_config(path) or ""
         new = planned.config.text if planned.config else old
@@ -374,11 +393,11 @@ async def sync_config(ctx: CommandContext, args: dict[str, Any]) -> CommandResul
     ],
 )
 async def sync_verify(ctx: CommandContext, args: dict[str, Any]) -> CommandResult:
-    from opencode.commands.sync.engine import check_target, open_env
+    from opencode.commands.sync.env import check_target, open_env
     from opencode.commands.sync.verify import parse_categories, run_verification
 
     parse_categories(args.get("tests"))  # reject bad categories before any work
-    env = open_env(ctx)
+    env = await open_env(ctx)
     runs = []
     for target in await _targets(env, args):
         check_target(target)
@@ -456,11 +475,12 @@ async def _rollback_backup(
     ],
 )
 async def sync_rollback(ctx: CommandContext, args: dict[str, Any]) -> CommandResult:
-    from opencode.commands.sync.engine import get_target, open_env, restore_async
+    from opencode.commands.sync.engine import restore_async
+    from opencode.commands.sync.env import get_target, open_env
 
     if not args.get("target"):
         raise CommandError("give a target: NAME or --target NAME", exit_code=2)
-    env = open_env(ctx, need_git=False)
+    env = await open_env(ctx, need_git=False)
     target = await get_target(env.repo, args["target"])
     component = args.get("component")
     if args.get("backup") is not None:
@@ -494,23 +514,31 @@ async def sync_rollback(ctx: CommandContext, args: dict[str, Any]) -> CommandRes
 
 @command("sync", "status", help="every target: status, last sync, version vs source HEAD")
 async def sync_status(ctx: CommandContext, args: dict[str, Any]) -> CommandResult:
-    from opencode.commands.sync.engine import open_env, refresh_statuses
+    """Read-only: the status shown is computed from the source HEAD and the sync runs, never
+    written (the TUI reloads this on every panel refresh)."""
+    from opencode.commands.sync.env import open_env
+    from opencode.commands.sync.source import describe
+    from opencode.commands.sync.status import target_states
+    from opencode.commands.verify.repo import VerificationRepo
 
-    env = open_env(ctx)
-    changed = await refresh_statuses(env)
+    env = await open_env(ctx)
+    verifications = VerificationRepo(ctx.store)
     rows, targets = [], []
-    for t in await env.repo.all():
-        last = await env.repo.last_verification(t.id)
+    for state in await target_states(env.repo, env.head):
+        t = state.target
+        last = await verifications.last_verification(t.id)
         behind = t.sync_commit != env.head
         entry = t.to_dict()
+        entry["status"] = state.status
+        entry["status_reason"] = state.reason
         entry["behind"] = behind
         entry["last_verification"] = last
-        entry["interrupted_run"] = await env.repo.interrupted_run(t.id)
+        entry["interrupted_run"] = state.interrupted
         targets.append(entry)
         rows.append(
             [
                 t.name,
-                t.status,
+                state.status,
                 t.last_sync,
                 t.sync_version,
                 "behind" if behind else "current",
@@ -519,9 +547,7 @@ async def sync_status(ctx: CommandContext, args: dict[str, Any]) -> CommandResul
                 else None,
             ]
         )
-    from opencode.commands.sync.source import describe
-
-    head_label = describe(env.source)
+    head_label = await describe(env.source)
     return CommandResult(
         data={
             "source": str(env.source),
@@ -539,5 +565,4 @@ async def sync_status(ctx: CommandContext, args: dict[str, Any]) -> CommandResul
         if rows
         else [],
         text=None if rows else f"Source {env.source} at {head_label}; no targets registered.",
-        changed=frozenset({"target"}) if changed else frozenset(),
     )

@@ -22,7 +22,15 @@ from typing import Any
 from opencode.commands.registry import CommandContext, CommandError
 from opencode.commands.sync import source as src
 from opencode.commands.sync.backup import RestoreReport, create_backup, restore_backup
-from opencode.commands.sync.configmerge import MergeResult, merge, read_config
+from opencode.commands.sync.configmerge import MergeResult, merge, parse, read_config
+from opencode.commands.sync.env import (
+    SyncEnv,
+    check_target,
+    config_path,
+    doc_dest,
+    doc_source,
+    root,
+)
 from opencode.commands.sync.files import (
     CopyItem,
     atomic_copy,
@@ -31,91 +39,11 @@ from opencode.commands.sync.files import (
     sha256_file,
     tree_files,
 )
-from opencode.commands.sync.pyenv import check_python, dist_files, pip_install
-from opencode.commands.sync.settings import SyncSettings, load_settings
-from opencode.commands.target.repo import Backup, Target, TargetRepo
+from opencode.commands.sync.pyenv import dist_files, pip_install
+from opencode.commands.sync.verify import run_verification
+from opencode.commands.target.repo import Backup, Target
 
 PAUSE_ENV = "OPENCODE_TEST_PAUSE_AFTER"
-
-
-@dataclass(slots=True)
-class SyncEnv:
-    ctx: CommandContext
-    repo: TargetRepo
-    settings: SyncSettings
-    source: Path
-    head: str
-    package: src.SourcePackage
-
-    @property
-    def data_dir(self) -> Path:
-        return self.ctx.config.data_dir
-
-
-def open_env(ctx: CommandContext, need_git: bool = True) -> SyncEnv:
-    """The source project and settings. ``need_git=False`` (backup/restore) tolerates a source
-    that is not a git checkout: only its package name is needed then."""
-    settings = load_settings(ctx.config.section("sync"), ctx.cwd)
-    head = ""
-    if need_git:
-        settings.source = src.check_source(settings.source)
-        head = src.head(settings.source)
-    return SyncEnv(
-        ctx=ctx,
-        repo=TargetRepo(ctx.store),
-        settings=settings,
-        source=settings.source,
-        head=head,
-        package=src.package_info(settings.source)
-        if settings.source.is_dir()
-        else src.SourcePackage(None, ()),
-    )
-
-
-async def get_target(repo: TargetRepo, name: str) -> Target:
-    target = await repo.get(name)
-    if target is None:
-        known = ", ".join(t.name for t in await repo.all()) or "none yet"
-        raise CommandError(
-            f"no target named {name!r} (registered: {known}); add it with "
-            "`opencode target add NAME --path P --type site-packages|source`"
-        )
-    return target
-
-
-# -- layout ----------------------------------------------------------------------------------
-
-
-def root(target: Target) -> Path:
-    return Path(target.path)
-
-
-def config_path(target: Target) -> Path:
-    return root(target) / "opencode.toml"
-
-
-def doc_dest(env: SyncEnv, target: Target, component: str) -> Path:
-    return root(target) / env.settings.dest / env.settings.doc_components[component]
-
-
-def doc_source(env: SyncEnv, component: str) -> Path:
-    return env.source / env.settings.doc_components[component]
-
-
-def check_target(target: Target) -> None:
-    path = root(target)
-    if not path.is_dir():
-        raise CommandError(
-            f"target {target.name}: folder {path} does not exist; fix it, or re-add the target "
-            f"with `opencode target remove {target.name}` and `opencode target add`"
-        )
-    if target.python:
-        check_python(target.python)
-    elif target.type == "site-packages":
-        raise CommandError(
-            f"target {target.name} is a site-packages target without a Python; "
-            "re-add it with --python PATH"
-        )
 
 
 def current_code(env: SyncEnv, target: Target) -> list[str] | None:
@@ -185,8 +113,6 @@ def plan(env: SyncEnv, target: Target, components: set[str], complete: bool) -> 
                 env.settings.merge_tables,
             )
         elif target_text is not None:
-            from opencode.commands.sync.configmerge import parse
-
             parse(target_config, target_text)  # still refuse a broken target config
     if "code" in components and target.python and env.package.name:
         result.code = True
@@ -209,7 +135,9 @@ async def snapshot_backup(env: SyncEnv, target: Target) -> Backup:
     dest_root = root(target) / env.settings.dest
     entries += [("docs", dest_root / name) for name in env.settings.extra_docs]
     entries.append(("config", config_path(target)))
-    entries += [("code", Path(p)) for p in current_code(env, target) or []]
+    # the target's python lists its files: a subprocess, kept off the event loop
+    code_files = await asyncio.to_thread(current_code, env, target)
+    entries += [("code", Path(p)) for p in code_files or []]
     roots: dict[str, Any] = {
         "snapshot": snapshot,
         **code_roots(env, target),
@@ -277,17 +205,19 @@ async def _pause(ctx: CommandContext, step: str) -> None:
         await asyncio.sleep(3600)
 
 
-def detect_since(env: SyncEnv, target: Target, since: str | None) -> tuple[str | None, list[Any]]:
+async def detect_since(
+    env: SyncEnv, target: Target, since: str | None
+) -> tuple[str | None, list[Any]]:
     rev = since or target.sync_commit
     if rev is None:
         return None, []
     try:
-        resolved = src.resolve_rev(env.source, rev)
+        resolved = await src.resolve_rev(env.source, rev)
     except CommandError:
         if since:
             raise
         return None, []  # the last synced commit is gone (rebased source): a full sync
-    return resolved, src.detect_changes(env.settings, resolved)
+    return resolved, await src.detect_changes(env.settings, resolved)
 
 
 async def sync_target(
@@ -310,7 +240,7 @@ async def sync_target(
             f"{interrupted['step']!r}, so the target may be half-synced; restore it first with "
             f"`opencode target restore {target.name} --backup {interrupted['backup_id']}`"
         )
-    since_commit, changes = detect_since(env, target, since)
+    since_commit, changes = await detect_since(env, target, since)
     sync_plan = await asyncio.to_thread(plan, env, target, components, complete)
     run_id = await repo.start_sync_run(target.id, kind, env.head, since_commit)
     record: dict[str, Any] = {
@@ -382,8 +312,6 @@ async def sync_target(
         if verify:
             step = "verify"
             await repo.update_sync_run(run_id, step="verify")
-            from opencode.commands.sync.verify import run_verification
-
             verification = await run_verification(env, target, tests, sync_run_id=run_id)
             await repo.update_sync_run(run_id, verification_id=verification["id"])
             if verification["status"] != "passed":
@@ -435,7 +363,7 @@ async def sync_target(
             "verification": verification,
             "changes": record,
         }
-    version = src.describe(env.source)
+    version = await src.describe(env.source)
     await repo.mark_synced(target.id, env.head, version)
     await repo.update_sync_run(run_id, status="succeeded", step="done")
     return {
@@ -448,28 +376,3 @@ async def sync_target(
         "verification": verification,
         "changes": record,
     }
-
-
-async def refresh_statuses(env: SyncEnv) -> bool:
-    """Targets behind the source HEAD become needs_sync (failed ones stay failed)."""
-    changed = False
-    for target in await env.repo.all():
-        interrupted = await env.repo.interrupted_run(target.id)
-        if interrupted is not None and target.status != "failed":
-            await env.repo.set_status(
-                target.id,
-                "failed",
-                f"sync run {interrupted['id']} interrupted at {interrupted['step']}; restore "
-                f"with `opencode target restore {target.name} --backup {interrupted['backup_id']}`",
-            )
-            changed = True
-            continue
-        if target.status in ("synchronized", "unknown") and target.sync_commit != env.head:
-            await env.repo.set_status(
-                target.id,
-                "needs_sync",
-                f"source HEAD {env.head[:12]} is newer than "
-                f"{(target.sync_commit or 'never synced')[:12]}",
-            )
-            changed = True
-    return changed

@@ -42,6 +42,13 @@ class ProcResult:
         return self.returncode == 0 and not self.timed_out
 
 
+def isolated(python: str, code: str, *args: str) -> list[str]:
+    """argv for a probe ``python -I -c CODE ARGS``: isolated mode keeps the working folder (a
+    target's, which may hold an ``opencode/`` or ``sessions/`` of its own), PYTHON* variables
+    and the user site off sys.path, so the probe imports only what the interpreter owns."""
+    return [python, "-I", "-c", code, *args]
+
+
 def tail(text: str, limit: int = OUTPUT_LIMIT) -> str:
     return text if len(text) <= limit else "…" + text[-limit:]
 
@@ -133,10 +140,11 @@ def check_python(python: str) -> None:
 
 
 def dist_files(python: str, dist: str) -> list[str] | None:
-    """Absolute paths of the files ``dist`` owns in ``python``'s environment; None if absent."""
+    """Absolute paths of the files ``dist`` owns in ``python``'s environment; None if absent.
+    Blocking (a subprocess): async callers run it in a worker thread (``asyncio.to_thread``)."""
     try:
         proc = subprocess.run(
-            [python, "-c", _DIST_FILES, dist],
+            isolated(python, _DIST_FILES, dist),
             capture_output=True,
             text=True,
             timeout=DIST_FILES_TIMEOUT_S,
@@ -168,6 +176,7 @@ def bin_dir(python: str) -> Path:
 async def pip_install(python: str, source: Path, editable: bool) -> ProcResult:
     argv = [
         python,
+        "-I",  # the source folder (cwd) must not shadow pip or its build backend
         "-m",
         "pip",
         "install",

@@ -7,7 +7,6 @@ first category whose glob matches (``*`` stays inside one folder, ``**`` spans f
 from __future__ import annotations
 
 import re
-import subprocess
 import tomllib
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -16,6 +15,7 @@ from typing import Any
 
 from opencode.commands.registry import CommandError
 from opencode.commands.sync.settings import PRIORITIES, SyncSettings
+from opencode.sessions import git as shared_git
 
 # ``git diff --name-status`` letters -> words shown in checklists.
 _STATUS_WORDS = {
@@ -28,50 +28,26 @@ _STATUS_WORDS = {
 }
 
 
-GIT_TIMEOUT_S = 60.0
-
-
-def _git_timeout(source: Path, args: tuple[str, ...] | list[str]) -> CommandError:
-    return CommandError(
-        f"git {' '.join(args)} in {source} did not finish within {GIT_TIMEOUT_S:g} s and was "
-        "stopped; check the repository (a lock file, a huge history, a hung credential helper)"
-    )
-
-
-def _run_git(source: Path, args: tuple[str, ...] | list[str]) -> subprocess.CompletedProcess[str]:
-    """``git -C source ARGS`` with the time limit; a missing git or a hang is a CommandError."""
+async def git(source: Path, *args: str) -> str:
+    """stdout of ``git -C source ARGS`` (the shared async runner, its time limit and its error
+    messages); any git failure becomes a CommandError."""
     try:
-        return subprocess.run(
-            ["git", "-C", str(source), *args],
-            capture_output=True,
-            text=True,
-            timeout=GIT_TIMEOUT_S,
-            check=False,
-        )
-    except FileNotFoundError as exc:
-        raise CommandError("git is not installed or not on PATH; install git") from exc
-    except subprocess.TimeoutExpired as exc:
-        raise _git_timeout(source, args) from exc
+        return await shared_git.git(source, *args)
+    except shared_git.GitError as exc:
+        raise CommandError(str(exc)) from exc
 
 
-def git(source: Path, *args: str) -> str:
-    proc = _run_git(source, args)
-    if proc.returncode != 0:
-        raise CommandError(
-            f"git {' '.join(args)} failed in {source}: {proc.stderr.strip() or proc.stdout}"
-        )
-    return proc.stdout
-
-
-def check_source(source: Path) -> Path:
+async def check_source(source: Path) -> Path:
     if not source.is_dir():
         raise CommandError(
             f"source project {source} does not exist; set [sync] source in opencode.toml "
             "or run from the source checkout"
         )
     try:
-        top = git(source, "rev-parse", "--show-toplevel").strip()
-    except CommandError as exc:
+        top = (await shared_git.git(source, "rev-parse", "--show-toplevel")).strip()
+    except shared_git.GitTimeout as exc:
+        raise CommandError(str(exc)) from exc
+    except shared_git.GitError as exc:
         raise CommandError(
             f"source project {source} is not a git repository ({exc}); "
             "set [sync] source = PATH to a git checkout"
@@ -79,20 +55,20 @@ def check_source(source: Path) -> Path:
     return Path(top)
 
 
-def head(source: Path) -> str:
-    return git(source, "rev-parse", "HEAD").strip()
+async def head(source: Path) -> str:
+    return (await git(source, "rev-parse", "HEAD")).strip()
 
 
-def describe(source: Path) -> str:
+async def describe(source: Path) -> str:
     """A version label for HEAD: the nearest tag (v1.2.3-4-gabc) or the short sha."""
-    return git(source, "describe", "--tags", "--always", "HEAD").strip()
+    return (await git(source, "describe", "--tags", "--always", "HEAD")).strip()
 
 
-def resolve_rev(source: Path, rev: str) -> str:
+async def resolve_rev(source: Path, rev: str) -> str:
     if rev.startswith("-"):
         raise CommandError(f"bad revision {rev!r}: a revision cannot start with '-'")
     try:
-        return git(source, "rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}").strip()
+        return (await git(source, "rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}")).strip()
     except CommandError as exc:
         raise CommandError(
             f"unknown revision {rev!r} in {source}; give a commit, tag or branch "
@@ -100,8 +76,14 @@ def resolve_rev(source: Path, rev: str) -> str:
         ) from exc
 
 
-def is_ancestor(source: Path, older: str, newer: str) -> bool:
-    return _run_git(source, ["merge-base", "--is-ancestor", older, newer]).returncode == 0
+async def is_ancestor(source: Path, older: str, newer: str) -> bool:
+    try:
+        proc = await shared_git.run_git(
+            source, "merge-base", "--is-ancestor", older, newer, check=False
+        )
+    except shared_git.GitError as exc:
+        raise CommandError(str(exc)) from exc
+    return proc.ok
 
 
 @lru_cache(maxsize=256)
@@ -144,8 +126,8 @@ class ChangeRecord:
         }
 
 
-def changed_files(source: Path, since: str, until: str = "HEAD") -> list[ChangedFile]:
-    out = git(source, "diff", "--name-status", "--no-renames", "-z", since, until)
+async def changed_files(source: Path, since: str, until: str = "HEAD") -> list[ChangedFile]:
+    out = await git(source, "diff", "--name-status", "--no-renames", "-z", since, until)
     parts = out.split("\0")
     files = []
     i = 0
@@ -156,10 +138,10 @@ def changed_files(source: Path, since: str, until: str = "HEAD") -> list[Changed
     return files
 
 
-def detect_changes(settings: SyncSettings, since: str) -> list[ChangeRecord]:
+async def detect_changes(settings: SyncSettings, since: str) -> list[ChangeRecord]:
     """Changed files grouped by category, highest priority first; unmatched files -> other."""
     records: dict[str, ChangeRecord] = {}
-    for changed in changed_files(settings.source, since):
+    for changed in await changed_files(settings.source, since):
         for category in settings.categories:
             if any(matches(changed.path, p) for p in category.patterns):
                 record = records.setdefault(

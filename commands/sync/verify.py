@@ -9,25 +9,35 @@ preflight (``check_prerequisites.py`` / ``preflight.py`` in the target, if prese
 from __future__ import annotations
 
 import asyncio
+import os
 import sys
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+import opencode
 from opencode.commands.registry import CommandError
+from opencode.commands.sync.env import SyncEnv, config_path, doc_dest, doc_source, root
 from opencode.commands.sync.files import broken_links, compare_trees, sha256_file, tree_files
-from opencode.commands.sync.pyenv import bin_dir, run_proc, tail
-from opencode.commands.target.repo import CheckResult, Target, now_iso
-
-if TYPE_CHECKING:
-    from opencode.commands.sync.engine import SyncEnv
+from opencode.commands.sync.pyenv import bin_dir, isolated, run_proc, tail
+from opencode.commands.target.repo import Target, now_iso
+from opencode.commands.verify.repo import CheckResult, VerificationRepo
 
 CATEGORIES = ("core", "integration", "docs", "feature", "preflight")
 
+# Run with ``python -I`` inside the target: its folder (cwd) never lands on sys.path, so a
+# target's own ``opencode/`` or ``sessions/`` cannot shadow ours. argv[2] is the folder our
+# ``opencode`` package was imported from, put first so the probe reads config with this code.
 _CONFIG_CHECK = (
-    "import sys; from pathlib import Path; from opencode.sessions.config import load_config; "
+    "import sys; sys.path.insert(0, sys.argv[2]); from pathlib import Path; "
+    "from opencode.sessions.config import load_config; "
     "c = load_config(Path(sys.argv[1])); print('config ok: model', c.model)"
 )
+
+
+def _our_import_root() -> str:
+    """The sys.path entry this process imported ``opencode`` from."""
+    return str(Path(opencode.__file__).absolute().parent.parent)
 
 
 def parse_categories(value: str | list[str] | None) -> list[str]:
@@ -66,12 +76,11 @@ async def _core(env: SyncEnv, target: Target) -> list[CheckResult]:
     if env.package.name:
         started = time.monotonic()
         proc = await run_proc(
-            [
+            isolated(
                 target.python,
-                "-c",
                 "import importlib.metadata as m, sys; print(m.version(sys.argv[1]))",
                 env.package.name,
-            ],
+            ),
             cwd=Path(target.path),
             limit_s=60,
         )
@@ -106,15 +115,13 @@ async def _core(env: SyncEnv, target: Target) -> list[CheckResult]:
 
 
 async def _integration(env: SyncEnv, target: Target) -> list[CheckResult]:
-    from opencode.commands.sync.engine import config_path
-
     path = config_path(target)
     if not path.is_file():
         return [_skip("config loads", "integration", f"{path} does not exist")]
     started = time.monotonic()
     # A separate interpreter, so the target's config is read with nothing of ours around it.
     proc = await run_proc(
-        [sys.executable, "-c", _CONFIG_CHECK, str(path.parent)],
+        isolated(sys.executable, _CONFIG_CHECK, str(path.parent), _our_import_root()),
         cwd=path.parent,
         limit_s=60,
         env={"OPENCODE_CONFIG": str(path)},
@@ -123,8 +130,6 @@ async def _integration(env: SyncEnv, target: Target) -> list[CheckResult]:
 
 
 def _docs(env: SyncEnv, target: Target) -> list[CheckResult]:
-    from opencode.commands.sync.engine import doc_dest, doc_source, root
-
     results = []
     markdown: list[Path] = []
     for component in ("docs", "plans", "rag"):
@@ -186,8 +191,6 @@ async def _feature(env: SyncEnv, target: Target) -> list[CheckResult]:
     env_vars = {}
     if target.python:
         # the target's interpreter first on PATH, as if its venv were activated
-        import os
-
         env_vars["PATH"] = f"{bin_dir(target.python)}{os.pathsep}{os.environ.get('PATH', '')}"
     proc = await run_proc(
         [target.test_command],
@@ -245,7 +248,8 @@ async def run_verification(
     categories = parse_categories(tests)
     started = now_iso()
     results = await run_checks(env, target, categories)
-    run_id = await env.repo.save_verification(target.id, categories, started, results, sync_run_id)
-    data = await env.repo.verification(run_id)
+    repo = VerificationRepo(env.ctx.store)
+    run_id = await repo.save_verification(target.id, categories, started, results, sync_run_id)
+    data = await repo.verification(run_id)
     assert data is not None
     return data

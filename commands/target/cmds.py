@@ -184,7 +184,7 @@ async def target_remove(ctx: CommandContext, args: dict[str, Any]) -> CommandRes
     ],
 )
 async def target_update(ctx: CommandContext, args: dict[str, Any]) -> CommandResult:
-    from opencode.commands.sync.engine import get_target
+    from opencode.commands.sync.env import get_target
     from opencode.commands.target.repo import TargetRepo
 
     repo = TargetRepo(ctx.store)
@@ -203,9 +203,10 @@ async def target_update(ctx: CommandContext, args: dict[str, Any]) -> CommandRes
     "target", "backup", help="back up a target (code, docs, plans, RAG, config)", args=[TARGET_ARG]
 )
 async def target_backup(ctx: CommandContext, args: dict[str, Any]) -> CommandResult:
-    from opencode.commands.sync.engine import get_target, open_env, snapshot_backup
+    from opencode.commands.sync.engine import snapshot_backup
+    from opencode.commands.sync.env import get_target, open_env
 
-    env = open_env(ctx, need_git=False)
+    env = await open_env(ctx, need_git=False)
     target = await get_target(env.repo, args["name"])
     backup = await snapshot_backup(env, target)
     return CommandResult(
@@ -218,7 +219,7 @@ async def target_backup(ctx: CommandContext, args: dict[str, Any]) -> CommandRes
 
 @command("target", "backups", help="list a target's backups", args=[TARGET_ARG])
 async def target_backups(ctx: CommandContext, args: dict[str, Any]) -> CommandResult:
-    from opencode.commands.sync.engine import get_target
+    from opencode.commands.sync.env import get_target
     from opencode.commands.target.repo import TargetRepo
 
     repo = TargetRepo(ctx.store)
@@ -265,9 +266,10 @@ async def target_backups(ctx: CommandContext, args: dict[str, Any]) -> CommandRe
     ],
 )
 async def target_restore(ctx: CommandContext, args: dict[str, Any]) -> CommandResult:
-    from opencode.commands.sync.engine import get_target, open_env, restore_async
+    from opencode.commands.sync.engine import restore_async
+    from opencode.commands.sync.env import get_target, open_env
 
-    env = open_env(ctx, need_git=False)
+    env = await open_env(ctx, need_git=False)
     target = await get_target(env.repo, args["name"])
     if args.get("backup") is not None:
         backup = await env.repo.backup(target.id, args["backup"])
@@ -303,7 +305,7 @@ async def target_restore(ctx: CommandContext, args: dict[str, Any]) -> CommandRe
     ],
 )
 async def target_tag(ctx: CommandContext, args: dict[str, Any]) -> CommandResult:
-    from opencode.commands.sync.engine import get_target
+    from opencode.commands.sync.env import get_target
     from opencode.commands.target.repo import TargetRepo
 
     repo = TargetRepo(ctx.store)

@@ -25,11 +25,11 @@ from opencode.commands.registry import (
 )
 async def verify_list(ctx: CommandContext, args: dict[str, Any]) -> CommandResult:
     from opencode.commands.target.repo import TargetRepo
+    from opencode.commands.verify.repo import VerificationRepo
 
-    repo = TargetRepo(ctx.store)
-    if args.get("target") and await repo.get(args["target"]) is None:
+    if args.get("target") and await TargetRepo(ctx.store).get(args["target"]) is None:
         raise CommandError(f"no target named {args['target']!r}; see `opencode target list`")
-    runs = await repo.verifications(args.get("target"), limit=args["limit"])
+    runs = await VerificationRepo(ctx.store).verifications(args.get("target"), limit=args["limit"])
     rows = [
         [r["id"], r["target"], r["status"], r["started_at"], r["passed"], r["failed"], r["skipped"]]
         for r in runs
@@ -50,9 +50,9 @@ async def verify_list(ctx: CommandContext, args: dict[str, Any]) -> CommandResul
     args=[Arg("id", positional=True, required=True, type=int, help="run id")],
 )
 async def verify_show(ctx: CommandContext, args: dict[str, Any]) -> CommandResult:
-    from opencode.commands.target.repo import TargetRepo
+    from opencode.commands.verify.repo import VerificationRepo
 
-    run = await TargetRepo(ctx.store).verification(args["id"])
+    run = await VerificationRepo(ctx.store).verification(args["id"])
     if run is None:
         raise CommandError(f"no verification run {args['id']}; see `opencode verify list`")
     rows = [

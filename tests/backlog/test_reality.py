@@ -184,7 +184,7 @@ async def test_sync_errors_name_the_problem(
 
 
 def test_listed_path_extraction() -> None:
-    from opencode.commands.backlog.reality import listed_path
+    from opencode.commands.backlog.classify import listed_path
 
     assert listed_path("`src/provider/local/ollama.rs:405-438` (loads all)") == (
         "src/provider/local/ollama.rs"
@@ -237,7 +237,7 @@ async def test_fixtures_and_docs_under_tests_are_not_tests(run: Run, tmp_path: P
 async def test_a_hung_git_times_out_with_a_clear_error(
     run: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from opencode.commands.backlog import reality
+    from opencode.sessions import git
 
     # A real subprocess that hangs like git waiting on a lock: `exec` so the timeout's kill
     # reaches the sleeping process itself.
@@ -247,11 +247,11 @@ async def test_a_hung_git_times_out_with_a_clear_error(
     fake.write_text("#!/bin/sh\nexec sleep 5\n", encoding="utf-8")
     fake.chmod(0o755)
     monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
-    monkeypatch.setattr(reality, "GIT_TIMEOUT_S", 0.3, raising=False)
+    monkeypatch.setattr(git, "GIT_TIMEOUT_S", 0.3)
     started = time.monotonic()
     result = await run("backlog", "sync", "--repo", str(tmp_path))
     assert time.monotonic() - started < 3
     assert result.exit_code == 1
     error = result.data["error"]
-    assert "git rev-parse --show-toplevel did not finish within 0.3s" in error
+    assert f"git rev-parse --show-toplevel in {tmp_path} did not finish within 0.3 s" in error
     assert str(tmp_path) in error and "not inside a git repository" not in error

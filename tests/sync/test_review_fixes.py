@@ -90,9 +90,12 @@ async def test_verify_reports_a_timed_out_test_command(
     assert _wait_dead(_grandchild_pid(check["output"]))
 
 
-def test_hung_git_becomes_a_command_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_hung_git_becomes_a_command_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from opencode.commands.registry import CommandError
     from opencode.commands.sync import source
+    from opencode.sessions import git
 
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
@@ -100,12 +103,12 @@ def test_hung_git_becomes_a_command_error(tmp_path: Path, monkeypatch: pytest.Mo
     fake.write_text("#!/bin/sh\nexec sleep 30\n")
     fake.chmod(0o755)
     monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
-    monkeypatch.setattr(source, "GIT_TIMEOUT_S", 0.3)
+    monkeypatch.setattr(git, "GIT_TIMEOUT_S", 0.3)
     started = time.monotonic()
     with pytest.raises(CommandError, match=r"merge-base --is-ancestor a b in .* within 0.3 s"):
-        source.is_ancestor(tmp_path, "a", "b")
+        await source.is_ancestor(tmp_path, "a", "b")
     with pytest.raises(CommandError, match=r"git rev-parse HEAD in .* did not finish"):
-        source.head(tmp_path)
+        await source.head(tmp_path)
     assert time.monotonic() - started < 3
 
 

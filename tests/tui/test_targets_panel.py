@@ -7,7 +7,8 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-from opencode.commands.target.repo import CheckResult, TargetRepo
+from opencode.commands.target.repo import TargetRepo
+from opencode.commands.verify.repo import CheckResult, VerificationRepo
 from opencode.tui.widgets.transcript import CommandOutput
 from tests.tui.conftest import type_and_send, wait_for
 
@@ -53,7 +54,7 @@ async def test_columns_show_behind_and_last_verification_from_sync_status(
         repo = TargetRepo(app.engine.store)
         web = await repo.get("web")
         assert web is not None
-        await repo.save_verification(
+        await VerificationRepo(app.engine.store).save_verification(
             web.id,
             ["unit"],
             "2026-11-22T00:00:00Z",
