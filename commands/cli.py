@@ -14,7 +14,7 @@ import sys
 from collections.abc import Sequence
 
 VERSION = "0.1.0"
-FORMATS = ("text", "json", "markdown")
+FORMATS = ("text", "json", "markdown")  # commands.registry.OUTPUT_FORMATS, kept import-free
 
 
 def _positive_int(text: str) -> int:

@@ -259,7 +259,6 @@ class ChatScreen(Screen[None]):
             output.add_progress(text)
 
         ctx = self.oc_app.command_context(on_progress)
-        values["_format"] = "text"
         try:
             result = await run_command(ctx, command, values)
         except Exception as exc:  # a command bug must not take the app down
