@@ -193,7 +193,7 @@ async def test_the_wait_is_bounded_then_a_clear_error(
     monkeypatch.setattr(store_db, "BUSY_TIMEOUT_MS", 300)
     path = tmp_path / "held.db"
     store = await Store.open(path, on_wait=lambda line: None)
-    holder = _hold_write_lock(path, 3)
+    holder = _hold_write_lock(path, 1)
     try:
         with pytest.raises(StoreError) as info:
             async with store.transaction():
@@ -267,3 +267,23 @@ async def test_disk_full_is_one_clear_store_error(tmp_path: Path) -> None:
     assert info.value.kind == "disk_full"
     assert str(info.value).startswith(f"disk full writing {path}; ")
     assert isinstance(info.value.__cause__, sqlite3.OperationalError)
+
+
+def test_the_cli_refuses_a_newer_file_with_both_versions(tmp_path: Path) -> None:
+    path = Path(os.environ["OPENCODE_DATA_DIR"]) / "opencode.db"
+    asyncio.run(_create(path))
+    conn = sqlite3.connect(path)
+    conn.execute("PRAGMA user_version = 99")
+    conn.close()
+    proc = subprocess.run(
+        [sys.executable, "-m", "opencode.commands.cli", "session", "list"],
+        cwd=tmp_path,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 1
+    assert f"database {path} is at schema version 99" in proc.stderr
+    assert f"knows versions up to {LATEST}" in proc.stderr and "Traceback" not in proc.stderr
+    assert _version(path) == 99
