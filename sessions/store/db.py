@@ -18,6 +18,7 @@ and only after ``BUSY_TIMEOUT_MS`` in all does the wait end in a ``StoreError``.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import re
 import sqlite3
@@ -107,17 +108,27 @@ def _copy_database(source: Path, target: Path) -> None:
     """Copy ``source`` (its committed state, WAL included) to ``target`` atomically: the SQLite
     backup API into a temporary file, then a rename, so ``target`` is never half written."""
     partial = target.with_name(f"{target.name}.partial-{os.getpid()}")
-    partial.unlink(missing_ok=True)
-    src = sqlite3.connect(source)
     try:
-        dst = sqlite3.connect(partial)
+        partial.unlink(missing_ok=True)
+        src = sqlite3.connect(source)
         try:
-            src.backup(dst)
+            dst = sqlite3.connect(partial)
+            try:
+                src.backup(dst)
+            finally:
+                dst.close()
         finally:
-            dst.close()
-    finally:
-        src.close()
-    os.replace(partial, target)
+            src.close()
+        os.replace(partial, target)
+    except (OSError, sqlite3.Error) as exc:
+        with contextlib.suppress(OSError):
+            partial.unlink(missing_ok=True)
+        reason = _explain(target, exc) if isinstance(exc, sqlite3.Error) else None
+        raise StoreError(
+            f"cannot back up {source} to {target} before upgrading it "
+            f"({reason or exc}); the database was not changed. Free space there, then retry",
+            reason.kind if reason else "other",
+        ) from exc
 
 
 class Store:

@@ -287,3 +287,17 @@ def test_the_cli_refuses_a_newer_file_with_both_versions(tmp_path: Path) -> None
     assert f"database {path} is at schema version 99" in proc.stderr
     assert f"knows versions up to {LATEST}" in proc.stderr and "Traceback" not in proc.stderr
     assert _version(path) == 99
+
+
+async def test_a_failed_backup_stops_the_upgrade_with_one_clear_error(tmp_path: Path) -> None:
+    path = tmp_path / "old.db"
+    _old_database(path)
+    # Something the backup cannot write over (a folder where its temporary file goes).
+    blocker = tmp_path / f"old.db.bak-v{OLD_VERSION}.partial-{os.getpid()}"
+    (blocker / "inside").mkdir(parents=True)
+    with pytest.raises(StoreError) as info:
+        await Store.open(path)
+    assert str(info.value).startswith(f"cannot back up {path} to {path}.bak-v{OLD_VERSION} ")
+    assert "the database was not changed" in str(info.value)
+    assert _version(path) == OLD_VERSION
+    assert not (tmp_path / f"old.db.bak-v{OLD_VERSION}").exists()
