@@ -14,7 +14,7 @@ import sys
 from collections.abc import Callable, Sequence
 
 VERSION = "0.1.0"
-FORMATS = ("text", "json", "markdown")
+FORMATS = ("text", "json", "markdown")  # commands.registry.OUTPUT_FORMATS, kept import-free
 
 # Starts the TUI from the parsed `opencode [-c|-s ID] [-m MODEL]` options and returns the exit
 # code. It is passed in by ``opencode.main`` (the console script), so this module never imports

@@ -18,7 +18,7 @@ import shlex
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 if TYPE_CHECKING:
     from opencode.sessions.config import Config
@@ -51,11 +51,31 @@ class HelpRequested(UsageError):
 
 
 class CommandError(Exception):
-    """A command failed for a reason the user can act on (missing path, unknown id)."""
+    """A command failed for a reason the user can act on (missing path, unknown id).
 
-    def __init__(self, message: str, exit_code: int = 1) -> None:
+    ``hint`` says what to do, when the message alone does not."""
+
+    def __init__(self, message: str, exit_code: int = 1, hint: str | None = None) -> None:
         super().__init__(message)
         self.exit_code = exit_code
+        self.hint = hint
+
+
+@dataclass(frozen=True, slots=True)
+class CommandFailure:
+    """Why a command failed, as fields: renderers and panels read ``message`` and ``hint``
+    instead of parsing an ``"error: ..."`` line back out of the display text."""
+
+    message: str
+    hint: str | None = None
+
+    def to_json(self) -> dict[str, str]:
+        """The JSON shape of a failure (``--format json``): ``{"error": ..., "hint": ...}``."""
+        return {"error": self.message, **({"hint": self.hint} if self.hint else {})}
+
+    def lines(self) -> list[str]:
+        """The plain-text form: ``error: MESSAGE`` then ``hint: HINT``."""
+        return [f"error: {self.message}"] + ([f"hint: {self.hint}"] if self.hint else [])
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,16 +106,44 @@ class Table:
 
 @dataclass(slots=True)
 class CommandResult:
-    """What a handler returns. ``data`` is JSON-able and is what ``--format json`` prints;
+    """What a handler returns. ``data`` is the JSON-able payload ``--format json`` prints;
     ``text`` (markdown-ish plain text) and ``tables`` are for people. ``changed`` names the
     domains whose data changed (``backlog``, ``target``, ``verification``, ``session``) so the
-    TUI can refresh its panels."""
+    TUI can refresh its panels.
+
+    ``error`` is set when the command as a whole failed (``CommandResult.failure``, or a
+    ``CommandError`` caught by ``run_command``); renderers send such a result to stderr and
+    panels show ``error.message``. A command that ran but reports failed items (a sync of
+    three targets with one failure) keeps ``error`` unset and says so in ``data`` and
+    ``exit_code``."""
 
     data: Any = None
     text: str | None = None
     tables: list[Table] = field(default_factory=list)
     exit_code: int = 0
     changed: frozenset[str] = frozenset()
+    error: CommandFailure | None = None
+
+    @classmethod
+    def failure(cls, message: str, *, hint: str | None = None, exit_code: int = 1) -> CommandResult:
+        """A failed result: ``error`` set, ``data`` its JSON form, ``exit_code`` non-zero."""
+        error = CommandFailure(message, hint)
+        return cls(
+            data=error.to_json(),
+            text="\n".join(error.lines()),
+            exit_code=exit_code or 1,
+            error=error,
+        )
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None and self.exit_code == 0
+
+
+# How a result will be shown: plain text, the raw ``text`` as markdown, or JSON. Handlers
+# that write files (``session export --output``) read it from the context.
+OutputFormat = Literal["text", "json", "markdown"]
+OUTPUT_FORMATS: tuple[OutputFormat, ...] = ("text", "json", "markdown")
 
 
 @dataclass(slots=True)
@@ -106,6 +154,7 @@ class CommandContext:
     # Progress lines (stderr in the shell, the transcript in the TUI).
     progress: Callable[[str], None] = lambda line: None
     interactive: bool = False
+    format: OutputFormat = "text"
 
 
 Handler = Callable[[CommandContext, dict[str, Any]], Awaitable[CommandResult]]
@@ -216,6 +265,16 @@ class Registry:
         entries += [("/" + " ".join(a), c.help) for a, c in self._aliases.items()]
         return sorted(entries)
 
+    def get(self, path: Sequence[str]) -> Command:
+        """The command at exactly ``path`` (aliases included), for callers that already hold
+        structured values and must not round-trip them through a quoted command line."""
+        self.load()
+        key = tuple(path)
+        command = self._commands.get(key) or self._aliases.get(key)
+        if command is None:
+            raise UsageError(f"unknown command: {' '.join(path)}", self.overview(path[:1]))
+        return command
+
     def find(self, words: Sequence[str]) -> tuple[Command, list[str]]:
         """The command whose path is the longest prefix of ``words``, and the rest."""
         self.load()
@@ -311,6 +370,4 @@ async def run_command(
     try:
         return await command.handler(ctx, values)
     except CommandError as exc:
-        return CommandResult(
-            data={"error": str(exc)}, text=f"error: {exc}", exit_code=exc.exit_code
-        )
+        return CommandResult.failure(str(exc), hint=exc.hint, exit_code=exc.exit_code)

@@ -1,11 +1,14 @@
-"""Plain-text and JSON renderings of a ``CommandResult`` (the TUI has its own)."""
+"""Plain-text and JSON renderings of a ``CommandResult`` (the TUI has its own).
+
+They read the result's fields: a failure is ``result.error`` (message and hint), never a
+prefix found in ``result.text``."""
 
 from __future__ import annotations
 
 import json
 from typing import Any
 
-from opencode.commands.registry import CommandResult, Table
+from opencode.commands.registry import CommandResult, OutputFormat, Table
 
 
 def _cell(value: Any) -> str:
@@ -35,10 +38,24 @@ def to_text(result: CommandResult) -> str:
     blocks = [table_text(t) for t in result.tables]
     if result.text:
         blocks.append(result.text)
+    elif result.error is not None:
+        blocks.append("\n".join(result.error.lines()))
     if not blocks and result.data is not None:
         blocks.append(json.dumps(result.data, indent=2, default=str))
     return "\n\n".join(blocks)
 
 
 def to_json(result: CommandResult) -> str:
-    return json.dumps(result.data, indent=2, default=str, ensure_ascii=False)
+    payload = result.data
+    if payload is None and result.error is not None:
+        payload = result.error.to_json()
+    return json.dumps(payload, indent=2, default=str, ensure_ascii=False)
+
+
+def render(result: CommandResult, fmt: OutputFormat) -> str:
+    """The result in ``fmt``: ``markdown`` is the handler's own text when it wrote one."""
+    if fmt == "json":
+        return to_json(result)
+    if fmt == "markdown" and result.text:
+        return result.text
+    return to_text(result)

@@ -3,22 +3,27 @@
 Precedence: ``$OPENCODE_CONFIG`` alone if set; otherwise the global file
 (``$XDG_CONFIG_HOME/opencode/opencode.toml`` or ``~/.config/opencode/opencode.toml``) overlaid by
 ``./opencode.toml``. Built-in provider definitions sit under both. ``$OPENCODE_DATA_DIR``
-overrides ``data_dir``. String values may contain ``{env:VAR}`` and ``{file:path}``.
+overrides ``data_dir``. String values may contain ``{env:VAR}`` (an error if VAR is unset),
+``{env:VAR:-default}`` (``default`` when VAR is unset or empty) and ``{file:path}``.
 
-Every problem raises ``ConfigError`` naming the file, the line and the key, and what was
-expected; the CLI turns it into exit code 2.
+Files are read with ``tomllib`` (nothing here writes them). Every problem raises
+``ConfigError`` naming the file, the line and the key, and what was expected: bad syntax, a
+key set twice, a bad value, an unset variable. The CLI turns it into exit code 2. A key that
+nothing reads (a typo such as ``tiemout``) is not an error but a warning on stderr naming the
+file, the key and the closest known key; ``KNOWN_KEYS`` lists what each table may hold.
 """
 
 from __future__ import annotations
 
+import difflib
 import os
 import re
+import sys
+import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
-
-import tomlkit
-from tomlkit.exceptions import ParseError
 
 from opencode.sessions.providers.base import ApiKind, ProviderConfig
 
@@ -33,17 +38,17 @@ BUILTIN_PROVIDERS: dict[str, dict[str, Any]] = {
     "openai": {
         "api": "openai",
         "base_url": "https://api.openai.com/v1",
-        "api_key": "{env:OPENAI_API_KEY}",
+        "api_key": "{env:OPENAI_API_KEY:-}",
     },
     "openrouter": {
         "api": "openai",
         "base_url": "https://openrouter.ai/api/v1",
-        "api_key": "{env:OPENROUTER_API_KEY}",
+        "api_key": "{env:OPENROUTER_API_KEY:-}",
     },
     "anthropic": {
         "api": "anthropic",
         "base_url": "https://api.anthropic.com/v1",
-        "api_key": "{env:ANTHROPIC_API_KEY}",
+        "api_key": "{env:ANTHROPIC_API_KEY:-}",
     },
     "ollama": {"api": "ollama", "base_url": "http://127.0.0.1:11434"},
     "lmstudio": {"api": "openai", "base_url": "http://127.0.0.1:1234/v1"},
@@ -140,7 +145,13 @@ def config_paths(cwd: Path) -> list[Path]:
     return [p for p in (global_config_path(), cwd / "opencode.toml") if p.is_file()]
 
 
-def load_config(cwd: Path | None = None) -> Config:
+def _stderr_warning(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
+
+
+def load_config(cwd: Path | None = None, *, warn: Callable[[str], None] | None = None) -> Config:
+    """Read, overlay, substitute and check the config files. ``warn`` gets one line per key
+    nothing reads (default: stderr)."""
     cwd = (cwd or Path.cwd()).resolve()
     merged: dict[str, Any] = {}
     origins: dict[str, _Origin] = {}
@@ -150,7 +161,10 @@ def load_config(cwd: Path | None = None) -> Config:
         origin = _Origin(path, text)
         _substitute(data, origin, ())
         _merge(merged, data, origins, origin, ())
-    return _build(merged, origins, paths, cwd)
+    config = _build(merged, origins, paths, cwd)
+    for line in unknown_key_warnings(merged, origins):
+        (warn or _stderr_warning)(line)
+    return config
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,12 +182,71 @@ def _read(path: Path) -> tuple[str, dict[str, Any]]:
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"cannot read config {path}: {exc}") from exc
     try:
-        document = tomlkit.parse(text)
-    except ParseError as exc:
-        raise ConfigError(
-            f"{path}:{exc.line}:{exc.col}: invalid TOML: {exc}. Fix the syntax at that line"
-        ) from exc
-    return text, cast(dict[str, Any], document.unwrap())
+        return text, tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise _decode_error(path, text, exc) from exc
+
+
+_AT = re.compile(r"\s*\((?:at line (\d+), column (\d+)|at end of document)\)$")
+_DUPLICATE = ("Cannot overwrite", "Cannot declare", "Cannot redefine", "Cannot mutate")
+
+
+def _decode_error(path: Path, text: str, exc: tomllib.TOMLDecodeError) -> ConfigError:
+    """tomllib's message, with the file and line in front; for a key or table set twice, the
+    key's dotted name and where it was first set (tomllib names neither)."""
+    message = str(exc)
+    match = _AT.search(message)
+    lines = text.splitlines()
+    if match and match.group(1):
+        line, col = int(match.group(1)), int(match.group(2))
+    else:  # "at end of document": the last line with anything on it
+        line = max((i + 1 for i, t in enumerate(lines) if t.strip()), default=1)
+        col = len(lines[line - 1]) + 1 if lines else 1
+    reason = message[: match.start()] if match else message
+    if reason.startswith(_DUPLICATE) and 0 < line <= len(lines):
+        keys = _statement_keys(lines, line - 1)
+        if keys:
+            first = _first_definition(lines, line - 1, keys)
+            earlier = f" (first set at line {first})" if first else ""
+            return ConfigError(
+                f"{path}:{line}: duplicate key {'.'.join(keys)}{earlier}; "
+                "TOML allows each key once: keep one of them"
+            )
+    return ConfigError(f"{path}:{line}:{col}: invalid TOML: {reason}. Fix the syntax at that line")
+
+
+_HEADER = re.compile(r"^\s*\[\[?\s*([^\]]+?)\s*\]\]?\s*(#.*)?$")
+_ASSIGN = re.compile(r"^\s*([^=#\[][^=]*?)\s*=")
+
+
+def _split_dotted(name: str) -> tuple[str, ...]:
+    return tuple(part.strip().strip("\"'") for part in name.split("."))
+
+
+def _table_at(lines: list[str], index: int) -> tuple[str, ...]:
+    """The table whose body holds line ``index`` (0-based): the nearest header above it."""
+    for i in range(index, -1, -1):
+        header = _HEADER.match(lines[i])
+        if header:
+            return _split_dotted(header.group(1))
+    return ()
+
+
+def _statement_keys(lines: list[str], index: int) -> tuple[str, ...]:
+    header = _HEADER.match(lines[index])
+    if header:
+        return _split_dotted(header.group(1))
+    assign = _ASSIGN.match(lines[index])
+    if assign:
+        return (*_table_at(lines, index - 1), *_split_dotted(assign.group(1)))
+    return ()
+
+
+def _first_definition(lines: list[str], index: int, keys: tuple[str, ...]) -> int | None:
+    for i in range(index):
+        if _statement_keys(lines, i) == keys:
+            return i + 1
+    return None
 
 
 def _find_line(text: str, keys: tuple[str, ...]) -> int:
@@ -198,6 +271,11 @@ def _find_line(text: str, keys: tuple[str, ...]) -> int:
             return i + 1
         if i > start and lines[i].lstrip().startswith("[") and tables:
             break
+    # A table given as a header (``[zzqqxx]``) rather than as ``key = ...``.
+    own = re.compile(r"^\s*\[\[?\s*" + r"\s*\.\s*".join(re.escape(k) for k in keys) + r"\s*\]")
+    for i, line in enumerate(lines):
+        if own.match(line):
+            return i + 1
     return start or 1
 
 
@@ -213,9 +291,20 @@ def _substitute(node: Any, origin: _Origin, keys: tuple[str, ...]) -> Any:
         def replace(match: re.Match[str]) -> str:
             kind, arg = match.group(1), match.group(2).strip()
             if kind == "env":
+                name, has_default, default = arg.partition(":-")
+                name = name.strip()
                 if _is_secret_key(keys):
-                    _SECRET_ENV.add(arg)
-                return os.environ.get(arg, "")
+                    _SECRET_ENV.add(name)
+                value = os.environ.get(name)
+                if has_default:
+                    return value or default
+                if value is None:
+                    raise ConfigError(
+                        f"{origin.where(keys)}: key {'.'.join(keys)}: environment variable "
+                        f"{name} is not set; export it, or write {{env:{name}:-DEFAULT}} "
+                        "to use DEFAULT when it is unset"
+                    )
+                return value
             path = Path(arg).expanduser()
             if not path.is_absolute():
                 path = origin.path.parent / path
@@ -389,3 +478,61 @@ def _permission(table: dict[str, Any], check: _Checker) -> PermissionConfig:
             raise check.fail(keys, "allow, ask or deny", value)
         tools[tool] = value
     return PermissionConfig(tools=tools, bash=tuple(bash))
+
+
+# Keys each table may hold. A key outside these is warned about, not refused (a newer config
+# read by an older opencode still loads). Modules that read a new key or section add it here.
+TOP_LEVEL_KEYS: set[str] = {
+    "model",
+    "data_dir",
+    "max_steps",
+    "system_prompt",
+    "provider",
+    "permission",
+    "sandbox",
+    # Sections read by command packages through ``Config.section`` (sessions/ cannot import
+    # them to ask): their contents are checked where they are read.
+    "sync",
+    "backlog",
+    "target",
+    "verify",
+}
+# ``[provider.NAME]`` keys beyond the ones ``_provider`` checks: options adapters read.
+PROVIDER_OPTION_KEYS: set[str] = {
+    "model_path",
+    "threads",
+    "n_ctx",
+    "max_tokens",
+    "temperature",
+    "seed",
+    "extra_body",
+    "prefill",
+    "tools",
+}
+
+
+def unknown_key_warnings(merged: dict[str, Any], origins: dict[str, _Origin]) -> list[str]:
+    """One line per key nothing reads: where it is, and the closest known key."""
+    found: list[str] = []
+    for key in merged:
+        if key not in TOP_LEVEL_KEYS:
+            found.append(_unknown((key,), TOP_LEVEL_KEYS, origins))
+    providers = merged.get("provider")
+    if isinstance(providers, dict):
+        known = _PROVIDER_KEYS | PROVIDER_OPTION_KEYS
+        for name, table in providers.items():
+            if isinstance(table, dict):
+                for key in table:
+                    if key not in known:
+                        found.append(_unknown(("provider", name, key), known, origins))
+    return found
+
+
+def _unknown(keys: tuple[str, ...], known: set[str], origins: dict[str, _Origin]) -> str:
+    dotted = ".".join(keys)
+    origin = origins.get(dotted)
+    where = origin.where(keys) if origin else "config"
+    close = difflib.get_close_matches(keys[-1], sorted(known), n=1)
+    table = f" in [{'.'.join(keys[:-1])}]" if len(keys) > 1 else ""
+    advice = f"did you mean {close[0]!r}?" if close else f"known keys: {', '.join(sorted(known))}"
+    return f"opencode: warning: {where}: unknown key {keys[-1]!r}{table} is ignored; {advice}"

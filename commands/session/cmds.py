@@ -143,7 +143,7 @@ async def session_export(ctx: CommandContext, args: dict[str, Any]) -> CommandRe
         path = Path(args["output"]).expanduser()
         if not path.is_absolute():
             path = ctx.cwd / path
-        body = json.dumps(data, indent=2) if args.get("_format") == "json" else markdown
+        body = json.dumps(data, indent=2) if ctx.format == "json" else markdown
         try:
             path.write_text(body, encoding="utf-8")
         except OSError as exc:

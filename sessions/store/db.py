@@ -1,32 +1,57 @@
 """The SQLite database: one long-lived aiosqlite connection, WAL, numbered migrations.
 
 Migrations are the files ``migrations/NNNN_name.sql``; ``PRAGMA user_version`` records the last
-one applied. Before migrating an existing file it is copied aside (``NAME.bak-vN``), and each
-migration runs in one transaction, so a failed migration leaves the database as it was.
+one applied. Opening is safe when many processes start at once on a fresh or an old file:
+``user_version`` is read inside a ``BEGIN IMMEDIATE`` write lock, so exactly one process
+migrates and the others then find nothing to do. Before migrating an existing file, and still
+inside that lock, it is copied aside once per version (``NAME.bak-vN``, with the SQLite backup
+API, written to a temporary name and renamed into place) and never overwritten afterwards.
+Each migration is a savepoint in that transaction, so a failed migration leaves the file at
+the version before it. A file from a newer opencode (``user_version`` above the last
+migration) is refused.
+
+Another process holding the lock is waited for, not failed on: after the first second a
+notice ("waiting for the database ... held by another opencode process") goes to ``on_wait``,
+and only after ``BUSY_TIMEOUT_MS`` in all does the wait end in a ``StoreError``.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import os
 import re
-import shutil
 import sqlite3
-from collections.abc import AsyncIterator, Awaitable, Iterable, Sequence
+import sys
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 import aiosqlite
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 _MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
-BUSY_TIMEOUT_MS = 5000
+# How long, in all, to wait for another process's lock before giving up.
+BUSY_TIMEOUT_MS = 60_000
+# SQLite's own busy wait per try; after the first slice the wait is announced.
+BUSY_SLICE_MS = 1_000
 T = TypeVar("T")
+
+StoreErrorKind = Literal["locked", "damaged", "disk_full", "newer_version", "other"]
 
 
 class StoreError(Exception):
-    """The database cannot be used; the message names the file and what to do."""
+    """The database cannot be used; the message names the file and what to do.
+
+    ``kind`` lets a caller that meets the same failure twice (a disk-full write, then the
+    final flush on the way out) report it once, and pick its own wording around it."""
+
+    def __init__(self, message: str, kind: StoreErrorKind = "other") -> None:
+        super().__init__(message)
+        self.kind: StoreErrorKind = kind
 
 
 def migrations() -> list[tuple[int, Path]]:
@@ -42,19 +67,68 @@ def migrations() -> list[tuple[int, Path]]:
     return found
 
 
+def _is_busy(exc: sqlite3.Error) -> bool:
+    text = str(exc)
+    return isinstance(exc, sqlite3.OperationalError) and ("locked" in text or "busy" in text)
+
+
 def _explain(path: Path, exc: sqlite3.Error) -> StoreError:
     text = str(exc)
     if "locked" in text or "busy" in text:
         return StoreError(
-            f"database {path} is locked by another process ({text}); "
-            "close the other opencode instance or wait, then retry"
+            f"database {path} is locked by another process ({text}; waited "
+            f"{BUSY_TIMEOUT_MS / 1000:g} s); close the other opencode instance or wait, "
+            "then retry",
+            "locked",
+        )
+    if "disk is full" in text:
+        return StoreError(
+            f"disk full writing {path}; free space on that disk (or set data_dir / "
+            "$OPENCODE_DATA_DIR to a folder on another disk) and retry",
+            "disk_full",
         )
     if "not a database" in text or "malformed" in text or "corrupt" in text:
         return StoreError(
             f"database {path} is damaged ({text}); move it aside (backups are kept beside it as "
-            f"{path.name}.bak-v*) or set data_dir / $OPENCODE_DATA_DIR to a fresh folder"
+            f"{path.name}.bak-v*) or set data_dir / $OPENCODE_DATA_DIR to a fresh folder",
+            "damaged",
         )
     return StoreError(f"database {path}: {text}")
+
+
+def _stderr_notice(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
+
+
+def backup_path(path: Path, version: int) -> Path:
+    return path.with_name(f"{path.name}.bak-v{version}")
+
+
+def _copy_database(source: Path, target: Path) -> None:
+    """Copy ``source`` (its committed state, WAL included) to ``target`` atomically: the SQLite
+    backup API into a temporary file, then a rename, so ``target`` is never half written."""
+    partial = target.with_name(f"{target.name}.partial-{os.getpid()}")
+    try:
+        partial.unlink(missing_ok=True)
+        src = sqlite3.connect(source)
+        try:
+            dst = sqlite3.connect(partial)
+            try:
+                src.backup(dst)
+            finally:
+                dst.close()
+        finally:
+            src.close()
+        os.replace(partial, target)
+    except (OSError, sqlite3.Error) as exc:
+        with contextlib.suppress(OSError):
+            partial.unlink(missing_ok=True)
+        reason = _explain(target, exc) if isinstance(exc, sqlite3.Error) else None
+        raise StoreError(
+            f"cannot back up {source} to {target} before upgrading it "
+            f"({reason or exc}); the database was not changed. Free space there, then retry",
+            reason.kind if reason else "other",
+        ) from exc
 
 
 class Store:
@@ -65,15 +139,23 @@ class Store:
     writes out of it until it commits or rolls back, and a rollback never takes their rows.
     """
 
-    def __init__(self, path: Path, conn: aiosqlite.Connection) -> None:
+    def __init__(
+        self,
+        path: Path,
+        conn: aiosqlite.Connection,
+        on_wait: Callable[[str], None] | None = None,
+    ) -> None:
         self.path = path
         self.conn = conn
+        self.on_wait = on_wait or _stderr_notice
         self._lock = asyncio.Lock()
         # True inside this store's transaction, in the task (context) that opened it.
         self._in_tx: ContextVar[bool] = ContextVar(f"store_tx_{id(self)}", default=False)
 
     @classmethod
-    async def open(cls, path: Path) -> Store:
+    async def open(cls, path: Path, *, on_wait: Callable[[str], None] | None = None) -> Store:
+        """Open (creating and migrating as needed). ``on_wait`` gets the one-line notice when
+        another process holds the database for more than a moment (default: stderr)."""
         path = Path(path)
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -84,10 +166,11 @@ class Store:
         except sqlite3.Error as exc:
             raise _explain(path, exc) from exc
         conn.row_factory = aiosqlite.Row
-        store = cls(path, conn)
+        store = cls(path, conn, on_wait)
         try:
-            await conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-            await conn.execute("PRAGMA journal_mode = WAL")
+            slice_ms = min(BUSY_SLICE_MS, BUSY_TIMEOUT_MS)
+            await conn.execute(f"PRAGMA busy_timeout = {int(slice_ms)}")
+            await store._retry(lambda: conn.execute("PRAGMA journal_mode = WAL"))
             await conn.execute("PRAGMA synchronous = NORMAL")
             await conn.execute("PRAGMA foreign_keys = ON")
             await store._migrate()
@@ -102,27 +185,74 @@ class Store:
     async def close(self) -> None:
         await self.conn.close()
 
-    async def _migrate(self) -> None:
-        row = await (await self.conn.execute("PRAGMA user_version")).fetchone()
-        current = int(row[0]) if row else 0
-        pending = [(n, p) for n, p in migrations() if n > current]
-        if not pending:
-            return
-        if current > 0:
-            await self.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-            backup = self.path.with_name(f"{self.path.name}.bak-v{current}")
-            shutil.copy2(self.path, backup)
-        for number, path in pending:
-            sql = path.read_text(encoding="utf-8")
-            await self.conn.execute("BEGIN IMMEDIATE")
+    async def _retry(self, make: Callable[[], Awaitable[T]]) -> T:
+        """Run ``make()``; while another process holds the lock, try again (SQLite waits a
+        slice each time), announcing the wait once, until ``BUSY_TIMEOUT_MS`` in all."""
+        deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+        announced = False
+        while True:
             try:
-                for statement in _split_sql(sql):
-                    await self.conn.execute(statement)
-                await self.conn.execute(f"PRAGMA user_version = {number}")
-                await self.conn.execute("COMMIT")
-            except BaseException:
+                return await make()
+            except sqlite3.Error as exc:
+                if not _is_busy(exc) or time.monotonic() >= deadline:
+                    raise
+                if not announced:
+                    announced = True
+                    self.on_wait(
+                        f"waiting for the database {self.path} (held by another opencode process)…"
+                    )
+                # Some busy answers come back at once (WAL recovery): never spin hot.
+                await asyncio.sleep(0.02)
+
+    async def _migrate(self) -> None:
+        """Apply pending migrations under one write lock, with ``user_version`` read inside
+        it: concurrent openers take turns, and the ones that waited find nothing to do (and
+        never see, nor back up, a half-migrated file). Each migration is a savepoint, so a
+        failing one leaves the file at the version before it."""
+        known = migrations()
+        latest = known[-1][0] if known else 0
+        await self._retry(lambda: self.conn.execute("BEGIN IMMEDIATE"))
+        try:
+            row = await (await self.conn.execute("PRAGMA user_version")).fetchone()
+            current = int(row[0]) if row else 0
+            if current > latest:
+                raise StoreError(
+                    f"database {self.path} is at schema version {current}, but this "
+                    f"opencode knows versions up to {latest}: a newer opencode wrote it. "
+                    "Upgrade opencode, or set data_dir / $OPENCODE_DATA_DIR to another "
+                    "folder; the file was not changed",
+                    "newer_version",
+                )
+            pending = [(n, p) for n, p in known if n > current]
+            if not pending:
                 await self.conn.execute("ROLLBACK")
-                raise
+                return
+            if current > 0:
+                backup = backup_path(self.path, current)
+                # Once per version: a later run must never replace the pre-upgrade copy.
+                if not backup.exists():
+                    await asyncio.to_thread(_copy_database, self.path, backup)
+            failure: BaseException | None = None
+            for number, path in pending:
+                await self.conn.execute("SAVEPOINT migration")
+                try:
+                    for statement in _split_sql(path.read_text(encoding="utf-8")):
+                        await self.conn.execute(statement)
+                    await self.conn.execute(f"PRAGMA user_version = {number}")
+                except Exception as exc:
+                    await self.conn.execute("ROLLBACK TO migration")
+                    await self.conn.execute("RELEASE migration")
+                    failure = exc
+                    break
+                await self.conn.execute("RELEASE migration")
+            # Keep the migrations that succeeded; then report the one that did not.
+            await self._retry(lambda: self.conn.execute("COMMIT"))
+            if failure is not None:
+                raise failure
+        except BaseException:
+            if self.conn.in_transaction:
+                await self.conn.execute("ROLLBACK")
+            raise
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[None]:
@@ -133,21 +263,22 @@ class Store:
         async with self._lock:
             token = self._in_tx.set(True)
             try:
-                await self._run(self.conn.execute("BEGIN IMMEDIATE"))
+                await self._run(lambda: self.conn.execute("BEGIN IMMEDIATE"))
                 try:
                     yield
                 except BaseException:
                     await self.conn.execute("ROLLBACK")
                     raise
-                await self._run(self.conn.execute("COMMIT"))
+                await self._run(lambda: self.conn.execute("COMMIT"))
             finally:
                 self._in_tx.reset(token)
 
-    async def _run(self, awaitable: Awaitable[T]) -> T:
-        """Await a statement; a locked or damaged file becomes a StoreError that says what to
-        do. Constraint violations stay ``sqlite3.IntegrityError``: callers decide about those."""
+    async def _run(self, make: Callable[[], Awaitable[T]]) -> T:
+        """Await a statement (retried while another process holds the lock); a locked, full
+        or damaged file becomes a StoreError that says what to do. Constraint violations stay
+        ``sqlite3.IntegrityError``: callers decide about those."""
         try:
-            return await awaitable
+            return await self._retry(make)
         except sqlite3.IntegrityError:
             raise
         except sqlite3.Error as exc:
@@ -161,26 +292,27 @@ class Store:
             return await self._execute(sql, params)
 
     async def _execute(self, sql: str, params: Sequence[Any]) -> int:
-        cursor = await self._run(self.conn.execute(sql, params))
+        cursor = await self._run(lambda: self.conn.execute(sql, params))
         result = cursor.lastrowid if sql.lstrip().upper().startswith("INSERT") else cursor.rowcount
         await cursor.close()
         return int(result or 0)
 
     async def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
+        batch = list(rows)  # a retry must see the same rows again
         if self._in_tx.get():
-            await self._run(self.conn.executemany(sql, rows))
+            await self._run(lambda: self.conn.executemany(sql, batch))
             return
         async with self._lock:
-            await self._run(self.conn.executemany(sql, rows))
+            await self._run(lambda: self.conn.executemany(sql, batch))
 
     async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
-        cursor = await self._run(self.conn.execute(sql, params))
+        cursor = await self._run(lambda: self.conn.execute(sql, params))
         rows = await cursor.fetchall()
         await cursor.close()
         return list(rows)
 
     async def fetchone(self, sql: str, params: Sequence[Any] = ()) -> sqlite3.Row | None:
-        cursor = await self._run(self.conn.execute(sql, params))
+        cursor = await self._run(lambda: self.conn.execute(sql, params))
         row = await cursor.fetchone()
         await cursor.close()
         return row

@@ -108,7 +108,8 @@ class DataPanel(Vertical):
         if result.exit_code != 0:
             self.items = []
             self.loaded = True
-            self._show_empty(True, f"{result.text or 'error'}\n\n{self.EMPTY}")
+            reason = result.error.message if result.error else (result.text or "failed")
+            self._show_empty(True, f"{reason}\n\n{self.EMPTY}")
             return
         self.items = self.extract(result.data)
         self.loaded = True

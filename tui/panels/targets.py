@@ -45,7 +45,8 @@ class TargetsPanel(DataPanel):
             if result.exit_code == 0:
                 self.fallback_reason = ""
                 return result
-            reason = (result.text or "`sync status` failed").removeprefix("error: ")
+            failure = result.error
+            reason = failure.message if failure else (result.text or "`sync status` failed")
         self.fallback_reason = reason
         return await self.run_words(ctx, self.COMMAND)
 

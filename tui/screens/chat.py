@@ -245,11 +245,18 @@ class ChatScreen(Screen[None]):
             return
         await self.run_registered(line)
 
-    async def run_registered(self, line: str) -> None:
+    async def run_registered(
+        self, line: str, values_for: tuple[str, ...] | None = None, **values: Any
+    ) -> None:
+        """Run ``line`` (parsed), or the command at ``values_for`` with ``values`` as given
+        (shown as ``line``): structured values never go through a quoted command line."""
         from opencode.commands.registry import REGISTRY, UsageError, run_command
 
         try:
-            command, values = REGISTRY.parse_slash(line)
+            if values_for is None:
+                command, values = REGISTRY.parse_slash(line)
+            else:
+                command = REGISTRY.get(values_for)
         except UsageError as exc:
             self.show_output(line, str(exc), failed=True)
             return
@@ -262,7 +269,6 @@ class ChatScreen(Screen[None]):
             output.add_progress(text)
 
         ctx = self.oc_app.command_context(on_progress)
-        values["_format"] = "text"
         try:
             result = await run_command(ctx, command, values)
         except Exception as exc:  # a command bug must not take the app down
@@ -379,7 +385,7 @@ class ChatScreen(Screen[None]):
         await engine.flush()
         target = words[0] if words else f"opencode-{engine.session.id}.md"
         await self.run_registered(
-            f"/session export {shlex.quote(engine.session.id)} --output {shlex.quote(target)}"
+            f"/export {target}", ("session", "export"), id=engine.session.id, output=target
         )
 
     # ------------------------------------------------------------------ panels
