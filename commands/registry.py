@@ -32,6 +32,7 @@ COMMAND_MODULES: list[str] = [
     "opencode.commands.verify.cmds",
     "opencode.commands.backlog.cmds",
     "opencode.commands.patch.cmds",
+    "opencode.commands.proxy.cmds",
 ]
 
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import AsyncGenerator, AsyncIterator, Collection
+from collections.abc import AsyncGenerator, Collection
 from contextlib import aclosing
 from dataclasses import dataclass, field
 from typing import Any
@@ -173,7 +173,7 @@ class StreamCorrector:
 
 async def corrected(
     events: AsyncGenerator[ProviderEvent, None], corrector: StreamCorrector
-) -> AsyncIterator[ProviderEvent]:
+) -> AsyncGenerator[ProviderEvent, None]:
     """``events`` with ``corrector`` applied; flushes at the end of the stream. Closing this
     generator closes ``events`` (the upstream request is cancelled, not left running)."""
     async with aclosing(events) as upstream:
