@@ -164,6 +164,10 @@ def main(argv: Sequence[str] | None = None, *, tui: TuiLauncher | None = None) -
             from opencode.commands.headless import run
 
             return run(_run_parser().parse_args(words[1:]))
+        if words and words[0] == "proxy" and (len(words) == 1 or words[1].startswith("-")):
+            from opencode.commands.proxy.serve import main as proxy_main
+
+            return proxy_main(words[1:])
         if words and not words[0].startswith("-"):
             from opencode.commands.registry import REGISTRY
 

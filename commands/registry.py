@@ -31,6 +31,8 @@ COMMAND_MODULES: list[str] = [
     "opencode.commands.sync.cmds",
     "opencode.commands.verify.cmds",
     "opencode.commands.backlog.cmds",
+    "opencode.commands.patch.cmds",
+    "opencode.commands.proxy.cmds",
 ]
 
 

@@ -496,6 +496,7 @@ TOP_LEVEL_KEYS: set[str] = {
     "backlog",
     "target",
     "verify",
+    "proxy",
 }
 # ``[provider.NAME]`` keys beyond the ones ``_provider`` checks: options adapters read.
 PROVIDER_OPTION_KEYS: set[str] = {

@@ -1,0 +1,323 @@
+"""``opencode proxy``: an OpenAI- and Anthropic-compatible endpoint over opencode's providers.
+
+Routes: ``POST /v1/chat/completions`` (OpenAI, streaming and not), ``POST /v1/messages``
+(Anthropic, streaming and not), ``GET /v1/models``, ``GET /health``. Each request is parsed into
+the neutral ``ChatRequest``, sent to the upstream its model names (``PROVIDER/MODEL`` from
+opencode.toml, else the ``--upstream``), and the reply's events go through the same correction
+rules as a chat session before they are written back in the client's wire format.
+
+The database is optional at run time: if it is missing, locked or damaged the proxy forwards
+without rules, says so once on stderr and in ``/health``, and never drops a request for it.
+A client that goes away mid-stream closes the upstream stream at once (no orphaned generation).
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import logging
+import os
+import sys
+import time
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.routing import Route
+
+from opencode.commands.proxy import wire_anthropic, wire_openai
+from opencode.commands.proxy.errors import BadRequest, UpstreamFailed
+from opencode.sessions.config import Config, ConfigError
+from opencode.sessions.corrections.rules import CompiledRule
+from opencode.sessions.corrections.stream import StreamCorrector, corrected
+from opencode.sessions.events import ProviderError, ProviderEvent
+from opencode.sessions.providers.base import ChatRequest, Provider, ProviderConfig
+from opencode.sessions.store.db import Store
+
+log = logging.getLogger(__name__)
+ProviderFactory = Callable[[ProviderConfig], Provider]
+
+
+@dataclass(slots=True)
+class Upstream:
+    provider: ProviderConfig
+    model: str
+
+    @property
+    def ref(self) -> str:
+        return f"{self.provider.name}/{self.model}"
+
+
+@dataclass
+class ProxyState:
+    config: Config
+    store: Store | None
+    upstream: str | None = None  # PROVIDER or PROVIDER/MODEL for names that do not resolve
+    token: str | None = None
+    provider_factory: ProviderFactory | None = None
+    started: float = field(default_factory=time.time)
+    requests: int = 0
+    active: int = 0
+    corrections_applied: int = 0
+    rules_error: str | None = None
+    _providers: dict[str, Provider] = field(default_factory=dict)
+    _rules: dict[str, list[CompiledRule]] = field(default_factory=dict)
+    _rules_version: tuple[int, float] | None = None
+    _warned: bool = False
+
+    # ------------------------------------------------------------------ upstreams
+
+    def resolve(self, model: str) -> Upstream:
+        """The model a client named -> the upstream that serves it."""
+        if "/" in model:
+            name = model.partition("/")[0]
+            if name in self.config.providers:
+                provider, model_name = self.config.resolve_model(model)
+                return Upstream(provider, model_name)
+        if self.upstream:
+            name, sep, fixed = self.upstream.partition("/")
+            chosen = self.config.providers.get(name)
+            if chosen is None:
+                raise ConfigError(f"--upstream names an unknown provider {name!r}")
+            return Upstream(chosen, fixed if sep and fixed else model)
+        provider, model_name = self.config.resolve_model(self.config.model)
+        return Upstream(provider, model_name)
+
+    def provider(self, config: ProviderConfig) -> Provider:
+        provider = self._providers.get(config.name)
+        if provider is None:
+            if self.provider_factory is not None:
+                provider = self.provider_factory(config)
+            else:
+                from opencode.sessions.providers.factory import make_provider
+
+                provider = make_provider(config)
+            self._providers[config.name] = provider
+        return provider
+
+    async def aclose(self) -> None:
+        for provider in self._providers.values():
+            await provider.aclose()
+        self._providers.clear()
+        if self.store is not None:
+            await self.store.close()
+
+    # ------------------------------------------------------------------ rules
+
+    def _warn(self, text: str) -> None:
+        self.rules_error = text
+        if not self._warned:
+            self._warned = True
+            print(f"opencode proxy: {text}; forwarding without correction rules", file=sys.stderr)
+
+    async def rules_for(self, model_ref: str) -> list[CompiledRule]:
+        """The enabled rules for ``model_ref``, reloaded when the rule table changes."""
+        if self.store is None:
+            return []
+        from opencode.sessions.corrections.repo import CorrectionRepo
+
+        repo = CorrectionRepo(self.store)
+        try:
+            version = await repo.version()
+            if version != self._rules_version:
+                self._rules.clear()
+                self._rules_version = version
+            if model_ref not in self._rules:
+                compiled, warnings = await repo.compiled_for(model_ref)
+                for warning in warnings:
+                    print(f"opencode proxy: {warning}", file=sys.stderr)
+                self._rules[model_ref] = compiled
+        except Exception as exc:  # a locked or damaged database must not stop forwarding
+            self._warn(f"correction rules unavailable ({exc})")
+            return []
+        self.rules_error = None
+        return self._rules[model_ref]
+
+    async def record(self, corrector: StreamCorrector, model_ref: str, request_id: str) -> None:
+        if self.store is None or not (corrector.hits or corrector.repairs):
+            return
+        from opencode.sessions.corrections.repo import CorrectionRepo
+
+        self.corrections_applied += len(corrector.hits) + len(corrector.repairs)
+        try:
+            await CorrectionRepo(self.store).record(
+                corrector.hits, corrector.repairs, model=model_ref, request_id=request_id
+            )
+        except Exception as exc:
+            self._warn(f"cannot write the correction log ({exc})")
+
+    def health(self) -> dict[str, Any]:
+        return {
+            "status": "ok",
+            "database": "ok" if self.store is not None else "unavailable",
+            "rules": "unavailable" if self.rules_error or self.store is None else "loaded",
+            "rules_error": self.rules_error,
+            "default_model": self.config.model,
+            "upstream": self.upstream,
+            "requests": self.requests,
+            "active_streams": self.active,
+            "corrections_applied": self.corrections_applied,
+            "uptime_s": round(time.time() - self.started, 1),
+        }
+
+
+# ---------------------------------------------------------------------------- request handling
+
+
+def _authorized(state: ProxyState, request: Request) -> bool:
+    if not state.token:
+        return True
+    given = request.headers.get("x-api-key") or ""
+    auth = request.headers.get("authorization") or ""
+    if auth.lower().startswith("bearer "):
+        given = auth[7:].strip()
+    return hmac.compare_digest(given.encode(), state.token.encode())
+
+
+async def _first(
+    events: AsyncGenerator[ProviderEvent, None],
+) -> tuple[ProviderEvent | None, AsyncGenerator[ProviderEvent, None]]:
+    """Read the first event (an upstream failure before any byte becomes an HTTP error)."""
+    try:
+        first = await anext(events)
+    except StopAsyncIteration:
+        return None, events
+    return first, events
+
+
+async def _chain(
+    first: ProviderEvent | None,
+    rest: AsyncGenerator[ProviderEvent, None],
+    on_end: Callable[[], Any],
+) -> AsyncIterator[ProviderEvent]:
+    try:
+        if first is not None:
+            yield first
+        async for event in rest:
+            yield event
+    finally:
+        await rest.aclose()  # a client that went away cancels the upstream here
+        await on_end()
+
+
+def _with_passthrough(
+    request: ChatRequest, upstream: Upstream, passthrough: dict[str, Any], wire: str
+) -> ChatRequest:
+    request.model = upstream.model
+    if passthrough and upstream.provider.api == wire:
+        request.extra.update(passthrough)
+    return request
+
+
+async def _serve(
+    state: ProxyState,
+    request: Request,
+    wire: str,
+) -> Response:
+    proto = wire_openai if wire == "openai" else wire_anthropic
+    if not _authorized(state, request):
+        return JSONResponse(
+            proto.error_body("invalid proxy token", "authentication_error"), status_code=401
+        )
+    try:
+        body = json.loads(await request.body())
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        return JSONResponse(proto.error_body(f"the body is not valid JSON: {exc}"), 400)
+    try:
+        parsed = proto.parse_request(body)
+        upstream = state.resolve(parsed.model)
+    except (BadRequest, ConfigError) as exc:
+        return JSONResponse(proto.error_body(str(exc)), status_code=400)
+    chat = _with_passthrough(parsed.request, upstream, parsed.passthrough, wire)
+    state.requests += 1
+    request_id = f"req_{os.urandom(8).hex()}"
+    rules = await state.rules_for(upstream.ref)
+    corrector = StreamCorrector(rules, offered_tools={t.name for t in chat.tools})
+    provider = state.provider(upstream.provider)
+    events = corrected(provider.stream(chat), corrector)
+    first, rest = await _first(events)
+    if isinstance(first, ProviderError):
+        await rest.aclose()
+        failed = UpstreamFailed(first)
+        kind = "upstream_error" if wire == "openai" else wire_anthropic.error_kind(failed.status)
+        return JSONResponse(proto.error_body(first.message, kind), status_code=failed.status)
+    state.active += 1
+
+    async def on_end() -> None:
+        state.active -= 1
+        await state.record(corrector, upstream.ref, request_id)
+
+    stream = _chain(first, rest, on_end)
+    headers = {"x-opencode-upstream": upstream.ref, "x-request-id": request_id}
+    if not parsed.stream:
+        try:
+            if wire == "openai":
+                result = await wire_openai.completion(stream, upstream.ref)
+            else:
+                result = await wire_anthropic.message(stream, upstream.ref)
+        except UpstreamFailed as exc:
+            kind = "upstream_error" if wire == "openai" else wire_anthropic.error_kind(exc.status)
+            return JSONResponse(proto.error_body(str(exc), kind), status_code=exc.status)
+        return JSONResponse(result, headers=headers)
+    if wire == "openai":
+        include_usage = isinstance(parsed, wire_openai.ParsedRequest) and parsed.include_usage
+        body_iter = wire_openai.stream_chunks(stream, upstream.ref, include_usage)
+    else:
+        body_iter = wire_anthropic.stream_events(stream, upstream.ref)
+    return _ClosingStream(
+        body_iter,
+        media_type="text/event-stream",
+        headers={**headers, "cache-control": "no-cache"},
+    )
+
+
+class _ClosingStream(StreamingResponse):
+    """Closes its body when the response ends for any reason, so a client that disconnects
+    closes the upstream stream at once instead of when the generator is collected."""
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            aclose = getattr(self.body_iterator, "aclose", None)
+            if aclose is not None:
+                await aclose()
+
+
+def build_app(state: ProxyState) -> Starlette:
+    async def chat_completions(request: Request) -> Response:
+        return await _serve(state, request, "openai")
+
+    async def messages(request: Request) -> Response:
+        return await _serve(state, request, "anthropic")
+
+    async def models(request: Request) -> Response:
+        if not _authorized(state, request):
+            return JSONResponse(wire_openai.error_body("invalid proxy token"), status_code=401)
+        data = [
+            {"id": f"{name}/{model}", "object": "model", "created": 0, "owned_by": name}
+            for name, provider in sorted(state.config.providers.items())
+            for model in provider.models
+        ]
+        if not any(item["id"] == state.config.model for item in data):
+            data.insert(
+                0,
+                {"id": state.config.model, "object": "model", "created": 0, "owned_by": "default"},
+            )
+        return JSONResponse({"object": "list", "data": data})
+
+    async def health(request: Request) -> Response:
+        return JSONResponse(state.health())
+
+    return Starlette(
+        routes=[
+            Route("/v1/chat/completions", chat_completions, methods=["POST"]),
+            Route("/chat/completions", chat_completions, methods=["POST"]),
+            Route("/v1/messages", messages, methods=["POST"]),
+            Route("/v1/models", models, methods=["GET"]),
+            Route("/health", health, methods=["GET"]),
+        ]
+    )
