@@ -497,6 +497,7 @@ TOP_LEVEL_KEYS: set[str] = {
     "target",
     "verify",
     "proxy",
+    "corrections",
 }
 # ``[provider.NAME]`` keys beyond the ones ``_provider`` checks: options adapters read.
 PROVIDER_OPTION_KEYS: set[str] = {

@@ -22,6 +22,8 @@ from pathlib import Path
 from typing import Any
 
 from opencode.sessions.config import Config
+from opencode.sessions.corrections.source import RuleSource
+from opencode.sessions.corrections.stream import corrected
 from opencode.sessions.events import (
     ErrorOccurred,
     EventBus,
@@ -135,6 +137,11 @@ class Runner:
         self.asker = asker
         self.provider_factory = provider_factory or _default_factory
         self._providers: dict[str, Provider] = {}
+        # Correction rules (opencode patch ...) applied to every model stream of this runner.
+        self.corrections = RuleSource(
+            store,
+            repair_tool_calls=bool(config.section("corrections").get("repair_tool_calls", True)),
+        )
         if tools is None:
             from opencode.sessions.tools.registry import builtin_tools
 
@@ -266,7 +273,9 @@ class Runner:
                 )
                 step = _Step(message_id=new_id("msg"))
                 await self.bus.emit(MessageStarted(session.id, step.message_id, "assistant", ref))
-                await self._stream(session.id, step, provider.stream(request))
+                corrector = await self.corrections.corrector(ref, offered)
+                await self._stream(session.id, step, corrected(provider.stream(request), corrector))
+                await self.corrections.record(corrector, model_ref=ref, session_id=session.id)
                 total = _add(total, step.usage)
                 if step.error is not None:
                     await self._emit_error(session.id, step, step.error)

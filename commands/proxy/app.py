@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import hmac
 import json
-import logging
 import os
 import sys
 import time
@@ -31,14 +30,17 @@ from starlette.routing import Route
 from opencode.commands.proxy import wire_anthropic, wire_openai
 from opencode.commands.proxy.errors import BadRequest, UpstreamFailed
 from opencode.sessions.config import Config, ConfigError
-from opencode.sessions.corrections.rules import CompiledRule
-from opencode.sessions.corrections.stream import StreamCorrector, corrected
+from opencode.sessions.corrections.source import RuleSource
+from opencode.sessions.corrections.stream import corrected
 from opencode.sessions.events import ProviderError, ProviderEvent
 from opencode.sessions.providers.base import ChatRequest, Provider, ProviderConfig
 from opencode.sessions.store.db import Store
 
-log = logging.getLogger(__name__)
 ProviderFactory = Callable[[ProviderConfig], Provider]
+
+
+def _warn(text: str) -> None:
+    print(f"opencode proxy: {text}", file=sys.stderr)
 
 
 @dataclass(slots=True)
@@ -61,12 +63,11 @@ class ProxyState:
     started: float = field(default_factory=time.time)
     requests: int = 0
     active: int = 0
-    corrections_applied: int = 0
-    rules_error: str | None = None
+    rules: RuleSource = field(init=False)
     _providers: dict[str, Provider] = field(default_factory=dict)
-    _rules: dict[str, list[CompiledRule]] = field(default_factory=dict)
-    _rules_version: tuple[int, float] | None = None
-    _warned: bool = False
+
+    def __post_init__(self) -> None:
+        self.rules = RuleSource(self.store, warn=_warn)
 
     # ------------------------------------------------------------------ upstreams
 
@@ -105,61 +106,17 @@ class ProxyState:
         if self.store is not None:
             await self.store.close()
 
-    # ------------------------------------------------------------------ rules
-
-    def _warn(self, text: str) -> None:
-        self.rules_error = text
-        if not self._warned:
-            self._warned = True
-            print(f"opencode proxy: {text}; forwarding without correction rules", file=sys.stderr)
-
-    async def rules_for(self, model_ref: str) -> list[CompiledRule]:
-        """The enabled rules for ``model_ref``, reloaded when the rule table changes."""
-        if self.store is None:
-            return []
-        from opencode.sessions.corrections.repo import CorrectionRepo
-
-        repo = CorrectionRepo(self.store)
-        try:
-            version = await repo.version()
-            if version != self._rules_version:
-                self._rules.clear()
-                self._rules_version = version
-            if model_ref not in self._rules:
-                compiled, warnings = await repo.compiled_for(model_ref)
-                for warning in warnings:
-                    print(f"opencode proxy: {warning}", file=sys.stderr)
-                self._rules[model_ref] = compiled
-        except Exception as exc:  # a locked or damaged database must not stop forwarding
-            self._warn(f"correction rules unavailable ({exc})")
-            return []
-        self.rules_error = None
-        return self._rules[model_ref]
-
-    async def record(self, corrector: StreamCorrector, model_ref: str, request_id: str) -> None:
-        if self.store is None or not (corrector.hits or corrector.repairs):
-            return
-        from opencode.sessions.corrections.repo import CorrectionRepo
-
-        self.corrections_applied += len(corrector.hits) + len(corrector.repairs)
-        try:
-            await CorrectionRepo(self.store).record(
-                corrector.hits, corrector.repairs, model=model_ref, request_id=request_id
-            )
-        except Exception as exc:
-            self._warn(f"cannot write the correction log ({exc})")
-
     def health(self) -> dict[str, Any]:
         return {
             "status": "ok",
             "database": "ok" if self.store is not None else "unavailable",
-            "rules": "unavailable" if self.rules_error or self.store is None else "loaded",
-            "rules_error": self.rules_error,
+            "rules": "unavailable" if self.rules.error or self.store is None else "loaded",
+            "rules_error": self.rules.error,
             "default_model": self.config.model,
             "upstream": self.upstream,
             "requests": self.requests,
             "active_streams": self.active,
-            "corrections_applied": self.corrections_applied,
+            "corrections_applied": self.rules.applied,
             "uptime_s": round(time.time() - self.started, 1),
         }
 
@@ -234,8 +191,7 @@ async def _serve(
     chat = _with_passthrough(parsed.request, upstream, parsed.passthrough, wire)
     state.requests += 1
     request_id = f"req_{os.urandom(8).hex()}"
-    rules = await state.rules_for(upstream.ref)
-    corrector = StreamCorrector(rules, offered_tools={t.name for t in chat.tools})
+    corrector = await state.rules.corrector(upstream.ref, {t.name for t in chat.tools})
     provider = state.provider(upstream.provider)
     events = corrected(provider.stream(chat), corrector)
     first, rest = await _first(events)
@@ -248,7 +204,7 @@ async def _serve(
 
     async def on_end() -> None:
         state.active -= 1
-        await state.record(corrector, upstream.ref, request_id)
+        await state.rules.record(corrector, model_ref=upstream.ref, request_id=request_id)
 
     stream = _chain(first, rest, on_end)
     headers = {"x-opencode-upstream": upstream.ref, "x-request-id": request_id}
