@@ -7,6 +7,6 @@
 - ``screens/``      the chat screen, the permission modal, the picker (each with its .tcss)
 - ``widgets/``      transcript, streaming markdown (Line API), tool calls, prompt, status line
 - ``panels/``       backlog, target registry and verification panels over registered commands
+- ``host.py``       ``ChatHost``: what screens may use of the app (they never import it)
 - ``messages.py``   the Textual messages the widgets exchange
-- ``testing.py``    helpers shared by tests and benchmarks (config, seeding, event feeding)
 """

@@ -111,7 +111,7 @@ async def test_escape_cancels_turn_and_persists_interrupted(
 
 
 async def test_auto_scroll_follows_until_user_scrolls_up(make_app: Any) -> None:
-    from opencode.tui.testing import stream_events_into
+    from tests.support.tui_app import stream_events_into
 
     app = make_app(open_session=False)
     async with app.run_test(size=(80, 20)) as pilot:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from opencode.tui.testing import seed_long_session
 from opencode.tui.widgets.transcript import PAGE, AssistantMessage, UserMessage
+from tests.support.tui_app import seed_long_session
 from tests.tui.conftest import wait_for
 
 

@@ -40,7 +40,7 @@ from opencode.tui.widgets.transcript import PAGE, CommandOutput, Transcript
 logger = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
-    from opencode.tui.app import OpencodeApp
+    from opencode.tui.host import ChatHost
 
 PANELS = {"backlog": "panel-backlog", "target": "panel-targets", "verification": "panel-verify"}
 
@@ -72,10 +72,11 @@ class ChatScreen(Screen[None]):
         self.running = False
 
     @property
-    def oc_app(self) -> OpencodeApp:
-        from opencode.tui.app import OpencodeApp
+    def oc_app(self) -> ChatHost:
+        """The hosting app, seen through the ``ChatHost`` protocol (never the app module)."""
+        from opencode.tui.host import ChatHost
 
-        assert isinstance(self.app, OpencodeApp)
+        assert isinstance(self.app, ChatHost), "the chat screen needs a ChatHost app"
         return self.app
 
     def compose(self) -> ComposeResult:
