@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from opencode.commands.target.repo import CheckResult, TargetRepo
-from opencode.tui.widgets.transcript import CommandOutput
+from opencode.tui.widgets.command_output import CommandOutput
 from tests.tui.conftest import type_and_send, wait_for
 
 

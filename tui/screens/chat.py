@@ -33,13 +33,15 @@ from opencode.tui.panels.backlog import BacklogPanel
 from opencode.tui.panels.base import DataPanel
 from opencode.tui.panels.targets import TargetsPanel
 from opencode.tui.panels.verification import VerificationPanel
+from opencode.tui.widgets.command_output import CommandOutput
 from opencode.tui.widgets.prompt import PromptArea, PromptBar
 from opencode.tui.widgets.status import StatusLine
-from opencode.tui.widgets.transcript import PAGE, CommandOutput, Transcript
+from opencode.tui.widgets.transcript import PAGE, Transcript
 
 logger = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
+    from opencode.sessions.store.sessions import MessageRecord
     from opencode.tui.host import ChatHost
 
 PANELS = {"backlog": "panel-backlog", "target": "panel-targets", "verification": "panel-verify"}
@@ -145,7 +147,7 @@ class ChatScreen(Screen[None]):
         self.status.cost = record.cost
         return True
 
-    async def _load_earlier(self, session_id: str, before: str) -> list[Any]:
+    async def _load_earlier(self, session_id: str, before: str) -> list[MessageRecord]:
         return await self.oc_app.engine.messages(session_id, limit=PAGE, before=before)
 
     def _on_event(self, event: SessionEvent) -> None:
