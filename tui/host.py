@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Protocol, runtime_checkable
 if TYPE_CHECKING:
     from opencode.commands.registry import CommandContext
     from opencode.sessions.config import Config
+    from opencode.tui.commands import ChatActions
     from opencode.tui.engine import ChatEngine
 
 
@@ -25,6 +26,9 @@ class ChatHost(Protocol):
     config: Config
     cwd: Path
 
-    def command_context(self, progress: Callable[[str], None]) -> CommandContext:
-        """A context for running a registered command, with ``progress`` as its output sink."""
+    def command_context(
+        self, progress: Callable[[str], None], chat: ChatActions | None = None
+    ) -> CommandContext:
+        """A context for running a registered command, with ``progress`` as its output sink;
+        ``chat`` is the screen the chat's own commands act on."""
         ...
