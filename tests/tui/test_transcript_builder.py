@@ -84,6 +84,7 @@ async def test_a_session_looks_the_same_live_and_reopened_from_the_store(
     async with app.run_test(size=(100, 40)) as pilot:
         await type_and_send(pilot, "Change world to there")
         await wait_for(pilot, lambda: isinstance(app.screen, PermissionScreen))
+        await wait_for(pilot, lambda: app.screen.armed)
         await pilot.press("a")
         await wait_for(pilot, lambda: app.chat.status.state == "ready")
         await type_and_send(pilot, "2+2?")
