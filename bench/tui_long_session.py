@@ -38,8 +38,9 @@ async def main() -> None:
 
     from textual import events
 
-    from opencode.tui.testing import config_for_tests, seed_long_session
-    from opencode.tui.widgets.transcript import AssistantMessage, Transcript, UserMessage
+    from opencode.tui.widgets.message_views import AssistantMessage, UserMessage
+    from opencode.tui.widgets.transcript import Transcript
+    from tests.support.tui_app import config_for_tests, seed_long_session
 
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)

@@ -175,7 +175,7 @@ def report(
 
 
 async def run_ours(reply: str, rate: float, size: tuple[int, int]) -> dict[str, float]:
-    from opencode.tui.testing import make_test_app, stream_events_into
+    from tests.support.tui_app import make_test_app, stream_events_into
 
     tokens = tokens_of(reply)
     with tempfile.TemporaryDirectory() as tmp:

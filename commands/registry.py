@@ -171,6 +171,9 @@ class Command:
     description: str = ""
     # Slash-only aliases, e.g. ``("sessions",)`` for ``session list``.
     aliases: tuple[tuple[str, ...], ...] = ()
+    # Where the command is offered: "all" (shell and chat), or "tui" for the chat's own commands
+    # (/new, /model...), which opencode.tui.commands registers; the shell never imports that.
+    surface: str = "all"
 
     @property
     def name(self) -> str:

@@ -4,8 +4,10 @@
 
 - ``app.py``        the App: engine ownership, permission modal, command palette, theme memory
 - ``screens/``      the chat screen, the permission modal, the picker (each with its .tcss)
-- ``widgets/``      transcript, streaming markdown (Line API), tool calls, prompt, status line
+- ``widgets/``      transcript (+ its event builder, message views, command output), streaming
+                    markdown (Line API), tool calls, prompt, status line
 - ``panels/``       backlog, target registry and verification panels over registered commands
+- ``host.py``       ``ChatHost``: what screens may use of the app (they never import it)
+- ``replay.py``     stored messages replayed as session events (the transcript eats events only)
 - ``messages.py``   the Textual messages the widgets exchange
-- ``testing.py``    helpers shared by tests and benchmarks (config, seeding, event feeding)
 """

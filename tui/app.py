@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from opencode.sessions.config import Config
     from opencode.sessions.engine import Engine
     from opencode.sessions.runner import PermissionAnswer, PermissionRequest, ProviderFactory
+    from opencode.tui.commands import ChatActions
     from opencode.tui.screens.chat import ChatScreen
 
 
@@ -110,15 +111,18 @@ class OpencodeApp(App[int]):
         assert isinstance(screen, ChatScreen)
         return screen
 
-    def command_context(self, progress: Callable[[str], None]) -> CommandContext:
-        from opencode.commands.registry import CommandContext
+    def command_context(
+        self, progress: Callable[[str], None], chat: ChatActions | None = None
+    ) -> CommandContext:
+        from opencode.tui.commands import TuiContext
 
-        return CommandContext(
+        return TuiContext(
             store=self.engine.store,
             config=self.config,
             cwd=self.cwd,
             progress=progress,
             interactive=True,
+            chat=chat,
         )
 
     # ------------------------------------------------------------------ permissions

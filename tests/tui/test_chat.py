@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from opencode.tui.widgets.markdown_stream import StreamingMarkdown
-from opencode.tui.widgets.transcript import AssistantMessage, ErrorNotice, UserMessage
+from opencode.tui.widgets.message_views import AssistantMessage, ErrorNotice, UserMessage
 from tests.support.stream_server import StreamServer
 from tests.tui.conftest import sse_reply, type_and_send, wait_for
 
@@ -62,7 +62,7 @@ async def test_ctrl_j_inserts_newline_and_up_recalls_history(
 
 
 async def test_reasoning_is_a_dimmed_collapsible(make_app: Any, server: StreamServer) -> None:
-    from opencode.tui.widgets.transcript import ReasoningBlock
+    from opencode.tui.widgets.message_views import ReasoningBlock
 
     server.add(sse_reply("openai_reasoning.sse"))
     app = make_app()
@@ -111,7 +111,7 @@ async def test_escape_cancels_turn_and_persists_interrupted(
 
 
 async def test_auto_scroll_follows_until_user_scrolls_up(make_app: Any) -> None:
-    from opencode.tui.testing import stream_events_into
+    from tests.support.tui_app import stream_events_into
 
     app = make_app(open_session=False)
     async with app.run_test(size=(80, 20)) as pilot:
@@ -135,7 +135,7 @@ async def test_auto_scroll_follows_until_user_scrolls_up(make_app: Any) -> None:
 
 
 async def test_unknown_session_id_is_reported_in_the_transcript(make_app: Any) -> None:
-    from opencode.tui.widgets.transcript import CommandOutput
+    from opencode.tui.widgets.command_output import CommandOutput
 
     app = make_app(session_id="ses_nope")
     async with app.run_test(size=(100, 30)) as pilot:

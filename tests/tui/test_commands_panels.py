@@ -6,8 +6,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from opencode.tui.widgets.command_output import CommandOutput
+from opencode.tui.widgets.message_views import UserMessage
 from opencode.tui.widgets.prompt import SlashSuggestions
-from opencode.tui.widgets.transcript import CommandOutput, UserMessage
 from tests.support.stream_server import StreamServer
 from tests.tui.conftest import sse_reply, type_and_send, wait_for
 

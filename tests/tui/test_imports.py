@@ -14,7 +14,7 @@ def test_import_tui_app_is_lazy() -> None:
     code = (
         "import sys, opencode.tui.app\n"
         "lazy = ['opencode.tui.screens.chat', 'opencode.tui.widgets.transcript',"
-        " 'opencode.tui.panels.base',"
+        " 'opencode.tui.panels.base', 'opencode.tui.commands', 'opencode.tui.replay',"
         " 'opencode.sessions.runner', 'opencode.sessions.store.db', 'opencode.commands.registry']\n"
         "print(','.join(m for m in lazy if m in sys.modules))\n"
     )

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from opencode.tui.testing import seed_long_session
-from opencode.tui.widgets.transcript import PAGE, AssistantMessage, UserMessage
+from opencode.tui.widgets.message_views import AssistantMessage, UserMessage
+from opencode.tui.widgets.transcript import PAGE
+from tests.support.tui_app import seed_long_session
 from tests.tui.conftest import wait_for
 
 

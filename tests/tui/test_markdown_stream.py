@@ -133,3 +133,26 @@ async def test_height_grows_in_steps_when_fast_and_exactly_when_slow() -> None:
             pilot, lambda: streamed.size.height == streamed._renders[streamed._width].height
         )
         assert lines(streamed)[-1].strip() == "line 39"
+
+
+def test_blocks_are_parsed_by_richs_public_constructor_with_tables_and_strikethrough() -> None:
+    """The seam with Rich is its public ``Markdown(...)``: tables, strikethrough and the code
+    theme come out as Rich renders them, with no attribute of Rich's set by hand."""
+    from rich.console import Console
+    from rich.markdown import Markdown
+    from rich.style import Style
+
+    from opencode.tui.widgets.markdown_stream import CODE_THEME, parse_block, render_block
+
+    table = "| tool | status |\n| --- | --- |\n| read | ~~failed~~ ok |"
+    parsed = parse_block(table)
+    assert type(parsed) is Markdown
+    assert parsed.code_theme == CODE_THEME
+    console = Console(width=60, color_system="truecolor", force_terminal=True)
+    strips = render_block(console, table, 40, Style())
+    lines = ["".join(segment.text for segment in strip) for strip in strips]
+    assert any("tool" in line and "status" in line for line in lines)
+    assert any("━" in line or "─" in line for line in lines), lines  # a table rule
+    struck = [seg for strip in strips for seg in strip if "failed" in seg.text]
+    assert struck and struck[0].style is not None and struck[0].style.strike
+    assert all(strip.cell_length == 40 for strip in strips)

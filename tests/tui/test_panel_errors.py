@@ -11,7 +11,7 @@ import pytest
 
 from opencode.commands.registry import REGISTRY, Command, CommandContext, CommandResult
 from opencode.sessions.store.db import StoreError
-from opencode.tui.widgets.transcript import CommandOutput
+from opencode.tui.widgets.command_output import CommandOutput
 from tests.tui.conftest import type_and_send, wait_for
 
 

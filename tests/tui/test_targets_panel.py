@@ -9,7 +9,7 @@ from typing import Any
 
 from opencode.commands.target.repo import TargetRepo
 from opencode.commands.verify.repo import CheckResult, VerificationRepo
-from opencode.tui.widgets.transcript import CommandOutput
+from opencode.tui.widgets.command_output import CommandOutput
 from tests.tui.conftest import type_and_send, wait_for
 
 

@@ -33,6 +33,7 @@ async def test_tool_call_allowed_once_runs_and_expands_to_diff(
         await wait_for(pilot, lambda: isinstance(app.screen, PermissionScreen))
         assert app.screen.tool == "edit"
         assert "hello.txt" in app.screen.subject
+        await wait_for(pilot, lambda: app.screen.armed)
         await pilot.press("a")
         await wait_for(pilot, lambda: app.chat.status.state == "ready")
         view = app.chat.query_one(ToolCallView)
@@ -63,6 +64,7 @@ async def test_tool_call_denied_is_marked_and_file_untouched(
     async with app.run_test(size=(100, 32)) as pilot:
         await type_and_send(pilot, "Change world to there")
         await wait_for(pilot, lambda: isinstance(app.screen, PermissionScreen))
+        await wait_for(pilot, lambda: app.screen.armed)
         await pilot.press("d")
         await wait_for(pilot, lambda: app.chat.status.state == "ready")
         view = app.chat.query_one(ToolCallView)
@@ -84,7 +86,9 @@ async def test_allow_for_session_is_persisted_and_reapplied_on_resume(
     async with app.run_test(size=(100, 32)) as pilot:
         await type_and_send(pilot, "Change world to there")
         await wait_for(pilot, lambda: isinstance(app.screen, PermissionScreen))
-        await pilot.press("s")
+        await wait_for(pilot, lambda: app.screen.armed)
+        # No one-letter key for a session-wide grant: move to its button and press it.
+        await pilot.press("right", "enter")
         await wait_for(pilot, lambda: app.chat.status.state == "ready")
     assert decisions(app) == [("edit", "allow_session")]
     (project / "hello.txt").write_text("hello world\n")
@@ -100,6 +104,34 @@ async def test_allow_for_session_is_persisted_and_reapplied_on_resume(
         assert not isinstance(resumed.screen, PermissionScreen)
         assert resumed.chat.query(ToolCallView).last().status == "completed"
     assert (project / "hello.txt").read_text() == "hello there\n"
+
+
+async def test_stray_typing_does_not_answer_the_permission_modal(
+    make_app: Any, server: StreamServer, project: Path
+) -> None:
+    """Issue 17: the user keeps typing ("list files", Enter...) as the modal opens. Keys that
+    arrive while it is new are ignored, "s" grants nothing, and only a key after a pause
+    answers it."""
+    from opencode.tui.screens.permission import PermissionScreen
+
+    server.add(sse_reply("openai_step1_edit_call.sse"), sse_reply("openai_step2_final.sse"))
+    app = make_app(extra=ASK_EDIT)
+    async with app.run_test(size=(100, 32)) as pilot:
+        await type_and_send(pilot, "Change world to there")
+        await wait_for(pilot, lambda: isinstance(app.screen, PermissionScreen))
+        modal = app.screen
+        await pilot.press(*"list files", "enter", "a", "s", "d", "escape")
+        assert app.screen is modal and not modal.armed
+        assert decisions(app) == []
+        await wait_for(pilot, lambda: modal.armed)
+        await pilot.press("s")  # armed, but "s" is not a key of this modal any more
+        assert app.screen is modal
+        await pilot.press("d")
+        await wait_for(pilot, lambda: app.chat.status.state == "ready")
+        view = app.chat.query_one(ToolCallView)
+        assert view.status == "denied"
+    assert (project / "hello.txt").read_text() == "hello world\n"
+    assert decisions(app) == [("edit", "deny")]  # the deliberate answer, and only that
 
 
 async def test_escape_during_a_running_tool_marks_it_interrupted(

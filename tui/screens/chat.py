@@ -1,18 +1,17 @@
 """The chat screen: transcript, prompt, side panels, status line; slash commands and turns.
 
 A message is sent as one runner turn in an exclusive worker (Esc cancels it; the runner
-persists it as interrupted). A line starting with ``/`` is a command: the TUI's own (``/new``,
-``/sessions``, ``/model``...) or any command of the shared registry, whose result is shown in
-the transcript; panels whose domain the command changed are reloaded.
+persists it as interrupted). A line starting with ``/`` is a command of the one registry: the
+chat's own (``/new``, ``/sessions``, ``/model``..., declared in ``opencode.tui.commands`` and
+acting on this screen through ``ChatActions``) or any shared one, whose result is shown in the
+transcript; panels whose domain the command changed are reloaded.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import shlex
 import traceback
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -29,32 +28,25 @@ from opencode.sessions.events import (
     SessionTitled,
     TurnFinished,
 )
+from opencode.tui.commands import slash_entries
 from opencode.tui.messages import DataChanged, PromptSubmitted
 from opencode.tui.panels.backlog import BacklogPanel
 from opencode.tui.panels.base import DataPanel
 from opencode.tui.panels.targets import TargetsPanel
 from opencode.tui.panels.verification import VerificationPanel
+from opencode.tui.widgets.command_output import CommandOutput
 from opencode.tui.widgets.prompt import PromptArea, PromptBar
 from opencode.tui.widgets.status import StatusLine
-from opencode.tui.widgets.transcript import PAGE, CommandOutput, Transcript
+from opencode.tui.widgets.transcript import PAGE, Transcript
 
 logger = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
-    from opencode.tui.app import OpencodeApp
+    from opencode.commands.registry import Command
+    from opencode.sessions.store.sessions import MessageRecord
+    from opencode.tui.host import ChatHost
 
 PANELS = {"backlog": "panel-backlog", "target": "panel-targets", "verification": "panel-verify"}
-
-# TUI-only slash commands: name -> help. Handlers are ChatScreen.slash_<name>.
-TUI_COMMANDS: dict[str, str] = {
-    "/help": "list every command",
-    "/new": "start a new session",
-    "/sessions": "pick a session of this directory to resume",
-    "/model": "pick the model (or /model PROVIDER/MODEL)",
-    "/export": "export this session as markdown (/export [FILE])",
-    "/clear": "clear the transcript view (the session is kept)",
-    "/quit": "quit opencode",
-}
 
 
 class ChatScreen(Screen[None]):
@@ -73,10 +65,11 @@ class ChatScreen(Screen[None]):
         self.running = False
 
     @property
-    def oc_app(self) -> OpencodeApp:
-        from opencode.tui.app import OpencodeApp
+    def oc_app(self) -> ChatHost:
+        """The hosting app, seen through the ``ChatHost`` protocol (never the app module)."""
+        from opencode.tui.host import ChatHost
 
-        assert isinstance(self.app, OpencodeApp)
+        assert isinstance(self.app, ChatHost), "the chat screen needs a ChatHost app"
         return self.app
 
     def compose(self) -> ComposeResult:
@@ -105,7 +98,7 @@ class ChatScreen(Screen[None]):
 
     def on_mount(self) -> None:
         prompt = self.prompt
-        prompt.entries = slash_entries()
+        prompt.entries = slash_entries()  # the registry's, the chat's own included
         prompt.focus()
         engine = self.oc_app.engine
         engine.bus.subscribe(self.transcript.handle_event)
@@ -145,7 +138,7 @@ class ChatScreen(Screen[None]):
         self.status.cost = record.cost
         return True
 
-    async def _load_earlier(self, session_id: str, before: str) -> list[Any]:
+    async def _load_earlier(self, session_id: str, before: str) -> list[MessageRecord]:
         return await self.oc_app.engine.messages(session_id, limit=PAGE, before=before)
 
     def _on_event(self, event: SessionEvent) -> None:
@@ -231,75 +224,64 @@ class ChatScreen(Screen[None]):
         self.transcript.add_output(CommandOutput(line, text, tables or [], failed=failed))
 
     async def run_slash(self, line: str) -> None:
-        name = line.split()[0]
-        handler: Callable[[list[str]], Awaitable[None]] | None = getattr(
-            self, f"slash_{name[1:]}", None
-        )
-        if name in TUI_COMMANDS and handler is not None:
-            try:
-                words = shlex.split(line)[1:]
-            except ValueError as exc:
-                self.show_output(line, f"cannot parse {line!r}: {exc}", failed=True)
-                return
-            await handler(words)
-            return
-        await self.run_registered(line)
-
-    async def run_registered(
-        self, line: str, values_for: tuple[str, ...] | None = None, **values: Any
-    ) -> None:
-        """Run ``line`` (parsed), or the command at ``values_for`` with ``values`` as given
-        (shown as ``line``): structured values never go through a quoted command line."""
-        from opencode.commands.registry import REGISTRY, UsageError, run_command
+        """Run a slash command of the registry: the chat's own (``surface="tui"``) or any
+        other; parsed once, from the line as typed."""
+        from opencode.commands.registry import REGISTRY, UsageError
 
         try:
-            if values_for is None:
-                command, values = REGISTRY.parse_slash(line)
-            else:
-                command = REGISTRY.get(values_for)
+            command, values = REGISTRY.parse_slash(line)
         except UsageError as exc:
             self.show_output(line, str(exc), failed=True)
             return
-        output = CommandOutput(line, running=True)
-        self.transcript.add_output(output)
+        await self.run_command(line, command, values)
+
+    async def run_command(self, line: str, command: Command, values: dict[str, Any]) -> None:
+        from opencode.commands.registry import run_command
+
+        # The chat's own commands act on the screen (a picker, a cleared view); a line in the
+        # transcript only if they have something to say.
+        own = command.surface == "tui"
+        output: CommandOutput | None = None
+        if not own:
+            output = CommandOutput(line, running=True)
+            self.transcript.add_output(output)
         progress: list[str] = []
 
         def on_progress(text: str) -> None:
             progress.append(text)
-            output.add_progress(text)
+            if output is not None:
+                output.add_progress(text)
 
-        ctx = self.oc_app.command_context(on_progress)
+        ctx = self.oc_app.command_context(on_progress, chat=self)
         try:
             result = await run_command(ctx, command, values)
         except Exception as exc:  # a command bug must not take the app down
-            output.set_result(
-                f"{command.name} failed: {type(exc).__name__}: {exc}", [], failed=True
-            )
+            failure = f"{command.name} failed: {type(exc).__name__}: {exc}"
+            if output is None:
+                self.show_output(line, failure, failed=True)
+            else:
+                output.set_result(failure, [], failed=True)
             # The transcript shows one line; the traceback is what a bug report needs.
             logger.error("command %r failed", line, exc_info=exc)
             self.log.error(f"command {line!r} failed\n{traceback.format_exc()}")
             return
         text = "\n".join([*progress, result.text or ""]).strip() or None
-        if text is None and not result.tables and result.data is not None:
+        if text is None and not result.tables and result.data is not None and not own:
             from opencode.commands.render import to_text
 
             text = to_text(result)
-        output.set_result(text, result.tables, failed=result.exit_code != 0)
+        failed = result.exit_code != 0
+        if output is not None:
+            output.set_result(text, result.tables, failed=failed)
+        elif text or result.tables or failed:
+            self.show_output(line, text, result.tables, failed=failed)
         if result.changed:
             self.post_message(DataChanged(result.changed))
 
-    async def slash_help(self, words: list[str]) -> None:
-        from opencode.commands.registry import Table
+    # ------------------------------------------------------------------ ChatActions
+    # What the chat's own commands (opencode.tui.commands) do to this screen.
 
-        rows = [[name, text] for name, text in slash_entries()]
-        self.show_output(
-            "/help",
-            "Enter sends · Shift+Enter/Ctrl+J newline · Up history · Tab completes · "
-            "Esc cancels a turn · F2/F3/F4 panels · Ctrl+P command palette",
-            [Table(["command", "what it does"], rows)],
-        )
-
-    async def slash_new(self, words: list[str]) -> None:
+    async def new_session(self) -> None:
         """Start afresh; the session row is created with the first message, so opening and
         leaving leaves no empty sessions behind."""
         self.oc_app.engine.session = None
@@ -309,15 +291,15 @@ class ChatScreen(Screen[None]):
         status.title, status.input_tokens, status.output_tokens, status.cost = "", 0, 0, 0.0
         status.state = "ready"
 
-    async def slash_clear(self, words: list[str]) -> None:
+    async def clear_view(self) -> None:
         session_id = self.transcript.session_id
         await self.transcript.clear()
         self.transcript.session_id = session_id
 
-    async def slash_quit(self, words: list[str]) -> None:
+    def quit_app(self) -> None:
         self.app.exit(0)
 
-    async def slash_sessions(self, words: list[str]) -> None:
+    async def pick_session(self) -> None:
         import time
 
         from opencode.tui.screens.picker import PickerScreen
@@ -342,12 +324,10 @@ class ChatScreen(Screen[None]):
             picked,
         )
 
-    async def slash_model(self, words: list[str]) -> None:
+    async def pick_model(self) -> None:
+        from opencode.commands.registry import REGISTRY
         from opencode.tui.screens.picker import PickerScreen
 
-        if words:
-            await self.set_model(words[0])
-            return
         config = self.oc_app.config
         items = []
         for name, provider in sorted(config.providers.items()):
@@ -359,34 +339,23 @@ class ChatScreen(Screen[None]):
 
         async def picked(model: str | None) -> None:
             if model:
-                await self.set_model(model)
+                command, _ = REGISTRY.find(["model"])
+                await self.run_command(f"/model {model}", command, {"ref": model})
 
         self.app.push_screen(
             PickerScreen("Pick a model (providers from opencode.toml)", items), picked
         )
 
-    async def set_model(self, ref: str) -> None:
-        from opencode.sessions.config import ConfigError
-
-        try:
-            self.oc_app.config.resolve_model(ref)
-        except ConfigError as exc:
-            self.show_output(f"/model {ref}", str(exc), failed=True)
-            return
+    async def use_model(self, ref: str) -> None:
         self.oc_app.engine.model = ref
         self.status.model = ref
-        self.show_output(f"/model {ref}", f"model set to {ref}")
 
-    async def slash_export(self, words: list[str]) -> None:
+    async def exportable_session(self) -> str | None:
         engine = self.oc_app.engine
         if engine.session is None:
-            self.show_output("/export", "nothing to export yet: send a message first", failed=True)
-            return
+            return None
         await engine.flush()
-        target = words[0] if words else f"opencode-{engine.session.id}.md"
-        await self.run_registered(
-            f"/export {target}", ("session", "export"), id=engine.session.id, output=target
-        )
+        return engine.session.id
 
     # ------------------------------------------------------------------ panels
 
@@ -423,14 +392,4 @@ class ChatScreen(Screen[None]):
                 )
 
     async def action_new_session(self) -> None:
-        await self.slash_new([])
-
-
-def slash_entries() -> list[tuple[str, str]]:
-    """Every slash command with its help: the TUI's own first, then the registry's."""
-    from opencode.commands.registry import REGISTRY
-
-    entries = dict(TUI_COMMANDS)
-    for name, text in REGISTRY.slash_entries():
-        entries.setdefault(name, text)
-    return sorted(entries.items())
+        await self.new_session()

@@ -1,18 +1,25 @@
 """The permission prompt: a modal asking whether a tool call may run.
 
-Keys: ``a`` allow once, ``s`` allow for this session, ``d`` or Esc deny; Tab/arrows move
-between the buttons and Enter presses one. Dismisses with the ``PermissionAnswer`` string; the
-runner persists the decision with the session.
+Keys: ``a`` allow once, ``d`` or Esc deny; Tab/arrows move between the buttons and Enter
+presses one. Allowing for the whole session has no one-letter key: it takes moving to its
+button and pressing it. Dismisses with the ``PermissionAnswer`` string; the runner persists the
+decision with the session.
+
+The modal opens while the user may still be typing into the prompt: keys already on their way
+(and any typed while the modal is new) must not answer it. It is armed only once no key has
+arrived for ``ARMING_S``; an answer before that is ignored and restarts the wait.
 """
 
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 from typing import Any, ClassVar
 
 from rich.syntax import Syntax
 from rich.text import Text
+from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
@@ -22,10 +29,12 @@ from textual.widgets import Button, Static
 
 class PermissionScreen(ModalScreen[str]):
     CSS_PATH = Path(__file__).with_suffix(".tcss")
+    # Quiet time before an answer counts: longer than the gap between keys of someone typing,
+    # short enough that a deliberate answer is not noticeably held up.
+    ARMING_S = 0.5
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("a", "answer('allow_once')", "Allow once"),
-        Binding("s", "answer('allow_session')", "Allow for session"),
         Binding("d", "answer('deny')", "Deny"),
         Binding("escape", "answer('deny')", "Deny", show=False),
         Binding("left", "app.focus_previous", show=False),
@@ -37,6 +46,7 @@ class PermissionScreen(ModalScreen[str]):
         self.tool = tool
         self.subject = subject
         self.arguments = arguments
+        self._quiet_since = time.monotonic()
 
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog"):
@@ -58,16 +68,34 @@ class PermissionScreen(ModalScreen[str]):
                 )
             with Horizontal(id="buttons"):
                 yield Button("Allow once (a)", id="allow_once", variant="primary")
-                yield Button("Allow for session (s)", id="allow_session", variant="success")
+                yield Button("Allow for session", id="allow_session", variant="success")
                 yield Button("Deny (d)", id="deny", variant="error")
 
     def on_mount(self) -> None:
+        self._quiet_since = time.monotonic()
         self.query_one("#allow_once", Button).focus()
+
+    @property
+    def armed(self) -> bool:
+        """Whether an answer counts now: no key for ``ARMING_S`` since the modal opened."""
+        return time.monotonic() - self._quiet_since >= self.ARMING_S
+
+    def _deliberate(self) -> bool:
+        if self.armed:
+            return True
+        self._quiet_since = time.monotonic()  # still typing: wait for a pause
+        return False
+
+    def on_key(self, event: events.Key) -> None:
+        # Every key restarts the quiet time while unarmed, bound or not (the "l" of "list").
+        if not self.armed:
+            self._quiet_since = time.monotonic()
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         event.stop()
-        if event.button.id:
+        if event.button.id and self._deliberate():
             self.dismiss(event.button.id)
 
     def action_answer(self, answer: str) -> None:
-        self.dismiss(answer)
+        if self._deliberate():
+            self.dismiss(answer)

@@ -1,5 +1,5 @@
-"""Helpers shared by the TUI tests and benchmarks: an app on a temp data dir, and feeding it
-session events as the runner would."""
+"""Helpers shared by the TUI tests and benchmarks (not shipped in the package): an app on a
+temp data dir, and feeding it session events as the runner would."""
 
 from __future__ import annotations
 

@@ -1,0 +1,76 @@
+"""The result of a slash command in the transcript: its line, progress while it runs, then its
+text and tables."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.console import RenderableType
+from rich.markup import escape
+from rich.table import Table as RichTable
+from rich.text import Text
+from textual.widgets import Static
+
+
+class CommandOutput(Static):
+    """The result of a slash command: its text and its tables, as tables."""
+
+    DEFAULT_CSS = """
+    CommandOutput {
+        height: auto;
+        margin: 1 0 0 0;
+        padding: 0 1;
+        border-left: outer $secondary;
+    }
+    CommandOutput.-failed { border-left: outer $error; color: $text-error; }
+    """
+
+    def __init__(
+        self,
+        line: str,
+        text: str | None = None,
+        tables: list[Any] | None = None,
+        *,
+        failed: bool = False,
+        running: bool = False,
+    ) -> None:
+        super().__init__("")
+        self.line = line
+        self.plain = text or ""
+        self.tables = tables or []
+        self.progress: list[str] = []
+        self.running = running
+        self.set_class(failed, "-failed")
+        self.update(self._content())
+
+    def add_progress(self, line: str) -> None:
+        """A progress line from the running command, shown as it comes."""
+        self.progress.append(line)
+        self.update(self._content())
+
+    def set_result(self, text: str | None, tables: list[Any], *, failed: bool) -> None:
+        self.running = False
+        self.plain = text or ""
+        self.tables = tables
+        self.set_class(failed, "-failed")
+        self.update(self._content())
+
+    def _content(self) -> RenderableType:
+        from rich.console import Group
+
+        head = Text(self.line, style="bold")
+        if self.running:
+            head.append("  running…", style="dim")
+        parts: list[RenderableType] = [head]
+        if self.running and self.progress:
+            parts.append(Text("\n".join(self.progress[-20:]), style="dim"))
+        for table in self.tables:
+            rich_table = RichTable(title=table.title, expand=False, show_edge=False)
+            for column in table.columns:
+                rich_table.add_column(escape(str(column)))
+            for row in table.rows:
+                rich_table.add_row(*("-" if v is None else escape(str(v)) for v in row))
+            parts.append(rich_table)
+        if self.plain:
+            parts.append(Text(self.plain))
+        return Group(*parts)
