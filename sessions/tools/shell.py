@@ -5,6 +5,12 @@ pipe, read as it arrives into a bounded capture (the first and last ``KEEP_BYTES
 stays flat whatever the command prints. On timeout, cancellation (``ctx.cancel``) or the task
 being cancelled, the whole group gets SIGTERM and, shortly after, SIGKILL, so children die too.
 
+Where a sandbox is available (``sandbox``: bubblewrap on Linux) the command runs inside it;
+the result's metadata says which mode applied (``sandbox``, ``sandbox_mode``). Unsandboxed,
+the shell gets ``PR_SET_PDEATHSIG`` = SIGKILL (through ``setpriv``, else ctypes ``prctl``), so
+a ``kill -9`` of opencode takes it along; sandboxed, bwrap's pid namespace and
+``--die-with-parent`` take every process the command started.
+
 When the shell exits normally, background children it started keep running (a dev server
 started with ``&`` is what was asked for); we read their output for ``DRAIN_GRACE_S`` more
 and then stop reading. stdin is /dev/null, so nothing waits for input.
@@ -15,11 +21,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import shutil
 import signal
+import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from opencode.sessions.config import SandboxConfig
 from opencode.sessions.tools.base import PermissionSubject, ToolContext, ToolError, ToolResult
+from opencode.sessions.tools.sandbox import SandboxMode
 
 DEFAULT_TIMEOUT_S = 120
 MAX_TIMEOUT_S = 600
@@ -90,6 +101,10 @@ class BashTool:
         "required": ["command"],
     }
 
+    def __init__(self, sandbox: SandboxConfig | None = None) -> None:
+        # None: the [sandbox] section of the loaded config, read when a command runs.
+        self.sandbox = sandbox
+
     def permission_subject(self, args: dict[str, Any], cwd: Path) -> PermissionSubject:
         return PermissionSubject(str(args.get("command", "")).strip())
 
@@ -106,10 +121,38 @@ class BashTool:
             return ToolResult(
                 "cancelled before the command started", is_error=True, metadata={"cancelled": True}
             )
-        return await run_command(command, ctx.cwd, timeout, ctx.cancel)
+        config = self.sandbox or active_sandbox_config()
+        return await run_command(
+            command, ctx.cwd, timeout, ctx.cancel, mode_for(command, config, ctx.cwd), config
+        )
 
 
-async def run_command(command: str, cwd: Path, limit_s: float, cancel: asyncio.Event) -> ToolResult:
+def active_sandbox_config() -> SandboxConfig:
+    from opencode.sessions.config import active_sandbox
+
+    return active_sandbox()
+
+
+def mode_for(command: str, config: SandboxConfig, cwd: Path) -> SandboxMode:
+    """The sandbox mode this command runs in: network on when config or a rule allows it."""
+    from opencode.sessions.tools.bashparse import network_allowed
+    from opencode.sessions.tools.sandbox import sandbox_mode
+
+    network = config.network or network_allowed(command, config.network_commands)
+    return sandbox_mode(config, cwd, network)
+
+
+async def run_command(
+    command: str,
+    cwd: Path,
+    limit_s: float,
+    cancel: asyncio.Event,
+    mode: SandboxMode | None = None,
+    config: SandboxConfig | None = None,
+) -> ToolResult:
+    """Run ``command``; ``mode`` None means unsandboxed (with the parent-death signal)."""
+    from opencode.sessions.tools.sandbox import wrap
+
     loop = asyncio.get_running_loop()
     read_fd, write_fd = os.pipe()
     from opencode.sessions.config import secret_env_names
@@ -119,12 +162,17 @@ async def run_command(command: str, cwd: Path, limit_s: float, cancel: asyncio.E
     hidden = secret_env_names()
     env = {k: v for k, v in os.environ.items() if k not in hidden}
     env.update(PAGER="cat", GIT_PAGER="cat", GIT_TERMINAL_PROMPT="0")
+    argv = ["/bin/bash", "-c", command]
+    preexec: Callable[[], None] | None = None
+    if mode is not None and mode.sandboxed:
+        argv = wrap(mode, config or SandboxConfig(), cwd, argv)
+    else:
+        argv, preexec = _die_with_parent(argv)
     try:
         proc = await asyncio.create_subprocess_exec(
-            "/bin/bash",
-            "-c",
-            command,
+            *argv,
             cwd=str(cwd),
+            preexec_fn=preexec,
             stdin=asyncio.subprocess.DEVNULL,
             stdout=write_fd,
             stderr=write_fd,
@@ -173,6 +221,8 @@ async def run_command(command: str, cwd: Path, limit_s: float, cancel: asyncio.E
     code = proc.returncode
     body = capture.text()
     meta: dict[str, Any] = {
+        "sandbox": mode.kind if mode is not None else "none",
+        "sandbox_mode": mode.describe() if mode is not None else "bash unsandboxed",
         "exit_code": code,
         "output_bytes": capture.total,
         "omitted_bytes": capture.omitted,
@@ -205,6 +255,24 @@ async def _kill_group(proc: asyncio.subprocess.Process, exit_task: asyncio.Task[
     # Children may ignore SIGTERM or outlive the shell; the group id outlives its leader.
     _signal_group(proc.pid, signal.SIGKILL)
     await asyncio.shield(exit_task)
+
+
+def _die_with_parent(argv: list[str]) -> tuple[list[str], Callable[[], None] | None]:
+    """``argv`` made to get SIGKILL when we die: setpriv where present (no preexec_fn, which
+    is unsafe with threads), else a ctypes prctl in the child; off Linux, neither exists."""
+    if not sys.platform.startswith("linux"):
+        return argv, None
+    setpriv = shutil.which("setpriv")
+    if setpriv is not None:
+        return [setpriv, "--pdeathsig", "KILL", "--", *argv], None
+    return argv, _prctl_pdeathsig
+
+
+def _prctl_pdeathsig() -> None:
+    import ctypes
+
+    pr_set_pdeathsig = 1
+    ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGKILL, 0, 0, 0)
 
 
 def _signal_group(pgid: int, sig: int) -> None:
