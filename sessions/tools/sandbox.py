@@ -4,9 +4,10 @@ Linux: bubblewrap (``bwrap``). The command sees the whole filesystem read-only e
 workspace and a private ``/tmp``; inside the workspace ``.git/hooks``, ``.git/config``,
 ``opencode.toml``, ``.opencode/`` and the loaded config files / data dir stay read-only
 (a hook or a config edit would run or take effect later, outside the sandbox). The network is
-a private loopback only, unless ``[sandbox] network = true``. Its own pid namespace and
-``--die-with-parent`` mean every process the command started dies with opencode, even on
-``kill -9``.
+a private loopback only, unless ``[sandbox] network = true``. ``--die-with-parent`` ties
+the sandbox to the process that started it (the shell tool's supervisor). No pid namespace:
+that would kill ``cmd &`` background jobs the moment the shell exits, which bash's contract
+(a dev server started with ``&`` keeps running) forbids.
 
 macOS: ``sandbox-exec`` with a small profile (writes only to the workspace and temp dirs, the
 same read-only paths, network denied unless allowed). Best effort and untested here.
@@ -59,12 +60,24 @@ def bwrap_works() -> bool:
     exe = shutil.which("bwrap")
     if exe is None:
         return False
-    probe = [exe, "--ro-bind", "/", "/", "--unshare-pid", "--unshare-net", "--die-with-parent"]
+    probe = [exe, "--ro-bind", "/", "/", "--dev", "/dev", "--unshare-user", "--cap-drop", "ALL"]
+    probe += ["--unshare-net", "--die-with-parent"]
     try:
         done = subprocess.run([*probe, "true"], capture_output=True, timeout=10, check=False)
     except (OSError, subprocess.TimeoutExpired):
         return False
     return done.returncode == 0
+
+
+@functools.cache
+def _supports_disable_userns() -> bool:
+    """bwrap >= 0.8 can forbid user namespaces inside the sandbox (no nested remount games)."""
+    exe = shutil.which("bwrap") or "bwrap"
+    probe = [exe, "--ro-bind", "/", "/", "--unshare-user", "--disable-userns", "true"]
+    try:
+        return subprocess.run(probe, capture_output=True, timeout=10, check=False).returncode == 0
+    except (OSError, subprocess.TimeoutExpired):
+        return False
 
 
 def sandbox_mode(config: SandboxConfig, cwd: Path, network: bool | None = None) -> SandboxMode:
@@ -122,13 +135,17 @@ def wrap(mode: SandboxMode, config: SandboxConfig, cwd: Path, argv: list[str]) -
 
 def _bwrap(mode: SandboxMode, config: SandboxConfig, cwd: Path, argv: list[str]) -> list[str]:
     root = str(cwd.resolve())
-    args = ["bwrap", "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc"]
+    # /proc stays the host's (read-only): a fresh one needs a pid namespace, see above.
+    args = [shutil.which("bwrap") or "bwrap", "--ro-bind", "/", "/", "--dev", "/dev"]
     args += ["--tmpfs", "/tmp", "--tmpfs", "/var/tmp", "--bind", root, root]
     for path in protected_paths(config, cwd):
         args += ["--ro-bind", str(path), str(path)]
-    # Own pid namespace: when its init dies (with us, by --die-with-parent) the kernel kills
-    # every process in it, background children included.
-    args += ["--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try"]
+    # A user namespace with no capabilities, and no nested one: otherwise a root caller's
+    # command keeps CAP_SYS_ADMIN and `mount -o remount,rw /` undoes the read-only view.
+    args += ["--unshare-user", "--cap-drop", "ALL"]
+    if _supports_disable_userns():
+        args.append("--disable-userns")
+    args += ["--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try"]
     if not mode.network:
         args.append("--unshare-net")
     args += ["--die-with-parent", "--setenv", "TMPDIR", "/tmp", "--chdir", root, "--", *argv]

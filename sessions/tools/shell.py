@@ -6,10 +6,13 @@ stays flat whatever the command prints. On timeout, cancellation (``ctx.cancel``
 being cancelled, the whole group gets SIGTERM and, shortly after, SIGKILL, so children die too.
 
 Where a sandbox is available (``sandbox``: bubblewrap on Linux) the command runs inside it;
-the result's metadata says which mode applied (``sandbox``, ``sandbox_mode``). Unsandboxed,
-the shell gets ``PR_SET_PDEATHSIG`` = SIGKILL (through ``setpriv``, else ctypes ``prctl``), so
-a ``kill -9`` of opencode takes it along; sandboxed, bwrap's pid namespace and
-``--die-with-parent`` take every process the command started.
+the result's metadata says which mode applied (``sandbox``, ``sandbox_mode``).
+
+Dying with opencode, even on ``kill -9``: the direct child is a small bash supervisor with
+``PR_SET_PDEATHSIG`` = SIGUSR1 (set by ``setpriv``, else a ctypes ``prctl``; no Python
+``preexec_fn`` where setpriv exists). On that signal it SIGKILLs its process group: the
+command, bwrap (which has ``--die-with-parent`` too) and everything they started during the
+call. Background jobs from calls that already returned are left alone, as documented below.
 
 When the shell exits normally, background children it started keep running (a dev server
 started with ``&`` is what was asked for); we read their output for ``DRAIN_GRACE_S`` more
@@ -163,11 +166,9 @@ async def run_command(
     env = {k: v for k, v in os.environ.items() if k not in hidden}
     env.update(PAGER="cat", GIT_PAGER="cat", GIT_TERMINAL_PROMPT="0")
     argv = ["/bin/bash", "-c", command]
-    preexec: Callable[[], None] | None = None
     if mode is not None and mode.sandboxed:
         argv = wrap(mode, config or SandboxConfig(), cwd, argv)
-    else:
-        argv, preexec = _die_with_parent(argv)
+    argv, preexec = _die_with_parent(argv)
     try:
         proc = await asyncio.create_subprocess_exec(
             *argv,
@@ -257,22 +258,32 @@ async def _kill_group(proc: asyncio.subprocess.Process, exit_task: asyncio.Task[
     await asyncio.shield(exit_task)
 
 
+# Runs the command in the background and waits; SIGUSR1 (our death, by PR_SET_PDEATHSIG)
+# kills the whole process group. `wait` returns early on a trapped signal, hence the loop.
+_SUPERVISOR = (
+    "trap 'kill -KILL 0' USR1; \"$@\" & child=$!; "
+    "while :; do wait $child; rc=$?; kill -0 $child 2>/dev/null || exit $rc; done"
+)
+
+
 def _die_with_parent(argv: list[str]) -> tuple[list[str], Callable[[], None] | None]:
-    """``argv`` made to get SIGKILL when we die: setpriv where present (no preexec_fn, which
-    is unsafe with threads), else a ctypes prctl in the child; off Linux, neither exists."""
+    """``argv`` under a supervisor that takes its process group down when we die: the
+    parent-death signal is set by setpriv where present (no preexec_fn, which is unsafe with
+    threads), else by a ctypes prctl in the child. Off Linux neither exists: argv as is."""
     if not sys.platform.startswith("linux"):
         return argv, None
+    supervised = ["/bin/bash", "-c", _SUPERVISOR, "opencode-bash", *argv]
     setpriv = shutil.which("setpriv")
     if setpriv is not None:
-        return [setpriv, "--pdeathsig", "KILL", "--", *argv], None
-    return argv, _prctl_pdeathsig
+        return [setpriv, "--pdeathsig", "USR1", "--", *supervised], None
+    return supervised, _prctl_pdeathsig
 
 
 def _prctl_pdeathsig() -> None:
     import ctypes
 
     pr_set_pdeathsig = 1
-    ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGKILL, 0, 0, 0)
+    ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGUSR1, 0, 0, 0)
 
 
 def _signal_group(pgid: int, sig: int) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import time
 from pathlib import Path
@@ -33,12 +34,16 @@ def gone(pid: int, within_s: float = 3.0) -> bool:
     return False
 
 
-async def appears(path: Path, within_s: float = 5.0) -> None:
+async def written(path: Path, within_s: float = 5.0) -> str:
+    """The file's text once a whole line is in it. The shell creates the file (``> child.pid``)
+    before it writes the pid, so waiting for the file alone reads '' now and then."""
     for _ in range(int(within_s / 0.02)):
-        if path.exists():
-            return
+        with contextlib.suppress(FileNotFoundError):
+            text = path.read_text()
+            if text.endswith("\n"):
+                return text
         await asyncio.sleep(0.02)
-    raise AssertionError(f"{path} did not appear within {within_s}s")
+    raise AssertionError(f"{path} got no complete line within {within_s}s")
 
 
 async def test_exit_code_and_merged_stderr(ctx: ToolContext) -> None:
@@ -102,7 +107,7 @@ async def test_child_ignoring_sigterm_is_killed_too(ctx: ToolContext, project: P
 
 async def test_cancel_event_kills_the_command(ctx: ToolContext, project: Path) -> None:
     async def cancel_soon() -> None:
-        await appears(project / "child.pid")
+        await written(project / "child.pid")
         ctx.cancel.set()
 
     canceller = asyncio.create_task(cancel_soon())
@@ -125,7 +130,7 @@ async def test_cancel_already_set_runs_nothing(ctx: ToolContext, project: Path) 
 
 async def test_cancelling_the_task_kills_the_group(ctx: ToolContext, project: Path) -> None:
     task = asyncio.create_task(bash(ctx, "sleep 30 & echo $! > child.pid; wait"))
-    await appears(project / "child.pid")
+    await written(project / "child.pid")
     task.cancel()
     try:
         await task
