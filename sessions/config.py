@@ -91,6 +91,8 @@ class SandboxConfig:
     enabled: bool = True
     network: bool = False
     network_commands: tuple[str, ...] = ()
+    # Extra directories writable inside (caches a build tool needs: ~/.cache/pip, ~/.npm).
+    writable: tuple[Path, ...] = ()
     # Not from TOML: the config files and data dir that were loaded, kept read-only inside
     # the sandbox even when they lie in the workspace.
     protect: tuple[Path, ...] = ()
@@ -428,7 +430,13 @@ def _sandbox(table: dict[str, Any], check: _Checker, protect: tuple[Path, ...]) 
         if not isinstance(value, bool):
             raise check.fail(("sandbox", key), "true or false", value)
         flags[key] = value
-    commands = table.get("network_commands", [])
-    if not isinstance(commands, list) or not all(isinstance(c, str) for c in commands):
-        raise check.fail(("sandbox", "network_commands"), "a list of bash patterns", commands)
-    return SandboxConfig(flags["enabled"], flags["network"], tuple(commands), protect)
+    lists: dict[str, tuple[str, ...]] = {}
+    for key, what in (("network_commands", "bash patterns"), ("writable", "directory paths")):
+        value = table.get(key, [])
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise check.fail(("sandbox", key), f"a list of {what}", value)
+        lists[key] = tuple(value)
+    writable = tuple(Path(p).expanduser() for p in lists["writable"])
+    return SandboxConfig(
+        flags["enabled"], flags["network"], lists["network_commands"], writable, protect
+    )

@@ -138,6 +138,9 @@ def _bwrap(mode: SandboxMode, config: SandboxConfig, cwd: Path, argv: list[str])
     # /proc stays the host's (read-only): a fresh one needs a pid namespace, see above.
     args = [shutil.which("bwrap") or "bwrap", "--ro-bind", "/", "/", "--dev", "/dev"]
     args += ["--tmpfs", "/tmp", "--tmpfs", "/var/tmp", "--bind", root, root]
+    for extra in config.writable:  # [sandbox] writable: only those that exist
+        if extra.is_dir():
+            args += ["--bind", str(extra.resolve()), str(extra.resolve())]
     for path in protected_paths(config, cwd):
         args += ["--ro-bind", str(path), str(path)]
     # A user namespace with no capabilities, and no nested one: otherwise a root caller's
@@ -157,7 +160,7 @@ def _seatbelt_profile(mode: SandboxMode, config: SandboxConfig, cwd: Path) -> st
         return '"' + str(path).replace("\\", "\\\\").replace('"', '\\"') + '"'
 
     root = cwd.resolve()
-    writable = [root, Path("/private/tmp"), Path("/private/var/folders")]
+    writable = [root, Path("/private/tmp"), Path("/private/var/folders"), *config.writable]
     lines = ["(version 1)", "(allow default)", "(deny file-write*)"]
     lines.append(
         "(allow file-write* "

@@ -87,7 +87,9 @@ class BashTool:
         "`head`, `tail` or `grep` when you expect a lot. Prefer the read, grep, glob and list "
         "tools for looking at files. `timeout` is in seconds (default "
         f"{DEFAULT_TIMEOUT_S}, at most {MAX_TIMEOUT_S}); on timeout the command and its "
-        "children are killed."
+        "children are killed. Commands usually run in a sandbox: only the working directory "
+        "and /tmp are writable (not .git/hooks, .git/config or opencode.toml) and the network "
+        "is off; if a command fails for that reason, say so rather than work around it."
     )
     parameters: dict[str, Any] = {
         "type": "object",

@@ -219,3 +219,27 @@ def test_escape_count() -> None:
     # Each probe runs in both workspaces: 2 x len(ESCAPES) escapes tried.
     print(f"escapes tried: {2 * len(ESCAPES)}")
     assert len(ESCAPES) >= 15
+
+
+def test_sandbox_section_is_read_and_checked(tmp_path: Path) -> None:
+    from opencode.sessions.config import ConfigError, active_sandbox, load_config
+
+    (tmp_path / "opencode.toml").write_text(
+        '[sandbox]\nnetwork = true\nnetwork_commands = ["git fetch*"]\nwritable = ["~/.npm"]\n'
+    )
+    config = load_config(tmp_path)
+    assert config.sandbox.enabled and config.sandbox.network
+    assert config.sandbox.network_commands == ("git fetch*",)
+    assert config.sandbox.writable == (Path.home() / ".npm",)
+    assert active_sandbox() is config.sandbox  # what the bash tool will run under
+    (tmp_path / "opencode.toml").write_text('[sandbox]\nenabled = "no"\n')
+    with pytest.raises(ConfigError, match=r"opencode.toml:2: key sandbox.enabled: expected true"):
+        load_config(tmp_path)
+
+
+def test_describe_for_the_tui(project: Path) -> None:
+    from opencode.sessions.config import PermissionConfig
+    from opencode.sessions.tools.permissions import Permissions
+
+    p = Permissions(PermissionConfig(), project, sandbox=SandboxConfig())
+    assert p.sandbox_description() == "bash sandboxed with bwrap (workspace-write, network off)"

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from opencode.sessions.config import SandboxConfig
 from opencode.sessions.tools.base import ToolContext, ToolResult
 from opencode.sessions.tools.registry import execute
 from opencode.sessions.tools.shell import KEEP_BYTES, BashTool, _Capture, run_command
@@ -175,3 +176,38 @@ async def test_provider_keys_are_not_in_the_commands_environment(
     assert "HARMLESS_SETTING=visible" in result.output
     assert "sk-openai-hidden" not in result.output
     assert "tok-hidden-by-config" not in result.output
+
+
+async def test_result_says_which_sandbox_mode_applied(ctx: ToolContext) -> None:
+    sandboxed = await execute(BashTool(sandbox=SandboxConfig()), {"command": "true"}, ctx)
+    assert sandboxed.metadata["sandbox"] == "bwrap"
+    assert "sandboxed with bwrap" in sandboxed.metadata["sandbox_mode"]
+    bare = await execute(BashTool(sandbox=SandboxConfig(enabled=False)), {"command": "true"}, ctx)
+    assert bare.metadata["sandbox"] == "none"
+    assert "enabled = false" in bare.metadata["sandbox_mode"]
+
+
+async def test_unsandboxed_timeout_kills_the_whole_process_group(
+    ctx: ToolContext, project: Path
+) -> None:
+    tool = BashTool(sandbox=SandboxConfig(enabled=False))
+    command = "echo partial; sleep 30 & echo $! > child.pid; wait"
+    result = await execute(tool, {"command": command, "timeout": 1}, ctx)
+    assert result.is_error and "timed out after 1s" in result.output
+    assert result.metadata["sandbox"] == "none"
+    assert gone(int((project / "child.pid").read_text()))
+
+
+async def test_exit_code_is_the_commands_under_the_supervisor(ctx: ToolContext) -> None:
+    for config in (SandboxConfig(), SandboxConfig(enabled=False)):
+        result = await execute(BashTool(sandbox=config), {"command": "exit 7"}, ctx)
+        assert result.metadata["exit_code"] == 7, config
+
+
+async def test_extra_writable_directory(ctx: ToolContext, tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    tool = BashTool(sandbox=SandboxConfig(writable=(cache,)))
+    result = await execute(tool, {"command": f"echo c > {cache}/f && echo ok"}, ctx)
+    assert result.output == "ok\n[exit code 0]"
+    assert (cache / "f").read_text() == "c\n"
