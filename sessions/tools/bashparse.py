@@ -20,6 +20,7 @@ A command line bashlex cannot parse is one part with a ``problem``.
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 from pathlib import Path
@@ -55,6 +56,7 @@ _WRAPPERS: dict[str, tuple[frozenset[str], int]] = {
 _SHELLS = frozenset({"bash", "sh", "dash", "zsh", "ksh", "mksh", "ash", "fish", "rbash"})
 _OUTPUT_REDIRECTS = frozenset({">", ">>", ">|", "&>", "&>>", "<>", ">&"})
 _DEVICES = ("/dev/null", "/dev/stdout", "/dev/stderr", "/dev/tty", "/dev/fd/")
+_OPAQUE = re.compile(r"[*?\[\]{}]")
 _DYNAMIC = frozenset({"parameter", "commandsubstitution", "processsubstitution"})
 
 
@@ -139,17 +141,29 @@ class _Walker:
         words = [p for p in node.parts if p.kind == "word"]
         assigns = [p.word for p in node.parts if p.kind == "assignment"]
         argv = [w.word for w in words]
+        # Words whose source bash would still transform (globs, braces, $'..'): as a
+        # command name they could become any program, so they are not judged by their text.
+        self._opaque = {i for i, w in enumerate(words) if _opaque(self._raw(w))}
         part = Part(" ".join([*assigns, *argv]))
         if words and _kinds(words[0]) & (_DYNAMIC | {"tilde"}):
             part.problem = f"the command name {words[0].word!r} is computed at run time"
+        elif 0 in self._opaque:
+            part.problem = f"the command name {self._raw(words[0])!r} is expanded by bash"
         for word in words[1:]:
-            self._check_arg(word, part)
+            if "$'" in self._raw(word) or '$"' in self._raw(word):
+                part.outside.append(f"{self._raw(word)} (decoded at run time)")
+            else:
+                self._check_arg(word, part)
         for redirect in (p for p in node.parts if p.kind == "redirect"):
             self._check_redirect(redirect, part)
         if argv and part.problem is None:
             self._unwrap(argv, part)
         part.deny_views = _deny_views(part, argv)
         self.out.append(part)
+
+    def _raw(self, word: Any) -> str:
+        start, end = word.pos
+        return str(self.source[start:end])
 
     def _check_arg(self, word: Any, part: Part) -> None:
         kinds = _kinds(word)
@@ -196,7 +210,18 @@ class _Walker:
     def _unwrap(self, argv: list[str], part: Part) -> None:
         current = argv
         for _ in range(8):
+            index = len(argv) - len(current)
+            if index > 0 and index in self._opaque:
+                # `sudo {rm,x}`: what the wrapper runs is not the text we see.
+                part.problem = f"the command name {current[0]!r} is expanded by bash"
+                return
             name = _basename(current[0])
+            if name in _SHELLS or name == "eval":
+                start = len(argv) - len(current) + 1
+                if any(i in self._opaque for i in range(start, len(argv))):
+                    # `bash -c $'rm\x20x'`, `eval {rm,x}`: the script is not the text we see.
+                    part.problem = f"{name} runs a script that bash expands first"
+                    return
             if name in _SHELLS:
                 script = _dash_c(current[1:])
                 if script is not None:
@@ -291,6 +316,31 @@ def _deny_views(part: Part, argv: list[str]) -> list[str]:
         if base != head:
             views.append(f"{base} {tail}".rstrip())
     return list(dict.fromkeys(views))
+
+
+def _opaque(raw: str) -> bool:
+    """True when bash would still transform this word's source: an unquoted glob or brace,
+    or ``$'...'``/``$"..."`` quoting (which bashlex does not decode)."""
+    outside: list[str] = []
+    quote = ""
+    i = 0
+    while i < len(raw):
+        c = raw[i]
+        if quote:
+            if c == quote:
+                quote = ""
+            elif c == "\\" and quote == '"':
+                i += 1
+        elif c == "\\":
+            i += 1
+        elif c == "$" and raw[i + 1 : i + 2] in ("'", '"'):
+            return True
+        elif c in ("'", '"'):
+            quote = c
+        else:
+            outside.append(c)
+        i += 1
+    return bool(_OPAQUE.search("".join(outside)))
 
 
 def _basename(word: str) -> str:

@@ -87,6 +87,19 @@ TABLE: list[tuple[str, str]] = [
     ("case a in a) ls;; esac", "ask"),  # bashlex does not support case
     ("bash -c 'case x in x) ls;; esac'", "ask"),
     ("env -S 'ls x'", "ask"),
+    # bash transforms these words before running them: not judged by their text
+    ("$'\\x72m' f", "ask"),
+    ("{rm,f}", "ask"),
+    ("/bin/r? f", "ask"),
+    ("/bin/r[m] f", "ask"),
+    ("sudo {rm,f}", "ask"),
+    ("bash -c $'rm\\x20f'", "ask"),
+    ("eval {rm,f}", "ask"),
+    ("ls $'\\x2e\\x2e/x'", "ask"),
+    ("ls /e*", "ask"),
+    ("ls '*.py' \\*.txt", "allow"),  # quoted or escaped: literal, inside the workspace
+    ("bash -c 'ls *.py'", "ask"),  # bash itself is asked under "*"; the inner ls is fine
+    ("x=$(rm y)", "deny"),
 ]
 
 
@@ -127,6 +140,8 @@ def test_yes_allows_what_is_not_denied(project: Path) -> None:
 def test_yes_does_not_cover_an_unparseable_command_while_deny_rules_exist(project: Path) -> None:
     action, reason = rules(project, allow_all=True).explain("bash", PermissionSubject("ls $(x"))
     assert action == "ask" and "deny rules" in reason
+    for hidden in ("{rm,f}", "/bin/r? f", "$'\\x72m' f", "sudo {rm,f}"):
+        assert rules(project, allow_all=True).decide("bash", PermissionSubject(hidden)) == "ask"
     no_deny = Permissions(PermissionConfig(bash=(("*", "ask"),)), project, allow_all=True)
     assert no_deny.decide("bash", PermissionSubject("ls $(x")) == "allow"
 
