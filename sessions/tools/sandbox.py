@@ -124,16 +124,25 @@ def protected_paths(config: SandboxConfig, cwd: Path) -> list[Path]:
     return found
 
 
-def wrap(mode: SandboxMode, config: SandboxConfig, cwd: Path, argv: list[str]) -> list[str]:
-    """``argv`` prefixed so that it runs inside the sandbox ``mode`` names."""
+def wrap(
+    mode: SandboxMode,
+    config: SandboxConfig,
+    cwd: Path,
+    argv: list[str],
+    seccomp_fd: int | None = None,
+) -> list[str]:
+    """``argv`` prefixed so that it runs inside the sandbox ``mode`` names; ``seccomp_fd``
+    (bwrap only) is a readable fd holding the ``seccomp`` filter, passed to the child."""
     if mode.kind == "bwrap":
-        return _bwrap(mode, config, cwd, argv)
+        return _bwrap(mode, config, cwd, argv, seccomp_fd)
     if mode.kind == "sandbox-exec":
         return ["sandbox-exec", "-p", _seatbelt_profile(mode, config, cwd), *argv]
     return argv
 
 
-def _bwrap(mode: SandboxMode, config: SandboxConfig, cwd: Path, argv: list[str]) -> list[str]:
+def _bwrap(
+    mode: SandboxMode, config: SandboxConfig, cwd: Path, argv: list[str], seccomp_fd: int | None
+) -> list[str]:
     root = str(cwd.resolve())
     # /proc stays the host's (read-only): a fresh one needs a pid namespace, see above.
     args = [shutil.which("bwrap") or "bwrap", "--ro-bind", "/", "/", "--dev", "/dev"]
@@ -150,8 +159,29 @@ def _bwrap(mode: SandboxMode, config: SandboxConfig, cwd: Path, argv: list[str])
         args.append("--disable-userns")
     args += ["--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try"]
     if not mode.network:
-        args.append("--unshare-net")
-    args += ["--die-with-parent", "--setenv", "TMPDIR", "/tmp", "--chdir", root, "--", *argv]
+        # No network: also no host services behind Unix sockets (/run: docker, dbus, the
+        # user's runtime dir); the seccomp filter covers socket files elsewhere.
+        args += ["--unshare-net", "--tmpfs", "/run"]
+        if Path("/var/run").is_dir() and not Path("/var/run").is_symlink():
+            args += ["--tmpfs", "/var/run"]
+        if seccomp_fd is not None:
+            args += ["--seccomp", str(seccomp_fd)]
+    else:
+        for sock in ("/run/docker.sock", "/var/run/docker.sock", "/run/podman/podman.sock"):
+            if Path(sock).exists():
+                args += ["--ro-bind", "/dev/null", sock]
+    args += [
+        "--unsetenv",
+        "SSH_AUTH_SOCK",
+        "--die-with-parent",
+        "--setenv",
+        "TMPDIR",
+        "/tmp",
+        "--chdir",
+        root,
+        "--",
+        *argv,
+    ]
     return args
 
 

@@ -168,14 +168,22 @@ async def run_command(
     env = {k: v for k, v in os.environ.items() if k not in hidden}
     env.update(PAGER="cat", GIT_PAGER="cat", GIT_TERMINAL_PROMPT="0")
     argv = ["/bin/bash", "-c", command]
+    pass_fds: list[int] = []
     if mode is not None and mode.sandboxed:
-        argv = wrap(mode, config or SandboxConfig(), cwd, argv)
+        if mode.kind == "bwrap" and not mode.network:
+            from opencode.sessions.tools.seccomp import program_fd
+
+            fd = program_fd()
+            pass_fds = [fd] if fd is not None else []
+        seccomp = pass_fds[0] if pass_fds else None
+        argv = wrap(mode, config or SandboxConfig(), cwd, argv, seccomp)
     argv, preexec = _die_with_parent(argv)
     try:
         proc = await asyncio.create_subprocess_exec(
             *argv,
             cwd=str(cwd),
             preexec_fn=preexec,
+            pass_fds=pass_fds,
             stdin=asyncio.subprocess.DEVNULL,
             stdout=write_fd,
             stderr=write_fd,
@@ -187,6 +195,8 @@ async def run_command(
         raise
     finally:
         os.close(write_fd)  # the child holds its copies; EOF comes when they all close
+        for fd in pass_fds:
+            os.close(fd)
 
     reader = asyncio.StreamReader(limit=_CHUNK)
     transport, _ = await loop.connect_read_pipe(

@@ -9,7 +9,9 @@ bubblewrap (.ci/run), so a skip would hide a missing sandbox.
 from __future__ import annotations
 
 import shutil
+import socket
 import subprocess
+import threading
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -51,6 +53,46 @@ class Env:
     tmp_file: Path
     config_before: bytes
     toml_before: bytes
+    unix: UnixListener
+
+
+class UnixListener:
+    """Unix socket servers on the host (one under $HOME, one under /run) counting accepts:
+    the docker.sock / ssh-agent shape of an escape."""
+
+    def __init__(self, tag: str) -> None:
+        self.paths = [
+            Path.home() / f".opencode-probe-{tag}.sock",
+            Path("/run") / f"opencode-probe-{tag}.sock",
+        ]
+        self.accepted = 0
+        self._socks: list[socket.socket] = []
+        for path in self.paths:
+            sock = socket.socket(socket.AF_UNIX)
+            sock.bind(str(path))
+            sock.listen(4)
+            sock.settimeout(0.1)
+            self._socks.append(sock)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+        self._thread.start()
+
+    def _serve(self) -> None:
+        while not self._stop.is_set():
+            for sock in self._socks:
+                try:
+                    conn, _ = sock.accept()
+                except TimeoutError:
+                    continue
+                self.accepted += 1
+                conn.close()
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join()
+        for sock, path in zip(self._socks, self.paths, strict=True):
+            sock.close()
+            path.unlink(missing_ok=True)
 
 
 def _outside(name: str) -> Callable[[Path, Env], bool]:
@@ -97,6 +139,16 @@ ESCAPES: list[Probe] = [
         "touch /proc/$PPID/root$(realpath ..)/x10; p=$(ps -o ppid= $PPID); "
         "touch /proc/${{p// /}}/root$(realpath ..)/x10",
         _outside("x10"),
+    ),
+    Probe(
+        "unix socket under $HOME",
+        "python3 -c \"import socket; socket.socket(socket.AF_UNIX).connect('{sock_home}')\"",
+        lambda p, e: e.unix.accepted > 0,
+    ),
+    Probe(
+        "unix socket under /run",
+        "curl -s -m 3 --unix-socket {sock_run} http://x/",
+        lambda p, e: e.unix.accepted > 0,
     ),
     Probe(
         "curl to host loopback",
@@ -162,6 +214,7 @@ async def test_escape_probe_is_held(probe: Probe, workspace: Path) -> None:
     tag = uuid.uuid4().hex[:12]
     home_file = Path.home() / f"opencode-escape-{tag}"
     tmp_file = Path("/tmp") / f"opencode-escape-{tag}"
+    unix = UnixListener(tag)
     with StreamServer([Reply(body=b"hi")]) as server:
         env = Env(
             project,
@@ -170,13 +223,21 @@ async def test_escape_probe_is_held(probe: Probe, workspace: Path) -> None:
             tmp_file,
             (project / ".git/config").read_bytes(),
             (project / "opencode.toml").read_bytes(),
+            unix,
         )
-        command = probe.command.format(port=server.port, home_file=home_file, tmp_file=tmp_file)
+        command = probe.command.format(
+            port=server.port,
+            home_file=home_file,
+            tmp_file=tmp_file,
+            sock_home=unix.paths[0],
+            sock_run=unix.paths[1],
+        )
         result = await run(project, command, SandboxConfig())
         try:
             assert result.metadata["sandbox"] == "bwrap", result.metadata
             assert not probe.escaped(project, env), f"escaped: {command}\n{result.output}"
         finally:
+            unix.close()
             home_file.unlink(missing_ok=True)
             tmp_file.unlink(missing_ok=True)
 
