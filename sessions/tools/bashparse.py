@@ -196,7 +196,7 @@ class _Walker:
         if value.startswith("-") and not value.startswith("--") and len(value) > 2:
             candidates.append(value[2:])
         for text in candidates:
-            if not (always or _pathlike(text)):
+            if not (always or _pathlike(text) or self._maybe_link(text)):
                 continue
             if text.startswith(_DEVICES) or text in _DEVICES:
                 continue
@@ -206,6 +206,13 @@ class _Walker:
             if full != self.cwd and not full.startswith(self.cwd.rstrip("/") + "/"):
                 return True
         return False
+
+    def _maybe_link(self, text: str) -> bool:
+        """A relative path that may lead out through a symlink (``up/x`` with ``up -> ..``)."""
+        if not text or "://" in text:
+            return False
+        first = text.split("/", 1)[0]
+        return first not in ("", ".") and os.path.islink(os.path.join(self.cwd, first))
 
     def _unwrap(self, argv: list[str], part: Part) -> None:
         current = argv

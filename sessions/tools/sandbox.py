@@ -124,6 +124,30 @@ def protected_paths(config: SandboxConfig, cwd: Path) -> list[Path]:
     return found
 
 
+def linked_git_dirs(cwd: Path) -> list[Path]:
+    """For a ``git worktree`` checkout (``.git`` is a file): its own git dir and the common
+    one, which git writes to on commit; their hooks and config stay read-only."""
+    marker = cwd.resolve() / ".git"
+    if not marker.is_file():
+        return []
+    try:
+        line = marker.read_text(encoding="utf-8").strip()
+    except (OSError, UnicodeDecodeError):
+        return []
+    if not line.startswith("gitdir:"):
+        return []
+    gitdir = (marker.parent / line.removeprefix("gitdir:").strip()).resolve()
+    if not gitdir.is_dir():
+        return []
+    found = [gitdir]
+    common_file = gitdir / "commondir"
+    if common_file.is_file():
+        common = (gitdir / common_file.read_text(encoding="utf-8").strip()).resolve()
+        if common.is_dir() and common != Path("/"):
+            found.append(common)
+    return found
+
+
 def wrap(
     mode: SandboxMode,
     config: SandboxConfig,
@@ -150,7 +174,12 @@ def _bwrap(
     for extra in config.writable:  # [sandbox] writable: only those that exist
         if extra.is_dir():
             args += ["--bind", str(extra.resolve()), str(extra.resolve())]
-    for path in protected_paths(config, cwd):
+    linked = linked_git_dirs(cwd)
+    for path in linked:  # a worktree's git dirs live outside it: git must write there
+        args += ["--bind", str(path), str(path)]
+    for path in protected_paths(config, cwd) + [
+        p for d in linked for p in (d / "hooks", d / "config") if p.exists()
+    ]:
         args += ["--ro-bind", str(path), str(path)]
     # A user namespace with no capabilities, and no nested one: otherwise a root caller's
     # command keeps CAP_SYS_ADMIN and `mount -o remount,rw /` undoes the read-only view.

@@ -185,3 +185,7 @@ def test_symlinked_redirect_target_is_outside(project: Path) -> None:
     assert rules(project).decide("bash", PermissionSubject("ls > up/x")) == "ask"
     parsed = parse("ls > up/x", project)
     assert parsed.parts[0].outside == [">up/x"]
+    # Arguments too: `ls*` allowed must not cover listing (or, for a writer, writing) there.
+    assert rules(project).decide("bash", PermissionSubject("ls up/etc")) == "ask"
+    assert rules(project).decide("bash", PermissionSubject("ls up")) == "ask"
+    assert rules(project).decide("bash", PermissionSubject("ls src/up")) == "allow"

@@ -304,3 +304,29 @@ def test_describe_for_the_tui(project: Path) -> None:
 
     p = Permissions(PermissionConfig(), project, sandbox=SandboxConfig())
     assert p.sandbox_description() == "bash sandboxed with bwrap (workspace-write, network off)"
+
+
+async def test_git_worktree_can_commit_but_not_plant_hooks(tmp_path: Path) -> None:
+    main, tree = tmp_path / "main", tmp_path / "tree"
+    main.mkdir()
+    git(main, "init", "-q")
+    git(
+        main,
+        "-c",
+        "user.email=t@t",
+        "-c",
+        "user.name=t",
+        "commit",
+        "-q",
+        "--allow-empty",
+        "-m",
+        "a",
+    )
+    git(main, "worktree", "add", "-q", str(tree))
+    command = (
+        "echo x > f && git add f && git -c user.email=t@t -c user.name=t commit -qm b && "
+        "echo committed; echo evil > $(git rev-parse --git-common-dir)/hooks/pre-commit"
+    )
+    result = await run(tree, command, SandboxConfig())
+    assert result.output.startswith("committed\n"), result.output
+    assert not (main / ".git/hooks/pre-commit").exists()
