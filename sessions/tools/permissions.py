@@ -32,10 +32,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 from pathlib import Path
-from typing import Literal, cast
+from typing import TYPE_CHECKING, Literal, cast
 
 from opencode.sessions.config import PermissionConfig, SandboxConfig
 from opencode.sessions.tools.base import PermissionSubject
+
+if TYPE_CHECKING:
+    from opencode.sessions.tools.bashparse import Part
 
 Action = Literal["allow", "ask", "deny"]
 _STRICTNESS: dict[str, int] = {"allow": 0, "ask": 1, "deny": 2}
@@ -129,7 +132,10 @@ class Permissions:
         denied = [p for p in parts if p.action == "deny"]
         if denied:
             return BashVerdict("deny", _joined(denied, len(parts)), parts)
-        granted = self._override(command)
+        if ("bash", command.strip()) in self._grants:
+            # This exact text was shown to the user and allowed: nothing blanket about it.
+            return BashVerdict("allow", "allowed for this session", parts)
+        granted = self._override()
         if granted is not None:
             if parsed.problems and self._has_deny_rules():
                 reason = (
@@ -149,13 +155,13 @@ class Permissions:
         action: Action = "allow" if mode.sandboxed else "ask"
         return BashVerdict(action, f"default: {mode.describe()}", parts)
 
-    def _override(self, command: str) -> str | None:
-        """The --yes / --allow / session grant that allows this bash command, if any."""
+    def _override(self) -> str | None:
+        """The blanket --yes / --allow / "every command" grant that allows bash, if any."""
         if self.allow_all:
             return "--yes"
         if "bash" in self.allow or "*" in self.allow:
             return "--allow bash"
-        if ("bash", command.strip()) in self._grants or ("bash", ANY_SUBJECT) in self._grants:
+        if ("bash", ANY_SUBJECT) in self._grants:
             return "allowed for this session"
         return None
 
@@ -164,10 +170,7 @@ class Permissions:
             action == "deny" for _, action in self.config.bash
         )
 
-    def _part(self, part: object) -> PartDecision:
-        from opencode.sessions.tools.bashparse import Part
-
-        assert isinstance(part, Part)
+    def _part(self, part: Part) -> PartDecision:
         for view in part.deny_views:
             found = self._bash_rule(view)
             if found is not None and found[0] == "deny":

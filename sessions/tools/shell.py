@@ -31,7 +31,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from opencode.sessions.config import SandboxConfig
+from opencode.sessions.config import SandboxConfig, active_sandbox
 from opencode.sessions.tools.base import PermissionSubject, ToolContext, ToolError, ToolResult
 from opencode.sessions.tools.sandbox import SandboxMode
 
@@ -126,16 +126,10 @@ class BashTool:
             return ToolResult(
                 "cancelled before the command started", is_error=True, metadata={"cancelled": True}
             )
-        config = self.sandbox or active_sandbox_config()
+        config = self.sandbox or active_sandbox()
         return await run_command(
             command, ctx.cwd, timeout, ctx.cancel, mode_for(command, config, ctx.cwd), config
         )
-
-
-def active_sandbox_config() -> SandboxConfig:
-    from opencode.sessions.config import active_sandbox
-
-    return active_sandbox()
 
 
 def mode_for(command: str, config: SandboxConfig, cwd: Path) -> SandboxMode:

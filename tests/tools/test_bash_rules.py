@@ -142,6 +142,12 @@ def test_yes_does_not_cover_an_unparseable_command_while_deny_rules_exist(projec
     assert action == "ask" and "deny rules" in reason
     for hidden in ("{rm,f}", "/bin/r? f", "$'\\x72m' f", "sudo {rm,f}"):
         assert rules(project, allow_all=True).decide("bash", PermissionSubject(hidden)) == "ask"
+    # The exact text granted for the session was seen by the user: that one is allowed.
+    granted = rules(project)
+    granted.grant_session("bash", "ls $(x")
+    assert granted.decide("bash", PermissionSubject("ls $(x")) == "allow"
+    granted.grant_session("bash", "*")
+    assert granted.decide("bash", PermissionSubject("make $(x")) == "ask"
     no_deny = Permissions(PermissionConfig(bash=(("*", "ask"),)), project, allow_all=True)
     assert no_deny.decide("bash", PermissionSubject("ls $(x")) == "allow"
 
