@@ -33,6 +33,7 @@ COMMAND_MODULES: list[str] = [
     "opencode.commands.backlog.cmds",
     "opencode.commands.patch.cmds",
     "opencode.commands.proxy.cmds",
+    "opencode.commands.permission.cmds",
 ]
 
 

@@ -85,6 +85,34 @@ class PermissionConfig:
     bash: tuple[tuple[str, str], ...] = ()
 
 
+@dataclass(frozen=True, slots=True)
+class SandboxConfig:
+    """``[sandbox]``: whether bash runs in an OS sandbox, and whether it may use the network.
+
+    ``network_commands`` are bash patterns (as in ``[permission.bash]``) for commands that get
+    the network even when ``network`` is off; every part of the command must match one.
+    """
+
+    enabled: bool = True
+    network: bool = False
+    network_commands: tuple[str, ...] = ()
+    # Extra directories writable inside (caches a build tool needs: ~/.cache/pip, ~/.npm).
+    writable: tuple[Path, ...] = ()
+    # Not from TOML: the config files and data dir that were loaded, kept read-only inside
+    # the sandbox even when they lie in the workspace.
+    protect: tuple[Path, ...] = ()
+
+
+# The [sandbox] section of the config loaded last: the bash tool and Permissions read it, so
+# the sandbox a permission decision assumed is the one the command runs in.
+_ACTIVE_SANDBOX: list[SandboxConfig] = [SandboxConfig()]
+
+
+def active_sandbox() -> SandboxConfig:
+    """The ``[sandbox]`` settings of the config loaded last (defaults before any load)."""
+    return _ACTIVE_SANDBOX[0]
+
+
 @dataclass(slots=True)
 class Config:
     model: str
@@ -93,6 +121,7 @@ class Config:
     permission: PermissionConfig
     max_steps: int = DEFAULT_MAX_STEPS
     system_prompt: str | None = None
+    sandbox: SandboxConfig = field(default_factory=SandboxConfig)
     sources: list[Path] = field(default_factory=list)
     raw: dict[str, Any] = field(default_factory=dict)
 
@@ -413,6 +442,8 @@ def _build(
 
     permission = _permission(check.table(merged, ("permission",)), check)
     system_prompt = check.string(merged, ("system_prompt",))
+    sandbox = _sandbox(check.table(merged, ("sandbox",)), check, (*paths, data_dir))
+    _ACTIVE_SANDBOX[0] = sandbox
     return Config(
         model=model,
         data_dir=data_dir,
@@ -420,6 +451,7 @@ def _build(
         permission=permission,
         max_steps=max_steps,
         system_prompt=system_prompt,
+        sandbox=sandbox,
         sources=paths,
         raw=merged,
     )
@@ -478,6 +510,25 @@ def _permission(table: dict[str, Any], check: _Checker) -> PermissionConfig:
             raise check.fail(keys, "allow, ask or deny", value)
         tools[tool] = value
     return PermissionConfig(tools=tools, bash=tuple(bash))
+
+
+def _sandbox(table: dict[str, Any], check: _Checker, protect: tuple[Path, ...]) -> SandboxConfig:
+    flags: dict[str, bool] = {}
+    for key in ("enabled", "network"):
+        value = table.get(key, key == "enabled")
+        if not isinstance(value, bool):
+            raise check.fail(("sandbox", key), "true or false", value)
+        flags[key] = value
+    lists: dict[str, tuple[str, ...]] = {}
+    for key, what in (("network_commands", "bash patterns"), ("writable", "directory paths")):
+        value = table.get(key, [])
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise check.fail(("sandbox", key), f"a list of {what}", value)
+        lists[key] = tuple(value)
+    writable = tuple(Path(p).expanduser() for p in lists["writable"])
+    return SandboxConfig(
+        flags["enabled"], flags["network"], lists["network_commands"], writable, protect
+    )
 
 
 # Keys each table may hold. A key outside these is warned about, not refused (a newer config

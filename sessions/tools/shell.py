@@ -5,6 +5,15 @@ pipe, read as it arrives into a bounded capture (the first and last ``KEEP_BYTES
 stays flat whatever the command prints. On timeout, cancellation (``ctx.cancel``) or the task
 being cancelled, the whole group gets SIGTERM and, shortly after, SIGKILL, so children die too.
 
+Where a sandbox is available (``sandbox``: bubblewrap on Linux) the command runs inside it;
+the result's metadata says which mode applied (``sandbox``, ``sandbox_mode``).
+
+Dying with opencode, even on ``kill -9``: the direct child is a small bash supervisor with
+``PR_SET_PDEATHSIG`` = SIGUSR1 (set by ``setpriv``, else a ctypes ``prctl``; no Python
+``preexec_fn`` where setpriv exists). On that signal it SIGKILLs its process group: the
+command, bwrap (which has ``--die-with-parent`` too) and everything they started during the
+call. Background jobs from calls that already returned are left alone, as documented below.
+
 When the shell exits normally, background children it started keep running (a dev server
 started with ``&`` is what was asked for); we read their output for ``DRAIN_GRACE_S`` more
 and then stop reading. stdin is /dev/null, so nothing waits for input.
@@ -15,11 +24,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import shutil
 import signal
+import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from opencode.sessions.config import SandboxConfig, active_sandbox
 from opencode.sessions.tools.base import PermissionSubject, ToolContext, ToolError, ToolResult
+from opencode.sessions.tools.sandbox import SandboxMode
 
 DEFAULT_TIMEOUT_S = 120
 MAX_TIMEOUT_S = 600
@@ -73,7 +87,9 @@ class BashTool:
         "`head`, `tail` or `grep` when you expect a lot. Prefer the read, grep, glob and list "
         "tools for looking at files. `timeout` is in seconds (default "
         f"{DEFAULT_TIMEOUT_S}, at most {MAX_TIMEOUT_S}); on timeout the command and its "
-        "children are killed."
+        "children are killed. Commands usually run in a sandbox: only the working directory "
+        "and /tmp are writable (not .git/hooks, .git/config or opencode.toml) and the network "
+        "is off; if a command fails for that reason, say so rather than work around it."
     )
     parameters: dict[str, Any] = {
         "type": "object",
@@ -89,6 +105,10 @@ class BashTool:
         },
         "required": ["command"],
     }
+
+    def __init__(self, sandbox: SandboxConfig | None = None) -> None:
+        # None: the [sandbox] section of the loaded config, read when a command runs.
+        self.sandbox = sandbox
 
     def permission_subject(self, args: dict[str, Any], cwd: Path) -> PermissionSubject:
         return PermissionSubject(str(args.get("command", "")).strip())
@@ -106,10 +126,32 @@ class BashTool:
             return ToolResult(
                 "cancelled before the command started", is_error=True, metadata={"cancelled": True}
             )
-        return await run_command(command, ctx.cwd, timeout, ctx.cancel)
+        config = self.sandbox or active_sandbox()
+        return await run_command(
+            command, ctx.cwd, timeout, ctx.cancel, mode_for(command, config, ctx.cwd), config
+        )
 
 
-async def run_command(command: str, cwd: Path, limit_s: float, cancel: asyncio.Event) -> ToolResult:
+def mode_for(command: str, config: SandboxConfig, cwd: Path) -> SandboxMode:
+    """The sandbox mode this command runs in: network on when config or a rule allows it."""
+    from opencode.sessions.tools.bashparse import network_allowed
+    from opencode.sessions.tools.sandbox import sandbox_mode
+
+    network = config.network or network_allowed(command, config.network_commands)
+    return sandbox_mode(config, cwd, network)
+
+
+async def run_command(
+    command: str,
+    cwd: Path,
+    limit_s: float,
+    cancel: asyncio.Event,
+    mode: SandboxMode | None = None,
+    config: SandboxConfig | None = None,
+) -> ToolResult:
+    """Run ``command``; ``mode`` None means unsandboxed (with the parent-death signal)."""
+    from opencode.sessions.tools.sandbox import wrap
+
     loop = asyncio.get_running_loop()
     read_fd, write_fd = os.pipe()
     from opencode.sessions.config import secret_env_names
@@ -119,12 +161,23 @@ async def run_command(command: str, cwd: Path, limit_s: float, cancel: asyncio.E
     hidden = secret_env_names()
     env = {k: v for k, v in os.environ.items() if k not in hidden}
     env.update(PAGER="cat", GIT_PAGER="cat", GIT_TERMINAL_PROMPT="0")
+    argv = ["/bin/bash", "-c", command]
+    pass_fds: list[int] = []
+    if mode is not None and mode.sandboxed:
+        if mode.kind == "bwrap" and not mode.network:
+            from opencode.sessions.tools.seccomp import program_fd
+
+            fd = program_fd()
+            pass_fds = [fd] if fd is not None else []
+        seccomp = pass_fds[0] if pass_fds else None
+        argv = wrap(mode, config or SandboxConfig(), cwd, argv, seccomp)
+    argv, preexec = _die_with_parent(argv)
     try:
         proc = await asyncio.create_subprocess_exec(
-            "/bin/bash",
-            "-c",
-            command,
+            *argv,
             cwd=str(cwd),
+            preexec_fn=preexec,
+            pass_fds=pass_fds,
             stdin=asyncio.subprocess.DEVNULL,
             stdout=write_fd,
             stderr=write_fd,
@@ -136,6 +189,8 @@ async def run_command(command: str, cwd: Path, limit_s: float, cancel: asyncio.E
         raise
     finally:
         os.close(write_fd)  # the child holds its copies; EOF comes when they all close
+        for fd in pass_fds:
+            os.close(fd)
 
     reader = asyncio.StreamReader(limit=_CHUNK)
     transport, _ = await loop.connect_read_pipe(
@@ -173,6 +228,8 @@ async def run_command(command: str, cwd: Path, limit_s: float, cancel: asyncio.E
     code = proc.returncode
     body = capture.text()
     meta: dict[str, Any] = {
+        "sandbox": mode.kind if mode is not None else "none",
+        "sandbox_mode": mode.describe() if mode is not None else "bash unsandboxed",
         "exit_code": code,
         "output_bytes": capture.total,
         "omitted_bytes": capture.omitted,
@@ -205,6 +262,34 @@ async def _kill_group(proc: asyncio.subprocess.Process, exit_task: asyncio.Task[
     # Children may ignore SIGTERM or outlive the shell; the group id outlives its leader.
     _signal_group(proc.pid, signal.SIGKILL)
     await asyncio.shield(exit_task)
+
+
+# Runs the command in the background and waits; SIGUSR1 (our death, by PR_SET_PDEATHSIG)
+# kills the whole process group. `wait` returns early on a trapped signal, hence the loop.
+_SUPERVISOR = (
+    "trap 'kill -KILL 0' USR1; \"$@\" & child=$!; "
+    "while :; do wait $child; rc=$?; kill -0 $child 2>/dev/null || exit $rc; done"
+)
+
+
+def _die_with_parent(argv: list[str]) -> tuple[list[str], Callable[[], None] | None]:
+    """``argv`` under a supervisor that takes its process group down when we die: the
+    parent-death signal is set by setpriv where present (no preexec_fn, which is unsafe with
+    threads), else by a ctypes prctl in the child. Off Linux neither exists: argv as is."""
+    if not sys.platform.startswith("linux"):
+        return argv, None
+    supervised = ["/bin/bash", "-c", _SUPERVISOR, "opencode-bash", *argv]
+    setpriv = shutil.which("setpriv")
+    if setpriv is not None:
+        return [setpriv, "--pdeathsig", "USR1", "--", *supervised], None
+    return supervised, _prctl_pdeathsig
+
+
+def _prctl_pdeathsig() -> None:
+    import ctypes
+
+    pr_set_pdeathsig = 1
+    ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGUSR1, 0, 0, 0)
 
 
 def _signal_group(pgid: int, sig: int) -> None:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from opencode.sessions.config import PermissionConfig, load_config
+from opencode.sessions.config import PermissionConfig, SandboxConfig, load_config
 from opencode.sessions.tools.base import PermissionSubject
 from opencode.sessions.tools.files import ReadTool
 from opencode.sessions.tools.permissions import Permissions
@@ -89,17 +89,29 @@ def test_config_deny_beats_the_subject_default_but_allow_does_not(project: Path)
 
 
 def test_allow_flag_beats_config_and_defaults_for_that_tool_only(project: Path) -> None:
-    p = perms(project, {"edit": "deny", "write": "ask"}, allow={"edit"})
+    p = perms(project, {"edit": "ask", "write": "ask"}, allow={"edit"})
     assert p.decide("edit", PermissionSubject("/outside/a", "ask")) == "allow"
     assert p.decide("write", PermissionSubject("a")) == "ask"
     assert p.explain("edit", PermissionSubject("a")) == ("allow", "--allow edit")
 
 
-def test_allow_all_beats_everything(project: Path) -> None:
-    p = perms(project, {"edit": "deny"}, bash=BASH_RULES, allow_all=True)
+def test_allow_flag_does_not_beat_a_config_deny(project: Path) -> None:
+    p = perms(project, {"edit": "deny"}, bash=BASH_RULES, allow={"edit", "bash"})
+    assert p.explain("edit", PermissionSubject("a")) == ("deny", "[permission] edit")
+    assert p.decide("bash", cmd("git push")) == "deny"
+    assert p.decide("bash", cmd("make")) == "allow"
+
+
+def test_allow_all_beats_everything_but_deny(project: Path) -> None:
+    p = perms(project, {"edit": "ask"}, bash=BASH_RULES, allow_all=True)
     assert p.decide("edit", PermissionSubject("a")) == "allow"
-    assert p.decide("bash", cmd("git push")) == "allow"
+    assert p.decide("bash", cmd("make clean")) == "allow"
     assert p.decide("read", PermissionSubject(".env", "ask")) == "allow"
+    # Deny beats --yes (issue 10: `--yes` ran a denied `git push`), for every tool.
+    strict = perms(project, {"edit": "deny"}, bash=BASH_RULES, allow_all=True)
+    assert strict.decide("edit", PermissionSubject("a")) == "deny"
+    assert strict.explain("bash", cmd("git push")) == ("deny", "[permission.bash] 'git push*'")
+    assert strict.decide("bash", cmd("true; git push origin main")) == "deny"
 
 
 def test_session_grants_are_per_tool_and_subject(project: Path) -> None:
@@ -117,10 +129,14 @@ def test_session_grants_are_per_tool_and_subject(project: Path) -> None:
     assert p.decide("edit", PermissionSubject("b.txt")) == "allow"
 
 
-def test_session_grant_beats_config_deny_and_subject_default(project: Path) -> None:
+def test_session_grant_beats_ask_and_subject_default_but_not_deny(project: Path) -> None:
     p = perms(project, bash=BASH_RULES)
     p.grant_session("bash", cmd("git push"))
-    assert p.decide("bash", cmd("git push")) == "allow"
+    assert p.decide("bash", cmd("git push")) == "deny"
+    p.grant_session("bash", cmd("make"))
+    assert p.decide("bash", cmd("make")) == "allow"
+    p.grant_session("bash", "*")
+    assert p.decide("bash", cmd("git push -f")) == "deny"
     p.grant_session("read", PermissionSubject("/etc/hosts", "ask"))
     assert p.decide("read", PermissionSubject("/etc/hosts", "ask")) == "allow"
 
@@ -146,7 +162,8 @@ def test_bash_allow_rules_do_not_cover_chained_commands(
     from opencode.sessions.tools.permissions import Permissions
 
     config = PermissionConfig(bash=(("git status*", "allow"), ("git push*", "deny")))
-    permissions = Permissions(config, tmp_path)
+    # Unsandboxed, so a part no rule names is asked about (sandboxed, it would be allowed).
+    permissions = Permissions(config, tmp_path, sandbox=SandboxConfig(enabled=False))
     assert permissions.decide("bash", PermissionSubject(command)) == expected
 
 

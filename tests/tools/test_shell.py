@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import time
 from pathlib import Path
@@ -10,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from opencode.sessions.config import SandboxConfig
 from opencode.sessions.tools.base import ToolContext, ToolResult
 from opencode.sessions.tools.registry import execute
 from opencode.sessions.tools.shell import KEEP_BYTES, BashTool, _Capture, run_command
@@ -33,12 +35,16 @@ def gone(pid: int, within_s: float = 3.0) -> bool:
     return False
 
 
-async def appears(path: Path, within_s: float = 5.0) -> None:
+async def written(path: Path, within_s: float = 5.0) -> str:
+    """The file's text once a whole line is in it. The shell creates the file (``> child.pid``)
+    before it writes the pid, so waiting for the file alone reads '' now and then."""
     for _ in range(int(within_s / 0.02)):
-        if path.exists():
-            return
+        with contextlib.suppress(FileNotFoundError):
+            text = path.read_text()
+            if text.endswith("\n"):
+                return text
         await asyncio.sleep(0.02)
-    raise AssertionError(f"{path} did not appear within {within_s}s")
+    raise AssertionError(f"{path} got no complete line within {within_s}s")
 
 
 async def test_exit_code_and_merged_stderr(ctx: ToolContext) -> None:
@@ -102,7 +108,7 @@ async def test_child_ignoring_sigterm_is_killed_too(ctx: ToolContext, project: P
 
 async def test_cancel_event_kills_the_command(ctx: ToolContext, project: Path) -> None:
     async def cancel_soon() -> None:
-        await appears(project / "child.pid")
+        await written(project / "child.pid")
         ctx.cancel.set()
 
     canceller = asyncio.create_task(cancel_soon())
@@ -125,7 +131,7 @@ async def test_cancel_already_set_runs_nothing(ctx: ToolContext, project: Path) 
 
 async def test_cancelling_the_task_kills_the_group(ctx: ToolContext, project: Path) -> None:
     task = asyncio.create_task(bash(ctx, "sleep 30 & echo $! > child.pid; wait"))
-    await appears(project / "child.pid")
+    await written(project / "child.pid")
     task.cancel()
     try:
         await task
@@ -170,3 +176,38 @@ async def test_provider_keys_are_not_in_the_commands_environment(
     assert "HARMLESS_SETTING=visible" in result.output
     assert "sk-openai-hidden" not in result.output
     assert "tok-hidden-by-config" not in result.output
+
+
+async def test_result_says_which_sandbox_mode_applied(ctx: ToolContext) -> None:
+    sandboxed = await execute(BashTool(sandbox=SandboxConfig()), {"command": "true"}, ctx)
+    assert sandboxed.metadata["sandbox"] == "bwrap"
+    assert "sandboxed with bwrap" in sandboxed.metadata["sandbox_mode"]
+    bare = await execute(BashTool(sandbox=SandboxConfig(enabled=False)), {"command": "true"}, ctx)
+    assert bare.metadata["sandbox"] == "none"
+    assert "enabled = false" in bare.metadata["sandbox_mode"]
+
+
+async def test_unsandboxed_timeout_kills_the_whole_process_group(
+    ctx: ToolContext, project: Path
+) -> None:
+    tool = BashTool(sandbox=SandboxConfig(enabled=False))
+    command = "echo partial; sleep 30 & echo $! > child.pid; wait"
+    result = await execute(tool, {"command": command, "timeout": 1}, ctx)
+    assert result.is_error and "timed out after 1s" in result.output
+    assert result.metadata["sandbox"] == "none"
+    assert gone(int((project / "child.pid").read_text()))
+
+
+async def test_exit_code_is_the_commands_under_the_supervisor(ctx: ToolContext) -> None:
+    for config in (SandboxConfig(), SandboxConfig(enabled=False)):
+        result = await execute(BashTool(sandbox=config), {"command": "exit 7"}, ctx)
+        assert result.metadata["exit_code"] == 7, config
+
+
+async def test_extra_writable_directory(ctx: ToolContext, tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    tool = BashTool(sandbox=SandboxConfig(writable=(cache,)))
+    result = await execute(tool, {"command": f"echo c > {cache}/f && echo ok"}, ctx)
+    assert result.output == "ok\n[exit code 0]"
+    assert (cache / "f").read_text() == "c\n"

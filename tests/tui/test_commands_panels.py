@@ -160,7 +160,9 @@ async def test_export_clear_and_quit(make_app: Any, server: StreamServer, projec
         await type_and_send(pilot, "Export me")
         await wait_for(pilot, lambda: app.chat.status.state == "ready")
         await type_and_send(pilot, "/export out.md")
-        await wait_for(pilot, lambda: (project / "out.md").exists())
+        # Wait for the content, not the file: write_text creates it empty first.
+        out = project / "out.md"
+        await wait_for(pilot, lambda: out.exists() and "Export me" in out.read_text())
         assert "Export me" in (project / "out.md").read_text()
         await type_and_send(pilot, "/clear")
         await wait_for(pilot, lambda: not app.chat.query(UserMessage))

@@ -1,0 +1,1 @@
+"""Permission commands (`permission explain`)."""

@@ -1,0 +1,234 @@
+"""The OS sandbox the bash tool runs commands in, and which mode applies here.
+
+Linux: bubblewrap (``bwrap``). The command sees the whole filesystem read-only except the
+workspace and a private ``/tmp``; inside the workspace ``.git/hooks``, ``.git/config``,
+``opencode.toml``, ``.opencode/`` and the loaded config files / data dir stay read-only
+(a hook or a config edit would run or take effect later, outside the sandbox). The network is
+a private loopback only, unless ``[sandbox] network = true``. ``--die-with-parent`` ties
+the sandbox to the process that started it (the shell tool's supervisor). No pid namespace:
+that would kill ``cmd &`` background jobs the moment the shell exits, which bash's contract
+(a dev server started with ``&`` keeps running) forbids.
+
+macOS: ``sandbox-exec`` with a small profile (writes only to the workspace and temp dirs, the
+same read-only paths, network denied unless allowed). Best effort and untested here.
+
+Anywhere else, or with ``[sandbox] enabled = false``, commands run unsandboxed; the permission
+default for bash is then ``ask`` (see ``permissions``).
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from opencode.sessions.config import SandboxConfig, global_config_path
+
+Kind = Literal["bwrap", "sandbox-exec", "none"]
+# Paths under the workspace that must not change from inside: git runs hooks and reads its
+# config outside the sandbox later; opencode reads its own config at the next start.
+PROTECTED_IN_WORKSPACE = (".git/hooks", ".git/config", "opencode.toml", ".opencode")
+
+
+@dataclass(frozen=True, slots=True)
+class SandboxMode:
+    """Which sandbox a bash command gets here, and a one-line reason for people."""
+
+    kind: Kind
+    network: bool
+    reason: str
+
+    @property
+    def sandboxed(self) -> bool:
+        return self.kind != "none"
+
+    def describe(self) -> str:
+        if not self.sandboxed:
+            return f"bash unsandboxed ({self.reason}): commands are asked about"
+        net = "network on" if self.network else "network off"
+        return f"bash sandboxed with {self.kind} (workspace-write, {net})"
+
+
+@functools.cache
+def bwrap_works() -> bool:
+    """bwrap is installed and can create the namespaces we use on this machine."""
+    exe = shutil.which("bwrap")
+    if exe is None:
+        return False
+    probe = [exe, "--ro-bind", "/", "/", "--dev", "/dev", "--unshare-user", "--cap-drop", "ALL"]
+    probe += ["--unshare-net", "--die-with-parent"]
+    try:
+        done = subprocess.run([*probe, "true"], capture_output=True, timeout=10, check=False)
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return done.returncode == 0
+
+
+@functools.cache
+def _supports_disable_userns() -> bool:
+    """bwrap >= 0.8 can forbid user namespaces inside the sandbox (no nested remount games)."""
+    exe = shutil.which("bwrap") or "bwrap"
+    probe = [exe, "--ro-bind", "/", "/", "--unshare-user", "--disable-userns", "true"]
+    try:
+        return subprocess.run(probe, capture_output=True, timeout=10, check=False).returncode == 0
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+
+
+def sandbox_mode(config: SandboxConfig, cwd: Path, network: bool | None = None) -> SandboxMode:
+    """The mode a command in ``cwd`` runs in under ``config`` (``network`` overrides it)."""
+    net = config.network if network is None else network
+    if not config.enabled:
+        return SandboxMode("none", True, "[sandbox] enabled = false")
+    if cwd.resolve() == Path("/"):
+        return SandboxMode("none", True, "the workspace is /, so nothing would be protected")
+    if sys.platform == "darwin":
+        if shutil.which("sandbox-exec"):
+            return SandboxMode("sandbox-exec", net, "macOS sandbox-exec")
+        return SandboxMode("none", True, "sandbox-exec not found")
+    if sys.platform.startswith("linux"):
+        if bwrap_works():
+            return SandboxMode("bwrap", net, "bubblewrap")
+        return SandboxMode("none", True, "bwrap not installed or not usable; install bubblewrap")
+    return SandboxMode("none", True, f"no sandbox for {sys.platform}")
+
+
+def describe(config: SandboxConfig, cwd: Path) -> str:
+    """A line for the TUI's status or the permission dialog: which mode bash runs in."""
+    return sandbox_mode(config, cwd).describe()
+
+
+def protected_paths(config: SandboxConfig, cwd: Path) -> list[Path]:
+    """Existing paths inside the workspace that the sandbox keeps read-only."""
+    root = cwd.resolve()
+    git = root / ".git"
+    if git.is_dir() and not (git / "hooks").exists():
+        # A hooks dir created from inside would run later outside: make it now, read-only.
+        (git / "hooks").mkdir()
+    candidates = [root / name for name in PROTECTED_IN_WORKSPACE]
+    candidates += [Path(p) for p in config.protect]
+    candidates.append(global_config_path().parent)
+    data_env = os.environ.get("OPENCODE_DATA_DIR")
+    if data_env:
+        candidates.append(Path(data_env))
+    found: list[Path] = []
+    for path in candidates:
+        path = path.expanduser().resolve()
+        if path.exists() and path.is_relative_to(root) and path not in found:
+            found.append(path)
+    return found
+
+
+def linked_git_dirs(cwd: Path) -> list[Path]:
+    """For a ``git worktree`` checkout (``.git`` is a file): its own git dir and the common
+    one, which git writes to on commit; their hooks and config stay read-only."""
+    marker = cwd.resolve() / ".git"
+    if not marker.is_file():
+        return []
+    try:
+        line = marker.read_text(encoding="utf-8").strip()
+    except (OSError, UnicodeDecodeError):
+        return []
+    if not line.startswith("gitdir:"):
+        return []
+    gitdir = (marker.parent / line.removeprefix("gitdir:").strip()).resolve()
+    if not gitdir.is_dir():
+        return []
+    found = [gitdir]
+    common_file = gitdir / "commondir"
+    if common_file.is_file():
+        common = (gitdir / common_file.read_text(encoding="utf-8").strip()).resolve()
+        if common.is_dir() and common != Path("/"):
+            found.append(common)
+    return found
+
+
+def wrap(
+    mode: SandboxMode,
+    config: SandboxConfig,
+    cwd: Path,
+    argv: list[str],
+    seccomp_fd: int | None = None,
+) -> list[str]:
+    """``argv`` prefixed so that it runs inside the sandbox ``mode`` names; ``seccomp_fd``
+    (bwrap only) is a readable fd holding the ``seccomp`` filter, passed to the child."""
+    if mode.kind == "bwrap":
+        return _bwrap(mode, config, cwd, argv, seccomp_fd)
+    if mode.kind == "sandbox-exec":
+        return ["sandbox-exec", "-p", _seatbelt_profile(mode, config, cwd), *argv]
+    return argv
+
+
+def _bwrap(
+    mode: SandboxMode, config: SandboxConfig, cwd: Path, argv: list[str], seccomp_fd: int | None
+) -> list[str]:
+    root = str(cwd.resolve())
+    # /proc stays the host's (read-only): a fresh one needs a pid namespace, see above.
+    args = [shutil.which("bwrap") or "bwrap", "--ro-bind", "/", "/", "--dev", "/dev"]
+    args += ["--tmpfs", "/tmp", "--tmpfs", "/var/tmp", "--bind", root, root]
+    for extra in config.writable:  # [sandbox] writable: only those that exist
+        if extra.is_dir():
+            args += ["--bind", str(extra.resolve()), str(extra.resolve())]
+    linked = linked_git_dirs(cwd)
+    for path in linked:  # a worktree's git dirs live outside it: git must write there
+        args += ["--bind", str(path), str(path)]
+    for path in protected_paths(config, cwd) + [
+        p for d in linked for p in (d / "hooks", d / "config") if p.exists()
+    ]:
+        args += ["--ro-bind", str(path), str(path)]
+    # A user namespace with no capabilities, and no nested one: otherwise a root caller's
+    # command keeps CAP_SYS_ADMIN and `mount -o remount,rw /` undoes the read-only view.
+    args += ["--unshare-user", "--cap-drop", "ALL"]
+    if _supports_disable_userns():
+        args.append("--disable-userns")
+    args += ["--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try"]
+    if not mode.network:
+        # No network: also no host services behind Unix sockets (/run: docker, dbus, the
+        # user's runtime dir); the seccomp filter covers socket files elsewhere.
+        args += ["--unshare-net", "--tmpfs", "/run"]
+        if Path("/var/run").is_dir() and not Path("/var/run").is_symlink():
+            args += ["--tmpfs", "/var/run"]
+        if seccomp_fd is not None:
+            args += ["--seccomp", str(seccomp_fd)]
+    else:
+        for sock in ("/run/docker.sock", "/var/run/docker.sock", "/run/podman/podman.sock"):
+            if Path(sock).exists():
+                args += ["--ro-bind", "/dev/null", sock]
+    args += [
+        "--unsetenv",
+        "SSH_AUTH_SOCK",
+        "--die-with-parent",
+        "--setenv",
+        "TMPDIR",
+        "/tmp",
+        "--chdir",
+        root,
+        "--",
+        *argv,
+    ]
+    return args
+
+
+def _seatbelt_profile(mode: SandboxMode, config: SandboxConfig, cwd: Path) -> str:
+    def quoted(path: Path | str) -> str:
+        return '"' + str(path).replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+    root = cwd.resolve()
+    writable = [root, Path("/private/tmp"), Path("/private/var/folders"), *config.writable]
+    lines = ["(version 1)", "(allow default)", "(deny file-write*)"]
+    lines.append(
+        "(allow file-write* "
+        + " ".join(f"(subpath {quoted(p)})" for p in writable)
+        + ' (literal "/dev/null") (regex #"^/dev/fd/") (regex #"^/dev/tty"))'
+    )
+    for path in protected_paths(config, cwd):  # later rules win in SBPL
+        lines.append(f"(deny file-write* (subpath {quoted(path)}))")
+    if not mode.network:
+        lines.append("(deny network*)")
+        lines.append('(allow network* (remote unix-socket (path-literal "/var/run/syslog")))')
+    return "\n".join(lines)
