@@ -81,6 +81,10 @@ class ProviderError:
     retryable: bool = False
     hint: str | None = None
     url: str | None = None
+    # What kind of failure, for code that must tell them apart without reading the message:
+    # "truncated" (the stream ended before the model finished), "max_line_bytes",
+    # "idle_timeout", "stream_timeout"; None for everything else.
+    code: str | None = None
 
 
 ProviderEvent = (
