@@ -61,11 +61,11 @@ def start_server(events: int, piece_len: int) -> tuple[subprocess.Popen[str], st
     return proc, url, int(size)
 
 
-def timed(cmd: list[str], cwd: Path, env: dict[str, str]) -> tuple[float, int, int]:
-    """(wall seconds, peak RSS bytes, exit code) of one run, measured by GNU time."""
+def timed(cmd: list[str], cwd: Path, env: dict[str, str]) -> tuple[float, int, int, float]:
+    """(wall seconds, peak RSS bytes, exit code, CPU seconds) of one run, by GNU time."""
     with tempfile.NamedTemporaryFile("r", suffix=".time") as out:
         proc = subprocess.run(
-            ["/usr/bin/time", "-f", "%e %M", "-o", out.name, *cmd],
+            ["/usr/bin/time", "-f", "%e %M %U %S", "-o", out.name, *cmd],
             cwd=cwd,
             env=env,
             stdout=subprocess.DEVNULL,
@@ -75,7 +75,7 @@ def timed(cmd: list[str], cwd: Path, env: dict[str, str]) -> tuple[float, int, i
         last = out.read().strip().splitlines()[-1].split()
     if proc.returncode != 0:
         print(f"  ! {' '.join(cmd[-4:])} exited {proc.returncode}: {proc.stderr[-400:]!r}")
-    return float(last[0]), int(last[1]) * 1024, proc.returncode
+    return float(last[0]), int(last[1]) * 1024, proc.returncode, float(last[2]) + float(last[3])
 
 
 def main() -> None:
@@ -110,9 +110,12 @@ def main() -> None:
                 )
 
             curl = ["curl", "-sN", big_url + "/v1/chat/completions"]
-            curl_times = [timed(curl, work, env)[0] for _ in range(opts.runs)]
-            base = statistics.median(curl_times)
-            print(f"curl -sN > /dev/null: {base:.2f} s")
+            curl_runs = [timed(curl, work, env) for _ in range(opts.runs)]
+            base = statistics.median(r[0] for r in curl_runs)
+            print(
+                f"curl -sN > /dev/null: {base:.2f} s "
+                f"(CPU {statistics.median(r[3] for r in curl_runs):.2f} s)"
+            )
             for fmt in ("text", "json"):
                 cmd = [sys.executable, "-m", "opencode.commands.cli", "run", "--format", fmt, "hi"]
                 configure(tiny_url)
@@ -120,10 +123,12 @@ def main() -> None:
                 configure(big_url)
                 runs = [timed(cmd, work, env) for _ in range(opts.runs)]
                 wall = statistics.median(r[0] for r in runs)
+                cpu = statistics.median(r[3] for r in runs)
                 peak = max(r[1] for r in runs)
                 print(
                     f"opencode run --format {fmt} > /dev/null: {wall:.2f} s = "
-                    f"{wall / base:.2f}x curl (goal <= 1.3x); peak RSS {peak / 1e6:.0f} MB, "
+                    f"{wall / base:.2f}x curl (goal <= 1.3x), CPU {cpu:.2f} s; "
+                    f"peak RSS {peak / 1e6:.0f} MB, "
                     f"growth {(peak - baseline) / 1e6:.0f} MB over a one-event reply "
                     f"(goal <= 60 MB); exit {runs[-1][2]}"
                 )

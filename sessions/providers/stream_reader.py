@@ -35,6 +35,7 @@ from opencode.sessions.events import (
     ToolCallDelta,
 )
 from opencode.sessions.providers.base import ProviderConfig
+from opencode.sessions.providers.raw_body import body_pieces
 
 DEFAULT_MAX_LINE_BYTES = 8 * 1024 * 1024
 DEFAULT_IDLE_TIMEOUT = 300.0
@@ -52,6 +53,8 @@ class StreamLimits:
     idle_timeout: float = DEFAULT_IDLE_TIMEOUT
     stream_timeout: float = DEFAULT_STREAM_TIMEOUT
     coalesce: bool = True
+    read_timeout: float = 120.0  # no bytes at all, keep-alives included ([provider] timeout)
+    bulk_reads: bool = True  # read the socket in bulk (raw_body) where the response allows
 
 
 def stream_limits(config: ProviderConfig) -> StreamLimits:
@@ -74,6 +77,7 @@ def stream_limits(config: ProviderConfig) -> StreamLimits:
         idle_timeout=float(number("idle_timeout", DEFAULT_IDLE_TIMEOUT)),
         stream_timeout=float(number("stream_timeout", DEFAULT_STREAM_TIMEOUT)),
         coalesce=coalesce,
+        read_timeout=config.timeout,
     )
 
 
@@ -155,7 +159,11 @@ class LineReader:
         partial: list[bytes] = []
         partial_len = 0
         try:
-            async for chunk in self.response.aiter_bytes():
+            if self.limits.bulk_reads:
+                source = body_pieces(self.response, self.limits.read_timeout)
+            else:
+                source = self.response.aiter_bytes()
+            async for chunk in source:
                 self.received += len(chunk)
                 if b"\n" not in chunk:
                     partial.append(chunk)
