@@ -246,3 +246,26 @@ async def test_the_stream_deadline_ends_a_reply_that_never_ends() -> None:
     assert error.code == "stream_timeout" and "stream_timeout" in error.message
     assert text_of(events).startswith("w0 w1 ")
     assert server.completed_at == []
+
+
+# --------------------------------------------------------------------------- both read paths
+
+
+@pytest.mark.parametrize("bulk", [True, False])
+@pytest.mark.parametrize("chunk_size", [None, 1, 5000])
+async def test_line_reader_gives_the_same_lines_on_both_read_paths(
+    bulk: bool, chunk_size: int | None
+) -> None:
+    lines = [b"data: %d" % i + (b"\r" if i % 3 == 0 else b"") for i in range(2000)]
+    body = b"\n".join(lines) + b"\nlast line without newline"
+    with StreamServer([Reply(body, chunk_size=chunk_size)]) as server:
+        async with httpx.AsyncClient() as client:
+            async with client.stream("GET", server.url) as response:
+
+                def fault(problem: str, key: str) -> ProviderError:
+                    return ProviderError(problem, code=key)
+
+                reader = LineReader(response, StreamLimits(bulk_reads=bulk), fault)
+                got = [line async for batch in reader.batches() for line in batch]
+    assert got == [line.rstrip(b"\r") for line in lines] + [b"last line without newline"]
+    assert not reader.ended_clean and reader.received == len(body)
