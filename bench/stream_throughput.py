@@ -98,9 +98,11 @@ def main() -> None:
                 "PYTHONPATH": str(code),
             }
             env.pop("OPENCODE_CONFIG", None)
+            load = os.getloadavg()[0]
             print(
                 f"reply: {size / 1e6:.1f} MB, {opts.events} SSE events of {opts.piece} chars; "
-                f"code: {code}"
+                f"code: {code}; load average {load:.1f} on {os.cpu_count()} CPUs (wall times "
+                "on a busy machine wait for a CPU: compare the CPU seconds)"
             )
 
             def configure(url: str) -> None:
