@@ -24,7 +24,6 @@ from http import HTTPStatus
 from typing import Any
 
 import httpx
-from httpx_sse import EventSource
 
 from opencode.sessions.events import ProviderError
 from opencode.sessions.providers.base import ProviderConfig
@@ -95,13 +94,6 @@ def merge_extra(body: dict[str, Any], extra: Mapping[str, Any]) -> dict[str, Any
         else:
             body[key] = value
     return body
-
-
-class LenientEventSource(EventSource):
-    """Some proxies label an SSE body ``text/plain``; parse it as SSE anyway."""
-
-    def _check_content_type(self) -> None:
-        return
 
 
 def retry_after_seconds(value: str | None, now: float | None = None) -> float | None:
