@@ -561,6 +561,11 @@ PROVIDER_OPTION_KEYS: set[str] = {
     "extra_body",
     "prefill",
     "tools",
+    # The stream reader (sessions/providers/stream_reader.py).
+    "max_line_bytes",
+    "idle_timeout",
+    "stream_timeout",
+    "coalesce",
 }
 
 

@@ -1,7 +1,7 @@
 """OpenAI Chat Completions streaming: OpenAI, OpenRouter, LM Studio, llama.cpp, vLLM.
 
 Builds the ``/chat/completions`` request from a ``ChatRequest`` and turns the SSE reply into
-provider events as it arrives (httpx-sse parses line by line). Tolerates what real
+provider events as it arrives (our SSE decoder, line by line). Tolerates what real
 OpenAI-compatible servers do: tool-call deltas that repeat id/type/name every time, a legacy
 ``function_call`` beside ``tool_calls``, comment lines, CRLF, usage only in a final chunk with
 no choices (or none at all), and ``data: {"error": ...}`` mid-stream.
