@@ -148,7 +148,12 @@ class Runner:
             tools = builtin_tools()
         self.tools = tools
         self.tool_calls = ToolCalls(
-            bus=bus, repo=self.repo, cwd=cwd, permissions=permissions, asker=asker
+            bus=bus,
+            repo=self.repo,
+            cwd=cwd,
+            permissions=permissions,
+            asker=asker,
+            secrets=config.literal_secrets(),
         )
         # Sessions started here whose row the store has not written yet: it is written with
         # the first message, so a session nobody spoke in never becomes a row.

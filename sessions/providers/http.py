@@ -27,6 +27,7 @@ import httpx
 
 from opencode.sessions.events import ProviderError
 from opencode.sessions.providers.base import ProviderConfig
+from opencode.sessions.secrets import redact_url
 
 log = logging.getLogger(__name__)
 
@@ -166,7 +167,7 @@ class HttpTransport:
                 text = text.replace(secret, "***")
                 if secret.lower().startswith("bearer "):
                     text = text.replace(secret[7:], "***")
-        return text
+        return redact_url(text)  # a base_url like https://user:password@host
 
     def error(
         self,
