@@ -31,6 +31,7 @@ COMMAND_MODULES: list[str] = [
     "opencode.commands.sync.cmds",
     "opencode.commands.verify.cmds",
     "opencode.commands.backlog.cmds",
+    "opencode.commands.provider.cmds",
 ]
 
 

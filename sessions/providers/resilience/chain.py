@@ -291,7 +291,7 @@ class ResilientProvider:
                     )
                     await hub.sleep(wait)
                     continue
-                outcomes.append(f"{ref}: {error.message}")
+                outcomes.append(f"{ref}: {clean_error(error.message, secrets)}")
                 if not is_last:
                     hub.notify(
                         Notice(
