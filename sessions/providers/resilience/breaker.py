@@ -32,6 +32,7 @@ class Decision:
     probe: bool = False  # this call is the half-open probe
     retry_in: float = 0.0  # seconds until a call may be tried again (when refused)
     last_error: str | None = None
+    failures: int = 0  # consecutive failures counted when it was asked
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,7 +92,7 @@ class Breaker:
         # Fast path without a write transaction: a closed breaker is the common case.
         row = await self._row()
         if row is None or row[0] == "closed":
-            return Decision(True, "closed")
+            return Decision(True, "closed", failures=0 if row is None else row[1])
         async with self.store.transaction():
             row = await self._row()
             if row is None or row[0] == "closed":
@@ -115,7 +116,12 @@ class Breaker:
             await self._set("half-open", probe_at=now, now=now)
             return Decision(True, "half-open", probe=True, last_error=last_error)
 
-    async def record_success(self) -> None:
+    async def record_success(self, seen_clean: bool = False) -> None:
+        """``seen_clean``: the caller's ``before_call`` saw a closed breaker with no failures,
+        so there is nothing to reset (saves a read per call; another process's failure in
+        between stays counted, which errs on the safe side)."""
+        if seen_clean:
+            return
         row = await self._row()
         if row is None or (row[0] == "closed" and row[1] == 0):
             return  # nothing to reset: keep the success path free of writes

@@ -15,7 +15,7 @@ to the ``observer`` callback, which the engine turns into status lines and sessi
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncGenerator, Callable
+from collections.abc import AsyncGenerator, Awaitable, Callable
 from contextlib import aclosing
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Literal
@@ -38,7 +38,7 @@ from opencode.sessions.providers.resilience.audit import (
     current_session,
     endpoint_label,
 )
-from opencode.sessions.providers.resilience.breaker import Breaker
+from opencode.sessions.providers.resilience.breaker import Breaker, Decision
 from opencode.sessions.providers.resilience.errors import (
     BREAKER,
     FALLBACK,
@@ -105,6 +105,22 @@ class ResilientProvider:
         return entries
 
     async def stream(self, request: ChatRequest) -> AsyncGenerator[ProviderEvent, None]:
+        # The bookkeeping of a failed attempt that the chain moves past (breaker, audit row)
+        # waits until the next entry's first content is out: a dead primary then costs the
+        # fallback's first byte only the failed connect, and every row is still written.
+        pending: list[Awaitable[None]] = []
+        try:
+            async with aclosing(self._walk(request, pending)) as events:
+                async for event in events:
+                    yield event
+                    if pending and isinstance(event, _CONTENT):
+                        await _flush(pending)
+        finally:
+            await _flush(pending)
+
+    async def _walk(
+        self, request: ChatRequest, pending: list[Awaitable[None]]
+    ) -> AsyncGenerator[ProviderEvent, None]:
         hub = self.hub
         entries = self._entries(request.model)
         requested = entries[0].ref
@@ -254,11 +270,11 @@ class ResilientProvider:
                             yield held
                     status = "ok" if attempt.error is None else "error"
                 finally:
-                    await self._finish(
+                    bookkeeping = self._finish(
                         entry,
                         step,
                         retry,
-                        decision.state,
+                        decision,
                         started,
                         t0,
                         attempt,
@@ -268,6 +284,17 @@ class ResilientProvider:
                         limiter,
                         session,
                     )
+                    moving_on = (
+                        status == "error"
+                        and not attempt.committed
+                        and not is_last
+                        and attempt.error is not None
+                        and classify(attempt.error) in FALLBACK
+                    )
+                    if moving_on:
+                        pending.append(bookkeeping)
+                    else:
+                        await bookkeeping
                 error = attempt.error
                 if error is None:
                     return
@@ -338,7 +365,7 @@ class ResilientProvider:
         entry: ChainEntry,
         step: int,
         retry: int,
-        breaker_state: str,
+        decision: Decision,
         started: float,
         t0: float,
         attempt: _Attempt,
@@ -365,13 +392,15 @@ class ResilientProvider:
             cost = price.cost(usage.input_tokens, usage.output_tokens, usage.cache_read_tokens)
         try:
             if status == "ok":
-                await breaker.record_success()
+                await breaker.record_success(decision.state == "closed" and not decision.failures)
             elif status == "error" and kind in BREAKER:
                 await breaker.record_failure(
                     clean_error(error.message if error else "", _secrets(entry.provider)) or ""
                 )
             elif status == "error":
-                await breaker.record_success()  # the endpoint answered: it is up
+                await breaker.record_success(
+                    decision.state == "closed" and not decision.failures
+                )  # the endpoint answered: it is up
             if usage is not None:
                 limiter.settle(estimate, usage.input_tokens + usage.output_tokens)
             await hub.audit.record(
@@ -388,7 +417,7 @@ class ResilientProvider:
                     error=clean_error(error.message, _secrets(entry.provider)) if error else None,
                     retry=retry,
                     fallback_step=step,
-                    breaker_state=breaker_state,
+                    breaker_state=decision.state,
                     tokens_in=tokens_in,
                     tokens_out=tokens_out,
                     tokens_cached=cached,
@@ -400,6 +429,11 @@ class ResilientProvider:
             hub.notify(
                 Notice("failed", entry.ref, step, f"could not record the provider call: {exc}")
             )
+
+
+async def _flush(pending: list[Awaitable[None]]) -> None:
+    while pending:
+        await pending.pop(0)
 
 
 def _annotated(error: ProviderError, outcomes: list[str]) -> ProviderError:
