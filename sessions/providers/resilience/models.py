@@ -23,6 +23,7 @@ from opencode.sessions.store.db import Store
 
 FETCH_TIMEOUT_S = 10.0
 ANTHROPIC_VERSION = "2023-06-01"
+MEMO_S = 60.0
 
 
 class ModelListError(Exception):
@@ -124,17 +125,22 @@ class ModelCatalog:
         self.store = store
         self.ttl_s = ttl_s
         self.clock = clock
-        # per process: a turn checks the same endpoint many times
-        self._memo: dict[str, tuple[float, tuple[str, ...]] | None] = {}
+        # per process, re-read after MEMO_S: a turn checks the same endpoint many times, and a
+        # `provider models --refresh` in another process is seen within MEMO_S
+        self._memo: dict[str, tuple[float, float, tuple[str, ...]] | None] = {}
+        self._memo_at: dict[str, float] = {}
 
     async def cached(self, config: ProviderConfig) -> ModelList | None:
         """The stored list if it is younger than the TTL, else None."""
         key = cache_key(config)
         now = self.clock()
-        if key in self._memo:
+        if key in self._memo and now - self._memo_at[key] <= MEMO_S:
             memo = self._memo[key]
-            if memo is None or now - memo[0] <= self.ttl_s:
-                return None if memo is None else self._list(config, memo[1], memo[0], True)
+            if memo is None:
+                return None
+            if now - memo[0] <= self.ttl_s:
+                return self._list(config, memo[2], memo[0], True)
+        self._memo_at[key] = now
         row = await self.store.fetchone(
             "SELECT fetched_at FROM provider_model_fetch WHERE key = ?", (key,)
         )
@@ -145,7 +151,7 @@ class ModelCatalog:
             "SELECT model FROM provider_model WHERE key = ? ORDER BY model", (key,)
         )
         models = tuple(r["model"] for r in rows)
-        self._memo[key] = (float(row["fetched_at"]), models)
+        self._memo[key] = (float(row["fetched_at"]), now, models)
         return self._list(config, models, float(row["fetched_at"]), True)
 
     def _list(
@@ -171,7 +177,8 @@ class ModelCatalog:
                 "count = excluded.count",
                 (key, now, len(models)),
             )
-        self._memo[key] = (now, models)
+        self._memo[key] = (now, now, models)
+        self._memo_at[key] = now
         return self._list(config, models, now, False)
 
     async def get(self, config: ProviderConfig, *, refresh: bool = False) -> ModelList:
