@@ -164,3 +164,13 @@ async def test_cost_is_computed_from_the_price_table(
         assert abs(call["cost"] - expected) < 1e-12
     finally:
         await h.aclose()
+
+
+def test_log_since_rejects_a_bad_span_with_exit_2(tmp_path: Path) -> None:
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "opencode.toml").write_text('model = "local/smollm2"\n', encoding="utf-8")
+    run = opencode(project, "provider", "log", "--since", "yesterday")
+    assert run.code == 2 and "30m, 2h, 1d" in run.stderr + run.stdout
+    empty = opencode(project, "provider", "log", "--since", "1h")
+    assert empty.code == 0 and "No provider calls recorded in that span." in empty.stdout
