@@ -225,3 +225,51 @@ async def test_every_entry_failing_is_one_error_listing_each(
         assert any(n.kind == "exhausted" for n in h.notices)
     finally:
         await h.aclose()
+
+
+async def test_a_hung_primary_is_left_after_first_token_timeout(
+    tmp_path: Path, stream_server: StreamServer
+) -> None:
+    import time
+
+    hung = StreamServer([Reply(body=b"", hang=True)])
+    hung.start()
+    stream_server.add(text_reply())
+    try:
+        text = provider_toml(
+            "a", hung.url, 'fallback = ["b/m2"]\nfirst_token_timeout_s = 0.3'
+        ).replace("timeout = 5", "timeout = 30") + provider_toml("b", stream_server.url)
+        h = await harness(tmp_path, text)
+        try:
+            start = time.monotonic()
+            events = await h.ask()
+            elapsed = time.monotonic() - start
+            assert text_of(events) == HELLO
+            assert elapsed < 15  # far below the 30 s read timeout it would otherwise wait
+            calls = await h.calls()
+            assert [(c["provider"], c["status"], c["error_class"]) for c in calls] == [
+                ("a", "error", "timeout"),
+                ("b", "ok", None),
+            ]
+            assert "no first token" in calls[0]["error"]
+        finally:
+            await h.aclose()
+    finally:
+        hung.stop()
+
+
+async def test_a_cut_before_any_content_is_retried(
+    tmp_path: Path, stream_server: StreamServer
+) -> None:
+    stream_server.add(Reply(body=text_reply().body, cut_after=0), text_reply())
+    h = await harness(tmp_path, provider_toml("a", stream_server.url))
+    try:
+        events = await h.ask()
+        assert text_of(events) == HELLO and not errors_of(events)
+        calls = await h.calls()
+        assert [(c["status"], c["error_class"], c["retry"]) for c in calls] == [
+            ("error", "stream_cut", 0),
+            ("ok", None, 1),
+        ]
+    finally:
+        await h.aclose()

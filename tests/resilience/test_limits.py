@@ -33,20 +33,28 @@ async def test_twenty_concurrent_requests_against_rpm_10_spread_over_the_minute(
     stream_server.add(text_reply())
     fake = FakeTime()
     limiters = LimiterRegistry(clock=fake.clock, sleep=fake.sleep)
-    h = await harness(
-        tmp_path, provider_toml("a", stream_server.url, "rpm = 10"), limiters=limiters
-    )
+    # The loopback server queues 5 pending connections; a burst of 10 can see one reset
+    # before the request is read. The chain retries it (as it would a real one), so give it
+    # room: this test is about the limiter, not the breaker.
+    text = provider_toml("a", stream_server.url, "rpm = 10\nfailure_threshold = 100")
+    text = text.replace("max_retries = 2", "max_retries = 5")
+    h = await harness(tmp_path, text, limiters=limiters)
     started: list[float] = []
     h.hub.observers.append(lambda n: started.append(fake.now) if n.kind == "attempt" else None)
     try:
         results = await asyncio.wait_for(asyncio.gather(*(h.ask() for _ in range(20))), 30)
-        assert all(text_of(r) and not errors_of(r) for r in results)
-        assert len(stream_server.requests) == 20
-        # a full bucket (10) at once, then one request every 6 s: the last at 60 s
+        assert all(text_of(r) and not errors_of(r) for r in results), [
+            e.message for r in results for e in errors_of(r)
+        ]
+        # a full bucket (10) at once, then one attempt every 6 s; a retried attempt is a
+        # request too and takes its own slot, so the spacing holds for every attempt
+        assert len(started) >= len(stream_server.requests) >= 20
         assert started[:10] == [0.0] * 10
-        assert started[10:] == pytest.approx([6.0 * k for k in range(1, 11)])
+        assert started[10:] == pytest.approx([6.0 * k for k in range(1, len(started) - 9)])
         waits = [n for n in h.notices if n.kind == "rate_wait"]
-        assert len(waits) == 10 and all(n.seconds == pytest.approx(6.0) for n in waits)
+        assert len(waits) == len(started) - 10 and all(
+            n.seconds == pytest.approx(6.0) for n in waits
+        )
         assert "requests per minute" in waits[0].text
     finally:
         await h.aclose()

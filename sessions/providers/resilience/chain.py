@@ -14,6 +14,7 @@ to the ``observer`` callback, which the engine turns into status lines and sessi
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import AsyncGenerator, Awaitable, Callable
 from contextlib import aclosing
@@ -226,7 +227,12 @@ class ResilientProvider:
                 try:
                     inner = hub.inner(entry.provider)
                     wire_request = replace(request, model=entry.model)
-                    async with aclosing(inner.stream(wire_request)) as events:
+                    limit = entry.policy.first_token_timeout_s if not is_last else None
+                    async with aclosing(
+                        _with_first_token_deadline(
+                            inner.stream(wire_request), limit, entry.provider
+                        )
+                    ) as events:
                         async for event in events:
                             if isinstance(event, ProviderError):
                                 attempt.error = event
@@ -429,6 +435,48 @@ class ResilientProvider:
             hub.notify(
                 Notice("failed", entry.ref, step, f"could not record the provider call: {exc}")
             )
+
+
+async def _with_first_token_deadline(
+    events: AsyncGenerator[ProviderEvent, None],
+    limit: float | None,
+    provider: ProviderConfig,
+) -> AsyncGenerator[ProviderEvent, None]:
+    """``events``, or a timeout ``ProviderError`` when no content arrived within ``limit`` s.
+
+    The read timeout of a provider (``timeout``, 120 s by default) is how long one silent gap
+    may last, so a hung primary would hold a turn that long before the chain could move on;
+    ``first_token_timeout_s`` bounds the wait for the first content when there is a next
+    entry. The wait runs in this task (``asyncio.timeout``), so cancelling it closes the
+    adapter's response like any other cancellation."""
+    async with aclosing(events):
+        if limit is None:
+            async for event in events:
+                yield event
+            return
+        deadline = asyncio.get_running_loop().time() + limit
+        iterator = events.__aiter__()
+        content = False
+        while True:
+            try:
+                if content:
+                    event = await iterator.__anext__()
+                else:
+                    async with asyncio.timeout_at(deadline):
+                        event = await iterator.__anext__()
+            except StopAsyncIteration:
+                return
+            except TimeoutError:
+                yield ProviderError(
+                    f"{provider.name}: no first token from "
+                    f"{endpoint_label(provider.base_url)} within {limit:g} s",
+                    retryable=True,
+                    hint=f"[provider.{provider.name}] first_token_timeout_s = {limit:g} "
+                    "moves on to the next model of the chain; raise it if the model is slow",
+                )
+                return
+            content = content or isinstance(event, _CONTENT)
+            yield event
 
 
 async def _flush(pending: list[Awaitable[None]]) -> None:

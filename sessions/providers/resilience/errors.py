@@ -6,12 +6,13 @@ The adapters phrase errors for people; this reads them back into a small set of 
 class           from                         fallback retry     breaker counts
 =============== ============================ ======== ========= ==============
 connect         refused, DNS, hung up         yes      last only yes
-timeout         connect/read timeout, 408     yes      last only yes
+timeout         connect/read/first-token, 408 yes      last only yes
 server_error    5xx                           yes      last only yes
 overloaded      529, ``overloaded_error``     yes      last only yes
 rate_limited    429                           yes      last only yes
 context_length  400/413 "context length"      yes      no        no
-stream_cut      cut after content began       no       no        yes
+stream_cut      cut before any content        yes      last only yes
+(stream_cut)    cut after content began       no       no        yes
 auth            401, 403                      no       no        no
 bad_request     other 4xx                     no       no        no
 not_found       404                           no       no        no
@@ -29,9 +30,19 @@ import re
 from opencode.sessions.events import ProviderError
 
 FALLBACK = frozenset(
-    {"connect", "timeout", "server_error", "overloaded", "rate_limited", "context_length"}
+    {
+        "connect",
+        "timeout",
+        "server_error",
+        "overloaded",
+        "rate_limited",
+        "context_length",
+        "stream_cut",
+    }
 )
-RETRY = frozenset({"connect", "timeout", "server_error", "overloaded", "rate_limited"})
+RETRY = frozenset(
+    {"connect", "timeout", "server_error", "overloaded", "rate_limited", "stream_cut"}
+)
 BREAKER = frozenset(
     {"connect", "timeout", "server_error", "overloaded", "rate_limited", "stream_cut"}
 )
@@ -52,7 +63,7 @@ def classify(error: ProviderError) -> str:
             return "overloaded"
         if _CONTEXT.search(error.message):
             return "context_length"
-        if "timed out connecting" in text or "no data from" in text:
+        if "timed out connecting" in text or "no data from" in text or "no first token" in text:
             return "timeout"
         if "could not connect" in text or "without a response" in text:
             return "connect"

@@ -7,7 +7,8 @@ Keys (all optional):
 - ``[provider.NAME]``: ``fallback = [...]``; ``failure_threshold`` (consecutive failures that
   open the breaker, default 3); ``cooldown_s`` (how long it stays open, default 30);
   ``rpm`` / ``tpm`` (client-side requests / tokens per minute); ``check_models`` (false: never
-  refuse a model the endpoint does not list).
+  refuse a model the endpoint does not list); ``first_token_timeout_s`` (with a next entry in
+  the chain: give up on this one when no content came within that many seconds).
 - ``[provider.NAME.price."MODEL"]``: ``input``, ``output``, ``cached`` per million tokens.
 
 ``sessions.config`` keeps any unknown ``[provider.NAME]`` key in ``ProviderConfig.options``, so
@@ -58,6 +59,7 @@ class ProviderPolicy:
     tpm: int | None = None
     check_models: bool = True
     prices: dict[str, Price] = field(default_factory=dict)
+    first_token_timeout_s: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -203,6 +205,9 @@ def _policy(config: Config, provider: ProviderConfig) -> ProviderPolicy:
     cooldown = _number(config, options, "cooldown_s", f"{key}.cooldown_s", DEFAULT_COOLDOWN_S)
     rpm = _number(config, options, "rpm", f"{key}.rpm", None, integer=True)
     tpm = _number(config, options, "tpm", f"{key}.tpm", None, integer=True)
+    first_token = _number(
+        config, options, "first_token_timeout_s", f"{key}.first_token_timeout_s", None
+    )
     check_models = options.get("check_models", True)
     if not isinstance(check_models, bool):
         raise _fail(config, f"{key}.check_models", "true or false", check_models)
@@ -215,6 +220,7 @@ def _policy(config: Config, provider: ProviderConfig) -> ProviderPolicy:
         tpm=int(tpm) if tpm is not None else None,
         check_models=check_models,
         prices=_prices(config, name, options.get("price")),
+        first_token_timeout_s=first_token,
     )
 
 
