@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from opencode.sessions.events import EventBus, MessageStarted, SessionEvent
-from opencode.sessions.providers.resilience.audit import call_session
+from opencode.sessions.providers.resilience.audit import call_session, session_cost
 from opencode.sessions.providers.resilience.chain import Notice
 from opencode.sessions.providers.resilience.hub import LimiterRegistry, ResilienceHub
 from opencode.sessions.runner import PermissionAnswer, PermissionRequest, Runner
@@ -70,6 +70,8 @@ async def test_runner_turn_answered_by_the_fallback_is_saved_and_attributed(
             "a/m1",
             session.id,
         )
+        cost, sent = await session_cost(store, session.id)
+        assert (cost, sent) == (None, 2)  # no price configured: unknown, not zero
         # today the runner labels the message with the requested model; the notice says who
         # answered (the engine is to persist it: see the resilience report)
         started = [e for e in events if isinstance(e, MessageStarted) and e.role == "assistant"]

@@ -213,3 +213,16 @@ async def summaries(
             )
         )
     return out
+
+
+async def session_cost(store: Store, session_id: str) -> tuple[float | None, int]:
+    """(cost of the session's calls, None when no call had a price; number of calls sent) —
+    what the engine writes into ``session.cost`` when a turn ends."""
+    row = await store.fetchone(
+        "SELECT SUM(cost) AS cost, COUNT(*) AS calls FROM provider_call "
+        "WHERE session_id = ? AND status != 'skipped'",
+        (session_id,),
+    )
+    if row is None:
+        return None, 0
+    return (None if row["cost"] is None else float(row["cost"])), int(row["calls"])

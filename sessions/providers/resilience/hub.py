@@ -3,6 +3,19 @@ catalog and the wire adapters behind every chain. The engine builds one hub and 
 ``provider_factory`` (or calls ``build_provider``); everything is shared by the chains it hands
 out, so two turns on the same endpoint share one breaker, one limiter and one HTTP client.
 
+The engine's wiring (``sessions/engine.py``), in full::
+
+    hub = ResilienceHub.from_config(config, store, observer=on_notice)  # ConfigError: exit 2
+    runner = Runner(..., provider_factory=hub.provider_factory)
+    with call_session(session_id):          # audit rows carry the session id
+        await runner.send(session_id, text)
+    cost, _ = await session_cost(store, session_id)   # -> session.cost
+    await runner.aclose(); await hub.aclose()
+
+``on_notice(Notice)``: ``answered`` names the model that answered (``ref``) and the one asked
+for (``requested``), to persist on the assistant message; ``rate_wait``, ``retry_wait``,
+``fallback``, ``skipped`` and ``exhausted`` are status lines.
+
 Rate limiters are process-wide by default (``PROCESS_LIMITERS``): two engines in one process
 (the TUI and a subagent) still respect one ``rpm``.
 """
