@@ -11,6 +11,8 @@ import textwrap
 import time
 from pathlib import Path
 
+import pytest
+
 from opencode.sessions.providers.resilience.breaker import Breaker
 from opencode.sessions.store.db import Store
 from tests.resilience.helpers import (
@@ -158,3 +160,26 @@ async def test_auth_errors_do_not_open_the_breaker(
         assert {c["breaker_state"] for c in await h.calls()} == {"closed"}
     finally:
         await h.aclose()
+
+
+async def test_a_remembered_closed_state_expires_and_own_failures_drop_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from opencode.sessions.providers.resilience import breaker as breaker_module
+
+    store = await Store.open(tmp_path / "db.sqlite")
+    here = Breaker(store, "p", "http://x/v1", failure_threshold=1)
+    there = Breaker(store, "p", "http://x/v1", failure_threshold=1)  # as another process
+    try:
+        assert (await here.before_call()).allowed  # remembered: closed
+        await there.record_failure("down")
+        assert (await here.before_call()).allowed  # within CLOSED_CACHE_S: not re-read
+        monkeypatch.setattr(breaker_module, "CLOSED_CACHE_S", 0.0)
+        assert not (await here.before_call()).allowed  # expired: sees the other's open
+        monkeypatch.setattr(breaker_module, "CLOSED_CACHE_S", 3600.0)
+        fresh = Breaker(store, "q", "http://y/v1", failure_threshold=1)
+        assert (await fresh.before_call()).allowed
+        await fresh.record_failure("boom")
+        assert not (await fresh.before_call()).allowed  # its own failure is never cached over
+    finally:
+        await store.close()

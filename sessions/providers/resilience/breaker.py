@@ -9,6 +9,8 @@ The state is a row of ``provider_breaker``, read and changed inside one ``BEGIN 
 transaction, so every opencode process on the same database shares it: a script that calls
 ``opencode run`` 100 times against a dead endpoint pays for ``failure_threshold`` failures, not
 100. The clock is wall time (processes share no monotonic clock) and is injected for tests.
+A process remembers a closed breaker for ``CLOSED_CACHE_S`` (1 s) so the success path costs
+no read; its own failures drop that memory at once.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from typing import Literal
 from opencode.sessions.store.db import Store
 
 State = Literal["closed", "open", "half-open"]
+CLOSED_CACHE_S = 1.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +75,10 @@ class Breaker:
         # A probe whose process died never reports back: after this long another is allowed.
         self.probe_timeout_s = max(probe_timeout_s, cooldown_s)
         self.clock = clock
+        # (time.monotonic(), failures) of the last read that found the breaker closed. Within
+        # CLOSED_CACHE_S the hot path skips the read: another process opening the breaker is
+        # seen at most that much later, and this process's own writes drop the cache at once.
+        self._closed_seen: tuple[float, int] | None = None
 
     async def _row(self) -> tuple[State, int, float | None, float | None, str | None] | None:
         row = await self.store.fetchone(
@@ -90,9 +97,15 @@ class Breaker:
     async def before_call(self) -> Decision:
         """Decide whether a call may go out; hands out the half-open probe to one caller."""
         # Fast path without a write transaction: a closed breaker is the common case.
+        seen = self._closed_seen
+        if seen is not None and time.monotonic() - seen[0] < CLOSED_CACHE_S:
+            return Decision(True, "closed", failures=seen[1])
         row = await self._row()
         if row is None or row[0] == "closed":
-            return Decision(True, "closed", failures=0 if row is None else row[1])
+            failures = 0 if row is None else row[1]
+            self._closed_seen = (time.monotonic(), failures)
+            return Decision(True, "closed", failures=failures)
+        self._closed_seen = None
         async with self.store.transaction():
             row = await self._row()
             if row is None or row[0] == "closed":
@@ -158,6 +171,7 @@ class Breaker:
         error: str | None = None,
     ) -> None:
         """Upsert the row; ``False`` leaves a column as it is."""
+        self._closed_seen = None
         await self.store.execute(
             "INSERT INTO provider_breaker (key, provider, endpoint, state, failures, opened_at, "
             "probe_at, last_error, updated_at) VALUES (?, ?, ?, ?, COALESCE(?, 0), "
