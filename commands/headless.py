@@ -15,7 +15,10 @@ import os
 import signal
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from opencode.sessions.providers.resilience.chain import Notice
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_PERMISSION, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 EXIT_OUTPUT_CLOSED = 141  # 128 + SIGPIPE, as `yes | head` reports it
@@ -63,6 +66,15 @@ async def _run(opts: argparse.Namespace, message: str) -> int:
         await ctx.store.close()
 
 
+def _print_notice(notice: Notice) -> None:
+    """The provider layer's decisions on stderr (stdout stays the reply, or JSON lines)."""
+    if notice.kind in ("attempt", "failed"):
+        return  # each is followed by what it led to (a retry, a fallback, the end)
+    if notice.kind == "answered" and notice.requested in (None, notice.ref):
+        return  # the model asked for answered: nothing to say
+    print(f"opencode run: {notice.text}", file=sys.stderr)
+
+
 async def _agent_turn(ctx: Any, opts: argparse.Namespace, message: str) -> int:
     from opencode.commands.printers import JsonPrinter, TextPrinter
     from opencode.sessions.config import ConfigError
@@ -91,6 +103,7 @@ async def _agent_turn(ctx: Any, opts: argparse.Namespace, message: str) -> int:
 
     engine = Engine(ctx.config, ctx.cwd, allow=allow, allow_all=opts.yes)
     engine.model = opts.model
+    engine.on_notice = _print_notice
     await engine.open(asker, store=ctx.store)  # borrowed: _run closes it
     task = asyncio.current_task()
     loop = asyncio.get_running_loop()
