@@ -138,6 +138,8 @@ async def _agent_turn(ctx: Any, opts: argparse.Namespace, message: str) -> int:
 
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, on_signal)
+    reported: str | None = None  # the kind of StoreError already told to the user
+    close_failed = False
     try:
         await engine.start(session_id=opts.session, continue_latest=opts.cont, title=opts.title)
         result = await engine.send(message, max_steps=opts.max_steps)
@@ -145,6 +147,7 @@ async def _agent_turn(ctx: Any, opts: argparse.Namespace, message: str) -> int:
         print(f"opencode run: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except StoreError as exc:
+        reported = exc.kind
         print(f"opencode run: {exc}", file=sys.stderr)
         return EXIT_ERROR
     except asyncio.CancelledError:
@@ -162,7 +165,17 @@ async def _agent_turn(ctx: Any, opts: argparse.Namespace, message: str) -> int:
     finally:
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(sig)
-        await engine.close()
+        try:
+            await engine.close()  # the last buffered text is written here
+        except StoreError as exc:
+            close_failed = True
+            if exc.kind != reported:  # one message per failure, never a second traceback
+                print(
+                    f"opencode run: {exc}; the reply was shown but its end was not saved",
+                    file=sys.stderr,
+                )
+    if close_failed:
+        return EXIT_ERROR
     if result.finish == "error":
         return EXIT_ERROR
     if result.finish == "permission_required":
