@@ -178,21 +178,18 @@ def attribute(
             (full.search(query.liner_terms), full, query.liner_terms, 0.7, "one-liner"),
         ]
         best: dict[int, tuple[float, TextMatch, str]] = {}
-        for hits, index, terms, factor, label in searches:
+        for hits, engine, terms, factor, label in searches:
             for position, hit in hits.items():
-                cover = _coverage(hit, index, terms) * factor
+                cover = _coverage(hit, engine, terms) * factor
                 if cover >= MIN_COVERAGE and cover > best.get(position, (0.0,))[0]:
                     best[position] = (cover, hit, label)
         for position, (cover, hit, label) in best.items():
-            match = found.setdefault(position, CommitMatch(window[position]))
-            match.text_coverage, match.text_score, match.text_terms = (
-                cover,
-                hit.score,
-                hit.matched,
-            )
-            match.score += 5.0 * cover
-            match.why.append(
-                f"{label} words {', '.join(hit.matched)} ({cover:.0%} of the title's weight, "
+            worded = found.setdefault(position, CommitMatch(window[position]))
+            worded.text_coverage, worded.text_score = cover, hit.score
+            worded.text_terms = hit.matched
+            worded.score += 5.0 * cover
+            worded.why.append(
+                f"{label} words {', '.join(hit.matched)} ({cover:.0%} of their weight, "
                 f"BM25 {hit.score:g})"
             )
         for position, commit in enumerate(window):
