@@ -371,13 +371,15 @@ def _decide(
     if new_missing:
         return "partially_completed", "medium" if commits or new_present else "low"
     all_new = new_planned > 0 and new_present == new_planned
-    all_planned = not verifiable or planned_touched + new_present >= verifiable
+    covered = planned_touched + new_present
+    all_planned = not verifiable or covered >= verifiable
     finished = [
         closing,
         tests,
         all_ticked,
         all_new,
-        strong_text and planned_touched > 0 and all_planned,
+        # Words that say it and most of the planned files changed by those same commits.
+        strong_text and planned_touched > 0 and 2 * covered >= verifiable,
     ]
     if commits and any(finished):
         confirmations = sum(finished) + int(referenced) + int(strong_text and not finished[4])

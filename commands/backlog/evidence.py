@@ -28,6 +28,12 @@ _CODE_SUFFIXES = frozenset(
 _DATA_DIRS = re.compile(r"(^|/)(fixtures?|snapshots?|__snapshots__|testdata|data)/")
 
 
+_BACK_MERGE = re.compile(
+    r"Merge (?:remote-tracking )?branch '(?:main|master|develop|trunk|origin/\S+)'"
+    r"(?: of \S+)? into "
+)
+
+
 class RealityError(Exception):
     """The repository cannot be inspected (not a git repo, bad revision, git missing, a hang)."""
 
@@ -142,6 +148,8 @@ async def history(repo: Path, since: str | None = None) -> list[Commit]:
         "log",
         "--no-color",
         "--no-renames",
+        # A merged pull request's files show on its merge commit (the one naming "#123").
+        "--diff-merges=first-parent",
         "--format=%x1e%H%x1f%ct%x1f%s%x1f%b%x1f",
         "--name-status",
         f"{since}..HEAD" if since else "HEAD",
@@ -156,7 +164,9 @@ async def history(repo: Path, since: str | None = None) -> list[Commit]:
             continue
         files: list[str] = []
         added: list[str] = []
-        for line in parts[4].splitlines():
+        # A merge of the main line into a branch brings everything main did: not this work.
+        back_merge = _BACK_MERGE.match(parts[2].strip()) is not None
+        for line in ([] if back_merge else parts[4].splitlines()):
             status, _, name = line.strip().partition("\t")
             if not name:
                 continue
