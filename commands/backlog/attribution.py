@@ -32,6 +32,10 @@ ATTRIBUTE_AT = 3.0
 MAX_ITEMS_PER_COMMIT = 3
 RELATIVE_FLOOR = 0.6
 MIN_COVERAGE = 0.5
+# Below MIN_COVERAGE, a match down to WEAK_COVERAGE adds a few points (it can tip a commit that
+# also changed the planned files) but never says "done" on its own.
+WEAK_COVERAGE = 0.25
+_NEW = re.compile(r"\(\s*new(?:\s+(?:file|module|test|folder))?\s*[),;:]", re.IGNORECASE)
 # Matched words must carry this much IDF in total: two everyday words are not a match.
 MIN_MATCHED_IDF = 3.0
 _CLOSING = (
@@ -87,6 +91,12 @@ def listed_path(entry: str) -> str | None:
     return candidate.lstrip("./") if candidate.startswith("./") else candidate
 
 
+def planned_new(entry: str) -> bool:
+    """Whether a "Files to modify" entry plans a new file: ``(new)``, ``(new file, ...)``;
+    not ``(new flag)``, which changes an existing file."""
+    return _NEW.search(entry) is not None
+
+
 def touches(path: str, changed: str) -> bool:
     return changed == path or changed.startswith(path.rstrip("/") + "/")
 
@@ -124,9 +134,7 @@ def build_query(item: BacklogItem) -> ItemQuery:
             re.IGNORECASE,
         )
     files = [p for p in (listed_path(e) for e in item.files) if p]
-    new_files = [
-        p for e in item.files if re.search(r"\(new\b", e, re.IGNORECASE) and (p := listed_path(e))
-    ]
+    new_files = [p for e in item.files if planned_new(e) and (p := listed_path(e))]
     return ItemQuery(
         names=names,
         refs=refs,
@@ -145,7 +153,8 @@ def _coverage(match: TextMatch | None, index: BM25Index, terms: list[str]) -> fl
     if sum(index.idf(t) for t in match.matched) < MIN_MATCHED_IDF:
         return 0.0
     if len(set(terms)) >= 2 and len(match.matched) < 2:
-        return 0.0  # one shared word is luck, whatever its weight
+        # One shared word, however rare, is at most weak evidence.
+        return min(match.coverage, MIN_COVERAGE - 0.01)
     return match.coverage
 
 
@@ -181,16 +190,17 @@ def attribute(
         for hits, engine, terms, factor, label in searches:
             for position, hit in hits.items():
                 cover = _coverage(hit, engine, terms) * factor
-                if cover >= MIN_COVERAGE and cover > best.get(position, (0.0,))[0]:
+                if cover >= WEAK_COVERAGE and cover > best.get(position, (0.0,))[0]:
                     best[position] = (cover, hit, label)
         for position, (cover, hit, label) in best.items():
             worded = found.setdefault(position, CommitMatch(window[position]))
             worded.text_coverage, worded.text_score = cover, hit.score
             worded.text_terms = hit.matched
-            worded.score += 5.0 * cover
+            strength = "" if cover >= MIN_COVERAGE else "weak: "
+            worded.score += 5.0 * cover if cover >= MIN_COVERAGE else 2.5 * cover
             worded.why.append(
-                f"{label} words {', '.join(hit.matched)} ({cover:.0%} of their weight, "
-                f"BM25 {hit.score:g})"
+                f"{strength}{label} words {', '.join(hit.matched)} ({cover:.0%} of their "
+                f"weight, BM25 {hit.score:g})"
             )
         for position, commit in enumerate(window):
             message = texts[position]
@@ -215,7 +225,8 @@ def attribute(
                 if p not in created and any(touches(p, f) for f in commit.files)
             ]
             if changed:
-                weight = max(rarity(p) for p in changed)
+                # Several planned files changed together say more than one; busy ones ~0.
+                weight = min(3.0, sum(rarity(p) for p in changed))
                 backed = match is not None and match.score > 0
                 points = (2.0 if backed else 1.0) * weight
                 if points >= 0.05:

@@ -31,7 +31,6 @@ evidence; nothing is marked done without at least one commit.
 
 from __future__ import annotations
 
-import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -42,6 +41,7 @@ from opencode.commands.backlog.attribution import (
     ItemQuery,
     attribute,
     listed_path,
+    planned_new,
     touches,
 )
 from opencode.commands.backlog.evidence import Commit, RepoEvidence, is_test_path, tests_for
@@ -204,7 +204,7 @@ def _check_files(
     checks: list[FileCheck] = []
     for entry in item.files:
         path = listed_path(entry)
-        check = FileCheck(entry, path, new=bool(re.search(r"\(new\b", entry, re.IGNORECASE)))
+        check = FileCheck(entry, path, new=planned_new(entry))
         if path:
             check.exists = (repo / path).exists()
             for commit in window:

@@ -166,7 +166,7 @@ async def history(repo: Path, since: str | None = None) -> list[Commit]:
         added: list[str] = []
         # A merge of the main line into a branch brings everything main did: not this work.
         back_merge = _BACK_MERGE.match(parts[2].strip()) is not None
-        for line in ([] if back_merge else parts[4].splitlines()):
+        for line in [] if back_merge else parts[4].splitlines():
             status, _, name = line.strip().partition("\t")
             if not name:
                 continue

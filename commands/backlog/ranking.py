@@ -68,6 +68,14 @@ class BM25Index:
         }
 
 
+# Planning verbs and quantifiers: a title says "show each X" and a commit "implement X"; these
+# words name no feature, and a small corpus can make them look rare.
+_GENERIC = frozenset(
+    "show each every make allow let use support add handle run better improve via when without "
+    "instead only also more less way ability able option".split()
+)
+
+
 def tokens(text: str) -> list[str]:
     """Stemmed words of a commit message or title; identifiers split on ``_`` and ``-``."""
-    return stem_words(re.sub(r"[_\-./]", " ", text))
+    return [w for w in stem_words(re.sub(r"[_\-./]", " ", text)) if w not in _GENERIC]
