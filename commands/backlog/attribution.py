@@ -150,7 +150,9 @@ def build_query(item: BacklogItem) -> ItemQuery:
 def _coverage(match: TextMatch | None, index: BM25Index, terms: list[str]) -> float:
     if match is None or not terms:
         return 0.0
-    if sum(index.idf(t) for t in match.matched) < MIN_MATCHED_IDF:
+    # In a small history even a unique word has a low IDF: the bar is relative to that.
+    unseen = index.idf("\x00")
+    if sum(index.idf(t) for t in match.matched) < min(MIN_MATCHED_IDF, 0.6 * unseen):
         return 0.0
     if len(set(terms)) >= 2 and len(match.matched) < 2:
         # One shared word, however rare, is at most weak evidence.
