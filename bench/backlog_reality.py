@@ -36,9 +36,7 @@ SHORT = {
 
 
 def clone(bundle: Path, into: Path) -> Path:
-    subprocess.run(
-        ["git", "clone", "-q", str(bundle), str(into)], check=True, capture_output=True
-    )
+    subprocess.run(["git", "clone", "-q", str(bundle), str(into)], check=True, capture_output=True)
     return into
 
 

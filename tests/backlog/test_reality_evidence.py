@@ -123,7 +123,9 @@ async def test_planned_new_file_missing_is_partial_and_new_flag_is_not_new(
     await _add(run, "Zstandard and Brotli codecs",
                "--file", "`src/codecs/zstd.py` (new)", "--file", "`src/codecs/brotli.py` (new)",
                "--file", "`src/cli.py` (new flag)")  # fmt: skip
-    repo.commit("Add zstandard codec", {"src/codecs/zstd.py": "z\n", "src/cli.py": "1\n"}, LATER + 5)
+    repo.commit(
+        "Add zstandard codec", {"src/codecs/zstd.py": "z\n", "src/cli.py": "1\n"}, LATER + 5
+    )
     item = (await _sync(run, repo))["Zstandard and Brotli codecs"]
     assert item["classification"] == "partially_completed"
     files = {f["path"]: f for f in item["evidence"]["files"]}
