@@ -5,7 +5,8 @@ temporary folder, parses the backlog planned at a release tag, runs the sync wit
 ``--since TAG`` and prints the wall time, one line per item (expected, got, confidence, score)
 and the confusion table (rows: expected class, columns: what the sync said).
 
-Run from the repository root: `python bench/backlog_reality.py [NAME ...] [--verbose]`.
+Run from the repository root: `python bench/backlog_reality.py [NAME ...] [--verbose]`;
+`--synthetic 20000 200` times the classification alone on a generated history of that size.
 """
 
 from __future__ import annotations
@@ -60,11 +61,65 @@ def confusion(pairs: list[tuple[str, str]]) -> list[str]:
     return lines
 
 
+def synthetic(commits: int, items: int) -> None:
+    """Classification cost alone (no git) on a generated history: ``commits`` commits of 3
+    files each over 400 paths and a 3,000-word vocabulary, ``items`` items with 4-word titles,
+    4 planned files (1 new) and an issue reference each; a tenth of the commits reference an
+    item."""
+    import random
+
+    from opencode.commands.backlog.classify import classify
+    from opencode.commands.backlog.evidence import Commit, RepoEvidence
+    from opencode.commands.backlog.model import BacklogItem
+
+    rng = random.Random(7)
+    words = [f"w{n}" for n in range(3000)]
+    paths = [f"src/m{n // 20}/f{n}.py" for n in range(400)]
+    history = [
+        Commit(
+            f"{n:040x}",
+            1_700_000_000 + n,
+            " ".join(rng.choices(words, k=7))
+            + (f" (#{rng.randrange(items)})" if n % 10 == 0 else ""),
+            " ".join(rng.choices(words, k=20)),
+            tuple(rng.sample(paths, 3)),
+            (),
+        )
+        for n in range(commits, 0, -1)
+    ]
+    backlog = [
+        BacklogItem(
+            title=" ".join(rng.choices(words, k=4)),
+            key=f"Task-{n}",
+            source=f"issue #{n}",
+            files=[f"`{p}`" for p in rng.sample(paths, 3)] + [f"`src/new/x{n}.py` (new)"],
+            planned_at=0.0,
+        )
+        for n in range(items)
+    ]
+    evidence = RepoEvidence(Path("/nonexistent"), "0" * 40, history, [])
+    started = time.perf_counter()
+    state = classify(backlog, evidence, since="base")
+    took = time.perf_counter() - started
+    print(f"synthetic: {commits} commits x {items} items classified in {took:.2f} s")
+    print(f"   {state.counts()}; unattributed {len(state.unattributed)}")
+
+
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("names", nargs="*", help="fixture names (default: all)")
     parser.add_argument("--verbose", action="store_true", help="print each item's reasons")
+    parser.add_argument(
+        "--synthetic",
+        nargs=2,
+        type=int,
+        metavar=("COMMITS", "ITEMS"),
+        help="also time classification alone on a generated history of this size",
+    )
     args = parser.parse_args()
+    if args.synthetic:
+        synthetic(*args.synthetic)
+        return
     specs = sorted(FIXTURES.glob("*.expected.json"))
     if args.names:
         specs = [s for s in specs if s.name.split(".")[0] in args.names]

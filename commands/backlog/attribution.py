@@ -160,28 +160,72 @@ def _coverage(match: TextMatch | None, index: BM25Index, terms: list[str]) -> fl
     return match.coverage
 
 
-def attribute(
-    items: list[BacklogItem], window: list[Commit]
-) -> tuple[list[list[CommitMatch]], list[ItemQuery]]:
-    """Per item, the commits attributed to it (newest first); and each item's query."""
-    queries = [build_query(item) for item in items]
-    texts = [f"{c.subject}\n{c.body}" for c in window]
-    full = BM25Index([tokens(t) for t in texts])
-    subjects = BM25Index([tokens(c.subject) for c in window])
-    size = len(window)
-    df: dict[str, int] = {}
-    for commit in window:
-        for name in set(commit.files):
-            df[name] = df.get(name, 0) + 1
+_KEY_TOKEN = re.compile(r"(?<![A-Za-z0-9])([A-Za-z]+-\d+)(?!\d)")
 
-    def rarity(path: str) -> float:
-        count = sum(n for name, n in df.items() if touches(path, name)) if size else 0
+
+class HistoryIndex:
+    """The window's commits indexed once: by file touched, by key named, by issue referenced,
+    and as BM25 corpora (subjects; subjects with bodies). Lookups cost what they return, not
+    the window's size (a long history times a large backlog stays fast)."""
+
+    def __init__(self, window: list[Commit]) -> None:
+        self.window = window
+        self.messages = [f"{c.subject}\n{c.body}" for c in window]
+        self.full = BM25Index([tokens(t) for t in self.messages])
+        self.subjects = BM25Index([tokens(c.subject) for c in window])
+        self._by_file: dict[str, list[int]] = {}
+        self._by_key: dict[str, set[int]] = {}
+        self._by_ref: dict[int, set[int]] = {}
+        for position, commit in enumerate(window):
+            for name in set(commit.files):
+                self._by_file.setdefault(name, []).append(position)
+            message = self.messages[position]
+            for key in _KEY_TOKEN.findall(message):
+                self._by_key.setdefault(key.lower(), set()).add(position)
+            for number in issue_numbers(message):
+                self._by_ref.setdefault(number, set()).add(position)
+        self._touching: dict[str, list[int]] = {}
+
+    def touching(self, path: str) -> list[int]:
+        """Positions (newest first) of the commits that changed ``path`` or files under it."""
+        if path not in self._touching:
+            found: set[int] = set()
+            for name, positions in self._by_file.items():
+                if touches(path, name):
+                    found.update(positions)
+            self._touching[path] = sorted(found)
+        return self._touching[path]
+
+    def rarity(self, path: str) -> float:
+        """``log(N/df)/log(N)``: 1 for a file only one commit touched, ~0 for one all did."""
+        size, count = len(self.window), len(self.touching(path))
         if size < 2 or count == 0:
             return 1.0
         return max(0.0, math.log(size / min(count, size)) / math.log(size))
 
+    def naming(self, item: BacklogItem, query: ItemQuery) -> set[int]:
+        """Commits whose message names the item's key or references one of its issues."""
+        found: set[int] = set()
+        if item.key and not item.key.startswith("#"):
+            found |= self._by_key.get(item.key.lower(), set())
+        for number in query.refs:
+            found |= self._by_ref.get(number, set())
+        # The token index is a prefilter: the item's own pattern has the last word.
+        pattern = query.key_re
+        return {p for p in found if pattern is not None and pattern.search(self.messages[p])}
+
+
+def attribute(
+    items: list[BacklogItem], window: list[Commit], index: HistoryIndex | None = None
+) -> tuple[list[list[CommitMatch]], list[ItemQuery]]:
+    """Per item, the commits attributed to it (newest first); and each item's query."""
+    queries = [build_query(item) for item in items]
+    index = index or HistoryIndex(window)
+    full, subjects = index.full, index.subjects
+    size = len(window)
+
     candidates: list[dict[int, CommitMatch]] = []
-    for query in queries:
+    for item, query in zip(items, queries, strict=True):
         found: dict[int, CommitMatch] = {}
         searches = [
             (subjects.search(query.terms), subjects, query.terms, 1.0, "subject"),
@@ -204,10 +248,14 @@ def attribute(
                 f"{strength}{label} words {', '.join(hit.matched)} ({cover:.0%} of their "
                 f"weight, BM25 {hit.score:g})"
             )
-        for position, commit in enumerate(window):
-            message = texts[position]
+        named = index.naming(item, query)
+        by_path = {p: set(index.touching(p)) for p in query.files}
+        touched = set().union(*by_path.values()) if by_path else set()
+        for position in sorted(named | touched | set(found)):
+            commit = window[position]
+            message = index.messages[position]
             match = found.get(position)
-            if query.key_re is not None and query.key_re.search(message):
+            if position in named:
                 match = found.setdefault(position, CommitMatch(commit))
                 match.referenced = True
                 match.score += 6.0
@@ -221,14 +269,10 @@ def attribute(
                 match = found.setdefault(position, CommitMatch(commit))
                 match.score += 4.0
                 match.why.append(f"creates planned {', '.join(created)}")
-            changed = [
-                p
-                for p in query.files
-                if p not in created and any(touches(p, f) for f in commit.files)
-            ]
+            changed = [p for p in query.files if p not in created and position in by_path[p]]
             if changed:
                 # Several planned files changed together say more than one; busy ones ~0.
-                weight = min(3.0, sum(rarity(p) for p in changed))
+                weight = min(3.0, sum(index.rarity(p) for p in changed))
                 backed = match is not None and match.score > 0
                 points = (2.0 if backed else 1.0) * weight
                 if points >= 0.05:
@@ -246,27 +290,24 @@ def attribute(
 
     # Each commit goes to its best few items; a reference to an item always counts.
     per_item: list[list[CommitMatch]] = [[] for _ in items]
+    claims: dict[int, list[tuple[float, int]]] = {}
+    for number, cands in enumerate(candidates):
+        for position, match in cands.items():
+            claims.setdefault(position, []).append((match.score, number))
     for position in range(size):
-        scored = sorted(
-            (
-                (cands[position].score, index)
-                for index, cands in enumerate(candidates)
-                if position in cands
-            ),
-            reverse=True,
-        )
+        scored = sorted(claims.get(position, ()), reverse=True)
         if not scored:
             continue
         top = scored[0][0]
         kept = 0
-        for score, index in scored:
-            match = candidates[index][position]
+        for score, number in scored:
+            match = candidates[number][position]
             if match.referenced or (
                 score >= ATTRIBUTE_AT
                 and score >= RELATIVE_FLOOR * top
                 and kept < MAX_ITEMS_PER_COMMIT
             ):
                 match.score = round(match.score, 2)
-                per_item[index].append(match)
+                per_item[number].append(match)
                 kept += 1
     return per_item, queries

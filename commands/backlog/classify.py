@@ -38,6 +38,7 @@ from typing import Any
 
 from opencode.commands.backlog.attribution import (
     CommitMatch,
+    HistoryIndex,
     ItemQuery,
     attribute,
     listed_path,
@@ -199,7 +200,7 @@ class SyncState:
 
 
 def _check_files(
-    item: BacklogItem, repo: Path, window: list[Commit], mine: set[str]
+    item: BacklogItem, repo: Path, index: HistoryIndex, in_window: set[str], mine: set[str]
 ) -> list[FileCheck]:
     checks: list[FileCheck] = []
     for entry in item.files:
@@ -207,8 +208,9 @@ def _check_files(
         check = FileCheck(entry, path, new=planned_new(entry))
         if path:
             check.exists = (repo / path).exists()
-            for commit in window:
-                if not any(touches(path, f) for f in commit.files):
+            for position in index.touching(path):
+                commit = index.window[position]
+                if commit.hash not in in_window:
                     continue
                 check.changed_in.append(commit.hash)
                 if commit.hash in mine:
@@ -224,7 +226,8 @@ def _check_files(
 def analyse(
     item: BacklogItem,
     repo: Path,
-    window: list[Commit],
+    index: HistoryIndex,
+    in_window: set[str],
     matches: list[CommitMatch],
     query: ItemQuery,
     test_files: list[str],
@@ -240,7 +243,7 @@ def analyse(
     closing = next((m.commit.hash for m in matches if m.closes), None)
     referenced = [m for m in matches if m.referenced]
     strong_text = [m for m in matches if m.text_coverage >= STRONG_TEXT]
-    checks = _check_files(item, repo, window, mine)
+    checks = _check_files(item, repo, index, in_window, mine)
     verifiable = [c for c in checks if c.path]
     planned_touched = [c for c in verifiable if c.touched_by_key_commits]
     new_planned = [c for c in verifiable if c.new]
@@ -404,21 +407,27 @@ def classify(
     else:
         baseline = min((int(i.planned_at) for i in open_items), default=0)
         window = [c for c in evidence.commits if c.time >= baseline]
-    per_item, queries = attribute(open_items, window)
+    history = HistoryIndex(window)
+    per_item, queries = attribute(open_items, window, history)
     findings = []
     claimed: set[str] = set()
-    for index, item in enumerate(open_items):
-        item_window = window if since else [c for c in window if c.time >= int(item.planned_at)]
-        in_window = {c.hash for c in item_window}
-        matches = [m for m in per_item[index] if m.commit.hash in in_window]
+    everything = {c.hash for c in window}
+    for number, item in enumerate(open_items):
+        in_window = (
+            everything
+            if since or int(item.planned_at) <= (window[-1].time if window else 0)
+            else {c.hash for c in window if c.time >= int(item.planned_at)}
+        )
+        matches = [m for m in per_item[number] if m.commit.hash in in_window]
         claimed |= {m.commit.hash for m in matches}
         findings.append(
             analyse(
                 item,
                 evidence.root,
-                item_window,
+                history,
+                in_window,
                 matches,
-                queries[index],
+                queries[number],
                 evidence.test_files,
                 cache,
             )  # fmt: skip

@@ -171,3 +171,13 @@ async def test_report_never_truncates_silently_nor_hides_evidence(run: Run, tmp_
     assert [c["subject"] for c in result.data["unattributed_commits"]] == [
         "Rework the build scripts"
     ]
+
+
+async def test_an_issue_key_is_found_before_an_id(run: Run) -> None:
+    await _add(run, "First item")
+    await _add(run, "Keyed by an issue", "--key", "#1")
+    assert (await run("backlog", "show", "#1")).data["title"] == "Keyed by an issue"
+    assert (await run("backlog", "show", "1")).data["title"] == "First item"
+    assert (await run("backlog", "show", "#2")).data["title"] == "Keyed by an issue"  # id 2
+    bad = await run("backlog", "add", "Bad", "--key", "#1x")
+    assert bad.exit_code == 2 and "#NNN" in bad.data["error"]
