@@ -7,6 +7,7 @@ criteria [{text, done}], evidence, notes`` plus a few extra fields.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -226,18 +227,21 @@ _SUFFIXES = (
 )
 
 
+@functools.lru_cache(maxsize=65536)
+def _stem(word: str) -> str:
+    for suffix in _SUFFIXES:
+        if word.endswith(suffix) and len(word) - len(suffix) >= 4:
+            return word[: -len(suffix)]
+    return word
+
+
 def stem_words(text: str) -> list[str]:
     """Crude stems of the meaningful words, in order and with repeats (for ranking)."""
-    out: list[str] = []
-    for word in re.findall(r"[a-z0-9]+", text.lower()):
-        if word in _STOPWORDS or len(word) < 2:
-            continue
-        for suffix in _SUFFIXES:
-            if word.endswith(suffix) and len(word) - len(suffix) >= 4:
-                word = word[: -len(suffix)]
-                break
-        out.append(word)
-    return out
+    return [
+        _stem(word)
+        for word in re.findall(r"[a-z0-9]+", text.lower())
+        if word not in _STOPWORDS and len(word) >= 2
+    ]
 
 
 def stems(text: str) -> set[str]:
