@@ -216,16 +216,25 @@ class HistoryIndex:
 
 
 def attribute(
-    items: list[BacklogItem], window: list[Commit], index: HistoryIndex | None = None
+    items: list[BacklogItem],
+    window: list[Commit],
+    index: HistoryIndex | None = None,
+    since: list[int] | None = None,
 ) -> tuple[list[list[CommitMatch]], list[ItemQuery]]:
-    """Per item, the commits attributed to it (newest first); and each item's query."""
+    """Per item, the commits attributed to it (newest first); and each item's query.
+
+    ``since`` (per item, a commit time) is when the item was planned: words, files and
+    created files count only in commits from then on; a commit naming the item's key or issue
+    counts whenever it was made (work done before the backlog was imported is still its work).
+    """
     queries = [build_query(item) for item in items]
     index = index or HistoryIndex(window)
+    floors = since or [0] * len(items)
     full, subjects = index.full, index.subjects
     size = len(window)
 
     candidates: list[dict[int, CommitMatch]] = []
-    for item, query in zip(items, queries, strict=True):
+    for item, query, floor in zip(items, queries, floors, strict=True):
         found: dict[int, CommitMatch] = {}
         searches = [
             (subjects.search(query.terms), subjects, query.terms, 1.0, "subject"),
@@ -236,6 +245,8 @@ def attribute(
         for hits, engine, terms, factor, label in searches:
             for position, hit in hits.items():
                 cover = _coverage(hit, engine, terms) * factor
+                if window[position].time < floor:
+                    continue
                 if cover >= WEAK_COVERAGE and cover > best.get(position, (0.0,))[0]:
                     best[position] = (cover, hit, label)
         for position, (cover, hit, label) in best.items():
@@ -249,7 +260,9 @@ def attribute(
                 f"weight, BM25 {hit.score:g})"
             )
         named = index.naming(item, query)
-        by_path = {p: set(index.touching(p)) for p in query.files}
+        by_path = {
+            p: {n for n in index.touching(p) if window[n].time >= floor} for p in query.files
+        }
         touched = set().union(*by_path.values()) if by_path else set()
         for position in sorted(named | touched | set(found)):
             commit = window[position]
@@ -264,12 +277,25 @@ def attribute(
                     match.closes = True
                     match.score += 1.0
                     match.why.append("closes it")
-            created = [p for p in query.new_files if any(touches(p, f) for f in commit.added)]
+            created = [
+                p
+                for p in query.new_files
+                if commit.time >= floor and any(touches(p, f) for f in commit.added)
+            ]
             if created:
                 match = found.setdefault(position, CommitMatch(commit))
                 match.score += 4.0
                 match.why.append(f"creates planned {', '.join(created)}")
-            changed = [p for p in query.files if p not in created and position in by_path[p]]
+            changed = [
+                p
+                for p in query.files
+                if p not in created
+                and (
+                    position in by_path[p]
+                    # A commit naming the item speaks for its files whenever it was made.
+                    or (position in named and any(touches(p, f) for f in commit.files))
+                )
+            ]
             if changed:
                 # Several planned files changed together say more than one; busy ones ~0.
                 weight = min(3.0, sum(index.rarity(p) for p in changed))

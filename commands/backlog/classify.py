@@ -210,8 +210,8 @@ def _check_files(
             check.exists = (repo / path).exists()
             for position in index.touching(path):
                 commit = index.window[position]
-                if commit.hash not in in_window:
-                    continue
+                if commit.hash not in in_window and commit.hash not in mine:
+                    continue  # before the plan, and not the item's own work
                 check.changed_in.append(commit.hash)
                 if commit.hash in mine:
                     check.touched_by_key_commits = True
@@ -401,24 +401,21 @@ def classify(
     ones that mention a key, so async callers run it in a worker thread."""
     cache: dict[str, str] = {}
     open_items = [item for item in items if item.status in OPEN_STATUSES]
-    # The plan's date (or --since) is the baseline: only later commits are evidence.
-    if since:
-        window = list(evidence.commits)
-    else:
-        baseline = min((int(i.planned_at) for i in open_items), default=0)
-        window = [c for c in evidence.commits if c.time >= baseline]
-    history = HistoryIndex(window)
-    per_item, queries = attribute(open_items, window, history)
+    commits = evidence.commits
+    # The plan's date (or --since) is the baseline for words and files; references to the
+    # item count across the history collected (all of it, or what follows --since).
+    floors = [0 if since else int(item.planned_at) for item in open_items]
+    history = HistoryIndex(commits)
+    per_item, queries = attribute(open_items, commits, history, floors)
     findings = []
     claimed: set[str] = set()
-    everything = {c.hash for c in window}
+    windows: dict[int, set[str]] = {}  # items imported together share a plan date
     for number, item in enumerate(open_items):
-        in_window = (
-            everything
-            if since or int(item.planned_at) <= (window[-1].time if window else 0)
-            else {c.hash for c in window if c.time >= int(item.planned_at)}
-        )
-        matches = [m for m in per_item[number] if m.commit.hash in in_window]
+        floor = floors[number]
+        if floor not in windows:
+            windows[floor] = {c.hash for c in commits if c.time >= floor}
+        in_window = windows[floor]
+        matches = per_item[number]
         claimed |= {m.commit.hash for m in matches}
         findings.append(
             analyse(
@@ -432,6 +429,8 @@ def classify(
                 cache,
             )  # fmt: skip
         )
+    baseline = min(floors, default=0)
+    window = [c for c in commits if c.time >= baseline]
     return SyncState(
         repo=str(evidence.root),
         head=evidence.head,

@@ -181,3 +181,41 @@ async def test_an_issue_key_is_found_before_an_id(run: Run) -> None:
     assert (await run("backlog", "show", "#2")).data["title"] == "Keyed by an issue"  # id 2
     bad = await run("backlog", "add", "Bad", "--key", "#1x")
     assert bad.exit_code == 2 and "#NNN" in bad.data["error"]
+
+
+async def test_key_commits_elsewhere_are_divergent_despite_busy_planned_files(
+    run: Run, tmp_path: Path
+) -> None:
+    """The bug: other commits touching the planned (busy) file made this look "partial"."""
+    repo = Repo(tmp_path / "r")
+    repo.commit("initial", {"src/cli.py": "0\n"}, NOW - 100)
+    await _add(run, "Config validation", "--key", "Task-050", "--file", "`src/cli.py`")
+    for n in range(6):
+        repo.commit(f"Reword help text {n}", {"src/cli.py": f"h{n}\n"}, LATER + n)
+    repo.commit("Task-050: validate config", {"src/config/check.py": "c\n"}, LATER + 10)
+    item = (await _sync(run, repo))["Config validation"]
+    assert item["classification"] == "divergent"
+    assert item["evidence"]["other_paths"] == ["src/config/check.py"]
+    assert [c["subject"] for c in item["evidence"]["commits"]] == ["Task-050: validate config"]
+
+
+async def test_commits_naming_the_key_count_even_before_the_plan_date(
+    run: Run, tmp_path: Path
+) -> None:
+    """Work done before the backlog was imported is still the item's work when it names the
+    key; words and busy files from before the plan are not."""
+    repo = Repo(tmp_path / "r")
+    await _add(run, "Streaming reader", "--key", "Task-013", "--file", "`src/stream.py`")
+    await _add(run, "Streaming writer", "--file", "`src/writer.py`")
+    repo.commit(
+        "Closes Task-013: streaming reader",
+        {"src/stream.py": "s\n", "tests/test_stream.py": "def test(): pass\n"},
+        NOW - 3600,
+    )
+    repo.commit("Streaming writer", {"src/writer.py": "w\n"}, NOW - 3000)
+    items = await _sync(run, repo)
+    reader = items["Streaming reader"]
+    assert reader["classification"] == "completed_but_undocumented"
+    assert reader["confidence"] == "high"
+    assert reader["evidence"]["files"][0]["touched_by_key_commits"] is True
+    assert items["Streaming writer"]["classification"] == "not_started"
