@@ -203,6 +203,12 @@ class HistoryIndex:
             return 1.0
         return max(0.0, math.log(size / min(count, size)) / math.log(size))
 
+    def uses_keys_like(self, key: str) -> bool:
+        """Whether any commit names a key of this form (``Task-7`` for ``Task-013``): a
+        project whose commits never name keys cannot show an item's absence by its key."""
+        prefix = key.lower().rsplit("-", 1)[0] + "-"
+        return any(token.startswith(prefix) for token in self._by_key)
+
     def naming(self, item: BacklogItem, query: ItemQuery) -> set[int]:
         """Commits whose message names the item's key or references one of its issues."""
         found: set[int] = set()

@@ -315,7 +315,11 @@ def analyse(
         new_present=len(new_present),
         new_missing=len(new_missing),
         other_paths=bool(other_paths),
-        nameable=bool(item.key or query.refs),
+        # Silence means "not started" only where the project names keys or issues in commits.
+        nameable=bool(
+            query.refs
+            or (item.key and (item.key.startswith("#") or index.uses_keys_like(item.key)))
+        ),
     )
     if classification == "divergent":
         reasons.append(

@@ -85,6 +85,7 @@ async def test_busy_files_are_noise_not_progress(run: Run, tmp_path: Path) -> No
     item = (await _sync(run, repo))["Colour output for warnings"]
     assert item["classification"] == "not_started"
     assert item["evidence"]["commits"] == [] and item["score"] == 0
+    assert item["confidence"] == "medium"  # no commit here names any key
     (check,) = item["evidence"]["files"]
     assert len(check["changed_in"]) == 25 and check["other_changes"] == 25
     assert any("changed only by other work" in r for r in item["reasons"])
@@ -218,4 +219,7 @@ async def test_commits_naming_the_key_count_even_before_the_plan_date(
     assert reader["classification"] == "completed_but_undocumented"
     assert reader["confidence"] == "high"
     assert reader["evidence"]["files"][0]["touched_by_key_commits"] is True
-    assert items["Streaming writer"]["classification"] == "not_started"
+    writer = items["Streaming writer"]
+    assert writer["classification"] == "not_started"
+    # This project names keys in commits, so no commit naming the writer's key means a lot.
+    assert writer["confidence"] == "high"
