@@ -20,7 +20,8 @@ Classes:
 - ``divergent``: commits reference the item but changed none of the planned files;
 - ``partially_completed``: some evidence, not enough to call it done (or planned new files
   still missing);
-- ``not_started``: no evidence.
+- ``not_started``: no evidence (high confidence only where the project's commits name keys
+  or the item has an issue to reference: elsewhere silence proves less).
 
 Every finding carries a score and the evidence that produced it (which commits, and why). The
 result is a machine-readable sync state (``SyncState.to_dict``, also written as JSON).
