@@ -88,11 +88,19 @@ def tool_results(body: dict[str, Any]) -> list[str]:
 
 def task_calls(*calls: tuple[str, str, str | None]) -> Reply:
     """One assistant step calling ``task`` once per (description, prompt, agent)."""
-    chunks: list[dict[str, Any]] = []
-    for index, (description, prompt, agent) in enumerate(calls):
+    items: list[tuple[str, str, dict[str, Any]]] = []
+    for description, prompt, agent in calls:
         args: dict[str, Any] = {"description": description, "prompt": prompt}
         if agent:
             args["agent"] = agent
+        items.append((f"call_{len(items)}_{prompt[:12]}", "task", args))
+    return tool_calls(*items)
+
+
+def tool_calls(*calls: tuple[str, str, dict[str, Any]]) -> Reply:
+    """One assistant step with the given (call id, tool name, arguments) calls."""
+    chunks: list[dict[str, Any]] = []
+    for index, (call_id, name, args) in enumerate(calls):
         chunks.append(
             {
                 "id": "chatcmpl-t",
@@ -105,9 +113,9 @@ def task_calls(*calls: tuple[str, str, str | None]) -> Reply:
                             "tool_calls": [
                                 {
                                     "index": index,
-                                    "id": f"call_{index}_{prompt[:12]}",
+                                    "id": call_id,
                                     "type": "function",
-                                    "function": {"name": "task", "arguments": json.dumps(args)},
+                                    "function": {"name": name, "arguments": json.dumps(args)},
                                 }
                             ]
                         },
@@ -122,6 +130,15 @@ def task_calls(*calls: tuple[str, str, str | None]) -> Reply:
             "object": "chat.completion.chunk",
             "model": "test-model",
             "choices": [{"index": 0, "delta": {}, "finish_reason": "tool_calls"}],
+        }
+    )
+    chunks.append(
+        {
+            "id": "chatcmpl-t",
+            "object": "chat.completion.chunk",
+            "model": "test-model",
+            "choices": [],
+            "usage": {"prompt_tokens": 20, "completion_tokens": 5, "total_tokens": 25},
         }
     )
     return Reply(body=openai_sse(*chunks))

@@ -155,9 +155,7 @@ def test_a_failing_child_is_an_error_result_and_the_parent_finishes(tmp_path: Pa
         run = opencode(tmp_path, "run", "--format", "json", "go")
     assert run.code == 0, run.stderr
     parent = run.events()[0]["session_id"]
-    results = [
-        e for e in run.events() if e["type"] == "tool_result" and e["session_id"] == parent
-    ]
+    results = [e for e in run.events() if e["type"] == "tool_result" and e["session_id"] == parent]
     # Events come as each child ends; the model reads the results in call order.
     by_call = {r["call_id"]: r for r in results}
     failed, fine = by_call["call_0_doomed"], by_call["call_1_fine"]
@@ -192,7 +190,9 @@ def test_a_child_past_its_deadline_is_stopped_and_reported(tmp_path: Path) -> No
     result = next(e for e in run.events() if e["type"] == "tool_result")
     assert result["status"] == "error" and "did not finish within 1.5 s" in result["output"]
     stuck = query("SELECT id FROM session WHERE title = 'stuck'")[0]["id"]
-    finishes = query("SELECT finish FROM message WHERE session_id = ? AND role = 'assistant'", (stuck,))
+    finishes = query(
+        "SELECT finish FROM message WHERE session_id = ? AND role = 'assistant'", (stuck,)
+    )
     assert [f["finish"] for f in finishes] == ["interrupted"]
     assert json.dumps(run.events()[-1]).count("stop") >= 1
 
@@ -245,7 +245,5 @@ def test_sigint_mid_run_leaves_the_whole_tree_interrupted(tmp_path: Path) -> Non
         )
         assert parts and all(p["status"] == "interrupted" for p in parts)
     parent = query("SELECT id FROM session WHERE parent_id IS NULL")[0]["id"]
-    top = query(
-        "SELECT finish FROM message WHERE session_id = ? AND role = 'assistant'", (parent,)
-    )
+    top = query("SELECT finish FROM message WHERE session_id = ? AND role = 'assistant'", (parent,))
     assert [r["finish"] for r in top] == ["interrupted"]
