@@ -163,6 +163,11 @@ class Subagents:
             tools=tools,
             system_prompt=system,
         )
+        # One connection pool and one rule cache for the whole tree: a child opening its own
+        # HTTP client per model call costs more than its share of a parallel step. The
+        # parent's ``aclose`` closes them, so the child's must not (see ``_drive``).
+        child._providers = parent._providers
+        child.corrections = parent.corrections
         child.subagents = Subagents(child, self.depth + 1)
         child.max_parallel = limits.max_parallel
         if "task" in tools:
@@ -176,7 +181,6 @@ class Subagents:
                 parent_call_id=parent_call_id,
             )
         except Exception as exc:  # an unknown model in the profile, a store error
-            await child.aclose()
             return ChildOutcome(None, name, "error", error=f"could not start: {exc}")
         return await self._drive(child, record.id, name, prompt, profile, limits)
 
@@ -239,8 +243,7 @@ class Subagents:
                 elif not outcome.ok:
                     outcome.error = result.error or f"ended with {result.finish}"
         finally:
-            unsubscribe()
-            await child.aclose()
+            unsubscribe()  # no child.aclose(): its providers are the parent's
         outcome.text = "".join(last_text)
         return outcome
 
