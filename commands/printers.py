@@ -36,7 +36,7 @@ JSON_SCHEMA_VERSION = 1
 
 
 def _key_argument(arguments: dict[str, Any]) -> str:
-    for key in ("command", "path", "pattern", "file_path", "url"):
+    for key in ("command", "path", "pattern", "file_path", "url", "description"):
         value = arguments.get(key)
         if isinstance(value, str) and value:
             return value if len(value) <= 80 else value[:77] + "..."

@@ -25,7 +25,13 @@ from opencode.sessions.events import (
     SessionEvent,
     Usage,
 )
-from opencode.sessions.permissions_api import PermissionAction, PermissionPolicy
+from opencode.sessions.permissions_api import (
+    PermissionAction,
+    PermissionAnswer,
+    PermissionAsker,
+    PermissionPolicy,
+    PermissionRequest,
+)
 from opencode.sessions.tools.base import PermissionSubject
 
 if TYPE_CHECKING:
@@ -89,9 +95,14 @@ class ChildOutcome:
 class Subagents:
     """Spawns the children of one runner; ``depth`` is that runner's (0 for a top session)."""
 
-    def __init__(self, runner: Runner, depth: int = 0) -> None:
+    def __init__(
+        self, runner: Runner, depth: int = 0, tree_asker: PermissionAsker | None = None
+    ) -> None:
         self.runner = runner
         self.depth = depth
+        # Parallel children ask one question at a time (one modal, one answer, in turn): one
+        # locked asker for the whole tree, around the top session's own.
+        self.tree_asker = tree_asker or _one_at_a_time(runner.asker)
 
     @property
     def limits(self) -> AgentLimits:
@@ -158,7 +169,7 @@ class Subagents:
             cwd=parent.cwd,
             bus=parent.bus,
             permissions=ChildPermissions(parent.permissions, profile.permissions),
-            asker=parent.asker,
+            asker=self.tree_asker,
             provider_factory=parent.provider_factory,
             tools=tools,
             system_prompt=system,
@@ -168,7 +179,7 @@ class Subagents:
         # parent's ``aclose`` closes them, so the child's must not (see ``_drive``).
         child._providers = parent._providers
         child.corrections = parent.corrections
-        child.subagents = Subagents(child, self.depth + 1)
+        child.subagents = Subagents(child, self.depth + 1, self.tree_asker)
         child.max_parallel = limits.max_parallel
         if "task" in tools:
             child.tools["task"] = TaskTool(child.subagents)
@@ -246,6 +257,16 @@ class Subagents:
             unsubscribe()  # no child.aclose(): its providers are the parent's
         outcome.text = "".join(last_text)
         return outcome
+
+
+def _one_at_a_time(asker: PermissionAsker) -> PermissionAsker:
+    lock = asyncio.Lock()
+
+    async def ask(request: PermissionRequest) -> PermissionAnswer:
+        async with lock:
+            return await asker(request)
+
+    return ask
 
 
 def _default_prompt(runner: Runner) -> str:
