@@ -65,3 +65,49 @@ async def test_children_show_nested_in_the_task_call(
             shown = " ".join(w.text for w in app.chat.transcript.query(StreamingMarkdown))
             assert "parent: child says child-A | child says child-B" in shown
             assert shown.count("child says child-A") == 1  # not streamed into the parent too
+
+
+@pytest.mark.fault
+async def test_escape_cancels_the_whole_tree_and_saves_children_interrupted(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from opencode.sessions.config import load_config
+    from opencode.tui.app import OpencodeApp
+    from opencode.tui.widgets.subagent import SubagentView
+    from tests.engine.helpers import query, write_config
+    from tests.tui.conftest import type_and_send, wait_for
+
+    words = [f"w{i} " for i in range(600)]
+
+    def route(body: dict[str, Any]) -> Reply:
+        if first_user(body).startswith("slow-"):
+            return text(*words, delay=0.05)
+        return task_calls(("one", "slow-1", None), ("two", "slow-2", None))
+
+    with RoutingServer(route) as server:
+        config_path = write_config(tmp_path, "openai", server.url)
+        monkeypatch.setenv("OPENCODE_CONFIG", str(config_path))
+        app = OpencodeApp(config=load_config(tmp_path), cwd=tmp_path)
+        async with app.run_test(size=(100, 40)) as pilot:
+            await type_and_send(pilot, "go")
+
+            def both_streaming() -> bool:
+                views = list(app.chat.query(SubagentView))
+                return len(views) == 2 and all("w3" in v.text for v in views)
+
+            await wait_for(pilot, both_streaming)
+            app.chat.prompt.focus()
+            await pilot.press("escape")
+            await wait_for(pilot, lambda: not app.chat.running)
+            await app.engine.flush()
+            await pilot.pause(0.2)
+            views = list(app.chat.query(SubagentView))
+            assert all(v.status == "interrupted" for v in views)
+    children = query("SELECT id FROM session WHERE parent_id IS NOT NULL")
+    assert len(children) == 2
+    for child in children:
+        rows = query(
+            "SELECT finish FROM message WHERE session_id = ? AND role = 'assistant'",
+            (child["id"],),
+        )
+        assert [r["finish"] for r in rows] == ["interrupted"]
