@@ -206,3 +206,32 @@ def test_agent_commands_list_and_show(tmp_path: Path) -> None:
     (agents / "broken.md").write_text("---\nmax_steps: -1\n---\n")
     broken = opencode(tmp_path, "agent", "list")
     assert broken.code == 2 and "broken.md" in broken.stderr
+
+
+def test_a_long_answer_is_cut_with_a_note_naming_the_session(tmp_path: Path) -> None:
+    long_answer = "x" * 500
+    route = _parent_then(lambda body: text(long_answer))
+    with RoutingServer(route) as server:
+        write_config(tmp_path, "openai", server.url, extra="[agents]\nmax_result_chars = 100\n")
+        run = opencode(tmp_path, "run", "--format", "json", "go")
+    assert run.code == 0, run.stderr
+    parent = run.events()[0]["session_id"]
+    result = next(
+        e for e in run.events() if e["type"] == "tool_result" and e["session_id"] == parent
+    )
+    child = query("SELECT id FROM session WHERE parent_id IS NOT NULL")[0]["id"]
+    assert result["status"] == "completed"
+    assert result["output"].startswith("x" * 100 + "\n\n[cut:")
+    assert "has 500 characters" in result["output"] and child in result["output"]
+
+
+def test_an_unknown_profile_is_refused_without_a_child(tmp_path: Path) -> None:
+    with RoutingServer(_parent_then(lambda body: text("never"), agent="nosuch")) as server:
+        write_config(tmp_path, "openai", server.url)
+        run = opencode(tmp_path, "run", "--format", "json", "go")
+    assert run.code == 0, run.stderr
+    result = next(e for e in run.events() if e["type"] == "tool_result")
+    assert result["status"] == "error"
+    assert "no agent profile 'nosuch'" in result["output"] and "review" in result["output"]
+    assert not query("SELECT id FROM session WHERE parent_id IS NOT NULL")
+    assert not any(e.is_child for e in server.log)
