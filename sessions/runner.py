@@ -163,6 +163,9 @@ class Runner:
         self.tool_calls = ToolCalls(
             bus=bus, repo=self.repo, cwd=cwd, permissions=permissions, asker=asker
         )
+        if self.subagents is not None:
+            # This session's own questions queue with its children's: one modal at a time.
+            self.tool_calls.asker = self.subagents.tree_asker
         # Sessions started here whose row the store has not written yet: it is written with
         # the first message, so a session nobody spoke in never becomes a row.
         self._unsaved: dict[str, SessionRecord] = {}
