@@ -561,6 +561,9 @@ TOP_LEVEL_KEYS: set[str] = {
     "verify",
     "proxy",
     "corrections",
+    # Subagents: [agents] limits and [agent.NAME] profiles, checked in sessions/agents.py.
+    "agents",
+    "agent",
 }
 # ``[provider.NAME]`` keys beyond the ones ``_provider`` checks: options adapters read.
 PROVIDER_OPTION_KEYS: set[str] = {
