@@ -34,6 +34,8 @@ COMMAND_MODULES: list[str] = [
     "opencode.commands.patch.cmds",
     "opencode.commands.proxy.cmds",
     "opencode.commands.permission.cmds",
+    "opencode.commands.config.cmds",
+    "opencode.commands.hooks.cmds",
 ]
 
 

@@ -113,7 +113,7 @@ def _add(
     except OSError as exc:
         note = f"[opencode: {path} could not be read: {exc.strerror or exc}]"
         result.sections.append(note)
-        result.warnings.append(note.strip("[]"))
+        result.warnings.append(_warning(note))
         return
     text = raw.decode("utf-8", errors="replace")
     truncated = size > len(raw)
@@ -127,7 +127,7 @@ def _add(
             "Shorten it or split it into @included files]"
         )
         body += "\n" + note
-        result.warnings.append(note.strip("[]"))
+        result.warnings.append(_warning(note))
     result.sections.append(f"{head}\n\n{body}")
     for token in _includes(text):
         target = Path(token).expanduser()
@@ -136,7 +136,7 @@ def _add(
         if target.resolve() in (*chain, resolved):
             note = f"[opencode: @{token} in {path} is an include cycle; not included again]"
             result.sections.append(note)
-            result.warnings.append(note.strip("[]"))
+            result.warnings.append(_warning(note))
             continue
         if depth + 1 > MAX_INCLUDE_DEPTH:
             note = (
@@ -144,17 +144,17 @@ def _add(
                 f"{MAX_INCLUDE_DEPTH} deep]"
             )
             result.sections.append(note)
-            result.warnings.append(note.strip("[]"))
+            result.warnings.append(_warning(note))
             continue
         if not target.is_file():
             note = f"[opencode: @{token} in {path}: no file at {target}]"
             result.sections.append(note)
-            result.warnings.append(note.strip("[]"))
+            result.warnings.append(_warning(note))
             continue
         if budget[0] <= 0:
             note = f"[opencode: @{token} in {path} not included: instructions are over budget]"
             result.sections.append(note)
-            result.warnings.append(note.strip("[]"))
+            result.warnings.append(_warning(note))
             continue
         _add(target, path, depth + 1, (*chain, resolved), seen, budget, result)
 
@@ -200,3 +200,8 @@ def new_warnings(instructions: Instructions | None) -> list[str]:
     fresh = [w for w in instructions.warnings if w not in _WARNED]
     _WARNED.update(fresh)
     return fresh
+
+
+def _warning(note: str) -> str:
+    """The prompt's ``[opencode: ...]`` note as a line for the user."""
+    return note.strip("[]").removeprefix("opencode: ")
