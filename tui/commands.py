@@ -157,15 +157,19 @@ _CUSTOM_LOADED: list[Path] = []
 
 def register_custom_commands(cwd: Path) -> list[str]:
     """Register this folder's custom commands (``.opencode/commands/*.md`` ...) as chat
-    commands, once per process; the built-ins win on a clash. Returns the warnings."""
+    commands, once per folder; the built-ins win on a clash. Returns the warnings."""
     from opencode.commands.custom import load_custom
 
-    if _CUSTOM_LOADED:
+    cwd = cwd.resolve()
+    if cwd in _CUSTOM_LOADED:
         return CUSTOM_WARNINGS
     _CUSTOM_LOADED.append(cwd)
     commands, warnings = load_custom(cwd)
     CUSTOM_WARNINGS.extend(warnings)
+    taken = {c.path for c in REGISTRY.commands()}
     for name, custom in sorted(commands.items()):
+        if (name,) in taken:
+            continue  # registered from another folder earlier in this process
         hint = f" {custom.argument_hint}" if custom.argument_hint else ""
         REGISTRY.register(
             Command(

@@ -1,0 +1,40 @@
+"""Custom commands in the TUI: offered in ``/`` completion with their description, and typing
+one sends its expansion as the user message (a real app, a real loopback provider)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.support.stream_server import StreamServer
+from tests.tui.conftest import sse_reply, type_and_send, wait_for
+
+
+async def test_a_custom_command_completes_and_sends_its_expansion(
+    make_app: Any, server: StreamServer, project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = project / ".opencode" / "commands"
+    folder.mkdir(parents=True)
+    (folder / "tuidemo.md").write_text(
+        "---\ndescription: say hi to someone\n---\nGreet $1 warmly; also: $ARGUMENTS\n"
+    )
+    (folder / "help.md").write_text("I would shadow /help\n")
+    monkeypatch.chdir(project)
+    server.add(sse_reply("openai_text.sse"))
+    app = make_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        from opencode.tui.commands import CUSTOM_WARNINGS, slash_entries
+
+        entries = dict(slash_entries())
+        assert entries["/tuidemo"] == "say hi to someone"
+        assert entries["/help"] == "list every command", "the built-in keeps its name"
+        assert any("/help" in w and "help.md" in w for w in CUSTOM_WARNINGS)
+        await type_and_send(pilot, "/tuidemo Ada Lovelace")
+        await wait_for(pilot, lambda: server.requests and app.chat.status.state == "ready")
+    messages = server.requests[0].json()["messages"]
+    assert messages[-1] == {
+        "role": "user",
+        "content": "Greet Ada warmly; also: Ada Lovelace\n",
+    }
