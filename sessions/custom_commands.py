@@ -254,6 +254,10 @@ async def expand(
 ) -> str:
     """The user message ``command`` stands for with ``arguments``."""
     text = substitute_arguments(command.body, arguments)
+    # Files are named by the command and its arguments only: a path in a shell command's
+    # output must not pull a file into the message.
+    named = _SHELL.sub("", text)
+    tokens = list(dict.fromkeys(m.group(1).rstrip(".,;:)") for m in _FILE.finditer(named)))
     parts: list[str] = []
     last = 0
     for match in _SHELL.finditer(text):
@@ -263,7 +267,7 @@ async def expand(
     parts.append(text[last:])
     text = "".join(parts)
     attached: list[str] = []
-    for token in dict.fromkeys(m.group(1).rstrip(".,;:)") for m in _FILE.finditer(text)):
+    for token in tokens:
         path = Path(token).expanduser()
         if not path.is_absolute():
             path = cwd / path

@@ -209,19 +209,21 @@ class HookRunner:
     def _record(self, session_id: str, run: HookRun, outcome: HookOutcome) -> None:
         if self.log_path is None:
             return
+        from opencode.sessions.secrets import scrub
+
         line = {
             "at": time.time(),
             "session_id": session_id,
             "event": run.hook.event,
             "matcher": run.hook.matcher,
-            "command": run.hook.command,
+            "command": scrub(run.hook.command),
             "source": run.hook.source,
             "exit_code": run.exit_code,
             "duration_ms": run.duration_ms,
             "timed_out": run.timed_out,
             "error": run.error,
             "blocked": outcome.blocked,
-            "stderr": run.stderr[:2000],
+            "stderr": scrub(run.stderr[:2000]),
         }
         with contextlib.suppress(OSError):
             self.log_path.parent.mkdir(parents=True, exist_ok=True)

@@ -182,3 +182,20 @@ def test_an_ask_shell_expansion_is_refused_headless_unless_allowed(project: Path
         allowed = opencode(project, "run", "/calc2")
         assert allowed.code == 0, allowed.stderr
         assert user_message(server.requests[0].json()) == "Sum: 42\n"
+
+
+def test_shell_output_never_names_files_to_include(project: Path) -> None:
+    """A path printed by ``!`cmd` `` stays text: only the command and its arguments name
+    files, so a command's output cannot pull a file into the message."""
+    command(project, "show", "Out: !`printf '@notes.txt'`\nArg file: $1\n")
+    (project / "arg.txt").write_text("ARG-FILE\n")
+    with StreamServer([Reply(body=openai_text_chunks(["ok"]))]) as server:
+        write_config(project, "openai", server.url)
+        run = opencode(project, "run", "/show @arg.txt")
+        assert run.code == 0, run.stderr
+        message = user_message(server.requests[0].json())
+    assert "NOTE-CONTENT" not in message
+    assert (
+        message
+        == "Out: @notes.txt\nArg file: @arg.txt\n\nContents of arg.txt:\n```\nARG-FILE\n```\n"
+    )
