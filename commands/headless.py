@@ -185,14 +185,14 @@ async def _send_custom(
     from opencode.sessions.custom_commands import expand, tool_runners
 
     runner = engine.runner()
-    session_id = engine.session.id
     tools = command.tools
-    run_shell, read_file = tool_runners(runner.permissions, asker, engine.cwd, session_id, tools)
+    run_shell, read_file = tool_runners(
+        runner.permissions, asker, engine.cwd, engine.session.id, tools
+    )
     text = await expand(command, arguments, engine.cwd, run_shell, read_file)
-    return await runner.send(
-        session_id,
+    return await engine.send(
         text,
-        model=command.model or engine.model,
         max_steps=opts.max_steps,
+        model=command.model,
         request_options={"tools": tools} if tools else None,
     )

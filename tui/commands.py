@@ -54,8 +54,11 @@ class ChatActions(Protocol):
         """The current session's id with its streamed text flushed to the store, or None."""
         ...
 
-    def start_turn(self, text: str) -> None:
-        """Send ``text`` as the user's message (a custom command's expansion)."""
+    def start_turn(
+        self, text: str, *, model: str | None = None, request_options: dict[str, Any] | None = None
+    ) -> None:
+        """Send ``text`` as the user's message (a custom command's expansion), with that
+        turn's own model and provider options (``tools``) when given."""
         ...
 
 
@@ -199,7 +202,10 @@ def _custom_handler(custom: CustomCommand) -> Handler:
             text = await expand(custom, arguments, ctx.cwd, run_shell, read_file)
         except ExpansionError as exc:
             raise CommandError(f"/{custom.name} ({custom.path}): {exc}; nothing was sent") from exc
-        chat.start_turn(text)
+        tools = custom.tools
+        chat.start_turn(
+            text, model=custom.model, request_options={"tools": tools} if tools else None
+        )
         return CommandResult()
 
     return handler

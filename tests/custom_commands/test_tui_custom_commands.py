@@ -1,5 +1,6 @@
 """Custom commands in the TUI: offered in ``/`` completion with their description, and typing
-one sends its expansion as the user message (a real app, a real loopback provider)."""
+one sends its expansion as the user message with the command's model and tools (a real app,
+a real loopback provider)."""
 
 from __future__ import annotations
 
@@ -18,7 +19,8 @@ async def test_a_custom_command_completes_and_sends_its_expansion(
     folder = project / ".opencode" / "commands"
     folder.mkdir(parents=True)
     (folder / "tuidemo.md").write_text(
-        "---\ndescription: say hi to someone\n---\nGreet $1 warmly; also: $ARGUMENTS\n"
+        "---\ndescription: say hi to someone\nmodel: mock/other-model\nallowed-tools: Read\n"
+        "---\nGreet $1 warmly; also: $ARGUMENTS\n"
     )
     (folder / "help.md").write_text("I would shadow /help\n")
     monkeypatch.chdir(project)
@@ -33,7 +35,10 @@ async def test_a_custom_command_completes_and_sends_its_expansion(
         assert any("/help" in w and "help.md" in w for w in CUSTOM_WARNINGS)
         await type_and_send(pilot, "/tuidemo Ada Lovelace")
         await wait_for(pilot, lambda: server.requests and app.chat.status.state == "ready")
-    messages = server.requests[0].json()["messages"]
+    body = server.requests[0].json()
+    assert body["model"] == "other-model", "the command's model, for this turn"
+    assert [t["function"]["name"] for t in body["tools"]] == ["read"]
+    messages = body["messages"]
     assert messages[-1] == {
         "role": "user",
         "content": "Greet Ada warmly; also: Ada Lovelace\n",

@@ -171,19 +171,19 @@ class ChatScreen(Screen[None]):
             return
         self.start_turn(text)
 
-    def start_turn(self, text: str) -> None:
+    def start_turn(self, text: str, **turn: Any) -> None:
         self.running = True
         self.status.state = "streaming"
         self.transcript.anchor()
         self.run_worker(
-            self._turn(text),
+            self._turn(text, **turn),
             group="turn",
             exclusive=True,
             exit_on_error=False,
             description="agent turn",
         )
 
-    async def _turn(self, text: str) -> None:
+    async def _turn(self, text: str, **turn: Any) -> None:
         from opencode.sessions.config import ConfigError
         from opencode.sessions.runner import RunnerError
 
@@ -192,7 +192,7 @@ class ChatScreen(Screen[None]):
             if engine.session is None or self.transcript.session_id is None:
                 if not await self.open_session():
                     return
-            await engine.send(text)
+            await engine.send(text, **turn)  # turn: a custom command's model/tools
             if engine.session is not None:
                 self.status.title = engine.session.title
                 self.status.cost = engine.session.cost
