@@ -14,7 +14,7 @@ from opencode.sessions.config import ConfigError, load_config
 from opencode.sessions.engine import Engine
 from opencode.sessions.events import ErrorOccurred, SessionEvent
 from opencode.sessions.permissions_api import PermissionAnswer, PermissionRequest
-from tests.engine.helpers import fixture, openai_text_chunks, write_config
+from tests.engine.helpers import fixture, openai_sse, openai_text_chunks, opencode, write_config
 from tests.support.stream_server import Reply, StreamServer
 
 
@@ -195,3 +195,52 @@ async def test_claude_settings_json_hooks_are_read(project: Path) -> None:
 async def test_a_bad_hook_entry_is_a_config_error_naming_the_file(project: Path) -> None:
     with StreamServer([]) as server, pytest.raises(ConfigError, match="opencode.toml.*PreTool"):
         await turn(project, server, "[[hooks.PreTool]]\ncommand = 'x'\n")
+
+
+def bash_call(command: str) -> Reply:
+    """One streamed OpenAI tool call of ``bash`` with ``command``."""
+    arguments = json.dumps({"command": command})
+    chunk = {
+        "id": "c1",
+        "object": "chat.completion.chunk",
+        "model": "test-model",
+        "choices": [
+            {
+                "index": 0,
+                "delta": {
+                    "tool_calls": [
+                        {
+                            "index": 0,
+                            "id": "call_1",
+                            "type": "function",
+                            "function": {"name": "bash", "arguments": arguments},
+                        }
+                    ]
+                },
+                "finish_reason": None,
+            }
+        ],
+    }
+    done = {**chunk, "choices": [{"index": 0, "delta": {}, "finish_reason": "tool_calls"}]}
+    return Reply(body=openai_sse(chunk, done))
+
+
+async def test_a_rewrite_into_a_denied_command_is_denied(project: Path) -> None:
+    """updatedInput cannot steer a call around a deny rule: the rewritten call is judged again."""
+    rewrite = 'echo \'{"updatedInput": {"command": "rm -f hello.txt"}}\''
+    extra = hook("PreToolUse", rewrite, matcher="bash") + '[permission.bash]\n"rm *" = "deny"\n'
+    with StreamServer([bash_call("ls"), Reply(body=openai_text_chunks(["ok"]))]) as server:
+        finish, _ = await turn(project, server, extra)
+        assert "Permission denied" in tool_message(server)
+    assert finish == "stop" and (project / "hello.txt").exists()
+
+
+def test_headless_run_reports_a_blocked_prompt_and_exits_1(project: Path) -> None:
+    with StreamServer([Reply(body=openai_text_chunks(["no"]))]) as server:
+        write_config(
+            project, "openai", server.url, hook("UserPromptSubmit", "echo 'not today' >&2; exit 2")
+        )
+        run = opencode(project, "run", "hello")
+        assert server.requests == []
+    assert run.code == 1
+    assert "prompt blocked by a UserPromptSubmit hook: not today" in run.stderr
