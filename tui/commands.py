@@ -77,7 +77,7 @@ def _chat(ctx: CommandContext, name: str) -> ChatActions:
 
 async def _help(ctx: CommandContext, values: dict[str, Any]) -> CommandResult:
     rows = [[name, text] for name, text in slash_entries()]
-    notes = "".join(f"\nwarning: {line}" for line in CUSTOM_WARNINGS)
+    notes = "".join(f"\nwarning: {line}" for line in custom_warnings())
     return CommandResult(text=KEYS_HELP + notes, tables=[Table(["command", "what it does"], rows)])
 
 
@@ -153,9 +153,13 @@ _register("quit", "quit opencode", _quit)
 
 # ---------------------------------------------------------------- custom commands (.md files)
 
-# Problems found loading custom commands (broken frontmatter, a clash with a built-in).
-CUSTOM_WARNINGS: list[str] = []
-_CUSTOM_LOADED: list[Path] = []
+# Problems found loading each folder's custom commands (broken frontmatter, a clash).
+_CUSTOM_WARNINGS: dict[Path, list[str]] = {}
+
+
+def custom_warnings(cwd: Path | None = None) -> list[str]:
+    """The problems found loading the custom commands of ``cwd`` (default: this folder)."""
+    return _CUSTOM_WARNINGS.get((cwd or Path.cwd()).resolve(), [])
 
 
 def register_custom_commands(cwd: Path) -> list[str]:
@@ -164,11 +168,10 @@ def register_custom_commands(cwd: Path) -> list[str]:
     from opencode.commands.custom import load_custom
 
     cwd = cwd.resolve()
-    if cwd in _CUSTOM_LOADED:
-        return CUSTOM_WARNINGS
-    _CUSTOM_LOADED.append(cwd)
+    if cwd in _CUSTOM_WARNINGS:
+        return _CUSTOM_WARNINGS[cwd]
     commands, warnings = load_custom(cwd)
-    CUSTOM_WARNINGS.extend(warnings)
+    _CUSTOM_WARNINGS[cwd] = warnings
     taken = {c.path for c in REGISTRY.commands()}
     for name, custom in sorted(commands.items()):
         if (name,) in taken:
@@ -183,7 +186,7 @@ def register_custom_commands(cwd: Path) -> list[str]:
                 surface="tui",
             )
         )
-    return CUSTOM_WARNINGS
+    return warnings
 
 
 def _custom_handler(custom: CustomCommand) -> Handler:

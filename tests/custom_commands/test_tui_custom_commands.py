@@ -27,12 +27,15 @@ async def test_a_custom_command_completes_and_sends_its_expansion(
     server.add(sse_reply("openai_text.sse"))
     app = make_app()
     async with app.run_test(size=(100, 30)) as pilot:
-        from opencode.tui.commands import CUSTOM_WARNINGS, slash_entries
+        from opencode.tui.commands import custom_warnings, slash_entries
 
         entries = dict(slash_entries())
         assert entries["/tuidemo"] == "say hi to someone"
         assert entries["/help"] == "list every command", "the built-in keeps its name"
-        assert any("/help" in w and "help.md" in w for w in CUSTOM_WARNINGS)
+        assert any("/help" in w and "help.md" in w for w in custom_warnings(project))
+        # Textual keeps posted notifications here; it has no public accessor for them.
+        shown = [n.message for n in app._notifications]
+        assert any("help.md" in m and "the built-in wins" in m for m in shown), shown
         await type_and_send(pilot, "/tuidemo Ada Lovelace")
         await wait_for(pilot, lambda: server.requests and app.chat.status.state == "ready")
     body = server.requests[0].json()

@@ -28,7 +28,7 @@ from opencode.sessions.events import (
     SessionTitled,
     TurnFinished,
 )
-from opencode.tui.commands import slash_entries
+from opencode.tui.commands import custom_warnings, slash_entries
 from opencode.tui.messages import DataChanged, PromptSubmitted
 from opencode.tui.panels.backlog import BacklogPanel
 from opencode.tui.panels.base import DataPanel
@@ -99,6 +99,8 @@ class ChatScreen(Screen[None]):
     def on_mount(self) -> None:
         prompt = self.prompt
         prompt.entries = slash_entries()  # the registry's, the chat's own included
+        for line in custom_warnings():  # broken or clashing .opencode/commands files
+            self.notify(line, severity="warning", timeout=10)
         prompt.focus()
         engine = self.oc_app.engine
         engine.bus.subscribe(self.transcript.handle_event)
