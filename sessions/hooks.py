@@ -110,9 +110,10 @@ class HookOutcome:
     runs: list[HookRun] = field(default_factory=list)
 
 
-def parse_hooks(config_hooks: Any, where: str = "opencode.toml") -> list[Hook]:
+def parse_hooks(config_hooks: Any, where: str = "opencode.toml", strict: bool = True) -> list[Hook]:
     """``[hooks]`` from opencode.toml: ``{EVENT: [{matcher, command, timeout}, ...]}``; also
-    accepts Claude's nested ``{matcher, hooks: [{type, command, timeout}]}`` entries."""
+    accepts Claude's nested ``{matcher, hooks: [{type, command, timeout}]}`` entries. Not
+    ``strict`` (Claude's settings files): events we do not have are skipped, not refused."""
     if not config_hooks:
         return []
     if not isinstance(config_hooks, dict):
@@ -120,6 +121,8 @@ def parse_hooks(config_hooks: Any, where: str = "opencode.toml") -> list[Hook]:
     hooks: list[Hook] = []
     for event, entries in config_hooks.items():
         if event not in EVENTS:
+            if not strict:
+                continue  # a Claude Code event we have no counterpart for (Notification, ...)
             raise HookConfigError(
                 f"{where}: unknown hook event {event!r}; events: {', '.join(EVENTS)}"
             )
@@ -155,18 +158,28 @@ def parse_hooks(config_hooks: Any, where: str = "opencode.toml") -> list[Hook]:
     return hooks
 
 
+def claude_settings_files(cwd: Path) -> list[Path]:
+    """Claude Code's settings files that may hold hooks, in the order their hooks run."""
+    return [
+        Path.home() / ".claude" / "settings.json",
+        cwd / ".claude" / "settings.json",
+        cwd / ".claude" / "settings.local.json",
+    ]
+
+
 def load_hooks(config_section: dict[str, Any], cwd: Path, sources: list[Path]) -> list[Hook]:
-    """Hooks from config (``[hooks]``) then from ``.claude/settings.json`` in ``cwd``."""
+    """Hooks from config (``[hooks]``), then from Claude Code's settings files."""
     where = str(sources[-1]) if sources else "opencode.toml"
     hooks = parse_hooks(config_section, where)
-    settings = cwd / ".claude" / "settings.json"
-    if settings.is_file():
+    for settings in claude_settings_files(cwd):
+        if not settings.is_file():
+            continue
         try:
             data = json.loads(settings.read_text(encoding="utf-8"))
         except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
             raise HookConfigError(f"{settings}: cannot read hooks: {exc}") from exc
         if isinstance(data, dict) and data.get("hooks"):
-            hooks += parse_hooks(data["hooks"], str(settings))
+            hooks += parse_hooks(data["hooks"], str(settings), strict=False)
     return hooks
 
 

@@ -177,18 +177,23 @@ async def test_claude_settings_json_hooks_are_read(project: Path) -> None:
     (project / ".claude").mkdir()
     settings = {
         "hooks": {
+            # Claude events we have no counterpart for are skipped, not a config error.
+            "Notification": [{"hooks": [{"type": "command", "command": "true"}]}],
             "PreToolUse": [
                 {
                     "matcher": "Edit|Write",
                     "hooks": [{"type": "command", "command": "echo claude-says-no >&2; exit 2"}],
                 }
-            ]
+            ],
         }
     }
     (project / ".claude" / "settings.json").write_text(json.dumps(settings))
+    local = {"hooks": {"UserPromptSubmit": [{"hooks": [{"command": "cat > l.json"}]}]}}
+    (project / ".claude" / "settings.local.json").write_text(json.dumps(local))
     with StreamServer(edit_replies()) as server:
         await turn(project, server, "")
         assert "claude-says-no" in tool_message(server)
+    assert json.loads((project / "l.json").read_text())["prompt"] == "Change world to there"
     assert (project / "hello.txt").read_text() == "hello world\n"
 
 
