@@ -58,8 +58,15 @@ async def _run(opts: argparse.Namespace, message: str) -> int:
         return ctx
     try:
         if message.lstrip().startswith("/"):
+            from opencode.commands.custom import find_custom
             from opencode.commands.dispatch import run_slash
 
+            # A custom command (.opencode/commands/NAME.md): its expansion is the message.
+            custom, arguments, warnings = find_custom(message, ctx.cwd)
+            for line in warnings:
+                print(f"opencode: warning: {line}", file=sys.stderr)
+            if custom is not None:
+                return await _agent_turn(ctx, opts, message, (custom, arguments))
             return await run_slash(ctx, message.strip(), opts.format)
         return await _agent_turn(ctx, opts, message)
     finally:
@@ -75,9 +82,12 @@ def _print_notice(notice: Notice) -> None:
     print(f"opencode run: {notice.text}", file=sys.stderr)
 
 
-async def _agent_turn(ctx: Any, opts: argparse.Namespace, message: str) -> int:
+async def _agent_turn(
+    ctx: Any, opts: argparse.Namespace, message: str, custom: tuple[Any, str] | None = None
+) -> int:
     from opencode.commands.printers import JsonPrinter, TextPrinter
     from opencode.sessions.config import ConfigError
+    from opencode.sessions.custom_commands import ExpansionError
     from opencode.sessions.engine import Engine
     from opencode.sessions.events import SessionEvent
     from opencode.sessions.permissions_api import (
@@ -142,7 +152,16 @@ async def _agent_turn(ctx: Any, opts: argparse.Namespace, message: str) -> int:
     close_failed = False
     try:
         await engine.start(session_id=opts.session, continue_latest=opts.cont, title=opts.title)
-        result = await engine.send(message, max_steps=opts.max_steps)
+        if custom is not None:
+            result = await _send_custom(engine, opts, custom[0], custom[1], asker)
+        else:
+            result = await engine.send(message, max_steps=opts.max_steps)
+    except ExpansionError as exc:
+        print(
+            f"opencode run: /{custom[0].name if custom else ''}: {exc}; nothing was sent",
+            file=sys.stderr,
+        )
+        return EXIT_PERMISSION
     except (ConfigError, RunnerError) as exc:
         print(f"opencode run: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -176,9 +195,30 @@ async def _agent_turn(ctx: Any, opts: argparse.Namespace, message: str) -> int:
                 )
     if close_failed:
         return EXIT_ERROR
-    if result.finish == "error":
+    if result.finish in ("error", "blocked"):  # blocked: a UserPromptSubmit hook said no
         return EXIT_ERROR
     if result.finish == "permission_required":
         print(f"opencode run: {result.error}", file=sys.stderr)
         return EXIT_PERMISSION
     return EXIT_OK
+
+
+async def _send_custom(
+    engine: Any, opts: argparse.Namespace, command: Any, arguments: str, asker: Any
+) -> Any:
+    """Expand a custom command (its ``!`cmd` `` through the bash tool's permission path) and
+    send the expansion as the user message, with its ``model`` and ``allowed-tools``."""
+    from opencode.sessions.custom_commands import expand, tool_runners
+
+    runner = engine.runner()
+    tools = command.tools
+    run_shell, read_file = tool_runners(
+        runner.permissions, asker, engine.cwd, engine.session.id, tools
+    )
+    text = await expand(command, arguments, engine.cwd, run_shell, read_file)
+    return await engine.send(
+        text,
+        max_steps=opts.max_steps,
+        model=command.model,
+        request_options={"tools": tools} if tools else None,
+    )

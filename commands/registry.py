@@ -36,6 +36,8 @@ COMMAND_MODULES: list[str] = [
     "opencode.commands.permission.cmds",
     "opencode.commands.provider.cmds",
     "opencode.commands.agent.cmds",
+    "opencode.commands.config.cmds",
+    "opencode.commands.hooks.cmds",
 ]
 
 

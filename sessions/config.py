@@ -125,6 +125,8 @@ class Config:
     sandbox: SandboxConfig = field(default_factory=SandboxConfig)
     sources: list[Path] = field(default_factory=list)
     raw: dict[str, Any] = field(default_factory=dict)
+    # Dotted key -> "file:line" of the file that set it last (`opencode config explain`).
+    key_origins: dict[str, str] = field(default_factory=dict)
 
     @property
     def db_path(self) -> Path:
@@ -202,6 +204,7 @@ def load_config(cwd: Path | None = None, *, warn: Callable[[str], None] | None =
         _substitute(data, origin, ())
         _merge(merged, data, origins, origin, ())
     config = _build(merged, origins, paths, cwd)
+    config.key_origins = {k: o.where(tuple(k.split("."))) for k, o in origins.items()}
     for line in unknown_key_warnings(merged, origins):
         (warn or _stderr_warning)(line)
     return config
@@ -564,6 +567,8 @@ TOP_LEVEL_KEYS: set[str] = {
     # Subagents: [agents] limits and [agent.NAME] profiles, checked in sessions/agents.py.
     "agents",
     "agent",
+    # [[hooks.EVENT]] entries, read by sessions/hooks.py.
+    "hooks",
 }
 # ``[provider.NAME]`` keys beyond the ones ``_provider`` checks: options adapters read.
 PROVIDER_OPTION_KEYS: set[str] = {

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from opencode.sessions.events import (
     EventBus,
@@ -188,8 +188,16 @@ class Engine:
         )
         return self.session
 
-    async def send(self, text: str, *, max_steps: int | None = None) -> TurnFinished:
-        """One user turn in the current session (a new one if there is none)."""
+    async def send(
+        self,
+        text: str,
+        *,
+        max_steps: int | None = None,
+        model: str | None = None,
+        request_options: dict[str, Any] | None = None,
+    ) -> TurnFinished:
+        """One user turn in the current session (a new one if there is none). ``model`` and
+        ``request_options`` apply to this turn only (a custom command's model and tools)."""
         from opencode.sessions.providers.resilience.audit import call_session
 
         if self.session is None:
@@ -198,7 +206,11 @@ class Engine:
         self.notices = []
         with call_session(self.session.id):  # provider_call rows name this session
             return await self.runner().send(
-                self.session.id, text, model=self.model, max_steps=max_steps
+                self.session.id,
+                text,
+                model=model or self.model,
+                max_steps=max_steps,
+                request_options=request_options,
             )
 
     def _notice(self, notice: Notice) -> None:

@@ -47,7 +47,9 @@ from opencode.sessions.events import (
     Usage,
 )
 from opencode.sessions.history import history_messages
+from opencode.sessions.hooks import HookRunner
 from opencode.sessions.ids import new_id
+from opencode.sessions.instructions import Instructions, new_warnings
 from opencode.sessions.permissions_api import (
     PermissionAnswer,
     PermissionAsker,
@@ -171,6 +173,12 @@ class Runner:
         if self.subagents is not None:
             # This session's own questions queue with its children's: one modal at a time.
             self.tool_calls.asker = self.subagents.tree_asker
+        # Hooks (sessions/hooks.py): SessionStart, UserPromptSubmit, Stop here; tool hooks in
+        # tool_calls. Context a SessionStart hook printed joins that session's system prompt.
+        self.hooks = _hook_runner(config, cwd)
+        self.tool_calls.hooks = self.hooks
+        self._hook_context: dict[str, list[str]] = {}
+        self.instructions: Instructions | None = None  # the AGENTS.md files of the last turn
         # Sessions started here whose row the store has not written yet: it is written with
         # the first message, so a session nobody spoke in never becomes a row.
         self._unsaved: dict[str, SessionRecord] = {}
@@ -244,6 +252,12 @@ class Runner:
                 parent_call_id=parent_call_id,
             )
         )
+        # --- hooks: SessionStart (its context joins this session's system prompt)
+        started = await self.hooks.fire(
+            "SessionStart", record.id, source="resume" if resumed else "startup"
+        )
+        await self._hook_problems(record.id, started.problems)
+        self._hook_context[record.id] = started.context
         return record
 
     def _provider(self, config: ProviderConfig) -> Provider:
@@ -285,6 +299,19 @@ class Runner:
             session.title = _title_from(text)
             await self.bus.emit(SessionTitled(session.id, session.title))
 
+        # --- hooks: UserPromptSubmit may block the prompt (nothing is sent) or add context
+        submitted = await self.hooks.fire("UserPromptSubmit", session.id, prompt=text)
+        await self._hook_problems(session.id, submitted.problems)
+        if submitted.blocked:
+            reason = f"prompt blocked by a UserPromptSubmit hook: {submitted.reason}"
+            await self._hook_problems(session.id, [reason])
+            blocked = TurnFinished(session.id, "blocked", Usage(), 0, reason)
+            await self.bus.emit(blocked)
+            return blocked
+        turn_system = self._system_prompt(session.id, submitted.context)
+        await self._hook_problems(session.id, new_warnings(self.instructions))
+        # --- end hooks
+
         user_id = new_id("msg")
         await self.bus.emit(MessageStarted(session.id, user_id, "user"))
         await self.bus.emit(PartStarted(session.id, user_id, new_id("prt"), 1, "text", text))
@@ -305,13 +332,8 @@ class Runner:
                     finish = "max_steps"
                     break
                 steps += 1
-                system = (
-                    self.system_prompt
-                    or self.config.system_prompt
-                    or DEFAULT_SYSTEM_PROMPT.format(cwd=self.cwd)
-                )
                 request = build_request(
-                    model_name, system, history, provider_config, request_options, offered
+                    model_name, turn_system, history, provider_config, request_options, offered
                 )
                 step = _Step(message_id=new_id("msg"))
                 await self.bus.emit(MessageStarted(session.id, step.message_id, "assistant", ref))
@@ -386,7 +408,30 @@ class Runner:
             finish = "error"
         event = TurnFinished(session.id, finish, total, steps, error_text)
         await self.bus.emit(event)
+        # --- hooks: Stop (reported only; a Stop hook does not make the model go on)
+        stopped = await self.hooks.fire("Stop", session.id, finish=finish, stop_hook_active=False)
+        await self._hook_problems(session.id, stopped.problems)
         return event
+
+    def _system_prompt(self, session_id: str, context: list[str]) -> str:
+        """The configured (or built-in) prompt, the project's AGENTS.md files, hook context."""
+        from opencode.sessions.instructions import system_prompt
+
+        base = (
+            self.system_prompt  # a subagent's (its profile's prompt on the parent's)
+            or self.config.system_prompt
+            or DEFAULT_SYSTEM_PROMPT.format(cwd=self.cwd)
+        )
+        prompt, self.instructions = system_prompt(base, self.cwd)
+        extra = [*self._hook_context.get(session_id, []), *context]
+        if extra:
+            prompt += "\n\nContext from hooks:\n" + "\n\n".join(extra)
+        return prompt
+
+    async def _hook_problems(self, session_id: str, lines: list[str]) -> None:
+        # Shown to the user (no message id: not a session row, never sent to the model).
+        for line in lines:
+            await self.bus.emit(ErrorOccurred(session_id, None, new_id("prt"), 0, line, None))
 
     async def _stream(
         self, session_id: str, step: _Step, events: AsyncGenerator[ProviderEvent, None]
@@ -444,6 +489,17 @@ class Runner:
                 error.hint,
             )
         )
+
+
+def _hook_runner(config: Config, cwd: Path) -> HookRunner:
+    from opencode.sessions.config import ConfigError
+    from opencode.sessions.hooks import HookConfigError, HookRunner, load_hooks
+
+    try:
+        hooks = load_hooks(config.section("hooks"), cwd, config.sources)
+    except HookConfigError as exc:
+        raise ConfigError(str(exc)) from exc
+    return HookRunner(hooks, cwd, config.data_dir / "hooks.jsonl")
 
 
 def _add(total: Usage, usage: Usage | None) -> Usage:
