@@ -4,10 +4,13 @@ Pure functions of config and conversation; no I/O."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from opencode.sessions.providers.base import ChatMessage, ChatRequest, ProviderConfig
 from opencode.sessions.tools.base import Tool
+
+if TYPE_CHECKING:
+    from opencode.sessions.mcp.manager import McpManager
 
 DEFAULT_SYSTEM_PROMPT = (
     "You are opencode, a coding agent working in the user's project at {cwd}. "
@@ -61,6 +64,16 @@ def offered_tools(tools: dict[str, Tool], options: dict[str, Any]) -> dict[str, 
     if isinstance(wanted, list):
         return {name: tool for name, tool in tools.items() if name in wanted}
     return dict(tools)
+
+
+async def with_mcp_tools(
+    offered: dict[str, Tool], mcp: McpManager, options: dict[str, Any]
+) -> dict[str, Tool]:
+    """``offered`` plus the MCP servers' tools (starting the servers on first use), filtered
+    by the same ``tools`` option. ``tools = false`` starts nothing. Built-ins keep their names."""
+    if options.get("tools", True) is False:
+        return offered
+    return {**offered_tools(await mcp.tools(), options), **offered}
 
 
 def _table(value: Any) -> dict[str, Any]:

@@ -19,7 +19,7 @@ from collections.abc import AsyncGenerator, Callable
 from contextlib import aclosing
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from opencode.sessions.config import Config
 from opencode.sessions.corrections.source import RuleSource
@@ -61,11 +61,19 @@ from opencode.sessions.providers.base import (
     ProviderConfig,
     ToolCall,
 )
-from opencode.sessions.requests import DEFAULT_SYSTEM_PROMPT, build_request, offered_tools
+from opencode.sessions.requests import (
+    DEFAULT_SYSTEM_PROMPT,
+    build_request,
+    offered_tools,
+    with_mcp_tools,
+)
 from opencode.sessions.store.db import Store
 from opencode.sessions.store.sessions import SessionRecord, SessionRepo
 from opencode.sessions.tool_calls import ToolCalls
 from opencode.sessions.tools.base import Tool
+
+if TYPE_CHECKING:
+    from opencode.sessions.mcp.manager import McpManager
 
 # Re-exported: front ends import the asker contract and the loop's errors from here.
 __all__ = [
@@ -127,6 +135,7 @@ class Runner:
         asker: PermissionAsker,
         provider_factory: ProviderFactory | None = None,
         tools: dict[str, Tool] | None = None,
+        mcp: McpManager | None = None,
     ) -> None:
         self.store = store
         self.repo = SessionRepo(store)
@@ -147,6 +156,7 @@ class Runner:
 
             tools = builtin_tools()
         self.tools = tools
+        self.mcp = mcp  # MCP servers' tools join ``offered`` per turn (started on first use)
         self.tool_calls = ToolCalls(
             bus=bus, repo=self.repo, cwd=cwd, permissions=permissions, asker=asker
         )
@@ -242,6 +252,10 @@ class Runner:
         except Exception as exc:  # e.g. an unknown api in code that bypassed config checks
             raise RunnerError(f"provider {provider_config.name!r} cannot be used: {exc}") from exc
         offered = offered_tools(self.tools, {**provider_config.options, **(request_options or {})})
+        if self.mcp is not None:
+            offered = await with_mcp_tools(
+                offered, self.mcp, {**provider_config.options, **(request_options or {})}
+            )
         history = history_messages(await self.repo.messages(session.id))
         if not session.title:
             session.title = _title_from(text)
