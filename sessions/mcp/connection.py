@@ -88,6 +88,8 @@ class McpConnection:
         began = time.monotonic()
         self._stop = asyncio.Event()
         ready: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        # Whoever gave up waiting (a timeout) must not leave "exception never retrieved".
+        ready.add_done_callback(lambda f: f.cancelled() or f.exception())
         self._task = asyncio.create_task(self._serve(ready, self._stop))
         try:
             await asyncio.wait_for(asyncio.shield(ready), self.spec.timeout)
@@ -179,7 +181,7 @@ class McpConnection:
         program = shutil.which(self.spec.command, path=env.get("PATH"))
         if program is None:
             raise McpServerError(
-                f"command {self.spec.command!r} was not found (PATH={env.get('PATH', '')}); "
+                f"command {self.spec.command!r} was not found on PATH; "
                 f"install it or fix command = ... in {self.spec.source}"
             )
         argv = _die_with_parent([program, *self.spec.args])
