@@ -113,10 +113,15 @@ class McpConnection:
     async def close(self) -> None:
         """Stop the server (the SDK closes stdin, waits, then kills its process tree)."""
         task, self._task = self._task, None
+        # A ready session leaves through its stop event (the SDK then shuts the server down
+        # in order); one still starting is stuck in initialize: cancel it at once.
+        graceful = self._session is not None
         self._session = None
         if self._stop is not None:
             self._stop.set()
         if task is not None and not task.done():
+            if not graceful:
+                task.cancel()
             try:
                 await asyncio.wait_for(asyncio.shield(task), 8.0)
             except (TimeoutError, asyncio.CancelledError):

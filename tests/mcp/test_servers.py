@@ -1,0 +1,254 @@
+"""Real MCP servers over stdio: mcp-server-time and mcp-server-git from PyPI, and the in-repo
+fault server for what real servers do on a bad day (crash, hang, garbage, huge results)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from opencode.sessions.mcp.connection import McpConnection, McpServerError
+from opencode.sessions.mcp.manager import McpManager
+from opencode.sessions.tools.base import ToolContext
+from tests.mcp.helpers import PY, fault_argv, spec, time_argv
+
+
+async def _nothing(path: Path, before: bytes | None) -> None:
+    return None
+
+
+def _ctx(tmp_path: Path) -> ToolContext:
+    return ToolContext(cwd=tmp_path, session_id="ses_x", call_id="call_x", record_change=_nothing)
+
+
+def _manager(tmp_path: Path, *specs: object) -> tuple[McpManager, list[str]]:
+    warnings: list[str] = []
+    manager = McpManager(list(specs), tmp_path, tmp_path / "logs", warn=warnings.append)  # type: ignore[arg-type]
+    return manager, warnings
+
+
+async def test_time_server_tools_and_call(tmp_path: Path) -> None:
+    manager, warnings = _manager(tmp_path, spec("time", time_argv()))
+    try:
+        tools = await manager.tools()
+        assert set(tools) == {"time_get_current_time", "time_convert_time"}
+        tool = tools["time_get_current_time"]
+        assert tool.parameters["required"] == ["timezone"]
+        result = await tool.run({"timezone": "UTC"}, _ctx(tmp_path))
+        assert not result.is_error
+        assert json.loads(result.output)["timezone"] == "UTC"
+        assert result.metadata["mcp_server"] == "time"
+    finally:
+        await manager.aclose()
+    assert warnings == []
+
+
+async def test_git_server_reads_a_real_repo(tmp_path: Path) -> None:
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    subprocess.run(["git", "init", "-q", str(repo)], check=True)  # noqa: ASYNC221 - setup
+    (repo / "new.txt").write_text("hi")
+    manager, _ = _manager(
+        tmp_path, spec("git", [PY, "-m", "mcp_server_git", "--repository", str(repo)])
+    )
+    try:
+        tools = await manager.tools()
+        assert "git_git_status" in tools
+        result = await tools["git_git_status"].run({"repo_path": str(repo)}, _ctx(tmp_path))
+        assert not result.is_error, result.output
+        assert "new.txt" in result.output
+    finally:
+        await manager.aclose()
+
+
+async def test_servers_start_in_parallel(tmp_path: Path) -> None:
+    """Three servers start concurrently: all are up after one start, and a hung one (timeout
+    3 s) does not add its timeout to the others'."""
+    manager, warnings = _manager(
+        tmp_path,
+        spec("a", fault_argv()),
+        spec("b", fault_argv()),
+        spec("hung", fault_argv("hang-init"), timeout=3),
+    )
+    try:
+        tools = await manager.tools()
+        assert any(n.startswith("a_") for n in tools) and any(n.startswith("b_") for n in tools)
+        assert not any(n.startswith("hung_") for n in tools)
+        assert manager.connections["hung"].state == "failed"
+    finally:
+        await manager.aclose()
+    hung = [w for w in warnings if "'hung'" in w]
+    assert len(hung) == 1 and "did not finish starting within 3 s" in hung[0]
+
+
+@pytest.mark.fault
+async def test_crash_mid_call_is_reported_and_restarted_once(tmp_path: Path) -> None:
+    manager, _ = _manager(tmp_path, spec("f", fault_argv()))
+    try:
+        tools = await manager.tools()
+        crashed = await tools["f_crash"].run({}, _ctx(tmp_path))
+        assert crashed.is_error and "'f' crashed during 'crash'" in crashed.output
+        assert "restarted for the next call" in crashed.output
+        again = await tools["f_echo"].run({"text": "back"}, _ctx(tmp_path))
+        assert not again.is_error and again.output == "back"  # restarted
+        assert (await tools["f_crash"].run({}, _ctx(tmp_path))).is_error
+        gone = await tools["f_echo"].run({"text": "x"}, _ctx(tmp_path))
+        assert gone.is_error and "not available" in gone.output and "crashed twice" in gone.output
+    finally:
+        await manager.aclose()
+
+
+@pytest.mark.fault
+async def test_hung_call_becomes_a_tool_error(tmp_path: Path) -> None:
+    manager, _ = _manager(tmp_path, spec("f", fault_argv(), timeout=60))
+    try:
+        tools = await manager.tools()
+        manager.connections["f"].spec = spec("f", fault_argv(), timeout=2)  # calls: 2 s
+        began = time.monotonic()
+        result = await tools["f_hang"].run({}, _ctx(tmp_path))
+        assert time.monotonic() - began < 30
+        assert result.is_error and "did not answer 'hang' within 2 s" in result.output
+        # The server itself is fine: other calls still work.
+        assert (await tools["f_echo"].run({"text": "ok"}, _ctx(tmp_path))).output == "ok"
+    finally:
+        await manager.aclose()
+
+
+@pytest.mark.fault
+async def test_cancel_ends_a_hung_call(tmp_path: Path) -> None:
+    manager, _ = _manager(tmp_path, spec("f", fault_argv()))
+    try:
+        tools = await manager.tools()
+        ctx = _ctx(tmp_path)
+        asyncio.get_running_loop().call_later(0.5, ctx.cancel.set)
+        result = await tools["f_hang"].run({}, ctx)
+        assert result.is_error and "cancelled" in result.output
+    finally:
+        await manager.aclose()
+
+
+@pytest.mark.fault
+async def test_hang_on_initialize_fails_within_timeout(tmp_path: Path) -> None:
+    connection = McpConnection(spec("h", fault_argv("hang-init"), timeout=2), tmp_path, tmp_path)
+    began = time.monotonic()
+    with pytest.raises(McpServerError, match=r"MCP server 'h': did not finish starting within 2 s"):
+        await connection.start()
+    assert time.monotonic() - began < 20
+    await connection.close()
+
+
+@pytest.mark.fault
+async def test_missing_binary_and_early_exit_name_the_server(tmp_path: Path) -> None:
+    manager, warnings = _manager(
+        tmp_path,
+        spec("nobin", ["no-such-mcp-server-binary"]),
+        spec("quits", fault_argv("exit")),
+    )
+    try:
+        assert await manager.tools() == {}
+    finally:
+        await manager.aclose()
+    text = "\n".join(warnings)
+    assert "MCP server 'nobin': command 'no-such-mcp-server-binary' was not found on PATH" in text
+    assert "MCP server 'quits'" in text and "continuing without its tools" in text
+
+
+@pytest.mark.fault
+async def test_garbage_on_stdout_is_skipped_and_reported(tmp_path: Path) -> None:
+    manager, warnings = _manager(tmp_path, spec("g", fault_argv("garbage")))
+    try:
+        tools = await manager.tools()
+        result = await tools["g_echo"].run({"text": "fine"}, _ctx(tmp_path))
+        assert result.output == "fine"
+    finally:
+        await manager.aclose()
+    assert any("'g' wrote 2 non-protocol line(s) to stdout" in w for w in warnings)
+
+
+@pytest.mark.fault
+async def test_huge_picture_and_bad_schema(tmp_path: Path) -> None:
+    manager, warnings = _manager(tmp_path, spec("f", fault_argv()))
+    try:
+        tools = await manager.tools()
+        huge = await tools["f_huge"].run({"size": 1_000_000}, _ctx(tmp_path))
+        assert len(huge.output) < 101_000 and "900000 more characters cut" in huge.output
+        picture = await tools["f_picture"].run({}, _ctx(tmp_path))
+        assert "[image content: image/png" in picture.output and "iVBOR" not in picture.output
+        bad = tools["f_bad_schema"]
+        assert bad.parameters["properties"]["value"] == {}
+        assert "missing" not in bad.parameters.get("required", [])
+        assert (await bad.run({"value": "v"}, _ctx(tmp_path))).output == "v"
+    finally:
+        await manager.aclose()
+    assert any("'bad_schema' has a malformed input schema, repaired" in w for w in warnings)
+
+
+def _pids_with(marker: str) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                cmdline = (entry / "cmdline").read_bytes().split(b"\0")
+            except OSError:
+                continue
+            if marker.encode() in cmdline and b"fault_server.py" in b" ".join(cmdline):
+                found.append(int(entry.name))
+    return found
+
+
+def _wait_gone(marker: str, seconds: float = 15) -> list[int]:
+    deadline = time.monotonic() + seconds
+    while (left := _pids_with(marker)) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return left
+
+
+async def test_close_leaves_no_server_process(tmp_path: Path) -> None:
+    marker = f"close-{os.getpid()}-{time.time_ns()}"
+    manager, _ = _manager(tmp_path, spec("f", fault_argv("ok", marker)))
+    await manager.tools()
+    assert _pids_with(marker)
+    await manager.aclose()
+    assert _wait_gone(marker) == []
+
+
+_KILLED_PARENT = """
+import asyncio, sys
+from pathlib import Path
+from opencode.sessions.mcp.manager import McpManager
+from tests.mcp.helpers import fault_argv, spec
+async def main():
+    m = McpManager([spec("f", fault_argv("ok", sys.argv[1]))], Path.cwd(), Path(sys.argv[2]))
+    await m.tools()
+    print("up", flush=True)
+    await asyncio.sleep(3600)
+asyncio.run(main())
+"""
+
+
+@pytest.mark.fault
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="PR_SET_PDEATHSIG is Linux's")
+def test_sigkilled_parent_leaves_no_orphan(tmp_path: Path) -> None:
+    marker = f"orphan-{os.getpid()}-{time.time_ns()}"
+    root = Path(__file__).resolve().parents[2]
+    proc = subprocess.Popen(
+        [PY, "-c", _KILLED_PARENT, marker, str(tmp_path)],
+        cwd=root,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env={**os.environ, "PYTHONPATH": str(root)},
+    )
+    try:
+        assert proc.stdout is not None
+        assert proc.stdout.readline().strip() == b"up", proc.stderr.read() if proc.stderr else ""
+        assert _pids_with(marker)
+    finally:
+        proc.kill()
+        proc.wait()
+    assert _wait_gone(marker) == []
