@@ -28,7 +28,7 @@ def _manager(ctx: CommandContext, warnings: list[str]) -> Any:
     from opencode.sessions.mcp.specs import load_specs
 
     try:
-        specs = load_specs(ctx.config, ctx.cwd)
+        specs = load_specs(ctx.config, ctx.cwd, warnings)
     except ConfigError as exc:
         raise CommandError(str(exc)) from exc
     return McpManager(specs, ctx.cwd, ctx.config.data_dir / "logs", warn=warnings.append)

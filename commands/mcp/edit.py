@@ -62,5 +62,6 @@ def remove_server(path: Path, name: str) -> bool:
     del servers[name]
     if not servers:
         del doc["mcp"]
-    path.write_text(tomlkit.dumps(doc), encoding="utf-8")
+    # tomlkit keeps the blank line that separated the removed table: drop what trails.
+    path.write_text(tomlkit.dumps(doc).rstrip() + "\n", encoding="utf-8")
     return True

@@ -71,11 +71,14 @@ class McpManager:
         runs without MCP (``opencode mcp list`` shows the error)."""
         from opencode.sessions.config import ConfigError
 
+        problems: list[str] = []
         try:
-            specs = load_specs(config, cwd)
+            specs = load_specs(config, cwd, problems)
         except ConfigError as exc:
             warn(f"{exc}; MCP servers are not started")
             specs = []
+        for line in problems:
+            warn(line)
         return cls(specs, cwd, config.data_dir / "logs", warn=warn, reserved=reserved)
 
     async def tools(self) -> dict[str, Tool]:

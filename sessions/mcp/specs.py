@@ -82,8 +82,9 @@ def safe_name(name: str) -> str:
     return _SAFE.sub("_", name) or "_"
 
 
-def load_specs(config: Config, cwd: Path) -> list[ServerSpec]:
-    """Every configured server (enabled or not), opencode.toml first. Raises ConfigError."""
+def load_specs(config: Config, cwd: Path, warnings: list[str] | None = None) -> list[ServerSpec]:
+    """Every configured server (enabled or not), opencode.toml first. Raises ConfigError;
+    keys nothing reads (a typo such as ``comand``) are added to ``warnings``."""
     specs: dict[str, ServerSpec] = {}
     path = cwd / MCP_JSON
     if path.is_file():
@@ -97,7 +98,22 @@ def load_specs(config: Config, cwd: Path) -> list[ServerSpec]:
                 f"{source}: [mcp.{name}] must be a table with command = ... or url = ..."
             )
         specs[name] = _spec(name, value, f"[mcp.{name}] in {source}")
+        _unknown_keys(value, f"[mcp.{name}] in {source}", warnings)
     return list(specs.values())
+
+
+def _unknown_keys(table: dict[str, Any], where: str, warnings: list[str] | None) -> None:
+    import difflib
+
+    for key in table:
+        if key not in SERVER_KEYS and warnings is not None:
+            close = difflib.get_close_matches(key, sorted(SERVER_KEYS), n=1)
+            advice = (
+                f"did you mean {close[0]!r}?"
+                if close
+                else f"known: {', '.join(sorted(SERVER_KEYS))}"
+            )
+            warnings.append(f"{where}: unknown key {key!r} is ignored; {advice}")
 
 
 def has_servers(config: Config, cwd: Path) -> bool:

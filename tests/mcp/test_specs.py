@@ -130,3 +130,13 @@ def test_unset_env_in_mcp_json_is_a_clear_error(tmp_path: Path) -> None:
 def test_safe_name() -> None:
     assert safe_name("my server.v2") == "my_server_v2"
     assert safe_name("") == "_"
+
+
+def test_unknown_server_key_is_a_warning(tmp_path: Path) -> None:
+    tmp_path.mkdir(exist_ok=True)
+    (tmp_path / "opencode.toml").write_text('[mcp.a]\ncommand = "x"\ncomand = "y"\n')
+    warnings: list[str] = []
+    (spec,) = load_specs(load_config(tmp_path), tmp_path, warnings)
+    assert spec.command == "x"
+    assert len(warnings) == 1 and "unknown key 'comand'" in warnings[0]
+    assert "did you mean 'command'?" in warnings[0]
