@@ -1,7 +1,9 @@
 """An MCP stdio server (the SDK's MCPServer, formerly FastMCP) that misbehaves on demand.
 
 Modes (argv[1], optional): ``ok`` (default), ``hang-init`` (never answers initialize),
-``garbage`` (writes non-JSON lines to stdout around the protocol), ``exit`` (exits at once).
+``garbage`` (writes non-JSON lines to stdout around the protocol), ``exit`` (exits at once),
+``http PORT`` (streamable HTTP on 127.0.0.1:PORT/mcp). Further arguments are ignored (tests
+pass a marker to find the process).
 Tools: ``echo``, ``crash`` (the process dies mid-call), ``hang`` (never returns), ``huge``
 (a result of ``size`` characters), ``picture`` (image + resource content), ``bad_schema``
 (an input schema that is not an object schema), ``prompt`` ``review`` (a prompt) and a
@@ -16,7 +18,7 @@ import sys
 import time
 
 import mcp_types as types
-from mcp.server.mcpserver import MCPServer
+from mcp.server.mcpserver import Context, MCPServer
 
 MODE = sys.argv[1] if len(sys.argv) > 1 else "ok"
 
@@ -84,6 +86,14 @@ def bad_schema(value: str = "") -> str:
     return value
 
 
+@server.tool()
+def header(name: str, ctx: Context) -> str:
+    """The value of an HTTP request header (streamable-HTTP mode only)."""
+    request = getattr(ctx.request_context, "request", None)
+    headers = getattr(request, "headers", None)
+    return str(headers.get(name, "")) if headers is not None else ""
+
+
 @server.prompt()
 def review(topic: str) -> str:
     """Ask for a review of a topic."""
@@ -106,4 +116,7 @@ server._tool_manager._tools["bad_schema"].parameters = {
 }
 
 if __name__ == "__main__":
-    server.run("stdio")
+    if MODE == "http":  # fault_server.py http PORT: streamable HTTP on 127.0.0.1:PORT/mcp
+        server.run("streamable-http", host="127.0.0.1", port=int(sys.argv[2]))
+    else:
+        server.run("stdio")

@@ -252,3 +252,52 @@ def test_sigkilled_parent_leaves_no_orphan(tmp_path: Path) -> None:
         proc.kill()
         proc.wait()
     assert _wait_gone(marker) == []
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+async def test_streamable_http_server_with_headers(tmp_path: Path) -> None:
+    from opencode.sessions.mcp.specs import ServerSpec
+
+    port = _free_port()
+    proc = await asyncio.create_subprocess_exec(
+        *fault_argv("http", str(port)),
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.DEVNULL,
+    )
+    try:
+        url = f"http://127.0.0.1:{port}/mcp"
+        remote = ServerSpec(
+            name="web",
+            transport="http",
+            source="test",
+            url=url,
+            headers={"X-Test-Token": "tok-abcdef123"},
+            timeout=30,
+        )
+        manager, warnings = _manager(tmp_path, remote)
+        for _ in range(100):  # until the server listens
+            try:
+                _, writer = await asyncio.open_connection("127.0.0.1", port)
+                writer.close()
+                break
+            except OSError:
+                await asyncio.sleep(0.1)
+        try:
+            tools = await manager.tools()
+            assert (await tools["web_echo"].run({"text": "hi"}, _ctx(tmp_path))).output == "hi"
+            seen = await tools["web_header"].run({"name": "x-test-token"}, _ctx(tmp_path))
+            # The header reached the server; the secret value is scrubbed from the result.
+            assert seen.output == "[redacted config]", seen.output
+        finally:
+            await manager.aclose()
+        assert warnings == [] or all("bad_schema" in w for w in warnings)
+    finally:
+        proc.kill()
+        await proc.wait()
