@@ -70,9 +70,13 @@ async def with_mcp_tools(
     offered: dict[str, Tool], mcp: McpManager, options: dict[str, Any]
 ) -> dict[str, Tool]:
     """``offered`` plus the MCP servers' tools (starting the servers on first use), filtered
-    by the same ``tools`` option. ``tools = false`` starts nothing. Built-ins keep their names."""
-    if options.get("tools", True) is False:
+    by the same ``tools`` option. ``tools = false``, or a list naming no MCP tool, starts
+    nothing. Built-ins keep their names."""
+    wanted = options.get("tools", True)
+    if wanted is False:
         return offered
+    if isinstance(wanted, list) and not mcp.may_offer(wanted):
+        return offered  # a list naming no MCP tool: no server is started for this turn
     return {**offered_tools(await mcp.tools(), options), **offered}
 
 

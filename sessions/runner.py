@@ -252,10 +252,6 @@ class Runner:
         except Exception as exc:  # e.g. an unknown api in code that bypassed config checks
             raise RunnerError(f"provider {provider_config.name!r} cannot be used: {exc}") from exc
         offered = offered_tools(self.tools, {**provider_config.options, **(request_options or {})})
-        if self.mcp is not None:
-            offered = await with_mcp_tools(
-                offered, self.mcp, {**provider_config.options, **(request_options or {})}
-            )
         history = history_messages(await self.repo.messages(session.id))
         if not session.title:
             session.title = _title_from(text)
@@ -276,6 +272,12 @@ class Runner:
         step: _Step | None = None
         self._cancel = asyncio.Event()
         try:
+            if self.mcp is not None:
+                # After the user's message is saved, inside the try: a slow server start is
+                # cancellable and the turn still finishes as interrupted.
+                offered = await with_mcp_tools(
+                    offered, self.mcp, {**provider_config.options, **(request_options or {})}
+                )
             while True:
                 if steps >= limit:
                     finish = "max_steps"

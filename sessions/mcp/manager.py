@@ -93,6 +93,11 @@ class McpManager:
         }
         return dict(live)
 
+    def may_offer(self, names: list[str]) -> bool:
+        """Could any of these tool names be one of our servers' tools?"""
+        prefixes = tuple(f"{c.spec.prefix}_" for c in self.connections.values())
+        return any(isinstance(n, str) and n.startswith(prefixes) for n in names)
+
     async def start(self, names: list[str] | None = None) -> None:
         """Start these servers (all when None) now, in parallel; failures are warned about."""
         chosen = [c for n, c in self.connections.items() if names is None or n in names]

@@ -142,3 +142,27 @@ def test_run_without_mcp_servers_never_imports_the_sdk(tmp_path: Path) -> None:
         )
     assert proc.returncode == 0, proc.stderr
     assert "CODE 0" in proc.stdout
+
+
+def test_turn_offering_no_mcp_tool_starts_no_server(tmp_path: Path) -> None:
+    """Servers configured, but the provider offers only ``read``: nothing starts (a missing
+    binary would be reported if it did) and the SDK is not imported."""
+    project = tmp_path / "proj"
+    with StreamServer([Reply(fixture("openai_text.sse"))]) as server:
+        config = write_config(
+            project,
+            "openai",
+            f"http://127.0.0.1:{server.port}",
+            toml_server("time", time_argv()) + toml_server("nobin", ["no-such-binary-zz"]),
+        )
+        config.write_text(config.read_text() + 'tools = ["read"]\n')
+        proc = subprocess.run(
+            [sys.executable, "-c", _PROBE],
+            cwd=project,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            stdin=subprocess.DEVNULL,
+        )
+    assert proc.returncode == 0, proc.stderr
+    assert "CODE 0" in proc.stdout and "MCP server" not in proc.stderr
