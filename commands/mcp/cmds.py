@@ -157,6 +157,92 @@ async def mcp_resources(ctx: CommandContext, args: dict[str, Any]) -> CommandRes
 
 @command(
     "mcp",
+    "prompts",
+    help="an MCP server's prompts and their arguments",
+    args=[Arg("name", positional=True, required=True, help="the server's name")],
+)
+async def mcp_prompts(ctx: CommandContext, args: dict[str, Any]) -> CommandResult:
+    warnings: list[str] = []
+    manager = _manager(ctx, warnings)
+    name = args["name"]
+    _known(manager, name)
+    try:
+        connection = await _started(manager, name)
+        prompts = list(connection.prompts)
+    finally:
+        await manager.aclose()
+    data = [
+        {
+            "name": p.name,
+            "description": p.description,
+            "arguments": [{"name": a, "required": r} for a, r in p.arguments],
+        }
+        for p in prompts
+    ]
+    rows = [
+        [p.name, " ".join(a if r else f"[{a}]" for a, r in p.arguments), _first_line(p.description)]
+        for p in prompts
+    ]
+    return CommandResult(
+        data={"server": name, "prompts": data},
+        tables=[Table(["prompt", "arguments", "description"], rows, title=name)],
+        text=None if prompts else f"MCP server {name!r} offers no prompts",
+    )
+
+
+@command(
+    "mcp",
+    "prompt",
+    help="an MCP prompt's text, with KEY=VALUE arguments (to send as a message)",
+    description="prints the prompt's text: opencode run \"$(opencode mcp prompt SERVER PROMPT "
+    'topic=x)" sends it to the model',
+    args=[
+        Arg("name", positional=True, required=True, help="the server's name"),
+        Arg("prompt", positional=True, required=True, help="the prompt's name"),
+        Arg("arguments", positional=True, multiple=True, help="KEY=VALUE arguments"),
+    ],
+)
+async def mcp_prompt(ctx: CommandContext, args: dict[str, Any]) -> CommandResult:
+    from opencode.sessions.mcp.connection import McpServerError
+
+    warnings: list[str] = []
+    manager = _manager(ctx, warnings)
+    name, prompt = args["name"], args["prompt"]
+    _known(manager, name)
+    values = _pairs(args.get("arguments"), "argument")
+    try:
+        connection = await _started(manager, name)
+        known = {p.name: p for p in connection.prompts}
+        if prompt not in known:
+            raise CommandError(
+                f"MCP server {name!r} has no prompt {prompt!r}; it has: "
+                f"{', '.join(sorted(known)) or '(none)'}"
+            )
+        missing = [a for a, required in known[prompt].arguments if required and a not in values]
+        if missing:
+            raise CommandError(
+                f"prompt {prompt!r} needs {', '.join(f'{a}=...' for a in missing)}",
+                exit_code=2,
+            )
+        try:
+            text = await connection.get_prompt(prompt, values)
+        except McpServerError as exc:
+            raise CommandError(str(exc)) from exc
+    finally:
+        await manager.aclose()
+    return CommandResult(data={"server": name, "prompt": prompt, "text": text}, text=text)
+
+
+async def _started(manager: Any, name: str) -> Any:
+    await manager.start([name])
+    connection = manager.connections[name]
+    if connection.state != "ready":
+        raise CommandError(connection.error or f"MCP server {name!r} did not start")
+    return connection
+
+
+@command(
+    "mcp",
     "add",
     help="add an MCP server to ./opencode.toml (comments kept)",
     description="a stdio server: opencode mcp add [--env K=V] [--timeout S] NAME -- COMMAND "

@@ -90,3 +90,17 @@ def test_resources_and_slash_alias(tmp_path: Path) -> None:
 def test_list_without_servers_says_how_to_add_one(tmp_path: Path) -> None:
     run = opencode(_project(tmp_path), "mcp", "list")
     assert run.code == 0 and "No MCP servers configured" in run.stdout
+
+
+def test_prompts_and_prompt_text(tmp_path: Path) -> None:
+    project = _project(tmp_path)
+    assert opencode(project, "mcp", "add", "fault", "--", PY, str(FAULT_SERVER)).code == 0
+    listed = opencode(project, "mcp", "prompts", "fault")
+    assert listed.code == 0 and "review" in listed.stdout and "topic" in listed.stdout
+    run = opencode(project, "mcp", "prompt", "fault", "review", "topic=the parser")
+    assert run.code == 0, run.stderr
+    assert run.stdout.strip() == "Please review the parser carefully."
+    missing = opencode(project, "mcp", "prompt", "fault", "review")
+    assert missing.code == 2 and "needs topic=..." in missing.stderr
+    unknown = opencode(project, "mcp", "prompt", "fault", "nope")
+    assert unknown.code == 1 and "has no prompt 'nope'; it has: review" in unknown.stderr
