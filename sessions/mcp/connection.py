@@ -321,7 +321,9 @@ class McpConnection:
             message += f" (its stderr: {tail}; full log: {self.log_path})"
         if self.stray_lines:
             message += f" (it wrote {self.stray_lines} non-protocol line(s) to stdout)"
-        return message
+        from opencode.sessions.secrets import scrub
+
+        return scrub(message, self.spec.secrets())
 
     def stderr_tail(self) -> str:
         if self.spec.transport != "stdio":

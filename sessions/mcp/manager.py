@@ -86,12 +86,14 @@ class McpManager:
         if self._started is None:
             self._started = asyncio.ensure_future(self._start_all())
         await asyncio.shield(self._started)
-        live = {
+        # A crashed server's tools stay offered while a restart is left (the next call
+        # restarts it); after that they are withdrawn.
+        return {
             name: tool
             for name, tool in self._tools.items()
-            if tool.connection.state in ("ready", "crashed")
+            if tool.connection.state == "ready"
+            or (tool.connection.state == "crashed" and tool.connection.restarts < 1)
         }
-        return dict(live)
 
     def may_offer(self, names: list[str]) -> bool:
         """Could any of these tool names be one of our servers' tools?"""

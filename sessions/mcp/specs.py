@@ -71,11 +71,12 @@ class ServerSpec:
         return [v for v in (*self.env.values(), *self.headers.values()) if v]
 
     def describe(self) -> str:
-        if self.transport == "http":
-            from opencode.sessions.secrets import redact_url
+        """The command line or URL, secrets scrubbed, for listings and messages."""
+        from opencode.sessions.secrets import scrub
 
-            return redact_url(self.url)
-        return " ".join((self.command, *self.args))
+        if self.transport == "http":
+            return scrub(self.url, self.secrets())
+        return scrub(" ".join((self.command, *self.args)), self.secrets())
 
 
 def safe_name(name: str) -> str:

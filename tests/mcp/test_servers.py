@@ -100,6 +100,7 @@ async def test_crash_mid_call_is_reported_and_restarted_once(tmp_path: Path) -> 
         assert (await tools["f_crash"].run({}, _ctx(tmp_path))).is_error
         gone = await tools["f_echo"].run({"text": "x"}, _ctx(tmp_path))
         assert gone.is_error and "not available" in gone.output and "crashed twice" in gone.output
+        assert await manager.tools() == {}  # withdrawn from later turns
     finally:
         await manager.aclose()
 
