@@ -385,7 +385,7 @@ def _describe(exc: BaseException, spec: ServerSpec) -> str:
     if isinstance(exc, McpServerError):
         return scrub(text, spec.secrets())
     if "Connection closed" in text:
-        text = "the server closed the connection (it exited or crashed)"
+        return "the server closed the connection (it exited or crashed)"
     return scrub(
         f"{text}" if type(exc).__name__ in text else f"{type(exc).__name__}: {text}", spec.secrets()
     )

@@ -150,6 +150,10 @@ async def test_missing_binary_and_early_exit_name_the_server(tmp_path: Path) -> 
         tmp_path,
         spec("nobin", ["no-such-mcp-server-binary"]),
         spec("quits", fault_argv("exit")),
+        spec(
+            "broken",
+            [PY, "-c", "import sys; sys.stderr.write('ImportError: no foo\\n'); sys.exit(1)"],
+        ),
     )
     try:
         assert await manager.tools() == {}
@@ -157,7 +161,10 @@ async def test_missing_binary_and_early_exit_name_the_server(tmp_path: Path) -> 
         await manager.aclose()
     text = "\n".join(warnings)
     assert "MCP server 'nobin': command 'no-such-mcp-server-binary' was not found on PATH" in text
-    assert "MCP server 'quits'" in text and "continuing without its tools" in text
+    assert "MCP server 'quits': the server closed the connection (it exited or crashed)" in text
+    assert "continuing without its tools" in text
+    # What a broken server said on stderr is quoted, with where its full log is.
+    assert "MCP server 'broken'" in text and "(its stderr: ImportError: no foo; full log:" in text
 
 
 @pytest.mark.fault
