@@ -309,3 +309,14 @@ async def test_streamable_http_server_with_headers(tmp_path: Path) -> None:
     finally:
         proc.kill()
         await proc.wait()
+
+
+async def test_disabled_server_is_not_started(tmp_path: Path) -> None:
+    manager, warnings = _manager(tmp_path, spec("off", ["no-such-binary-off"], enabled=False))
+    try:
+        assert await manager.tools() == {}
+        (row,) = manager.status()
+        assert (row.name, row.state, row.enabled) == ("off", "disabled", False)
+    finally:
+        await manager.aclose()
+    assert warnings == []
