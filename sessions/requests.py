@@ -4,13 +4,10 @@ Pure functions of config and conversation; no I/O."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from opencode.sessions.providers.base import ChatMessage, ChatRequest, ProviderConfig
 from opencode.sessions.tools.base import Tool
-
-if TYPE_CHECKING:
-    from opencode.sessions.mcp.manager import McpManager
 
 DEFAULT_SYSTEM_PROMPT = (
     "You are opencode, a coding agent working in the user's project at {cwd}. "
@@ -64,20 +61,6 @@ def offered_tools(tools: dict[str, Tool], options: dict[str, Any]) -> dict[str, 
     if isinstance(wanted, list):
         return {name: tool for name, tool in tools.items() if name in wanted}
     return dict(tools)
-
-
-async def with_mcp_tools(
-    offered: dict[str, Tool], mcp: McpManager, options: dict[str, Any]
-) -> dict[str, Tool]:
-    """``offered`` plus the MCP servers' tools (starting the servers on first use), filtered
-    by the same ``tools`` option. ``tools = false``, or a list naming no MCP tool, starts
-    nothing. Built-ins keep their names."""
-    wanted = options.get("tools", True)
-    if wanted is False:
-        return offered
-    if isinstance(wanted, list) and not mcp.may_offer(wanted):
-        return offered  # a list naming no MCP tool: no server is started for this turn
-    return {**offered_tools(await mcp.tools(), options), **offered}
 
 
 def _table(value: Any) -> dict[str, Any]:

@@ -61,12 +61,7 @@ from opencode.sessions.providers.base import (
     ProviderConfig,
     ToolCall,
 )
-from opencode.sessions.requests import (
-    DEFAULT_SYSTEM_PROMPT,
-    build_request,
-    offered_tools,
-    with_mcp_tools,
-)
+from opencode.sessions.requests import DEFAULT_SYSTEM_PROMPT, build_request, offered_tools
 from opencode.sessions.store.db import Store
 from opencode.sessions.store.sessions import SessionRecord, SessionRepo
 from opencode.sessions.tool_calls import ToolCalls
@@ -275,8 +270,8 @@ class Runner:
             if self.mcp is not None:
                 # After the user's message is saved, inside the try: a slow server start is
                 # cancellable and the turn still finishes as interrupted.
-                offered = await with_mcp_tools(
-                    offered, self.mcp, {**provider_config.options, **(request_options or {})}
+                offered = await self.mcp.offer(
+                    offered, {**provider_config.options, **(request_options or {})}
                 )
             while True:
                 if steps >= limit:

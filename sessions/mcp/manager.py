@@ -15,6 +15,7 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from opencode.sessions.config import Config
 from opencode.sessions.mcp.connection import McpConnection, McpServerError
@@ -94,6 +95,19 @@ class McpManager:
             if tool.connection.state == "ready"
             or (tool.connection.state == "crashed" and tool.connection.restarts < 1)
         }
+
+    async def offer(self, offered: dict[str, Tool], options: dict[str, Any]) -> dict[str, Tool]:
+        """``offered`` plus our tools (starting the servers on first use), filtered by the
+        same ``tools`` provider option as the built-ins. ``tools = false``, or a list naming
+        no MCP tool, starts nothing. Built-ins keep their names."""
+        from opencode.sessions.requests import offered_tools
+
+        wanted = options.get("tools", True)
+        if wanted is False:
+            return offered
+        if isinstance(wanted, list) and not self.may_offer(wanted):
+            return offered  # a list naming no MCP tool: no server starts for this turn
+        return {**offered_tools(await self.tools(), options), **offered}
 
     def may_offer(self, names: list[str]) -> bool:
         """Could any of these tool names be one of our servers' tools?"""

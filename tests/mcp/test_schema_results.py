@@ -104,3 +104,28 @@ def test_structured_only_and_secrets() -> None:
     result = types.CallToolResult(content=[], structured_content={"token": "sk-live-ABCDEFGH"})
     text, _ = result_text(result, ["sk-live-ABCDEFGH"])
     assert "sk-live-ABCDEFGH" not in text and "token" in text
+
+
+def test_mcp_tools_keep_arguments_their_cleaned_schema_does_not_name() -> None:
+    """The server validates against its own schema: keys we dropped from ours still reach it
+    (built-in tools drop unknown keys)."""
+    from dataclasses import dataclass, field
+    from typing import Any
+
+    from opencode.sessions.tools.registry import parse_arguments
+
+    @dataclass
+    class Remote:
+        name: str = "srv_tool"
+        parameters: dict[str, Any] = field(
+            default_factory=lambda: {"type": "object", "properties": {"n": {"type": "integer"}}}
+        )
+        keeps_unknown_arguments: bool = True
+
+    tool = Remote()
+    assert parse_arguments(tool, '{"n": "3", "anyOf_key": {"a": 1}}') == {  # type: ignore[arg-type]
+        "n": 3,
+        "anyOf_key": {"a": 1},
+    }
+    tool.keeps_unknown_arguments = False
+    assert parse_arguments(tool, '{"n": 3, "x": 1}') == {"n": 3}  # type: ignore[arg-type]
