@@ -33,6 +33,7 @@ if TYPE_CHECKING:
 
 State = Literal["stopped", "starting", "ready", "failed", "crashed"]
 STDERR_TAIL_LINES = 3
+LOG_MAX_BYTES = 1 << 20  # checked at each start
 
 
 class McpServerError(Exception):
@@ -195,6 +196,7 @@ class McpConnection:
             command=argv[0], args=argv[1:], env=env, cwd=str(cwd), encoding_error_handler="replace"
         )
         self.log_dir.mkdir(parents=True, exist_ok=True)
+        _rotate(self.log_path)
         # A small local append, once per start; the SDK needs a real file (a fileno) here.
         with open(self.log_path, "a", encoding="utf-8") as errlog:  # noqa: ASYNC230
             errlog.write(f"--- {time.strftime('%Y-%m-%d %H:%M:%S')} start {argv!r}\n")
@@ -399,6 +401,14 @@ def _die_with_parent(argv: list[str]) -> list[str]:
         return argv
     setpriv = shutil.which("setpriv")
     return [setpriv, "--pdeathsig", "KILL", "--", *argv] if setpriv else argv
+
+
+def _rotate(path: Path) -> None:
+    """A chatty server must not fill the disk: past LOG_MAX_BYTES the log becomes ``.1``
+    (replacing the previous one) and a new one starts."""
+    with contextlib.suppress(OSError):
+        if path.stat().st_size > LOG_MAX_BYTES:
+            path.replace(path.with_suffix(".log.1"))
 
 
 def _quiet_sdk_logging() -> None:

@@ -320,3 +320,15 @@ async def test_disabled_server_is_not_started(tmp_path: Path) -> None:
     finally:
         await manager.aclose()
     assert warnings == []
+
+
+async def test_server_log_is_rotated_past_its_limit(tmp_path: Path) -> None:
+    from opencode.sessions.mcp.connection import LOG_MAX_BYTES
+
+    connection = McpConnection(spec("f", fault_argv()), tmp_path, tmp_path / "logs")
+    connection.log_dir.mkdir()
+    connection.log_path.write_bytes(b"old\n" * (LOG_MAX_BYTES // 4 + 1))
+    await connection.start()
+    await connection.close()
+    assert connection.log_path.with_suffix(".log.1").stat().st_size > LOG_MAX_BYTES
+    assert connection.log_path.stat().st_size < 10_000
