@@ -214,6 +214,10 @@ class McpConnection:
         self, tool: str, arguments: dict[str, Any], cancel: asyncio.Event | None = None
     ) -> CallOutcome:
         """Call ``tool``; every failure (crash, timeout, protocol error) becomes ``error``."""
+        if self.state == "ready" and self._connection_closed():
+            # It died between calls: count it as a crash, so this call gets the one restart.
+            await self.close()
+            self.state, self.error = "crashed", "the server exited between calls"
         if self.state == "crashed" and self.restarts < 1:
             self.restarts += 1
             try:
@@ -275,6 +279,12 @@ class McpConnection:
         return CallOutcome(
             error=f"MCP server {self.spec.name!r}: {tool}: {_describe(failure, self.spec)}"
         )
+
+    def _connection_closed(self) -> bool:
+        """Has the SDK seen the server's end of the connection close? (Its dispatcher's
+        private flag; where it is missing the next call finds out instead.)"""
+        dispatcher = getattr(self._session, "_dispatcher", None)
+        return bool(getattr(dispatcher, "_closed", False))
 
     def _timeout_message(self, tool: str) -> str:
         return (

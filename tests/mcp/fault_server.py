@@ -15,6 +15,7 @@ from __future__ import annotations
 import base64
 import os
 import sys
+import threading
 import time
 
 import mcp_types as types
@@ -50,6 +51,13 @@ def echo(text: str) -> str:
 def crash() -> str:
     """Kill the server process in the middle of the call."""
     os._exit(7)
+
+
+@server.tool()
+def exit_soon() -> str:
+    """Answer, then exit a moment later (a server dying between calls)."""
+    threading.Timer(0.2, lambda: os._exit(9)).start()
+    return "bye"
 
 
 @server.tool()

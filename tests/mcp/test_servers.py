@@ -106,6 +106,24 @@ async def test_crash_mid_call_is_reported_and_restarted_once(tmp_path: Path) -> 
 
 
 @pytest.mark.fault
+async def test_server_dying_between_calls_is_restarted_for_the_next(tmp_path: Path) -> None:
+    manager, _ = _manager(tmp_path, spec("f", fault_argv()))
+    try:
+        tools = await manager.tools()
+        assert (await tools["f_exit_soon"].run({}, _ctx(tmp_path))).output == "bye"
+        connection = manager.connections["f"]
+        for _ in range(100):
+            if connection._connection_closed():
+                break
+            await asyncio.sleep(0.1)
+        result = await tools["f_echo"].run({"text": "again"}, _ctx(tmp_path))
+        assert not result.is_error and result.output == "again"
+        assert connection.restarts == 1
+    finally:
+        await manager.aclose()
+
+
+@pytest.mark.fault
 async def test_hung_call_becomes_a_tool_error(tmp_path: Path) -> None:
     manager, _ = _manager(tmp_path, spec("f", fault_argv(), timeout=60))
     try:
