@@ -38,6 +38,7 @@ COMMAND_MODULES: list[str] = [
     "opencode.commands.agent.cmds",
     "opencode.commands.config.cmds",
     "opencode.commands.hooks.cmds",
+    "opencode.commands.mcp.cmds",
 ]
 
 

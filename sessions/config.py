@@ -65,7 +65,12 @@ _SECRET_ENV: set[str] = set()
 
 
 def _is_secret_key(keys: tuple[str, ...]) -> bool:
-    return bool(keys) and (keys[-1] == "api_key" or "headers" in keys)
+    return bool(keys) and (keys[-1] == "api_key" or "headers" in keys or _is_mcp_env(keys))
+
+
+def _is_mcp_env(keys: tuple[str, ...]) -> bool:
+    """``[mcp.NAME.env]`` values are handed to a server as its credentials."""
+    return keys[:1] == ("mcp",) and ("env" in keys or "environment" in keys)
 
 
 def secret_env_names() -> frozenset[str]:
@@ -364,6 +369,12 @@ def _substitute(node: Any, origin: _Origin, keys: tuple[str, ...]) -> Any:
     return node
 
 
+def substitute_values(data: dict[str, Any], source: Path, keys: tuple[str, ...]) -> None:
+    """``{env:...}``/``{file:...}`` in ``data`` (read from ``source``, e.g. ``.mcp.json``),
+    in place, with the same rules and errors as opencode.toml."""
+    _substitute(data, _Origin(source, ""), keys)
+
+
 def _merge(
     into: dict[str, Any],
     data: dict[str, Any],
@@ -569,6 +580,8 @@ TOP_LEVEL_KEYS: set[str] = {
     "agent",
     # [[hooks.EVENT]] entries, read by sessions/hooks.py.
     "hooks",
+    # [mcp.NAME] servers, read by sessions/mcp/specs.py (which checks each server's keys).
+    "mcp",
 }
 # ``[provider.NAME]`` keys beyond the ones ``_provider`` checks: options adapters read.
 PROVIDER_OPTION_KEYS: set[str] = {

@@ -28,6 +28,7 @@ from opencode.sessions.events import (
 
 if TYPE_CHECKING:
     from opencode.sessions.config import Config
+    from opencode.sessions.mcp.manager import McpManager
     from opencode.sessions.permissions_api import PermissionAsker
     from opencode.sessions.providers.resilience.chain import Notice
     from opencode.sessions.providers.resilience.hub import ResilienceHub
@@ -79,6 +80,12 @@ class Engine:
         self._hub: ResilienceHub | None = None
         self.on_notice: Callable[[Notice], None] | None = None
         self.notices: list[Notice] = []
+        # MCP servers ([mcp.*], .mcp.json): one manager per engine, made on first use, its
+        # servers started on the first turn that offers tools. ``mcp_warn`` gets one line per
+        # server problem (default: stderr; a front end that owns the screen replaces it).
+        self.mcp_warn: Callable[[str], None] | None = None
+        self._mcp: McpManager | None = None
+        self._mcp_checked = False
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -120,6 +127,9 @@ class Engine:
         if self._hub is not None:
             await self._hub.aclose()
             self._hub = None
+        if self._mcp is not None:
+            await self._mcp.aclose()
+        self._mcp, self._mcp_checked = None, False
         if self._store is not None and self._owns_store:
             await self._store.close()
         self._store = None
@@ -157,8 +167,28 @@ class Engine:
                 asker=self._asker,
                 provider_factory=factory,
                 tools=self.tools,
+                mcp=self.mcp(),
             )
         return self._runner
+
+    def mcp(self) -> McpManager | None:
+        """The MCP servers of this engine, or None when none is configured (then the SDK is
+        never imported). Engines given their own ``tools`` (tests, subagents) get none."""
+        if not self._mcp_checked:
+            self._mcp_checked = True
+            from opencode.sessions.mcp.specs import has_servers
+
+            if self.tools is None and has_servers(self.config, self.cwd):
+                from opencode.sessions.mcp.manager import McpManager, stderr_warning
+                from opencode.sessions.tools.registry import builtin_tools
+
+                self._mcp = McpManager.from_config(
+                    self.config,
+                    self.cwd,
+                    warn=self.mcp_warn or stderr_warning,
+                    reserved=frozenset(builtin_tools()),
+                )
+        return self._mcp
 
     async def start(
         self,

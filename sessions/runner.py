@@ -70,6 +70,7 @@ from opencode.sessions.tool_calls import ToolCalls
 from opencode.sessions.tools.base import Tool
 
 if TYPE_CHECKING:
+    from opencode.sessions.mcp.manager import McpManager
     from opencode.sessions.subagents import Subagents
 
 # Re-exported: front ends import the asker contract and the loop's errors from here.
@@ -133,6 +134,7 @@ class Runner:
         provider_factory: ProviderFactory | None = None,
         tools: dict[str, Tool] | None = None,
         system_prompt: str | None = None,
+        mcp: McpManager | None = None,
     ) -> None:
         self.store = store
         self.repo = SessionRepo(store)
@@ -162,6 +164,7 @@ class Runner:
         # What the current turn offers and which model it uses: a ``task`` child inherits them.
         self.offered: dict[str, Tool] = {}
         self.model_ref: str | None = None
+        self.mcp = mcp  # MCP servers' tools join ``offered`` per turn (started on first use)
         self.tool_calls = ToolCalls(
             bus=bus,
             repo=self.repo,
@@ -327,6 +330,12 @@ class Runner:
         step: _Step | None = None
         self._cancel = asyncio.Event()
         try:
+            if self.mcp is not None:
+                # After the user's message is saved, inside the try: a slow server start is
+                # cancellable and the turn still finishes as interrupted.
+                offered = await self.mcp.offer(
+                    offered, {**provider_config.options, **(request_options or {})}
+                )
             while True:
                 if steps >= limit:
                     finish = "max_steps"
