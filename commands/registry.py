@@ -34,6 +34,8 @@ COMMAND_MODULES: list[str] = [
     "opencode.commands.patch.cmds",
     "opencode.commands.proxy.cmds",
     "opencode.commands.permission.cmds",
+    "opencode.commands.rag.cmds",
+    "opencode.commands.workflow.cmds",
 ]
 
 

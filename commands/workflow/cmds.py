@@ -1,0 +1,1 @@
+"""Workflow commands (filled below)."""
