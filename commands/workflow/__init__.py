@@ -1,1 +1,1 @@
-"""placeholder"""
+"""``opencode workflow ...`` and ``/workflow ...``: run, resume and inspect workflows."""
