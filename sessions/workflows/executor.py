@@ -14,6 +14,7 @@ turns and shell commands live in ``steps``; registry commands in ``opencode.comm
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -31,6 +32,10 @@ class StepOutcome:
     error: str = ""
     session_id: str | None = None
 
+
+# In an on_failure_step handler's prompt or command: replaced by the failed step's error and output.
+FAILURE_PLACEHOLDER = "{{failure}}"
+FAILURE_QUOTE_CHARS = 8_000
 
 StepExecutor = Callable[["StepSpec"], Awaitable[StepOutcome]]
 
@@ -133,8 +138,14 @@ class WorkflowExecutor:
                     else "retrying"
                 )
             )
+            failure = f"step {step.name} ({step.action}) failed: {outcome.error}\n{outcome.output}"
             for handler in step.on_failure_step:
-                fixed = await self._attempt(run_id, self.spec.steps[handler], None)
+                spec = self.spec.steps[handler]
+                # A handler's text may quote the failure it is meant to fix.
+                spec = dataclasses.replace(
+                    spec, action=spec.action.replace(FAILURE_PLACEHOLDER, _tail(failure))
+                )
+                fixed = await self._attempt(run_id, spec, None)
                 if not fixed.ok:
                     await self.repo.set_status(
                         run_id,
@@ -179,3 +190,8 @@ class WorkflowExecutor:
 def _first_line(text: str) -> str:
     line = text.strip().splitlines()[0] if text.strip() else "no detail"
     return line if len(line) <= 160 else line[:157] + "..."
+
+
+def _tail(text: str) -> str:
+    text = text.strip()
+    return text if len(text) <= FAILURE_QUOTE_CHARS else "..." + text[-FAILURE_QUOTE_CHARS:]
