@@ -550,7 +550,6 @@ TOP_LEVEL_KEYS: set[str] = {
     "proxy",
     "corrections",
     "rag",
-    "workflow",
 }
 # ``[provider.NAME]`` keys beyond the ones ``_provider`` checks: options adapters read.
 PROVIDER_OPTION_KEYS: set[str] = {
