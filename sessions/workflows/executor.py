@@ -105,6 +105,10 @@ class WorkflowExecutor:
             for name in running.values():
                 await self.repo.set_status(run_id, name, "pending", "interrupted")
             await self.repo.run_finished(run_id, "interrupted", "interrupted")
+            self.progress(
+                f"workflow {spec.name}: run {run_id} interrupted; continue it with "
+                f"`opencode workflow resume {run_id}`"
+            )
             raise
         blocked = [n for n, s in status.items() if s == "pending"]
         if blocked and not stop_reason:

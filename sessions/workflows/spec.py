@@ -44,6 +44,7 @@ DEFAULT_PARALLEL = 4
 MAX_PARALLEL = 16
 MAX_RETRIES = 10
 DEFAULT_SHELL_TIMEOUT_S = 600
+MAX_SHELL_TIMEOUT_S = 600  # the bash tool's MAX_TIMEOUT_S
 _NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}$")
 _TOP_KEYS = {"name", "description", "max_parallel", "allow", "steps"}
 _STEP_KEYS = {
@@ -251,8 +252,15 @@ def _step(name: str, raw: Any, source: str) -> StepSpec:
     if handlers and policy == "stop":
         policy = "retry"  # a handler exists to fix things before the step runs again
     timeout = raw.get("timeout", DEFAULT_SHELL_TIMEOUT_S)
-    if not isinstance(timeout, int | float) or isinstance(timeout, bool) or timeout <= 0:
-        raise WorkflowError(f"{where}: timeout must be a positive number of seconds")
+    if (
+        not isinstance(timeout, int | float)
+        or isinstance(timeout, bool)
+        or not 1 <= timeout <= MAX_SHELL_TIMEOUT_S
+    ):
+        raise WorkflowError(
+            f"{where}: timeout must be from 1 to {MAX_SHELL_TIMEOUT_S} seconds (the bash "
+            "tool's limit); split longer work into several steps"
+        )
     max_steps = raw.get("max_steps")
     if max_steps is not None and (not isinstance(max_steps, int) or max_steps < 1):
         raise WorkflowError(f"{where}: max_steps must be a positive integer")

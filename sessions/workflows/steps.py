@@ -98,7 +98,7 @@ async def run_shell(
         cwd=cwd, session_id=f"workflow:{step.name}", call_id=step.name, record_change=no_undo
     )
     result = await BashTool(config.sandbox).run(
-        {"command": step.action, "timeout": min(step.timeout, 3600)}, ctx
+        {"command": step.action, "timeout": step.timeout}, ctx
     )
     exit_code = result.metadata.get("exit_code")
     ok = not result.is_error and exit_code == 0

@@ -48,6 +48,7 @@ def test_find_cycle_handles_deep_chains_without_recursion() -> None:
         ('[steps.a]\nshell = "x"\nretries = 99\n', "retries must be an integer from 0 to 10"),
         ('[steps.a]\nshell = "x"\nagent = "review"\n', "agent applies to agent steps"),
         ("name = 'x'\n", "no steps"),
+        ('[steps.a]\nshell = "x"\ntimeout = 601\n', "timeout must be from 1 to 600"),
         ('max_parallel = 0\n[steps.a]\nshell = "x"\n', "max_parallel must be"),
         (
             '[steps.a]\nshell = "x"\non_failure_step = "h"\n[steps.h]\nshell = "y"\n'
