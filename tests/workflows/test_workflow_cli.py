@@ -202,3 +202,29 @@ def test_resume_refuses_a_changed_file(tmp_path: Path) -> None:
     flow.write_text('allow = ["bash"]\n[steps.a]\nshell = "exit 0"\n', encoding="utf-8")
     result = opencode(tmp_path, "workflow", "resume", "1")
     assert result.code == 2 and "changed since run 1" in result.stderr
+
+
+@pytest.mark.fault
+def test_ctrl_c_marks_the_run_interrupted_and_says_how_to_resume(tmp_path: Path) -> None:
+    _flow(
+        tmp_path,
+        "flow.toml",
+        'allow = ["bash"]\n[steps.a]\nshell = "touch started; sleep 60"\n',
+    )
+    proc = spawn(tmp_path, "workflow", "run", "flow.toml")
+    try:
+        deadline = time.monotonic() + 30
+        while not (tmp_path / "started").exists():
+            assert proc.poll() is None and time.monotonic() < deadline
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 130
+    assert b"continue it with `opencode workflow resume 1`" in err
+    assert query("SELECT status FROM workflow_run")[0]["status"] == "interrupted"
+    step = query("SELECT status, error FROM workflow_step")[0]
+    assert (step["status"], step["error"]) == ("pending", "interrupted")
