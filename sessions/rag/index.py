@@ -99,10 +99,10 @@ class RagIndex:
 
     async def refresh(self, roots: list[Path]) -> RefreshReport:
         report = RefreshReport()
-        known: dict[str, str] = {
-            row["path"]: row["sha256"]
+        known: dict[str, tuple[str, int, int]] = {
+            row["path"]: (row["sha256"], row["mtime_ns"], row["size"])
             for row in await self.store.fetchall(
-                "SELECT path, sha256 FROM rag_doc WHERE kind = 'file' GROUP BY path"
+                "SELECT path, sha256, mtime_ns, size FROM rag_doc WHERE kind = 'file' GROUP BY path"
             )
         }
         seen: set[str] = set()
@@ -115,14 +115,27 @@ class RagIndex:
                 key = str(path)
                 seen.add(key)
                 try:
+                    stat = path.stat()
+                    previous = known.get(key)
+                    # Same size and mtime: unchanged without reading it (searches refresh
+                    # first, so this keeps a big docs folder cheap).
+                    if previous and previous[1:] == (stat.st_mtime_ns, stat.st_size):
+                        report.unchanged += 1
+                        continue
                     data = path.read_bytes()
                 except OSError:
                     continue
                 sha = digest(data)
-                if known.get(key) == sha:
+                if previous and previous[0] == sha:
+                    await self.store.execute(
+                        "UPDATE rag_doc SET mtime_ns = ?, size = ? WHERE path = ?",
+                        (stat.st_mtime_ns, stat.st_size, key),
+                    )
                     report.unchanged += 1
                     continue
-                await self._write_file(root, path, data, sha, replace=key in known)
+                await self._write_file(
+                    root, path, data, sha, (stat.st_mtime_ns, stat.st_size), replace=bool(previous)
+                )
                 if key in known:
                     report.updated += 1
                 else:
@@ -138,7 +151,14 @@ class RagIndex:
         return report
 
     async def _write_file(
-        self, root: Path, path: Path, data: bytes, sha: str, *, replace: bool
+        self,
+        root: Path,
+        path: Path,
+        data: bytes,
+        sha: str,
+        stamp: tuple[int, int],
+        *,
+        replace: bool,
     ) -> None:
         text = data.decode("utf-8", errors="replace")
         now = time.time()
@@ -146,10 +166,10 @@ class RagIndex:
             if replace:
                 await self.store.execute("DELETE FROM rag_doc WHERE path = ?", (str(path),))
             await self.store.executemany(
-                "INSERT INTO rag_doc (kind, path, anchor, root, title, body, sha256, "
-                "created_at, updated_at) VALUES ('file', ?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO rag_doc (kind, path, anchor, root, title, body, sha256, mtime_ns, "
+                "size, created_at, updated_at) VALUES ('file', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [
-                    (str(path), s.anchor, str(root), s.title, s.body, sha, now, now)
+                    (str(path), s.anchor, str(root), s.title, s.body, sha, *stamp, now, now)
                     for s in sections(text, path.stem.replace("-", " ").replace("_", " "))
                 ],
             )

@@ -54,7 +54,10 @@ class RagSearchTool:
         query = str(args.get("query", ""))
         limit = int(args.get("limit") or DEFAULT_LIMIT)
         try:
-            config = load_config(ctx.cwd)
+            # Quietly: unknown-key warnings were shown when the session's config was loaded,
+            # and stderr belongs to the TUI's screen. (Loading also re-sets the active
+            # [sandbox]; for the session's own cwd and environment it is the same value.)
+            config = load_config(ctx.cwd, warn=lambda line: None)
             store = await Store.open(self.db_path or config.db_path)
         except (ConfigError, StoreError) as exc:
             raise ToolError(f"rag_search: {exc}") from None

@@ -130,3 +130,18 @@ async def test_rag_search_tool_finds_the_projects_notes(tmp_path: Path) -> None:
 
 async def _no_record(path: Path, before: bytes | None) -> None:
     return None
+
+
+async def test_refresh_skips_unchanged_stamps_and_catches_same_size_edits(
+    index: RagIndex, tmp_path: Path
+) -> None:
+    root = tmp_path / "RAG"
+    note = _write(root / "a.md", "# A\n\nalpha\n")
+    await index.refresh([root])
+    os.utime(note, ns=(1, 1))  # touched: new mtime, same bytes
+    touched = await index.refresh([root])
+    assert (touched.updated, touched.unchanged) == (0, 1)
+    note.write_text("# A\n\ngamma\n", encoding="utf-8")  # same size, new mtime
+    edited = await index.refresh([root])
+    assert edited.updated == 1
+    assert [h.path for h in (await index.search("gamma")).hits] == [str(note)]

@@ -10,6 +10,8 @@ CREATE TABLE rag_doc (
     title TEXT NOT NULL,
     body TEXT NOT NULL,
     sha256 TEXT NOT NULL,            -- of the whole file (or note): unchanged files are skipped
+    mtime_ns INTEGER NOT NULL DEFAULT 0, -- a file whose size and mtime match is not even read
+    size INTEGER NOT NULL DEFAULT 0,
     created_at REAL NOT NULL,
     updated_at REAL NOT NULL
 );
