@@ -22,7 +22,7 @@ from opencode.commands.registry import (
 )
 
 if TYPE_CHECKING:
-    from opencode.sessions.workflows.executor import RunSummary, StepOutcome
+    from opencode.sessions.workflows.executor import RunSummary, StepExecutor, StepOutcome
     from opencode.sessions.workflows.spec import StepSpec, WorkflowSpec
 
 WORKFLOW_DIR = Path(".opencode") / "workflows"
@@ -57,7 +57,7 @@ def _load(path: Path) -> WorkflowSpec:
         raise CommandError(str(exc), exit_code=2) from None
 
 
-def step_executor(ctx: CommandContext, spec: WorkflowSpec) -> Any:
+def step_executor(ctx: CommandContext, spec: WorkflowSpec) -> StepExecutor:
     """The function the executor calls per step: agent and shell from sessions, commands here."""
     from opencode.sessions.workflows.steps import run_agent, run_shell
 

@@ -11,7 +11,15 @@ from pathlib import Path
 
 import pytest
 
-from tests.engine.helpers import openai_text_chunks, opencode, query, spawn, write_config
+from tests.engine.helpers import (
+    fixture,
+    openai_text_chunks,
+    opencode,
+    query,
+    spawn,
+    whole_db_text,
+    write_config,
+)
 from tests.support.stream_server import Reply, StreamServer
 
 
@@ -150,6 +158,30 @@ def test_agent_steps_run_a_session_turn_each(tmp_path: Path) -> None:
     assert [t["function"]["name"] for t in requests[0]["tools"]] == ["read"]
     system = requests[0]["messages"][0]
     assert system["role"] == "system" and "code reviewer" in system["content"]
+
+
+def test_a_provider_error_fails_the_agent_step_without_leaking_the_key(tmp_path: Path) -> None:
+    refused = Reply(
+        body=fixture("openai_401.json"),
+        status=401,
+        headers={"content-type": "application/json"},
+        chunked=False,
+    )
+    with StreamServer([refused]) as server:
+        write_config(tmp_path, "openai", server.url)
+        _flow(
+            tmp_path,
+            "flow.toml",
+            '[steps.review]\nprompt = "Review it"\n[steps.docs]\nprompt = "x"\n'
+            'needs = ["review"]\n',
+        )
+        result = opencode(tmp_path, "workflow", "run", "flow.toml")
+    assert result.code == 1
+    rows = {r["name"]: r for r in query("SELECT name, status, error FROM workflow_step")}
+    assert rows["review"]["status"] == "failed" and "401" in rows["review"]["error"]
+    assert rows["docs"]["status"] == "skipped"
+    assert "sk-test-SECRET-1234" not in whole_db_text()
+    assert "sk-test-SECRET-1234" not in result.stdout + result.stderr
 
 
 @pytest.mark.fault
