@@ -39,6 +39,8 @@ COMMAND_MODULES: list[str] = [
     "opencode.commands.config.cmds",
     "opencode.commands.hooks.cmds",
     "opencode.commands.mcp.cmds",
+    "opencode.commands.rag.cmds",
+    "opencode.commands.workflow.cmds",
 ]
 
 

@@ -582,6 +582,7 @@ TOP_LEVEL_KEYS: set[str] = {
     "hooks",
     # [mcp.NAME] servers, read by sessions/mcp/specs.py (which checks each server's keys).
     "mcp",
+    "rag",
 }
 # ``[provider.NAME]`` keys beyond the ones ``_provider`` checks: options adapters read.
 PROVIDER_OPTION_KEYS: set[str] = {

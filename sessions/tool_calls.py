@@ -202,13 +202,13 @@ class ToolCalls:
                     result, status = ToolResult(hooked.blocked, is_error=True), "denied"
                 elif allowed is not True:
                     subject = tool.permission_subject(args, self.cwd).subject
-                    who = (
-                        f"a permission rule ({allowed}) does not allow"
+                    denied = (
+                        f"Permission denied: a permission rule ({allowed}) does not allow"
                         if isinstance(allowed, str)
-                        else "the user did not allow"
+                        else "Permission denied: the user did not allow"
                     )
                     result = ToolResult(
-                        f"Permission denied: {who} {call.name} on {subject}. "
+                        f"{denied} {call.name} on {subject}. "
                         "Do not retry the same call; continue without it or ask the user.",
                         is_error=True,
                     )

@@ -29,6 +29,7 @@ _JSON_TYPES: dict[str, str] = {
 
 def builtin_tools() -> dict[str, Tool]:
     from opencode.sessions.tools.files import EditTool, ReadTool, WriteTool
+    from opencode.sessions.tools.rag_search import RagSearchTool
     from opencode.sessions.tools.search import GlobTool, GrepTool, ListTool
     from opencode.sessions.tools.shell import BashTool
 
@@ -40,6 +41,7 @@ def builtin_tools() -> dict[str, Tool]:
         GlobTool(),
         GrepTool(),
         ListTool(),
+        RagSearchTool(),
     ]
     return {tool.name: tool for tool in tools}
 

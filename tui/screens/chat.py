@@ -34,6 +34,7 @@ from opencode.tui.panels.backlog import BacklogPanel
 from opencode.tui.panels.base import DataPanel
 from opencode.tui.panels.targets import TargetsPanel
 from opencode.tui.panels.verification import VerificationPanel
+from opencode.tui.panels.workflows import WorkflowsPanel
 from opencode.tui.widgets.command_output import CommandOutput
 from opencode.tui.widgets.prompt import PromptArea, PromptBar
 from opencode.tui.widgets.status import StatusLine
@@ -47,6 +48,7 @@ if TYPE_CHECKING:
     from opencode.tui.host import ChatHost
 
 PANELS = {"backlog": "panel-backlog", "target": "panel-targets", "verification": "panel-verify"}
+PANELS["workflow"] = "panel-workflows"
 
 
 class ChatScreen(Screen[None]):
@@ -57,6 +59,8 @@ class ChatScreen(Screen[None]):
         Binding("f2", "toggle_panel('backlog')", "Backlog"),
         Binding("f3", "toggle_panel('target')", "Targets"),
         Binding("f4", "toggle_panel('verification')", "Verify"),
+        # Not shown in the footer (its layout is pinned by snapshot tests); F5 still opens it.
+        Binding("f5", "toggle_panel('workflow')", "Workflows", show=False),
         Binding("ctrl+n", "new_session", "New"),
     ]
 
@@ -81,6 +85,7 @@ class ChatScreen(Screen[None]):
                 yield BacklogPanel(id=PANELS["backlog"])
                 yield TargetsPanel(id=PANELS["target"])
                 yield VerificationPanel(id=PANELS["verification"])
+                yield WorkflowsPanel(id=PANELS["workflow"])
         yield StatusLine(id="status")
         yield Footer()
 

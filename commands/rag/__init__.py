@@ -1,0 +1,1 @@
+"""``opencode rag ...`` and ``/rag ...``: search and edit the RAG index."""

@@ -1,0 +1,1 @@
+"""``opencode workflow ...`` and ``/workflow ...``: run, resume and inspect workflows."""

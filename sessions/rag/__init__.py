@@ -1,0 +1,1 @@
+"""RAG: the project's troubleshooting notes and configured folders, indexed in SQLite FTS5."""
