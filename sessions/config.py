@@ -549,6 +549,8 @@ TOP_LEVEL_KEYS: set[str] = {
     "verify",
     "proxy",
     "corrections",
+    # [rewind]: bash snapshot budget, read by sessions/rewind/snapshots.py.
+    "rewind",
 }
 # ``[provider.NAME]`` keys beyond the ones ``_provider`` checks: options adapters read.
 PROVIDER_OPTION_KEYS: set[str] = {

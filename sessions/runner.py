@@ -147,8 +147,15 @@ class Runner:
 
             tools = builtin_tools()
         self.tools = tools
+        from opencode.sessions.rewind.snapshots import SnapshotBudget
+
         self.tool_calls = ToolCalls(
-            bus=bus, repo=self.repo, cwd=cwd, permissions=permissions, asker=asker
+            bus=bus,
+            repo=self.repo,
+            cwd=cwd,
+            permissions=permissions,
+            asker=asker,
+            snapshot_budget=SnapshotBudget.from_section(config.section("rewind")),
         )
         # Sessions started here whose row the store has not written yet: it is written with
         # the first message, so a session nobody spoke in never becomes a row.
