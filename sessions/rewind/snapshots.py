@@ -272,6 +272,7 @@ class WorkspaceSnapshot:
     def after_call(self) -> tuple[list[Change], Report]:
         """The changes since ``before_call``, and the snapshot moved past them."""
         started = time.perf_counter()
+        # Copies: ``_absorb`` below replaces what moved, and the diff needs the old state.
         old_keys, old_content, old_uncopied = self.keys, dict(self.content), dict(self.uncopied)
         old_racy = set(self.racy)
         walk = self.walker.walk()
@@ -279,7 +280,9 @@ class WorkspaceSnapshot:
         changes: list[Change] = []
         uncovered: list[str] = []
         new_keys = walk.keys
-        for path in sorted(old_keys.keys() | new_keys.keys()):
+        # The common case, nothing changed, is one C-level dict comparison.
+        moved = [] if new_keys == old_keys else sorted(old_keys.keys() | new_keys.keys())
+        for path in sorted(set(moved) | old_racy):
             old, new = old_keys.get(path), new_keys.get(path)
             if old == new and path not in old_racy:
                 continue
@@ -321,6 +324,8 @@ class WorkspaceSnapshot:
 
     def _absorb(self, walk: Walk) -> None:
         """Make ``walk`` the snapshot: read the files whose key moved, within the budget."""
+        if walk.keys == self.keys and not self.racy:
+            return
         now = time.time_ns()
         content, uncopied = self.content, self.uncopied
         for path in [p for p in content if p not in walk.keys]:
