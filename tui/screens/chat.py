@@ -357,6 +357,16 @@ class ChatScreen(Screen[None]):
         await engine.flush()
         return engine.session.id
 
+    async def rewind_session(self) -> None:
+        from opencode.tui.screens.rewind import open_rewind
+
+        await open_rewind(self)
+
+    async def fork_session(self) -> None:
+        from opencode.tui.screens.rewind import fork_current
+
+        await fork_current(self)
+
     # ------------------------------------------------------------------ panels
 
     def action_toggle_panel(self, domain: str) -> None:
