@@ -116,7 +116,8 @@ async def resolve_target(store: Store, session_id: str, ref: str) -> Target:
         text = "".join(p["content"] for p in parts if p["kind"] == "text")
         if not text:
             text = ", ".join(p["tool_name"] or "" for p in parts if p["kind"] == "tool_call")
-        return _checked(
+        return await _checked(
+            store,
             Target(session_id, row["id"], None, row["role"], row["created_at"], text),
             row["rewound_at"],
             hint,
@@ -143,19 +144,28 @@ async def resolve_target(store: Store, session_id: str, ref: str) -> Target:
         if call is None:
             raise RewindError(f"tool result {ref!r} has no call in {session_id}; {hint}")
     text = f"{call['tool_name']} {call['tool_args'] or ''}".strip()
-    return _checked(
+    return await _checked(
+        store,
         Target(session_id, call["message_id"], call["id"], call["role"], call["m_created"], text),
         call["rewound_at"],
         hint,
     )
 
 
-def _checked(target: Target, rewound_at: float | None, hint: str) -> Target:
+async def _checked(store: Store, target: Target, rewound_at: float | None, hint: str) -> Target:
+    """A rewound target is fine while nothing visible follows it (rewinding again, say with
+    --force for the files skipped the first time); after a new turn it is history that was
+    abandoned, and rewinding "to" it would really rewind the new turn."""
     if rewound_at is not None:
-        raise RewindError(
-            f"{target.message_id} was already rewound; pick a message still in the "
-            f"conversation ({hint})"
+        later = await store.fetchone(
+            "SELECT 1 FROM message WHERE session_id = ? AND id > ? AND rewound_at IS NULL",
+            (target.session_id, target.message_id),
         )
+        if later is not None:
+            raise RewindError(
+                f"{target.message_id} was rewound and the conversation went on since; pick a "
+                f"message still in the conversation ({hint})"
+            )
     return target
 
 

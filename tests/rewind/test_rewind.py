@@ -190,11 +190,15 @@ async def test_rewind_to_a_tool_call_undoes_that_call_and_later_only(
 async def test_unknown_or_rewound_targets_are_refused_with_a_hint(
     project: Path, server: StreamServer
 ) -> None:
-    engine, sid, (first, second) = await two_turns(project, server)
+    engine, sid, (_, second) = await two_turns(project, server)
     with pytest.raises(RewindError, match="no message or tool call 'msg_nope'.*session show"):
         await rewind(engine.store, sid, "msg_nope")
-    await rewind(engine.store, sid, first)
-    with pytest.raises(RewindError, match="already rewound"):
+    await rewind(engine.store, sid, second)
+    # Again (say with --force after a skip): fine while nothing follows it.
+    await rewind(engine.store, sid, second, force=True)
+    server.add(text_reply("a new turn"))
+    await engine.send("something else")
+    with pytest.raises(RewindError, match="rewound and the conversation went on since"):
         await rewind(engine.store, sid, second)
     await engine.close()
 
@@ -247,3 +251,33 @@ async def test_cli_rewind_prints_what_it_did(project: Path, server: StreamServer
     assert len(json.loads(every.stdout)["messages"]) > 0
     bad = opencode(project, "session", "rewind", sid, "--to", "msg_nope")
     assert bad.code != 0 and "no message or tool call" in bad.stderr
+
+
+async def test_a_change_with_no_after_image_needs_force(tmp_path: Path) -> None:
+    """Rows written before after-images existed: rewind cannot tell whether someone else
+    changed the file since, so it asks for --force rather than guess."""
+    from opencode.sessions.events import MessageStarted, PartStarted
+    from opencode.sessions.ids import new_id
+    from opencode.sessions.rewind.actions import store_emitter
+    from opencode.sessions.store.db import Store
+    from opencode.sessions.store.sessions import SessionRepo
+
+    work = tmp_path / "work"
+    work.mkdir()
+    (work / "a.txt").write_text("after\n")
+    store = await Store.open(tmp_path / "old.db")
+    repo = SessionRepo(store)
+    session = await repo.create(cwd=work, model="m/m")
+    message = new_id("msg")
+    emit = store_emitter(store)
+    await emit(MessageStarted(session.id, message, "user"))
+    await emit(PartStarted(session.id, message, new_id("prt"), 0, "text", "go"))
+    await repo.record_file_change(session.id, "call_0", work / "a.txt", b"before\n")
+    _, plan = await rewind(store, session.id, message)
+    assert [(f.action, f.reason.split(";")[0]) for f in plan.files] == [
+        ("skip", "no record of how the session left it")
+    ]
+    assert (work / "a.txt").read_text() == "after\n"
+    _, plan = await rewind(store, session.id, message, chat=False, force=True)
+    assert (work / "a.txt").read_text() == "before\n"
+    await store.close()
