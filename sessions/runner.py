@@ -155,7 +155,9 @@ class Runner:
             cwd=cwd,
             permissions=permissions,
             asker=asker,
-            snapshot_budget=SnapshotBudget.from_section(config.section("rewind")),
+            snapshot_budget=SnapshotBudget.from_section(
+                config.section("rewind"), exclude=(config.data_dir,)
+            ),
         )
         # Sessions started here whose row the store has not written yet: it is written with
         # the first message, so a session nobody spoke in never becomes a row.

@@ -299,17 +299,14 @@ class ToolCalls:
         except Exception as exc:  # noqa: BLE001 - reported, the command's result stands
             self._snapshots.pop(session_id, None)
             return {"error": f"workspace snapshot failed: {exc}"}
-        for change in changes:
-            await self.repo.record_file_change(
-                session_id,
-                call_id,
-                Path(change.path),
-                change.before,
-                message_id=message_id,
-                part_id=part_id,
-                after_hash=change.after_hash,
-                source="bash",
-            )
+        await self.repo.record_file_changes(
+            session_id,
+            call_id,
+            [(Path(c.path), c.before, c.after_hash) for c in changes],
+            message_id=message_id,
+            part_id=part_id,
+            source="bash",
+        )
         return report.to_metadata()
 
     async def _execute_tool(

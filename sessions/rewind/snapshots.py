@@ -72,9 +72,14 @@ class SnapshotBudget:
     max_files: int = DEFAULT_MAX_FILES
     max_bytes: int = DEFAULT_MAX_BYTES
     max_file_bytes: int = DEFAULT_MAX_FILE_BYTES
+    # Directories never snapshotted even inside the workspace (opencode's own data dir: its
+    # database changes with every event and is no work of the session's).
+    exclude: tuple[str, ...] = ()
 
     @classmethod
-    def from_section(cls, section: dict[str, Any]) -> SnapshotBudget:
+    def from_section(
+        cls, section: dict[str, Any], *, exclude: tuple[Path, ...] = ()
+    ) -> SnapshotBudget:
         """Read ``[rewind]``; a bad value raises ConfigError naming the key and what fits."""
         from opencode.sessions.config import ConfigError
 
@@ -96,6 +101,7 @@ class SnapshotBudget:
             positive("snapshot_max_files", DEFAULT_MAX_FILES),
             positive("snapshot_max_bytes", DEFAULT_MAX_BYTES),
             positive("snapshot_max_file_bytes", DEFAULT_MAX_FILE_BYTES),
+            tuple(str(p) for p in exclude),
         )
 
 
@@ -121,9 +127,10 @@ class Walk:
 class Walker:
     """Stat walks of one workspace, reusing directory listings whose mtime did not move."""
 
-    def __init__(self, root: Path, max_files: int) -> None:
+    def __init__(self, root: Path, max_files: int, exclude: tuple[str, ...] = ()) -> None:
         self.root = root
         self.max_files = max_files
+        self.exclude = frozenset(exclude)
         self._dirs: dict[str, _Dir] = {}
         self._gitignores: dict[str, Key] = {}
 
@@ -191,7 +198,9 @@ class Walker:
                 for entry in entries:
                     try:
                         if entry.is_dir(follow_symlinks=False):
-                            if entry.name in SKIP_DIRS or rules.ignored(entry.path, True):
+                            if entry.name in SKIP_DIRS or entry.path in self.exclude:
+                                continue
+                            if rules.ignored(entry.path, True):
                                 continue
                             subdirs.append(entry.name)
                         elif entry.is_file(follow_symlinks=False):
@@ -254,7 +263,7 @@ class WorkspaceSnapshot:
     def __init__(self, root: Path, budget: SnapshotBudget) -> None:
         self.root = root
         self.budget = budget
-        self.walker = Walker(root, budget.max_files)
+        self.walker = Walker(root, budget.max_files, budget.exclude)
         self.keys: dict[str, Key] = {}
         self.content: dict[str, bytes] = {}
         self.racy: set[str] = set()

@@ -313,6 +313,42 @@ class SessionRepo:
             ),
         )
 
+    async def record_file_changes(
+        self,
+        session_id: str,
+        call_id: str,
+        changes: builtins.list[tuple[Path, bytes | None, str]],
+        *,
+        message_id: str | None,
+        part_id: str | None,
+        source: str,
+    ) -> None:
+        """Many before-images (path, before, after_hash) at once: what one bash call changed."""
+        if not changes:
+            return
+        now = time.time()
+        async with self.store.transaction():  # one commit for a large `rm -r`
+            await self.store.executemany(
+                "INSERT INTO file_change (session_id, call_id, path, existed, before,"
+                " created_at, message_id, part_id, after_hash, source)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    (
+                        session_id,
+                        call_id,
+                        str(path),
+                        before is not None,
+                        before,
+                        now,
+                        message_id,
+                        part_id,
+                        after_hash,
+                        source,
+                    )
+                    for path, before, after_hash in changes
+                ],
+            )
+
     async def set_after_hashes(self, session_id: str, call_id: str, hashes: dict[str, str]) -> None:
         """Record how a tool call left each file it changed (rewind's "changed since" check)."""
         await self.store.executemany(

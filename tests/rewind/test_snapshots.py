@@ -142,3 +142,13 @@ def test_links_are_not_followed(tmp_path: Path) -> None:
 def test_bad_budget_values_say_which_key(section: dict, message: str) -> None:  # type: ignore[type-arg]
     with pytest.raises(ConfigError, match=message):
         SnapshotBudget.from_section(section)
+
+
+def test_opencode_data_dir_inside_the_workspace_is_not_snapshotted(tmp_path: Path) -> None:
+    tree(tmp_path, {"a.txt": "a\n", "data/opencode.db": "db\n"})
+    budget = SnapshotBudget.from_section({}, exclude=(tmp_path / "data",))
+    snap = WorkspaceSnapshot(tmp_path, budget)
+    snap.before_call()
+    (tmp_path / "data" / "opencode.db").write_text("db, written meanwhile\n")
+    assert snap.after_call()[0] == []
+    assert list(snap.keys) == [str(tmp_path / "a.txt")]
