@@ -96,3 +96,26 @@ async def test_rewind_picker_restores_files_and_conversation(
             app, f"SELECT parent_id, title FROM session WHERE id = '{app.engine.session.id}'"
         )
         assert forked[0][0] == source and forked[0][1].startswith("Fork of ")
+
+
+async def test_escape_twice_opens_the_rewind_picker(
+    project: Path, server: StreamServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from opencode.tui.screens.rewind import RewindScreen
+
+    server.add(text_reply("hi"))
+    app = make_app(project, server, monkeypatch)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await type_and_send(pilot, "hello")
+        await wait_for(pilot, lambda: app.chat.status.state == "ready" and not app.chat.running)
+        await pilot.press("escape")
+        await pilot.pause(0.6)
+        await pilot.press("escape")  # too late for a pair: still the chat
+        await pilot.pause(0.1)
+        assert not isinstance(app.screen, RewindScreen)
+        await pilot.pause(0.6)
+        await pilot.press("escape", "escape")
+        await wait_for(pilot, lambda: isinstance(app.screen, RewindScreen))
+        assert [s.text for s in app.screen.steps] == ["hello"]
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: not isinstance(app.screen, RewindScreen))

@@ -215,6 +215,11 @@ class ChatScreen(Screen[None]):
             self.workers.cancel_group(self, "turn")
         else:
             self.prompt.hide_suggestions()
+            # Esc twice, with no turn running, opens the rewind picker (tui/screens/rewind.py).
+            from opencode.tui.screens.rewind import double_escape
+
+            if double_escape(self):
+                self.run_worker(self.rewind_session(), group="slash", exit_on_error=False)
 
     # ------------------------------------------------------------------ slash commands
 

@@ -3,8 +3,9 @@
 /rewind opens a picker of the session's steps (each user message with the files its turn
 changed, and under it the tool calls that changed files, with timestamps). Enter rewinds
 files and conversation to just before the step, ``c`` files only, ``t`` the conversation
-only; the transcript is then reloaded and what was done (skips included) is shown. /fork
-starts a copy of the current session and switches to it.
+only; the transcript is then reloaded and what was done (skips included) is shown. Esc
+twice in the chat (no turn running) opens the same picker. /fork starts a copy of the
+current session and switches to it.
 """
 
 from __future__ import annotations
@@ -25,6 +26,19 @@ if TYPE_CHECKING:
     from opencode.tui.screens.chat import ChatScreen
 
 Choice = tuple[str, str]  # (step id, "both" | "code" | "chat")
+DOUBLE_ESCAPE_S = 0.5
+_last_escape: dict[int, float] = {}
+
+
+def double_escape(chat: object) -> bool:
+    """True on the second Esc within ``DOUBLE_ESCAPE_S`` (per chat screen)."""
+    now = time.monotonic()
+    previous = _last_escape.get(id(chat), 0.0)
+    if now - previous <= DOUBLE_ESCAPE_S:
+        _last_escape.pop(id(chat), None)
+        return True
+    _last_escape[id(chat)] = now
+    return False
 
 
 def step_label(step: Step) -> str:
