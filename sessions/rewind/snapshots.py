@@ -19,7 +19,9 @@ snapshot's report (the tool result's ``metadata["snapshot"]``), and rewind repea
 
 The workspace is the session's working directory: gitignore semantics (``globs.IgnoreRules``,
 which work outside git too) and the walk's ``SKIP_DIRS`` decide what is in it; symlinks are
-not followed and not covered. Bash changes outside the workspace are not seen.
+not followed and not covered. Bash changes outside the workspace are not seen. ``.env``
+files are watched but never copied (secrets stay out of the database): a change to one is
+reported as not covered.
 """
 
 from __future__ import annotations
@@ -349,6 +351,9 @@ class WorkspaceSnapshot:
                 self.kept_bytes -= len(content.pop(path))
             uncopied.pop(path, None)
             size = key[0]
+            if _is_env_file(path):
+                uncopied[path] = "a .env file: secrets are never copied into the database"
+                continue
             if size > self.budget.max_file_bytes:
                 uncopied[path] = f"larger than snapshot_max_file_bytes={self.budget.max_file_bytes}"
                 continue
@@ -369,6 +374,12 @@ class WorkspaceSnapshot:
     def _shown(self, path: str) -> str:
         root = str(self.root)
         return path[len(root) + 1 :] if path.startswith(root + "/") else path
+
+
+def _is_env_file(path: str) -> bool:
+    from opencode.sessions.tools.paths import is_env_file
+
+    return is_env_file(Path(path))
 
 
 def _open(path: str) -> int | None:

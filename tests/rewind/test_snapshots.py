@@ -152,3 +152,16 @@ def test_opencode_data_dir_inside_the_workspace_is_not_snapshotted(tmp_path: Pat
     (tmp_path / "data" / "opencode.db").write_text("db, written meanwhile\n")
     assert snap.after_call()[0] == []
     assert list(snap.keys) == [str(tmp_path / "a.txt")]
+
+
+def test_env_files_are_watched_never_copied(tmp_path: Path) -> None:
+    tree(tmp_path, {".env": "TOKEN=sk-live-123456789\n", ".env.example": "TOKEN=\n"})
+    snap = WorkspaceSnapshot(tmp_path, SnapshotBudget())
+    snap.before_call()
+    assert list(snap.content) == [str(tmp_path / ".env.example")]
+    (tmp_path / ".env").write_text("TOKEN=sk-live-987654321\n")
+    changes, report = snap.after_call()
+    assert changes == []
+    assert report.uncovered_changes == [
+        ".env (a .env file: secrets are never copied into the database)"
+    ]
