@@ -15,7 +15,10 @@ import os
 import signal
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from opencode.sessions.providers.resilience.chain import Notice
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_PERMISSION, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 EXIT_OUTPUT_CLOSED = 141  # 128 + SIGPIPE, as `yes | head` reports it
@@ -63,6 +66,15 @@ async def _run(opts: argparse.Namespace, message: str) -> int:
         await ctx.store.close()
 
 
+def _print_notice(notice: Notice) -> None:
+    """The provider layer's decisions on stderr (stdout stays the reply, or JSON lines)."""
+    if notice.kind in ("attempt", "failed"):
+        return  # each is followed by what it led to (a retry, a fallback, the end)
+    if notice.kind == "answered" and notice.requested in (None, notice.ref):
+        return  # the model asked for answered: nothing to say
+    print(f"opencode run: {notice.text}", file=sys.stderr)
+
+
 async def _agent_turn(ctx: Any, opts: argparse.Namespace, message: str) -> int:
     from opencode.commands.printers import JsonPrinter, TextPrinter
     from opencode.sessions.config import ConfigError
@@ -91,6 +103,7 @@ async def _agent_turn(ctx: Any, opts: argparse.Namespace, message: str) -> int:
 
     engine = Engine(ctx.config, ctx.cwd, allow=allow, allow_all=opts.yes)
     engine.model = opts.model
+    engine.on_notice = _print_notice
     await engine.open(asker, store=ctx.store)  # borrowed: _run closes it
     task = asyncio.current_task()
     loop = asyncio.get_running_loop()
@@ -125,6 +138,8 @@ async def _agent_turn(ctx: Any, opts: argparse.Namespace, message: str) -> int:
 
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, on_signal)
+    reported: str | None = None  # the kind of StoreError already told to the user
+    close_failed = False
     try:
         await engine.start(session_id=opts.session, continue_latest=opts.cont, title=opts.title)
         result = await engine.send(message, max_steps=opts.max_steps)
@@ -132,6 +147,7 @@ async def _agent_turn(ctx: Any, opts: argparse.Namespace, message: str) -> int:
         print(f"opencode run: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except StoreError as exc:
+        reported = exc.kind
         print(f"opencode run: {exc}", file=sys.stderr)
         return EXIT_ERROR
     except asyncio.CancelledError:
@@ -149,7 +165,17 @@ async def _agent_turn(ctx: Any, opts: argparse.Namespace, message: str) -> int:
     finally:
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(sig)
-        await engine.close()
+        try:
+            await engine.close()  # the last buffered text is written here
+        except StoreError as exc:
+            close_failed = True
+            if exc.kind != reported:  # one message per failure, never a second traceback
+                print(
+                    f"opencode run: {exc}; the reply was shown but its end was not saved",
+                    file=sys.stderr,
+                )
+    if close_failed:
+        return EXIT_ERROR
     if result.finish == "error":
         return EXIT_ERROR
     if result.finish == "permission_required":

@@ -41,6 +41,10 @@ def _key_argument(arguments: dict[str, Any]) -> str:
     return ""
 
 
+# PermissionAsked reasons of a call that was asked (and refused), not denied by a rule.
+ASKED_REASONS = frozenset({"deny", "not asked (--on-ask fail)"})
+
+
 class TextPrinter:
     """Assistant text to stdout as it streams; tool activity and errors to stderr."""
 
@@ -73,9 +77,15 @@ class TextPrinter:
                 line += f": {first[:200]}"
             self._err(line)
         elif isinstance(event, PermissionAsked) and event.decision == "deny":
+            if event.reason in ASKED_REASONS:  # it would have asked; headless cannot
+                advice = f"allow it with --allow {event.tool} or --yes"
+            else:  # a configured deny rule: nothing on the command line overrides it
+                advice = (
+                    "deny rules win over --yes and --allow; see "
+                    f"`opencode permission explain {event.tool} ...`"
+                )
             self._err(
-                f"permission: {event.tool} on {event.subject!r} denied ({event.reason}); "
-                f"allow it with --allow {event.tool} or --yes"
+                f"permission: {event.tool} on {event.subject!r} denied ({event.reason}); {advice}"
             )
         elif isinstance(event, ErrorOccurred):
             self._err(f"error: {event.message}")

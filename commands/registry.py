@@ -34,6 +34,7 @@ COMMAND_MODULES: list[str] = [
     "opencode.commands.patch.cmds",
     "opencode.commands.proxy.cmds",
     "opencode.commands.permission.cmds",
+    "opencode.commands.provider.cmds",
 ]
 
 

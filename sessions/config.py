@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any, cast
 
 from opencode.sessions.providers.base import ApiKind, ProviderConfig
+from opencode.sessions.secrets import is_secret_name, remember_secret_env
 
 API_KINDS: tuple[ApiKind, ...] = ("openai", "anthropic", "ollama", "local")
 ACTIONS = ("allow", "ask", "deny")
@@ -133,6 +134,16 @@ class Config:
         """A top-level table (``[sync]``, ``[backlog]``, ...) as plain data; {} if absent."""
         value = self.raw.get(name, {})
         return value if isinstance(value, dict) else {}
+
+    def literal_secrets(self) -> tuple[str, ...]:
+        """API keys and secret header values as configured (including ones written literally
+        into opencode.toml, which no environment scrub would find)."""
+        found = []
+        for provider in self.providers.values():
+            if provider.api_key:
+                found.append(provider.api_key)
+            found += [v for k, v in provider.headers.items() if is_secret_name(k)]
+        return tuple(found)
 
     def resolve_model(self, ref: str | None = None) -> tuple[ProviderConfig, str]:
         """``provider/model`` -> (provider config, model name)."""
@@ -324,6 +335,7 @@ def _substitute(node: Any, origin: _Origin, keys: tuple[str, ...]) -> Any:
                 name = name.strip()
                 if _is_secret_key(keys):
                     _SECRET_ENV.add(name)
+                    remember_secret_env(name)
                 value = os.environ.get(name)
                 if has_default:
                     return value or default
@@ -563,6 +575,11 @@ PROVIDER_OPTION_KEYS: set[str] = {
     "extra_body",
     "prefill",
     "tools",
+    # The stream reader (sessions/providers/stream_reader.py).
+    "max_line_bytes",
+    "idle_timeout",
+    "stream_timeout",
+    "coalesce",
 }
 
 

@@ -13,7 +13,7 @@ closes the store only if it opened it.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -29,6 +29,8 @@ from opencode.sessions.events import (
 if TYPE_CHECKING:
     from opencode.sessions.config import Config
     from opencode.sessions.permissions_api import PermissionAsker
+    from opencode.sessions.providers.resilience.chain import Notice
+    from opencode.sessions.providers.resilience.hub import ResilienceHub
     from opencode.sessions.runner import ProviderFactory, Runner
     from opencode.sessions.store.db import Store
     from opencode.sessions.store.sessions import MessageRecord, SessionRecord, SessionRepo
@@ -71,6 +73,11 @@ class Engine:
         self._writer: StoreWriter | None = None
         self._runner: Runner | None = None
         self._asker: PermissionAsker | None = None
+        # The provider layer's decisions (fallback answered, breaker open, waiting for a rate
+        # limit): front ends set ``on_notice`` to show them; ``notices`` keeps this turn's.
+        self._hub: ResilienceHub | None = None
+        self.on_notice: Callable[[Notice], None] | None = None
+        self.notices: list[Notice] = []
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -109,6 +116,9 @@ class Engine:
         if self._runner is not None:
             await self._runner.aclose()
             self._runner = None
+        if self._hub is not None:
+            await self._hub.aclose()
+            self._hub = None
         if self._store is not None and self._owns_store:
             await self._store.close()
         self._store = None
@@ -124,6 +134,17 @@ class Engine:
 
             if self._asker is None:
                 raise EngineNotOpen("Engine.open() was not awaited")
+            factory = self.provider_factory
+            if factory is None:
+                # Fallback chains, breakers, rate limits and the call audit wrap every real
+                # provider; a bad [provider] resilience key is a ConfigError here (exit 2).
+                from opencode.sessions.providers.resilience.hub import ResilienceHub
+
+                if self._hub is None:
+                    self._hub = ResilienceHub.from_config(
+                        self.config, self.store, observer=self._notice
+                    )
+                factory = self._hub.provider_factory
             self._runner = Runner(
                 store=self.store,
                 config=self.config,
@@ -133,7 +154,7 @@ class Engine:
                     self.config.permission, self.cwd, allow=self.allow, allow_all=self.allow_all
                 ),
                 asker=self._asker,
-                provider_factory=self.provider_factory,
+                provider_factory=factory,
                 tools=self.tools,
             )
         return self._runner
@@ -168,12 +189,21 @@ class Engine:
 
     async def send(self, text: str, *, max_steps: int | None = None) -> TurnFinished:
         """One user turn in the current session (a new one if there is none)."""
+        from opencode.sessions.providers.resilience.audit import call_session
+
         if self.session is None:
             await self.start()
         assert self.session is not None
-        return await self.runner().send(
-            self.session.id, text, model=self.model, max_steps=max_steps
-        )
+        self.notices = []
+        with call_session(self.session.id):  # provider_call rows name this session
+            return await self.runner().send(
+                self.session.id, text, model=self.model, max_steps=max_steps
+            )
+
+    def _notice(self, notice: Notice) -> None:
+        self.notices.append(notice)
+        if self.on_notice is not None:
+            self.on_notice(notice)
 
     async def flush(self) -> None:
         if self._writer is not None:

@@ -7,6 +7,8 @@ produced a turn. Session events are what the store, the JSON printer and the TUI
 
 from __future__ import annotations
 
+import asyncio
+from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -81,6 +83,10 @@ class ProviderError:
     retryable: bool = False
     hint: str | None = None
     url: str | None = None
+    # What kind of failure, for code that must tell them apart without reading the message:
+    # "truncated" (the stream ended before the model finished), "max_line_bytes",
+    # "idle_timeout", "stream_timeout"; None for everything else.
+    code: str | None = None
 
 
 ProviderEvent = (
@@ -300,10 +306,21 @@ class EventBus:
 
     Subscribers may be plain functions or coroutine functions; a coroutine is awaited before
     the next subscriber sees the event, so ordering holds for all of them.
+
+    Events emitted while a delivery is under way (another task emitting while a subscriber
+    awaits, or a subscriber emitting) queue behind it, in order; consecutive ``PartDelta``s of
+    one part that wait in that queue are delivered as one, so a slow subscriber costs a few
+    text events per part, never one per token. Nothing is merged across a different part, a
+    different kind, or any other event in between, and ``emit`` returns once its event (or the
+    delta it was merged into) has reached every subscriber.
     """
 
     def __init__(self) -> None:
         self._subscribers: list[Subscriber] = []
+        self._queue: deque[SessionEvent | _Merged] = deque()
+        self._delivering: asyncio.Task[Any] | None = None
+        self._idle = asyncio.Event()
+        self._idle.set()
 
     def subscribe(self, subscriber: Subscriber) -> Callable[[], None]:
         self._subscribers.append(subscriber)
@@ -315,7 +332,69 @@ class EventBus:
         return unsubscribe
 
     async def emit(self, event: SessionEvent) -> None:
+        current = asyncio.current_task()
+        if self._delivering is None and not self._queue:  # the usual case: nothing waits
+            self._delivering = current
+            self._idle.clear()
+            try:
+                await self._fan_out(event)
+                await self._drain()
+            finally:
+                self._delivering = None
+                self._idle.set()
+            return
+        self._enqueue(event)
+        if self._delivering is current:
+            return  # a subscriber emitting: delivered after the event in hand, in order
+        while self._delivering is not None:  # another task delivers: wait for it
+            await self._idle.wait()
+        if not self._queue:
+            return  # that task delivered ours too
+        self._delivering = current
+        self._idle.clear()
+        try:
+            await self._drain()
+        finally:
+            self._delivering = None
+            self._idle.set()
+
+    def _enqueue(self, event: SessionEvent) -> None:
+        queue = self._queue
+        tail = queue[-1] if queue else None
+        if type(event) is not PartDelta:
+            queue.append(event)
+        elif (
+            isinstance(tail, _Merged)
+            and tail.part_id == event.part_id
+            and tail.kind == event.kind
+            and tail.session_id == event.session_id
+        ):
+            tail.texts.append(event.text)
+        else:
+            queue.append(_Merged(event.session_id, event.part_id, event.kind, [event.text]))
+
+    async def _drain(self) -> None:
+        queue = self._queue
+        while queue:
+            item = queue.popleft()
+            if isinstance(item, _Merged):
+                text = "".join(item.texts)
+                await self._fan_out(PartDelta(item.session_id, item.part_id, item.kind, text))
+            else:
+                await self._fan_out(item)
+
+    async def _fan_out(self, event: SessionEvent) -> None:
         for subscriber in list(self._subscribers):
             result = subscriber(event)
             if result is not None:
                 await result
+
+
+@dataclass(slots=True)
+class _Merged:
+    """Queued ``PartDelta`` text of one part, joined once when it is delivered."""
+
+    session_id: str
+    part_id: str
+    kind: PartKind
+    texts: list[str]

@@ -155,6 +155,7 @@ class Runner:
             cwd=cwd,
             permissions=permissions,
             asker=asker,
+            secrets=config.literal_secrets(),
             snapshot_budget=SnapshotBudget.from_section(
                 config.section("rewind"), exclude=(config.data_dir,)
             ),

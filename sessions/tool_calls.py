@@ -12,6 +12,7 @@ import asyncio
 import json
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -37,6 +38,7 @@ from opencode.sessions.rewind.snapshots import (
     WorkspaceSnapshot,
     hash_file,
 )
+from opencode.sessions.secrets import scrub
 from opencode.sessions.store.sessions import SessionRepo
 from opencode.sessions.tools.base import Tool, ToolContext, ToolResult
 
@@ -44,6 +46,12 @@ from opencode.sessions.tools.base import Tool, ToolContext, ToolResult
 TOOL_CEILING_S = 660.0
 
 ToolStatus = Literal["completed", "error", "denied"]
+
+
+def scrub_result(result: ToolResult, secrets: tuple[str, ...] = ()) -> ToolResult:
+    """``result`` with secret values and URL passwords taken out of its output."""
+    cleaned = scrub(result.output, extra=secrets)
+    return result if cleaned == result.output else replace(result, output=cleaned)
 
 
 class ToolCalls:
@@ -57,6 +65,7 @@ class ToolCalls:
         cwd: Path,
         permissions: PermissionPolicy,
         asker: PermissionAsker,
+        secrets: tuple[str, ...] = (),
         snapshot_budget: SnapshotBudget | None = None,
     ) -> None:
         self.bus = bus
@@ -64,6 +73,8 @@ class ToolCalls:
         self.cwd = cwd
         self.permissions = permissions
         self.asker = asker
+        # Secrets that are not in the environment (keys written into opencode.toml itself).
+        self.secrets = secrets
         # Bash snapshots (for rewind): one in-memory workspace snapshot per session, so each
         # bash call costs one stat walk when nothing changed.
         self.snapshot_budget = snapshot_budget or SnapshotBudget()
@@ -135,10 +146,15 @@ class ToolCalls:
                         0,
                     )
                     raise
-                if not allowed:
+                if allowed is not True:
                     subject = tool.permission_subject(args, self.cwd).subject
+                    who = (
+                        f"a permission rule ({allowed}) does not allow"
+                        if isinstance(allowed, str)
+                        else "the user did not allow"
+                    )
                     result = ToolResult(
-                        f"Permission denied: the user did not allow {call.name} on {subject}. "
+                        f"Permission denied: {who} {call.name} on {subject}. "
                         "Do not retry the same call; continue without it or ask the user.",
                         is_error=True,
                     )
@@ -149,6 +165,9 @@ class ToolCalls:
                     )
                     status = "error" if result.is_error else "completed"
         duration = int((time.monotonic() - started) * 1000)
+        # Secret values (env tokens, keys, URL passwords) never reach the store, the screen or
+        # the model, whatever the tool printed.
+        result = scrub_result(result, self.secrets)
         await self._finish(
             session_id, message_id, next_seq, part_id, call, status, result, duration
         )
@@ -189,16 +208,18 @@ class ToolCalls:
 
     async def _check_permission(
         self, session_id: str, call: ToolCallEnd, tool: Tool, args: dict[str, Any]
-    ) -> bool:
+    ) -> bool | str:
+        """True if the call may run; False if the person said no; the rule's text if a
+        configured rule denied it (so the model and the user are told which)."""
         subject = tool.permission_subject(args, self.cwd)
-        decision = self.permissions.decide(call.name, subject)
+        decision, rule = self.permissions.explain(call.name, subject)
         if decision == "allow":
             return True
         if decision == "deny":
             await self.bus.emit(
-                PermissionAsked(session_id, call.id, call.name, subject.subject, "deny", "config")
+                PermissionAsked(session_id, call.id, call.name, subject.subject, "deny", rule)
             )
-            return False
+            return rule
         request = PermissionRequest(session_id, call.id, call.name, subject.subject, args)
         try:
             answer = await self.asker(request)

@@ -11,10 +11,10 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncGenerator
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 import httpx
-from httpx_sse import SSEError
 
 from opencode.sessions.events import (
     Finish,
@@ -27,8 +27,16 @@ from opencode.sessions.events import (
     ToolCallEnd,
     ToolCallStart,
 )
+from opencode.sessions.providers import fastjson
 from opencode.sessions.providers.base import ChatMessage, ChatRequest, ProviderConfig
-from opencode.sessions.providers.http import HttpTransport, LenientEventSource, excerpt, merge_extra
+from opencode.sessions.providers.http import HttpTransport, excerpt, merge_extra
+from opencode.sessions.providers.sse import SSEDecoder
+from opencode.sessions.providers.stream_reader import (
+    LineReader,
+    StreamFault,
+    coalesce,
+    stream_limits,
+)
 from opencode.sessions.providers.usage import normalize_usage
 
 ANTHROPIC_VERSION = "2023-06-01"
@@ -289,46 +297,91 @@ class AnthropicMessagesProvider:
             if isinstance(opened, ProviderError):
                 yield opened
                 return
-            parser = MessagesStreamParser(self.http, url)
-            try:
-                async for sse in LenientEventSource(opened).aiter_sse():
-                    raw = sse.data.strip()
-                    if not raw:
-                        continue
-                    try:
-                        data = json.loads(raw)
-                    except ValueError:
-                        yield self.http.format_error(url, "invalid JSON in a data line", raw)
-                        return
-                    if not isinstance(data, dict):
-                        yield self.http.format_error(url, "unexpected data line", raw)
-                        return
-                    for event in parser.feed(sse.event, data):
-                        yield event
-                        if isinstance(event, ProviderError):
-                            return
-                    if parser.stopped:
-                        return
-            except (httpx.HTTPError, SSEError) as exc:
-                yield self.http.stream_error(exc, url)
-                return
-            if parser.events_seen == 0:
-                yield self.http.error(
-                    f"{self.config.name}: server returned an empty stream from {url} "
-                    "(HTTP 200 with no events)",
-                    url=url,
-                    status=opened.status_code,
-                    hint=f"check base_url ({self.config.base_url}) points at the Anthropic "
-                    f"API (…/v1) and that model {request.model!r} exists",
-                )
-                return
-            if parser.stop_reason is None:
-                yield self.http.error(
-                    f"{self.config.name}: the stream from {url} ended before message_stop",
-                    url=url,
-                    retryable=True,
-                    hint="the text received so far is kept; send the message again to retry",
-                )
-                return
-            for event in parser.finish():  # a proxy that drops message_stop
+            async for event in self._sse(opened, url, request.model):
                 yield event
+
+    async def _sse(
+        self, response: httpx.Response, url: str, model: str
+    ) -> AsyncGenerator[ProviderEvent, None]:
+        try:
+            limits = stream_limits(self.config)
+        except ValueError as exc:
+            yield self.http.error(str(exc), url=url, hint="fix it in opencode.toml")
+            return
+        reader = LineReader(response, limits, partial(self.http.limit_error, url))
+        decoder = SSEDecoder()
+        parser = MessagesStreamParser(self.http, url)
+        try:
+            async for lines in reader.batches():
+                events: list[ProviderEvent] = []
+                content = False
+                for kind, raw in decoder.feed(lines):
+                    if kind != "ping":
+                        content = True  # pings keep a connection open, not the turn alive
+                    events += self._on_sse(kind, raw, parser, url)
+                    if parser.stopped or (events and isinstance(events[-1], ProviderError)):
+                        break
+                if content:
+                    reader.touch()
+                for event in coalesce(events) if limits.coalesce else events:
+                    yield event
+                    if isinstance(event, ProviderError):
+                        return
+                if parser.stopped:
+                    return
+        except StreamFault as fault:
+            yield fault.error
+            return
+        except httpx.HTTPError as exc:
+            yield self.http.stream_error(exc, url)
+            return
+        last = decoder.flush()  # an event the body ended without its blank line
+        if last is not None and (reader.ended_clean or _is_json(last[1])):
+            for event in self._on_sse(*last, parser, url):
+                yield event
+                if isinstance(event, ProviderError):
+                    return
+            if parser.stopped:
+                return
+        if parser.events_seen == 0 and reader.ended_clean:
+            yield self.http.error(
+                f"{self.config.name}: server returned an empty stream from {url} "
+                "(HTTP 200 with no events)",
+                url=url,
+                status=response.status_code,
+                hint=f"check base_url ({self.config.base_url}) points at the Anthropic "
+                f"API (…/v1) and that model {model!r} exists",
+            )
+            return
+        if parser.stop_reason is None or parser.tools:
+            # Cut off: the open tool calls are dropped unended (never run); the text stays.
+            yield self.http.truncated_error(url, "message_stop")
+            return
+        # message_delta carried the stop reason and every block was closed: only a proxy
+        # dropped message_stop, and the reply is whole.
+        for event in parser.finish():
+            yield event
+
+    def _on_sse(
+        self, kind: str, raw: bytes, parser: MessagesStreamParser, url: str
+    ) -> list[ProviderEvent]:
+        raw = raw.strip()
+        if not raw:
+            return []
+        try:
+            data = fastjson.loads(raw)
+        except ValueError:
+            text = raw.decode("utf-8", errors="replace")
+            return [self.http.format_error(url, "invalid JSON in a data line", text)]
+        if not isinstance(data, dict):
+            text = raw.decode("utf-8", errors="replace")
+            return [self.http.format_error(url, "unexpected data line", text)]
+        return parser.feed(kind, data)
+
+
+def _is_json(data: bytes) -> bool:
+    try:
+        json.loads(data)
+    except ValueError:
+        return False
+    return True

@@ -24,10 +24,10 @@ from http import HTTPStatus
 from typing import Any
 
 import httpx
-from httpx_sse import EventSource
 
 from opencode.sessions.events import ProviderError
 from opencode.sessions.providers.base import ProviderConfig
+from opencode.sessions.secrets import redact_url
 
 log = logging.getLogger(__name__)
 
@@ -95,13 +95,6 @@ def merge_extra(body: dict[str, Any], extra: Mapping[str, Any]) -> dict[str, Any
         else:
             body[key] = value
     return body
-
-
-class LenientEventSource(EventSource):
-    """Some proxies label an SSE body ``text/plain``; parse it as SSE anyway."""
-
-    def _check_content_type(self) -> None:
-        return
 
 
 def retry_after_seconds(value: str | None, now: float | None = None) -> float | None:
@@ -174,7 +167,7 @@ class HttpTransport:
                 text = text.replace(secret, "***")
                 if secret.lower().startswith("bearer "):
                     text = text.replace(secret[7:], "***")
-        return text
+        return redact_url(text)  # a base_url like https://user:password@host
 
     def error(
         self,
@@ -184,6 +177,7 @@ class HttpTransport:
         status: int | None = None,
         retryable: bool = False,
         hint: str | None = None,
+        code: str | None = None,
     ) -> ProviderError:
         return ProviderError(
             message=self.redact(message),
@@ -191,6 +185,7 @@ class HttpTransport:
             retryable=retryable,
             hint=self.redact(hint) if hint else None,
             url=self.redact(url),
+            code=code,
         )
 
     # ------------------------------------------------------------------ opening a stream
@@ -353,6 +348,32 @@ class HttpTransport:
             url=url,
             retryable=True,
             hint="the text received so far is kept; send the message again to retry",
+            code="truncated",
+        )
+
+    def limit_error(self, url: str, problem: str, key: str) -> ProviderError:
+        """The body broke one of the stream limits (a line too long, a deadline)."""
+        name = self.config.name
+        timed = key != "max_line_bytes"
+        return self.error(
+            f"{name}: {problem} in the stream from {url}; the text so far is saved",
+            url=url,
+            retryable=timed,
+            hint=f"send the message again to retry; if the server at {self.config.base_url} "
+            f"is right to do this, raise [provider.{name}] {key} in opencode.toml",
+            code=key,
+        )
+
+    def truncated_error(self, url: str, missing: str) -> ProviderError:
+        """The body ended (cleanly or not) before the wire format's last event."""
+        return self.error(
+            f"{self.config.name}: the stream from {url} ended before {missing}: the model had "
+            "not finished, and the text so far is saved",
+            url=url,
+            retryable=True,
+            hint="send the message again to retry; if it keeps happening, check the server or "
+            f"proxy at {self.config.base_url}",
+            code="truncated",
         )
 
     def format_error(self, url: str, problem: str, data: str) -> ProviderError:

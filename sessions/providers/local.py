@@ -316,6 +316,17 @@ class LocalProvider:
                 if choice.get("finish_reason"):
                     raw_finish = str(choice["finish_reason"])
                     finish = _FINISH.get(raw_finish, "other")
+            if raw_finish is None:
+                # llama.cpp ends every generation with a finish_reason; without one it stopped
+                # short, so its calls (maybe half-written) are dropped, never run.
+                yield ProviderError(
+                    message=f"local model {self.config.name!r}: generation ended before the "
+                    "model finished (no finish_reason); the text so far is saved",
+                    hint="send the message again; if it keeps happening, check model_path and "
+                    "the llama-cpp-python version",
+                    code="truncated",
+                )
+                return
             for index, (call_id, name, arguments) in sorted(calls.items()):
                 yield ToolCallEnd(index, call_id, name, arguments)
             yield Usage(

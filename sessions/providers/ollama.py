@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncGenerator
+from functools import partial
 from typing import Any
 
 import httpx
@@ -24,6 +25,7 @@ from opencode.sessions.events import (
     ToolCallEnd,
     ToolCallStart,
 )
+from opencode.sessions.providers import fastjson
 from opencode.sessions.providers.base import (
     ChatMessage,
     ChatRequest,
@@ -31,6 +33,12 @@ from opencode.sessions.providers.base import (
     function_tool_json,
 )
 from opencode.sessions.providers.http import HttpTransport, merge_extra, synth_call_id
+from opencode.sessions.providers.stream_reader import (
+    LineReader,
+    StreamFault,
+    coalesce,
+    stream_limits,
+)
 from opencode.sessions.providers.usage import normalize_usage
 
 DONE_REASONS: dict[str, FinishReason] = {"stop": "stop", "length": "length"}
@@ -167,48 +175,75 @@ class OllamaProvider:
             if isinstance(opened, ProviderError):
                 yield opened
                 return
-            parser = ChatLineParser()
-            try:
-                async for line in opened.aiter_lines():
+            async for event in self._lines(opened, url):
+                yield event
+
+    async def _lines(
+        self, response: httpx.Response, url: str
+    ) -> AsyncGenerator[ProviderEvent, None]:
+        try:
+            limits = stream_limits(self.config)
+        except ValueError as exc:
+            yield self.http.error(str(exc), url=url, hint="fix it in opencode.toml")
+            return
+        reader = LineReader(response, limits, partial(self.http.limit_error, url))
+        parser = ChatLineParser()
+        try:
+            async for lines in reader.batches():
+                events: list[ProviderEvent] = []
+                for line in lines:
                     line = line.strip()
                     if not line:
                         continue
-                    try:
-                        data = json.loads(line)
-                    except ValueError:
-                        yield self.http.format_error(url, "invalid JSON in a stream line", line)
+                    events += self._on_line(line, parser, url, reader.ended_clean)
+                    if parser.done or (events and isinstance(events[-1], ProviderError)):
+                        break
+                if events:
+                    reader.touch()
+                for event in coalesce(events) if limits.coalesce else events:
+                    yield event
+                    if isinstance(event, ProviderError):
                         return
-                    if not isinstance(data, dict):
-                        yield self.http.format_error(url, "unexpected stream line", line)
-                        return
-                    if "error" in data:
-                        yield self.http.error(
-                            f"{self.config.name}: error in the stream from {url}: {data['error']}",
-                            url=url,
-                            hint="the text received so far is kept; check `ollama ps` and the "
-                            "Ollama server log, then send the message again",
-                        )
-                        return
-                    for event in parser.feed(data):
-                        yield event
-                    if parser.done:
-                        return
-            except httpx.HTTPError as exc:
-                yield self.http.stream_error(exc, url)
-                return
-            if parser.lines == 0:
-                yield self.http.error(
-                    f"{self.config.name}: server returned an empty stream from {url} "
-                    "(HTTP 200 with no lines)",
-                    url=url,
-                    status=opened.status_code,
-                    hint=f"check base_url ({self.config.base_url}) points at an Ollama server "
-                    "(without /api or /v1)",
-                )
-                return
+                if parser.done:
+                    return
+        except StreamFault as fault:
+            yield fault.error
+            return
+        except httpx.HTTPError as exc:
+            yield self.http.stream_error(exc, url)
+            return
+        if parser.lines == 0 and reader.ended_clean:
             yield self.http.error(
-                f"{self.config.name}: the stream from {url} ended before the done line",
+                f"{self.config.name}: server returned an empty stream from {url} "
+                "(HTTP 200 with no lines)",
                 url=url,
-                retryable=True,
-                hint="the text received so far is kept; send the message again to retry",
+                status=response.status_code,
+                hint=f"check base_url ({self.config.base_url}) points at an Ollama server "
+                "(without /api or /v1)",
             )
+            return
+        yield self.http.truncated_error(url, "the done line")
+
+    def _on_line(
+        self, line: bytes, parser: ChatLineParser, url: str, complete: bool
+    ) -> list[ProviderEvent]:
+        try:
+            data = fastjson.loads(line)
+        except ValueError:
+            if not complete:
+                return []  # the body's cut-off last line: reported as truncated after this
+            text = line.decode("utf-8", errors="replace")
+            return [self.http.format_error(url, "invalid JSON in a stream line", text)]
+        if not isinstance(data, dict):
+            text = line.decode("utf-8", errors="replace")
+            return [self.http.format_error(url, "unexpected stream line", text)]
+        if "error" in data:
+            return [
+                self.http.error(
+                    f"{self.config.name}: error in the stream from {url}: {data['error']}",
+                    url=url,
+                    hint="the text received so far is kept; check `ollama ps` and the "
+                    "Ollama server log, then send the message again",
+                )
+            ]
+        return parser.feed(data)

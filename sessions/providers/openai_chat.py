@@ -1,7 +1,7 @@
 """OpenAI Chat Completions streaming: OpenAI, OpenRouter, LM Studio, llama.cpp, vLLM.
 
 Builds the ``/chat/completions`` request from a ``ChatRequest`` and turns the SSE reply into
-provider events as it arrives (httpx-sse parses line by line). Tolerates what real
+provider events as it arrives (our SSE decoder, line by line). Tolerates what real
 OpenAI-compatible servers do: tool-call deltas that repeat id/type/name every time, a legacy
 ``function_call`` beside ``tool_calls``, comment lines, CRLF, usage only in a final chunk with
 no choices (or none at all), and ``data: {"error": ...}`` mid-stream.
@@ -12,10 +12,10 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncGenerator
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 import httpx
-from httpx_sse import ServerSentEvent, SSEError
 
 from opencode.sessions.events import (
     Finish,
@@ -29,6 +29,7 @@ from opencode.sessions.events import (
     ToolCallStart,
     Usage,
 )
+from opencode.sessions.providers import fastjson
 from opencode.sessions.providers.base import (
     ChatMessage,
     ChatRequest,
@@ -38,10 +39,16 @@ from opencode.sessions.providers.base import (
 from opencode.sessions.providers.http import (
     ERROR_BODY_LIMIT,
     HttpTransport,
-    LenientEventSource,
     merge_extra,
     provider_error_text,
     synth_call_id,
+)
+from opencode.sessions.providers.sse import SSEDecoder
+from opencode.sessions.providers.stream_reader import (
+    LineReader,
+    StreamFault,
+    coalesce,
+    stream_limits,
 )
 from opencode.sessions.providers.usage import normalize_usage
 
@@ -287,47 +294,91 @@ class OpenAIChatProvider:
                 async for event in self._whole_json(opened, url):
                     yield event
                 return
-            parser = ChatStreamParser()
-            try:
-                async for sse in LenientEventSource(opened).aiter_sse():
-                    outcome = self._on_sse(sse, parser, url)
+            async for event in self._sse(opened, url, request.model):
+                yield event
+
+    async def _sse(
+        self, response: httpx.Response, url: str, model: str
+    ) -> AsyncGenerator[ProviderEvent, None]:
+        try:
+            limits = stream_limits(self.config)
+        except ValueError as exc:
+            yield self.http.error(str(exc), url=url, hint="fix it in opencode.toml")
+            return
+        reader = LineReader(response, limits, partial(self.http.limit_error, url))
+        decoder = SSEDecoder()
+        parser = ChatStreamParser()
+        done = False
+        try:
+            async for lines in reader.batches():
+                batch = decoder.feed(lines)
+                if not batch:
+                    continue
+                reader.touch()
+                events: list[ProviderEvent] = []
+                for kind, data in batch:
+                    outcome = self._on_sse(kind, data, parser, url)
                     if outcome is None:  # [DONE]
+                        done = True
                         break
-                    for event in outcome:
+                    events += outcome
+                    if events and isinstance(events[-1], ProviderError):
+                        break
+                for event in coalesce(events) if limits.coalesce else events:
+                    yield event
+                    if isinstance(event, ProviderError):
+                        return
+                if done:
+                    break
+        except StreamFault as fault:
+            yield fault.error
+            return
+        except httpx.HTTPError as exc:
+            yield self.http.stream_error(exc, url)
+            return
+        if not done:
+            last = decoder.flush()  # an event the body ended without its blank line
+            if last is not None:
+                if last[1].strip() == b"[DONE]":
+                    done = True
+                elif reader.ended_clean or _is_json(last[1]):
+                    for event in self._on_sse(*last, parser, url) or []:
                         yield event
                         if isinstance(event, ProviderError):
                             return
-            except (httpx.HTTPError, SSEError) as exc:
-                yield self.http.stream_error(exc, url)
-                return
-            if parser.chunks == 0:
-                yield self.http.error(
-                    f"{self.config.name}: server returned an empty stream from {url} "
-                    "(HTTP 200 with no data events)",
-                    url=url,
-                    status=opened.status_code,
-                    hint=f"check base_url ({self.config.base_url}) points at an "
-                    f"OpenAI-compatible /v1 endpoint and that model {request.model!r} exists",
-                )
-                return
-            for event in parser.finish():
-                yield event
+        if parser.chunks == 0 and not done and reader.ended_clean:
+            yield self.http.error(
+                f"{self.config.name}: server returned an empty stream from {url} "
+                "(HTTP 200 with no data events)",
+                url=url,
+                status=response.status_code,
+                hint=f"check base_url ({self.config.base_url}) points at an "
+                f"OpenAI-compatible /v1 endpoint and that model {model!r} exists",
+            )
+            return
+        if not done and not parser.saw_finish:
+            # No [DONE] and no finish_reason: the model was cut off. Its calls are dropped
+            # unended (never run), the text already yielded stays.
+            yield self.http.truncated_error(url, "[DONE] or a finish_reason")
+            return
+        for event in parser.finish():
+            yield event
 
     def _on_sse(
-        self, sse: ServerSentEvent, parser: ChatStreamParser, url: str
+        self, kind: str, raw: bytes, parser: ChatStreamParser, url: str
     ) -> list[ProviderEvent] | None:
-        data = sse.data.strip()
+        data = raw.strip()
         if not data:
             return []
-        if data == "[DONE]":
+        if data == b"[DONE]":
             return None
         try:
-            chunk = json.loads(data)
+            chunk = fastjson.loads(data)
         except ValueError:
-            return [self.http.format_error(url, "invalid JSON in a data line", data)]
+            return [self.http.format_error(url, "invalid JSON in a data line", _text(data))]
         if not isinstance(chunk, dict):
-            return [self.http.format_error(url, "unexpected data line", data)]
-        if sse.event == "error" or ("error" in chunk and "choices" not in chunk):
+            return [self.http.format_error(url, "unexpected data line", _text(data))]
+        if kind == "error" or ("error" in chunk and "choices" not in chunk):
             return [stream_error_event(chunk, self.http, url)]
         return parser.feed(chunk)
 
@@ -360,3 +411,15 @@ class OpenAIChatProvider:
             yield event
         for event in parser.finish():
             yield event
+
+
+def _text(data: bytes) -> str:
+    return data.decode("utf-8", errors="replace")
+
+
+def _is_json(data: bytes) -> bool:
+    try:
+        json.loads(data)
+    except ValueError:
+        return False
+    return True

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from opencode.sessions.events import ProviderEvent
+from opencode.sessions.events import ProviderEvent, ReasoningDelta, TextDelta, ToolCallDelta
 from opencode.sessions.providers.base import (
     ApiKind,
     ChatMessage,
@@ -64,3 +64,24 @@ async def collect(cfg: ProviderConfig, req: ChatRequest | None = None) -> list[P
         return [event async for event in provider.stream(req or request())]
     finally:
         await provider.aclose()
+
+
+def merge_deltas(events: list[ProviderEvent]) -> list[ProviderEvent]:
+    """``events`` with every run of neighbouring text, reasoning or same-call argument deltas
+    merged into one: what any batching of the same stream must reduce to."""
+    out: list[ProviderEvent] = []
+    for event in events:
+        last = out[-1] if out else None
+        if isinstance(event, TextDelta) and isinstance(last, TextDelta):
+            out[-1] = TextDelta(last.text + event.text)
+        elif isinstance(event, ReasoningDelta) and isinstance(last, ReasoningDelta):
+            out[-1] = ReasoningDelta(last.text + event.text)
+        elif (
+            isinstance(event, ToolCallDelta)
+            and isinstance(last, ToolCallDelta)
+            and last.index == event.index
+        ):
+            out[-1] = ToolCallDelta(event.index, last.arguments + event.arguments)
+        else:
+            out.append(event)
+    return out

@@ -16,7 +16,7 @@ from opencode.sessions.events import (
     Usage,
 )
 from opencode.sessions.providers.base import ChatMessage, ToolCall
-from tests.providers.helpers import SECRET, collect, config, fixture, request
+from tests.providers.helpers import SECRET, collect, config, fixture, merge_deltas, request
 from tests.support.stream_server import Reply, StreamServer
 
 EDIT_ARGS = '{"path": "hello.txt", "old_string": "world", "new_string": "there"}'
@@ -68,10 +68,16 @@ EXPECTED: dict[str, list[ProviderEvent]] = {
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))
 @pytest.mark.parametrize("chunk_size", [None, 1])
-async def test_fixture_parses_to_exact_events(name: str, chunk_size: int | None) -> None:
+@pytest.mark.parametrize("coalesced", [False, True])
+async def test_fixture_parses_to_exact_events(
+    name: str, chunk_size: int | None, coalesced: bool
+) -> None:
     with StreamServer([Reply(fixture(name), chunk_size=chunk_size)]) as server:
-        events = await collect(config("anthropic", server.url))
-    assert events == EXPECTED[name]
+        events = await collect(config("anthropic", server.url, options={"coalesce": coalesced}))
+    if coalesced:  # deltas read together arrive as one: the same text, order and boundaries
+        assert merge_deltas(events) == merge_deltas(EXPECTED[name])
+    else:
+        assert events == EXPECTED[name]
     assert server.requests[0].path == "/v1/messages"
 
 

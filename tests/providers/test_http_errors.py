@@ -12,7 +12,7 @@ import pytest
 from opencode.sessions.events import Finish, ProviderError, ProviderEvent, TextDelta
 from opencode.sessions.providers.base import ApiKind
 from opencode.sessions.providers.http import provider_error_text, retry_after_seconds
-from tests.providers.helpers import SECRET, collect, config, fixture
+from tests.providers.helpers import PATHS, SECRET, collect, config, fixture, merge_deltas
 from tests.support.stream_server import Reply, StreamServer
 
 JSON = {"content-type": "application/json"}
@@ -156,14 +156,23 @@ CUT_BEFORE = {
 
 
 @pytest.mark.parametrize("api", APIS)
-async def test_cut_stream_yields_events_before_the_cut_then_error(api: ApiKind) -> None:
+@pytest.mark.parametrize("coalesced", [False, True])
+async def test_cut_stream_yields_events_before_the_cut_then_error(
+    api: ApiKind, coalesced: bool
+) -> None:
     raw = fixture(TEXT_FIXTURE[api])
     marker, before = CUT_BEFORE[api]
     cut = raw.index(marker) + 3  # mid-line: the partial line must not be parsed
+    cfg = config(api, "", max_retries=3, options={"coalesce": coalesced})
     with StreamServer([Reply(raw, chunk_size=16, cut_after=cut)]) as server:
-        events = await collect(config(api, server.url, max_retries=3))
+        cfg.base_url = server.url + PATHS[api]
+        events = await collect(cfg)
     assert len(server.requests) == 1  # never retried once the body started
-    assert events[:-1] == [TextDelta(t) for t in before]
+    expected: list[ProviderEvent] = [TextDelta(t) for t in before]
+    if coalesced:  # deltas that arrived together are merged; the text and order are the same
+        assert merge_deltas(events[:-1]) == merge_deltas(expected)
+    else:
+        assert events[:-1] == expected
     error = events[-1]
     assert isinstance(error, ProviderError) and error.retryable
     assert "cut off mid-reply" in error.message and server.url in error.message

@@ -100,7 +100,8 @@ async def _peak_bytes(provider: Provider, server: StreamServer, pieces: int) -> 
     try:
         count = 0
         async for event in provider.stream(request()):
-            count += isinstance(event, TextDelta)
+            if isinstance(event, TextDelta):  # deltas read together arrive merged
+                count += event.text.count("x" * 193)
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
@@ -108,17 +109,25 @@ async def _peak_bytes(provider: Provider, server: StreamServer, pieces: int) -> 
     return peak, len(body)
 
 
-async def test_memory_stays_flat_in_the_size_of_the_reply() -> None:
+async def test_memory_stays_flat_in_the_size_of_the_reply(monkeypatch: pytest.MonkeyPatch) -> None:
+    # On a loaded machine the reader runs ahead of a slow consumer by up to QUEUE_BYTES and
+    # merges what waits into deltas of up to COALESCE_CHARS: both are constants, not the size
+    # of the reply. Set below both bodies here, so the peak measured is the adapter's own.
+    from opencode.sessions.providers import stream_reader
+
+    monkeypatch.setattr(stream_reader, "QUEUE_BYTES", 32 * 1024)
+    monkeypatch.setattr(stream_reader, "COALESCE_CHARS", 4 * 1024)
     with StreamServer() as server:
         provider = make_provider(config("openai", server.url))
         try:
             await _peak_bytes(provider, server, 10)  # warm-up: first-use imports don't count
             small_peak, small_body = await _peak_bytes(provider, server, 500)
-            large_peak, large_body = await _peak_bytes(provider, server, 6000)
+            large_peak, large_body = await _peak_bytes(provider, server, 30000)
         finally:
             await provider.aclose()
-    # 12x the bytes, about the same peak: nothing holds the reply as a whole.
-    assert large_body > 10 * small_body
+    # 60x the bytes, a peak bounded by the reader's constants (not a ratio to the small
+    # reply's peak: how far the reader runs ahead, within its bounds, depends on machine load).
+    assert large_body > 50 * small_body
     print(f"peak {small_peak} B for {small_body} B, {large_peak} B for {large_body} B")
-    assert large_peak < small_peak * 1.2, (small_peak, large_peak)
-    assert large_peak < large_body / 2, (large_peak, large_body)
+    assert large_peak < 2 * 1024 * 1024, (small_peak, large_peak)
+    assert large_peak < large_body / 4, (large_peak, large_body)

@@ -9,6 +9,7 @@ import pytest
 from opencode.sessions.events import (
     Finish,
     ProviderError,
+    ProviderEvent,
     ReasoningDelta,
     TextDelta,
     ToolCallDelta,
@@ -17,7 +18,7 @@ from opencode.sessions.events import (
     Usage,
 )
 from opencode.sessions.providers.base import ChatMessage, ToolCall
-from tests.providers.helpers import collect, config, fixture, request
+from tests.providers.helpers import collect, config, fixture, merge_deltas, request
 from tests.support.stream_server import Reply, StreamServer
 
 NDJSON = {"content-type": "application/x-ndjson"}
@@ -28,18 +29,27 @@ def serve(name: str, chunk_size: int | None = None) -> StreamServer:
 
 
 @pytest.mark.parametrize("chunk_size", [None, 1])
-async def test_text_stream(chunk_size: int | None) -> None:
+@pytest.mark.parametrize("coalesced", [False, True])
+async def test_text_stream(chunk_size: int | None, coalesced: bool) -> None:
     with serve("ollama_text.ndjson", chunk_size) as server:
-        events = await collect(config("ollama", server.url))
+        events = await collect(config("ollama", server.url, options={"coalesce": coalesced}))
     words = ["The", " sky", " is", " blue", " because", " of", " Rayleigh", " scattering", "."]
-    assert events == [*[TextDelta(w) for w in words], Usage(26, 10), Finish("stop", "stop")]
+    expected: list[ProviderEvent] = [
+        *[TextDelta(w) for w in words],
+        Usage(26, 10),
+        Finish("stop", "stop"),
+    ]
+    if coalesced:  # lines read together arrive as one delta: the same text, in order
+        assert merge_deltas(events) == merge_deltas(expected)
+    else:
+        assert events == expected
     assert server.requests[0].path == "/api/chat"
 
 
 @pytest.mark.parametrize("chunk_size", [None, 1])
 async def test_tool_call_with_object_arguments_and_thinking(chunk_size: int | None) -> None:
     with serve("ollama_tool_call.ndjson", chunk_size) as server:
-        events = await collect(config("ollama", server.url))
+        events = await collect(config("ollama", server.url, options={"coalesce": False}))
     assert events[:2] == [
         ReasoningDelta("The user wants files under src."),
         ReasoningDelta(" I should call list."),
@@ -80,7 +90,7 @@ async def test_stream_without_done_line_is_an_error() -> None:
     raw = fixture("ollama_text.ndjson")
     body = b"".join(raw.splitlines(keepends=True)[:3])
     with StreamServer([Reply(body, headers=NDJSON)]) as server:
-        events = await collect(config("ollama", server.url))
+        events = await collect(config("ollama", server.url, options={"coalesce": False}))
     assert events[:3] == [TextDelta("The"), TextDelta(" sky"), TextDelta(" is")]
     assert isinstance(events[3], ProviderError) and "before the done line" in events[3].message
 

@@ -20,7 +20,7 @@ from opencode.sessions.events import (
 )
 from opencode.sessions.providers.base import ChatMessage, ToolCall
 from opencode.sessions.providers.factory import make_provider
-from tests.providers.helpers import SECRET, collect, config, fixture, request
+from tests.providers.helpers import SECRET, collect, config, fixture, merge_deltas, request
 from tests.support.stream_server import Reply, StreamServer
 
 EDIT_ARGS = '{"path": "hello.txt", "old_string": "world", "new_string": "there"}'
@@ -95,10 +95,27 @@ EXPECTED: dict[str, list[ProviderEvent]] = {
 @pytest.mark.parametrize("name", sorted(EXPECTED))
 @pytest.mark.parametrize("chunk_size", [None, 1, 4096])
 async def test_fixture_parses_to_exact_events(name: str, chunk_size: int | None) -> None:
+    # coalesce = false: one provider event per wire event, exactly as recorded.
+    uncoalesced = config("openai", "", options={"coalesce": False})
     with StreamServer([Reply(fixture(name), chunk_size=chunk_size)]) as server:
-        events = await collect(config("openai", server.url))
+        uncoalesced.base_url = server.url + "/v1"
+        events = await collect(uncoalesced)
     assert events == EXPECTED[name]
     assert server.requests[0].path == "/v1/chat/completions"
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+@pytest.mark.parametrize("chunk_size", [None, 1, 4096])
+async def test_coalesced_fixture_keeps_text_order_and_boundaries(
+    name: str, chunk_size: int | None
+) -> None:
+    """By default deltas that arrived together are merged: fewer events, the same text in the
+    same order, and every boundary between text, reasoning and tool calls kept."""
+    with StreamServer([Reply(fixture(name), chunk_size=chunk_size)]) as server:
+        events = await collect(config("openai", server.url))
+    assert merge_deltas(events) == merge_deltas(EXPECTED[name])
+    if chunk_size == 4096:  # the whole reply in one read: one delta per run of one kind
+        assert events == merge_deltas(EXPECTED[name])
 
 
 async def test_repeated_name_server_yields_one_call_despite_comments_and_legacy_field() -> None:

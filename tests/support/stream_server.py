@@ -63,6 +63,8 @@ def _chunks(body: bytes, size: int | None) -> Iterator[bytes]:
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # Each chunk leaves at once (no Nagle + delayed-ACK stall of ~40 ms on small writes).
+    disable_nagle_algorithm = True
     server: _Server
 
     def log_message(self, format: str, *args: Any) -> None:  # keep test output clean
@@ -161,6 +163,8 @@ class _Handler(BaseHTTPRequestHandler):
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
+    # socketserver's default backlog of 5 resets bursts of connections (50 proxy streams).
+    request_queue_size = 128
     owner: StreamServer
 
     def handle_error(self, request: Any, client_address: Any) -> None:

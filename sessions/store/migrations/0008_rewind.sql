@@ -1,5 +1,5 @@
 -- Rewind: which step made each file change, the file as that step left it, rewound marks.
--- (Reserved as 0008_rewind.sql; numbered 0005 on its own branch, where 0005-0007 do not exist.)
+-- (0006 and 0007 are placeholders on this branch for the migrations reserved before it.)
 ALTER TABLE file_change ADD COLUMN message_id TEXT;
 ALTER TABLE file_change ADD COLUMN part_id TEXT;
 -- sha256 hex of the file as the step left it; '' when the step left it absent; NULL unknown

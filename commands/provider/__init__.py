@@ -1,0 +1,1 @@
+"""Provider commands: breaker status, the call audit log, model lists."""
