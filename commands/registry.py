@@ -35,6 +35,7 @@ COMMAND_MODULES: list[str] = [
     "opencode.commands.proxy.cmds",
     "opencode.commands.permission.cmds",
     "opencode.commands.provider.cmds",
+    "opencode.commands.agent.cmds",
 ]
 
 

@@ -561,6 +561,9 @@ TOP_LEVEL_KEYS: set[str] = {
     "verify",
     "proxy",
     "corrections",
+    # Subagents: [agents] limits and [agent.NAME] profiles, checked in sessions/agents.py.
+    "agents",
+    "agent",
     # [rewind]: bash snapshot budget, read by sessions/rewind/snapshots.py.
     "rewind",
 }

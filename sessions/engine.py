@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from opencode.sessions.store.db import Store
     from opencode.sessions.store.sessions import MessageRecord, SessionRecord, SessionRepo
     from opencode.sessions.store.writer import StoreWriter
+    from opencode.sessions.subagents import ChildOutcome
     from opencode.sessions.tools.base import Tool
 
 
@@ -204,6 +205,36 @@ class Engine:
         self.notices.append(notice)
         if self.on_notice is not None:
             self.on_notice(notice)
+
+    async def spawn_child(
+        self,
+        prompt: str,
+        *,
+        description: str = "subagent",
+        agent: str | None = None,
+        model: str | None = None,
+        parent_session_id: str | None = None,
+    ) -> ChildOutcome:
+        """Run a subagent (a child session of the current session, or of
+        ``parent_session_id``) to its end, as the ``task`` tool does, and return how it ended
+        and its final text. Its events go out on this engine's bus, tagged with the child's
+        session id. The parent session must already have a row (a message sent in it)."""
+        from opencode.sessions.runner import RunnerError
+        from opencode.sessions.subagents import Subagents
+
+        parent = parent_session_id or (self.session.id if self.session is not None else None)
+        if parent is None:
+            raise RunnerError("spawn_child needs a parent session: start one and send to it first")
+        runner = self.runner()
+        subagents = runner.subagents or Subagents(runner)
+        return await subagents.run(
+            parent_session_id=parent,
+            parent_call_id=None,
+            description=description,
+            prompt=prompt,
+            agent=agent,
+            model=model,
+        )
 
     async def flush(self) -> None:
         if self._writer is not None:

@@ -19,7 +19,7 @@ from collections.abc import AsyncGenerator, Callable
 from contextlib import aclosing
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from opencode.sessions.config import Config
 from opencode.sessions.corrections.source import RuleSource
@@ -66,6 +66,9 @@ from opencode.sessions.store.db import Store
 from opencode.sessions.store.sessions import SessionRecord, SessionRepo
 from opencode.sessions.tool_calls import ToolCalls
 from opencode.sessions.tools.base import Tool
+
+if TYPE_CHECKING:
+    from opencode.sessions.subagents import Subagents
 
 # Re-exported: front ends import the asker contract and the loop's errors from here.
 __all__ = [
@@ -127,6 +130,7 @@ class Runner:
         asker: PermissionAsker,
         provider_factory: ProviderFactory | None = None,
         tools: dict[str, Tool] | None = None,
+        system_prompt: str | None = None,
     ) -> None:
         self.store = store
         self.repo = SessionRepo(store)
@@ -142,11 +146,21 @@ class Runner:
             store,
             repair_tool_calls=bool(config.section("corrections").get("repair_tool_calls", True)),
         )
+        # Subagents (the ``task`` tool): set by ``_add_task_tool``, or by the parent for a child.
+        self.subagents: Subagents | None = None
+        self.max_parallel = 4  # ``task`` calls of one step running at once ([agents])
         if tools is None:
             from opencode.sessions.tools.registry import builtin_tools
 
             tools = builtin_tools()
+            self._add_task_tool(tools)
         self.tools = tools
+        # A subagent's own system prompt (its profile's); None: the configured one.
+        self.system_prompt = system_prompt
+        # What the current turn offers and which model it uses: a ``task`` child inherits them.
+        self.offered: dict[str, Tool] = {}
+        self.model_ref: str | None = None
+
         from opencode.sessions.rewind.snapshots import SnapshotBudget
 
         self.tool_calls = ToolCalls(
@@ -160,10 +174,26 @@ class Runner:
                 config.section("rewind"), exclude=(config.data_dir,)
             ),
         )
+        if self.subagents is not None:
+            # This session's own questions queue with its children's: one modal at a time.
+            self.tool_calls.asker = self.subagents.tree_asker
         # Sessions started here whose row the store has not written yet: it is written with
         # the first message, so a session nobody spoke in never becomes a row.
         self._unsaved: dict[str, SessionRecord] = {}
         self._cancel = asyncio.Event()
+
+    def _add_task_tool(self, tools: dict[str, Tool]) -> None:
+        """Offer ``task`` (subagents) with the default tools unless ``[agents] enabled`` is
+        false; a child runner gets its own, one level deeper (``Subagents.run``)."""
+        from opencode.sessions.agents import agent_limits
+        from opencode.sessions.subagents import Subagents
+        from opencode.sessions.tools.task import TaskTool
+
+        self.subagents = Subagents(self)
+        limits = agent_limits(self.config)
+        self.max_parallel = limits.max_parallel
+        if limits.enabled:
+            tools.setdefault("task", TaskTool(self.subagents))
 
     # ------------------------------------------------------------------ sessions
 
@@ -175,6 +205,7 @@ class Runner:
         title: str | None = None,
         model: str | None = None,
         parent_id: str | None = None,
+        parent_call_id: str | None = None,
     ) -> SessionRecord:
         """Resume ``session_id`` (or the latest here), or begin a new session (a child of
         ``parent_id`` for a subagent). A new session's row is written with its first message."""
@@ -215,6 +246,8 @@ class Runner:
                 model=model or record.model,
                 cwd=record.cwd,
                 resumed=resumed,
+                parent_id=record.parent_id,
+                parent_call_id=parent_call_id,
             )
         )
         return record
@@ -252,6 +285,7 @@ class Runner:
         except Exception as exc:  # e.g. an unknown api in code that bypassed config checks
             raise RunnerError(f"provider {provider_config.name!r} cannot be used: {exc}") from exc
         offered = offered_tools(self.tools, {**provider_config.options, **(request_options or {})})
+        self.offered, self.model_ref = offered, ref
         history = history_messages(await self.repo.messages(session.id))
         if not session.title:
             session.title = _title_from(text)
@@ -277,7 +311,11 @@ class Runner:
                     finish = "max_steps"
                     break
                 steps += 1
-                system = self.config.system_prompt or DEFAULT_SYSTEM_PROMPT.format(cwd=self.cwd)
+                system = (
+                    self.system_prompt
+                    or self.config.system_prompt
+                    or DEFAULT_SYSTEM_PROMPT.format(cwd=self.cwd)
+                )
                 request = build_request(
                     model_name, system, history, provider_config, request_options, offered
                 )
@@ -307,12 +345,17 @@ class Runner:
                         tool_calls=tuple(ToolCall(c.id, c.name, c.arguments) for c in step.calls),
                     )
                 )
-                for call in step.calls:
-                    history.append(
-                        await self.tool_calls.run(
-                            session.id, step.message_id, step.next_seq, call, offered, self._cancel
-                        )
+                history.extend(
+                    await self.tool_calls.run_step(
+                        session.id,
+                        step.message_id,
+                        step.next_seq,
+                        step.calls,
+                        offered,
+                        self._cancel,
+                        max_parallel=self.max_parallel,
                     )
+                )
                 await self.bus.emit(
                     MessageFinished(session.id, step.message_id, "tool_calls", step.usage)
                 )

@@ -46,6 +46,8 @@ from opencode.sessions.tools.base import Tool, ToolContext, ToolResult
 TOOL_CEILING_S = 660.0
 
 ToolStatus = Literal["completed", "error", "denied"]
+# Tools whose calls in one step run concurrently (they wait on a model, not on the machine).
+PARALLEL_TOOLS = frozenset({"task"})
 
 
 def scrub_result(result: ToolResult, secrets: tuple[str, ...] = ()) -> ToolResult:
@@ -79,6 +81,54 @@ class ToolCalls:
         # bash call costs one stat walk when nothing changed.
         self.snapshot_budget = snapshot_budget or SnapshotBudget()
         self._snapshots: dict[str, WorkspaceSnapshot] = {}
+
+    async def run_step(
+        self,
+        session_id: str,
+        message_id: str,
+        next_seq: Callable[[], int],
+        calls: list[ToolCallEnd],
+        offered: dict[str, Tool],
+        cancel: asyncio.Event,
+        *,
+        max_parallel: int = 4,
+    ) -> list[ChatMessage]:
+        """Run one step's calls and return their tool messages in call order.
+
+        Calls to ``PARALLEL_TOOLS`` (``task``: subagents, which mostly wait on a model) run
+        concurrently, at most ``max_parallel`` at once; every other call runs one after
+        another, as before. If anything ends the step early (a permission the asker must not
+        answer, cancellation), the concurrent calls still running are cancelled and awaited, so
+        each child persists its turn as interrupted before this returns or raises."""
+        concurrent = [i for i, c in enumerate(calls) if c.name in PARALLEL_TOOLS]
+        if len(concurrent) < 2:
+            return [
+                await self.run(session_id, message_id, next_seq, call, offered, cancel)
+                for call in calls
+            ]
+        limit = asyncio.Semaphore(max(1, max_parallel))
+
+        async def bounded(call: ToolCallEnd) -> ChatMessage:
+            async with limit:
+                return await self.run(session_id, message_id, next_seq, call, offered, cancel)
+
+        tasks = {i: asyncio.ensure_future(bounded(calls[i])) for i in concurrent}
+        results: dict[int, ChatMessage] = {}
+        try:
+            for i, call in enumerate(calls):
+                if i not in tasks:
+                    results[i] = await self.run(
+                        session_id, message_id, next_seq, call, offered, cancel
+                    )
+            for i, task in tasks.items():
+                results[i] = await task
+        finally:
+            pending = [t for t in tasks.values() if not t.done()]
+            for task in pending:
+                task.cancel()
+            if pending:
+                await asyncio.gather(*pending, return_exceptions=True)
+        return [results[i] for i in range(len(calls))]
 
     async def run(
         self,

@@ -63,8 +63,6 @@ def _chunks(body: bytes, size: int | None) -> Iterator[bytes]:
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
-    # Each chunk leaves at once (no Nagle + delayed-ACK stall of ~40 ms on small writes).
-    disable_nagle_algorithm = True
     server: _Server
 
     def log_message(self, format: str, *args: Any) -> None:  # keep test output clean

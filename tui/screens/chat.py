@@ -142,6 +142,12 @@ class ChatScreen(Screen[None]):
         return await self.oc_app.engine.messages(session_id, limit=PAGE, before=before)
 
     def _on_event(self, event: SessionEvent) -> None:
+        if isinstance(event, SessionStarted) and event.parent_call_id:
+            return  # a subagent starting: the status bar stays the parent's
+        if isinstance(event, SessionTitled | TurnFinished) and (
+            event.session_id != self.transcript.session_id
+        ):
+            return  # a subagent's title or end is not the session's
         status = self.status
         if isinstance(event, SessionStarted):
             status.title = event.title
