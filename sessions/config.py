@@ -583,6 +583,8 @@ TOP_LEVEL_KEYS: set[str] = {
     # [mcp.NAME] servers, read by sessions/mcp/specs.py (which checks each server's keys).
     "mcp",
     "rag",
+    # [rewind]: bash snapshot budget, read by sessions/rewind/snapshots.py.
+    "rewind",
 }
 # ``[provider.NAME]`` keys beyond the ones ``_provider`` checks: options adapters read.
 PROVIDER_OPTION_KEYS: set[str] = {

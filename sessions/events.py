@@ -260,6 +260,28 @@ class PermissionAnswered:
     answer: Literal["allow_once", "allow_session", "deny"]
 
 
+@dataclass(slots=True)
+class MessagesRewound:
+    """Conversation rewind: these messages leave history and transcripts. Their rows stay
+    (marked ``rewound_at``), so nothing is lost and ``session show --all`` still shows them."""
+
+    session_id: str
+    message_ids: list[str]
+
+
+@dataclass(slots=True)
+class SessionForked:
+    """A new session ``session_id`` whose history is a copy of ``source_id``'s messages
+    before ``until_message_id`` (all of them when None), rewound ones left out."""
+
+    session_id: str
+    source_id: str
+    until_message_id: str | None
+    title: str
+    cwd: str
+    model: str
+
+
 SessionEvent = (
     SessionStarted
     | MessageStarted
@@ -276,6 +298,8 @@ SessionEvent = (
     | SessionTitled
     | UnfinishedInterrupted
     | PermissionAnswered
+    | MessagesRewound
+    | SessionForked
 )
 
 Subscriber = Callable[[SessionEvent], Awaitable[None] | None]

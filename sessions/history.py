@@ -15,10 +15,12 @@ def history_messages(messages: list[MessageRecord]) -> list[ChatMessage]:
 
     Interrupted assistant messages keep the text they received. A tool call with no stored
     result (the process died while it ran) gets one saying so, since every API requires a
-    result for every call.
+    result for every call. Messages a conversation rewind marked are skipped.
     """
     history: list[ChatMessage] = []
     for message in messages:
+        if message.rewound_at is not None:
+            continue  # taken out of the conversation by a rewind (the row is kept)
         if message.role == "user":
             text = message.text()
             if text:

@@ -165,6 +165,9 @@ class Runner:
         self.offered: dict[str, Tool] = {}
         self.model_ref: str | None = None
         self.mcp = mcp  # MCP servers' tools join ``offered`` per turn (started on first use)
+
+        from opencode.sessions.rewind.snapshots import SnapshotBudget
+
         self.tool_calls = ToolCalls(
             bus=bus,
             repo=self.repo,
@@ -172,6 +175,9 @@ class Runner:
             permissions=permissions,
             asker=asker,
             secrets=config.literal_secrets(),
+            snapshot_budget=SnapshotBudget.from_section(
+                config.section("rewind"), exclude=(config.data_dir,)
+            ),
         )
         if self.subagents is not None:
             # This session's own questions queue with its children's: one modal at a time.

@@ -33,6 +33,12 @@ from opencode.sessions.permissions_api import (
     PermissionRequired,
 )
 from opencode.sessions.providers.base import ChatMessage
+from opencode.sessions.rewind.snapshots import (
+    ABSENT,
+    SnapshotBudget,
+    WorkspaceSnapshot,
+    hash_file,
+)
 from opencode.sessions.secrets import scrub
 from opencode.sessions.store.sessions import SessionRepo
 from opencode.sessions.tools.base import Tool, ToolContext, ToolResult
@@ -66,6 +72,7 @@ class ToolCalls:
         permissions: PermissionPolicy,
         asker: PermissionAsker,
         secrets: tuple[str, ...] = (),
+        snapshot_budget: SnapshotBudget | None = None,
     ) -> None:
         self.bus = bus
         self.repo = repo
@@ -76,6 +83,10 @@ class ToolCalls:
         self.secrets = secrets
         # Set by the runner when config has hooks (sessions/hooks.py); None: no hooks.
         self.hooks: HookRunner | None = None
+        # Bash snapshots (for rewind): one in-memory workspace snapshot per session, so each
+        # bash call costs one stat walk when nothing changed.
+        self.snapshot_budget = snapshot_budget or SnapshotBudget()
+        self._snapshots: dict[str, WorkspaceSnapshot] = {}
 
     async def run_step(
         self,
@@ -214,7 +225,9 @@ class ToolCalls:
                     )
                     status = "denied"
                 else:
-                    result = await self._execute(session_id, call, tool, args, cancel)
+                    result = await self._execute(
+                        session_id, call, tool, args, cancel, message_id, part_id
+                    )
                     status = "error" if result.is_error else "completed"
                     # --- hooks: PostToolUse sees the result; feedback goes to the model
                     result = await self._post_tool_use(session_id, call, args, result)
@@ -314,11 +327,86 @@ class ToolCalls:
         tool: Tool,
         args: dict[str, Any],
         cancel: asyncio.Event,
+        message_id: str | None = None,
+        part_id: str | None = None,
     ) -> ToolResult:
-        from opencode.sessions.tools.registry import execute
+
+        changed: list[Path] = []
 
         async def record(path: Path, before: bytes | None) -> None:
-            await self.repo.record_file_change(session_id, call.id, path, before)
+            changed.append(path)
+            await self.repo.record_file_change(
+                session_id, call.id, path, before, message_id=message_id, part_id=part_id
+            )
+
+        snapshot = await self._snapshot_before(session_id) if call.name == "bash" else None
+        result: ToolResult | None = None
+        try:
+            result = await self._execute_tool(session_id, call, tool, args, cancel, record)
+        finally:
+            # Also when cancelled: what a killed command already changed is still undoable.
+            if changed:
+                # How the call left each file: rewind refuses to overwrite a later change.
+                hashes = await asyncio.to_thread(
+                    lambda: {str(p): hash_file(p) or ABSENT for p in changed}
+                )
+                await self.repo.set_after_hashes(session_id, call.id, hashes)
+            if snapshot is not None:
+                report = await self._snapshot_after(
+                    snapshot, session_id, call.id, message_id, part_id
+                )
+                if result is not None:
+                    result.metadata["snapshot"] = report
+        assert result is not None
+        return result
+
+    async def _snapshot_before(self, session_id: str) -> WorkspaceSnapshot | None:
+        if not self.snapshot_budget.enabled:
+            return None
+        snapshot = self._snapshots.get(session_id)
+        if snapshot is None:
+            snapshot = WorkspaceSnapshot(self.cwd, self.snapshot_budget)
+            self._snapshots[session_id] = snapshot
+        try:
+            await asyncio.to_thread(snapshot.before_call)
+        except Exception:  # noqa: BLE001 - undo data must never stop the command itself
+            self._snapshots.pop(session_id, None)
+            return None
+        return snapshot
+
+    async def _snapshot_after(
+        self,
+        snapshot: WorkspaceSnapshot,
+        session_id: str,
+        call_id: str,
+        message_id: str | None,
+        part_id: str | None,
+    ) -> dict[str, Any]:
+        try:
+            changes, report = await asyncio.to_thread(snapshot.after_call)
+        except Exception as exc:  # noqa: BLE001 - reported, the command's result stands
+            self._snapshots.pop(session_id, None)
+            return {"error": f"workspace snapshot failed: {exc}"}
+        await self.repo.record_file_changes(
+            session_id,
+            call_id,
+            [(Path(c.path), c.before, c.after_hash) for c in changes],
+            message_id=message_id,
+            part_id=part_id,
+            source="bash",
+        )
+        return report.to_metadata()
+
+    async def _execute_tool(
+        self,
+        session_id: str,
+        call: ToolCallEnd,
+        tool: Tool,
+        args: dict[str, Any],
+        cancel: asyncio.Event,
+        record: Callable[[Path, bytes | None], Any],
+    ) -> ToolResult:
+        from opencode.sessions.tools.registry import execute
 
         ctx = ToolContext(
             cwd=self.cwd,

@@ -1,5 +1,5 @@
-"""The chat's own slash commands (/help, /new, /sessions, /model, /export, /clear, /quit),
-declared in the one command registry with ``surface="tui"``.
+"""The chat's own slash commands (/help, /new, /sessions, /model, /export, /clear, /quit,
+/rewind, /fork), declared in the one command registry with ``surface="tui"``.
 
 They are registered when this module is imported, which only the TUI does (the chat screen),
 so ``opencode GROUP ...`` in a shell never offers them. Their handlers get a ``TuiContext``: the
@@ -52,6 +52,14 @@ class ChatActions(Protocol):
 
     async def exportable_session(self) -> str | None:
         """The current session's id with its streamed text flushed to the store, or None."""
+        ...
+
+    async def rewind_session(self) -> None:
+        """Open the rewind picker on the current session (tui/screens/rewind.py)."""
+        ...
+
+    async def fork_session(self) -> None:
+        """Fork the current session and switch to the fork."""
         ...
 
     def start_turn(
@@ -128,6 +136,16 @@ async def _export(ctx: CommandContext, values: dict[str, Any]) -> CommandResult:
     return await run_command(ctx, command, parsed)
 
 
+async def _rewind(ctx: CommandContext, values: dict[str, Any]) -> CommandResult:
+    await _chat(ctx, "rewind").rewind_session()
+    return CommandResult()
+
+
+async def _fork(ctx: CommandContext, values: dict[str, Any]) -> CommandResult:
+    await _chat(ctx, "fork").fork_session()
+    return CommandResult()
+
+
 def _register(name: str, help: str, handler: Handler, args: tuple[Arg, ...] = ()) -> None:
     REGISTRY.register(Command(path=(name,), help=help, handler=handler, args=args, surface="tui"))
 
@@ -148,6 +166,8 @@ _register(
     (Arg("file", positional=True, help="where to write it (default opencode-<id>.md)"),),
 )
 _register("clear", "clear the transcript view (the session is kept)", _clear)
+_register("rewind", "undo files and/or conversation back to an earlier step (a picker)", _rewind)
+_register("fork", "continue in a copy of this session (the original stays as it is)", _fork)
 _register("quit", "quit opencode", _quit)
 
 

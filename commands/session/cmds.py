@@ -1,4 +1,5 @@
-"""Session commands: ``session list``, ``session show ID``, ``session export ID``.
+"""Session commands: ``session list``, ``session show ID``, ``session export ID``,
+``session rewind ID --to MSG``, ``session fork ID``.
 
 Also reachable in chat as ``/sessions`` (list) and ``/export``.
 """
@@ -6,6 +7,7 @@ Also reachable in chat as ``/sessions`` (list) and ``/export``.
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from typing import Any
 
 from opencode.commands.registry import (
@@ -61,7 +63,9 @@ async def session_list(ctx: CommandContext, args: dict[str, Any]) -> CommandResu
     )
 
 
-async def _load(ctx: CommandContext, session_id: str) -> tuple[Any, list[Any]]:
+async def _load(
+    ctx: CommandContext, session_id: str, *, include_rewound: bool = False
+) -> tuple[Any, list[Any]]:
     from opencode.sessions.store.sessions import SessionRepo
 
     repo = SessionRepo(ctx.store)
@@ -70,7 +74,7 @@ async def _load(ctx: CommandContext, session_id: str) -> tuple[Any, list[Any]]:
         raise CommandError(
             f"no session {session_id!r} in {ctx.store.path}; see `opencode session list --all`"
         )
-    return record, await repo.messages(record.id)
+    return record, await repo.messages(record.id, include_rewound=include_rewound)
 
 
 def transcript_markdown(record: Any, messages: list[Any]) -> str:
@@ -85,6 +89,8 @@ def transcript_markdown(record: Any, messages: list[Any]) -> str:
         heading = "User" if message.role == "user" else "Assistant"
         if message.role == "assistant" and message.interrupted:
             heading += " (interrupted)"
+        if message.rewound_at is not None:
+            heading += " (rewound)"
         lines.append(f"## {heading}")
         lines.append("")
         for part in message.parts:
@@ -112,10 +118,13 @@ def transcript_markdown(record: Any, messages: list[Any]) -> str:
     "session",
     "show",
     help="show a session's transcript",
-    args=[Arg("id", positional=True, required=True, help="session id (a unique prefix works)")],
+    args=[
+        Arg("id", positional=True, required=True, help="session id (a unique prefix works)"),
+        Arg("all", option="--all", flag=True, help="also the messages a rewind took out"),
+    ],
 )
 async def session_show(ctx: CommandContext, args: dict[str, Any]) -> CommandResult:
-    record, messages = await _load(ctx, args["id"])
+    record, messages = await _load(ctx, args["id"], include_rewound=bool(args.get("all")))
     return CommandResult(
         data={**record.to_dict(), "messages": [m.to_dict() for m in messages]},
         text=transcript_markdown(record, messages),
@@ -153,3 +162,81 @@ async def session_export(ctx: CommandContext, args: dict[str, Any]) -> CommandRe
             text=f"exported {record.id} to {path}",
         )
     return CommandResult(data=data, text=markdown)
+
+
+@command(
+    "session",
+    "rewind",
+    help="restore files and/or conversation to just before a message or tool call",
+    description=(
+        "Files come back from the before-images the session recorded (write, edit and bash "
+        "snapshots), so this works outside git and never touches files the session did not "
+        "change; a file changed since by someone else is reported, not overwritten, unless "
+        "--force. Rewound messages are kept (marked), `session show --all` shows them."
+    ),
+    args=[
+        Arg("id", positional=True, required=True, help="session id (a unique prefix works)"),
+        Arg(
+            "to",
+            option="--to",
+            required=True,
+            help="message id, tool call part id or call id (see `session show ID --format json`)",
+        ),
+        Arg("code", option="--code", flag=True, help="files only"),
+        Arg("chat", option="--chat", flag=True, help="conversation only"),
+        Arg("both", option="--both", flag=True, help="files and conversation (the default)"),
+        Arg("dry_run", option="--dry-run", flag=True, help="say what would happen, change nothing"),
+        Arg("force", option="--force", flag=True, help="overwrite files changed since by others"),
+    ],
+)
+async def session_rewind(ctx: CommandContext, args: dict[str, Any]) -> CommandResult:
+    from opencode.sessions.rewind.actions import rewind
+    from opencode.sessions.rewind.restore import RewindError, summary
+
+    code, chat = bool(args.get("code")), bool(args.get("chat"))
+    if args.get("both") or not (code or chat):
+        code = chat = True
+    dry_run = bool(args.get("dry_run"))
+    try:
+        record, plan = await rewind(
+            ctx.store,
+            args["id"],
+            args["to"],
+            code=code,
+            chat=chat,
+            force=bool(args.get("force")),
+            dry_run=dry_run,
+        )
+    except RewindError as exc:
+        raise CommandError(str(exc)) from exc
+    cwd = Path(record.cwd)
+    return CommandResult(
+        data={**plan.to_dict(cwd), "dry_run": dry_run},
+        text=summary(plan, cwd, dry_run=dry_run),
+    )
+
+
+@command(
+    "session",
+    "fork",
+    help="start a new session that shares this one's history (up to just before --at)",
+    args=[
+        Arg("id", positional=True, required=True, help="session id (a unique prefix works)"),
+        Arg("at", option="--at", help="message or tool call id: history up to just before it"),
+    ],
+)
+async def session_fork(ctx: CommandContext, args: dict[str, Any]) -> CommandResult:
+    from opencode.sessions.rewind.actions import fork
+    from opencode.sessions.rewind.restore import RewindError
+
+    try:
+        forked = await fork(ctx.store, args["id"], args.get("at"))
+    except RewindError as exc:
+        raise CommandError(str(exc)) from exc
+    return CommandResult(
+        data=forked.to_dict(),
+        text=(
+            f"forked {forked.parent_id} as {forked.id} ({forked.title}); "
+            f'continue it with `opencode run -s {forked.id} "..."`'
+        ),
+    )

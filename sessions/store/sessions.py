@@ -87,6 +87,8 @@ class MessageRecord:
     output_tokens: int | None
     created_at: float
     parts: list[PartRecord] = field(default_factory=list)
+    # Set when a conversation rewind took this message out of history (the row stays).
+    rewound_at: float | None = None
 
     @property
     def interrupted(self) -> bool:
@@ -106,6 +108,7 @@ class MessageRecord:
             "output_tokens": self.output_tokens,
             "created_at": self.created_at,
             "parts": [p.to_dict() for p in self.parts],
+            **({"rewound_at": self.rewound_at} if self.rewound_at is not None else {}),
         }
 
 
@@ -211,18 +214,27 @@ class SessionRepo:
             )
         return [_session(r) for r in rows]
 
-    async def count_messages(self, session_id: str) -> int:
+    async def count_messages(self, session_id: str, *, include_rewound: bool = False) -> int:
+        visible = "" if include_rewound else " AND rewound_at IS NULL"
         row = await self.store.fetchone(
-            "SELECT COUNT(*) FROM message WHERE session_id = ?", (session_id,)
+            f"SELECT COUNT(*) FROM message WHERE session_id = ?{visible}", (session_id,)
         )
         return int(row[0]) if row else 0
 
     async def messages(
-        self, session_id: str, *, limit: int | None = None, before: str | None = None
+        self,
+        session_id: str,
+        *,
+        limit: int | None = None,
+        before: str | None = None,
+        include_rewound: bool = False,
     ) -> builtins.list[MessageRecord]:
         """Messages oldest first, with their parts. With ``limit``: the last ``limit`` messages
-        (before message id ``before`` if given), still oldest first."""
+        (before message id ``before`` if given), still oldest first. Messages a rewind took
+        out of the conversation are left out unless ``include_rewound``."""
         where, params = "session_id = ?", [session_id]
+        if not include_rewound:
+            where += " AND rewound_at IS NULL"
         if before is not None:
             where += " AND id < ?"
             params.append(before)
@@ -246,6 +258,7 @@ class SessionRepo:
                 input_tokens=r["input_tokens"],
                 output_tokens=r["output_tokens"],
                 created_at=r["created_at"],
+                rewound_at=r["rewound_at"],
             )
             for r in rows
         ]
@@ -272,12 +285,76 @@ class SessionRepo:
         return [(r["tool"], r["subject"]) for r in rows]
 
     async def record_file_change(
-        self, session_id: str, call_id: str, path: Path, before: bytes | None
+        self,
+        session_id: str,
+        call_id: str,
+        path: Path,
+        before: bytes | None,
+        *,
+        message_id: str | None = None,
+        part_id: str | None = None,
+        after_hash: str | None = None,
+        source: str = "tool",
     ) -> None:
         await self.store.execute(
-            "INSERT INTO file_change (session_id, call_id, path, existed, before, created_at)"
-            " VALUES (?, ?, ?, ?, ?, ?)",
-            (session_id, call_id, str(path), before is not None, before, time.time()),
+            "INSERT INTO file_change (session_id, call_id, path, existed, before, created_at,"
+            " message_id, part_id, after_hash, source) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                session_id,
+                call_id,
+                str(path),
+                before is not None,
+                before,
+                time.time(),
+                message_id,
+                part_id,
+                after_hash,
+                source,
+            ),
+        )
+
+    async def record_file_changes(
+        self,
+        session_id: str,
+        call_id: str,
+        changes: builtins.list[tuple[Path, bytes | None, str]],
+        *,
+        message_id: str | None,
+        part_id: str | None,
+        source: str,
+    ) -> None:
+        """Many before-images (path, before, after_hash) at once: what one bash call changed."""
+        if not changes:
+            return
+        now = time.time()
+        async with self.store.transaction():  # one commit for a large `rm -r`
+            await self.store.executemany(
+                "INSERT INTO file_change (session_id, call_id, path, existed, before,"
+                " created_at, message_id, part_id, after_hash, source)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    (
+                        session_id,
+                        call_id,
+                        str(path),
+                        before is not None,
+                        before,
+                        now,
+                        message_id,
+                        part_id,
+                        after_hash,
+                        source,
+                    )
+                    for path, before, after_hash in changes
+                ],
+            )
+
+    async def set_after_hashes(self, session_id: str, call_id: str, hashes: dict[str, str]) -> None:
+        """Record how a tool call left each file it changed (rewind's "changed since" check)."""
+        await self.store.executemany(
+            "UPDATE file_change SET after_hash = ?"
+            " WHERE session_id = ? AND call_id = ? AND path = ? AND after_hash IS NULL",
+            [(h, session_id, call_id, path) for path, h in hashes.items()],
         )
 
     async def file_changes(self, session_id: str) -> builtins.list[dict[str, Any]]:

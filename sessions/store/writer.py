@@ -22,6 +22,7 @@ from typing import Any
 from opencode.sessions.events import (
     ErrorOccurred,
     MessageFinished,
+    MessagesRewound,
     MessageStarted,
     PartDelta,
     PartFinished,
@@ -29,12 +30,14 @@ from opencode.sessions.events import (
     PermissionAnswered,
     SessionCreated,
     SessionEvent,
+    SessionForked,
     SessionTitled,
     ToolFinished,
     ToolStarted,
     TurnFinished,
     UnfinishedInterrupted,
 )
+from opencode.sessions.ids import new_id
 from opencode.sessions.store.db import Store
 
 DEFAULT_FLUSH_INTERVAL = 0.2
@@ -303,3 +306,103 @@ class StoreWriter:
                 " (session_id, tool, subject, decision, created_at) VALUES (?, ?, ?, ?, ?)",
                 (event.session_id, event.tool, event.subject, event.answer, now),
             )
+        elif isinstance(event, MessagesRewound):
+            await store.executemany(
+                "UPDATE message SET rewound_at = ?"
+                " WHERE session_id = ? AND id = ? AND rewound_at IS NULL",
+                [(now, event.session_id, message_id) for message_id in event.message_ids],
+            )
+        elif isinstance(event, SessionForked):
+            async with store.transaction():
+                await self._fork(event, now)
+
+    async def _fork(self, event: SessionForked, now: float) -> None:
+        """Copy the source's visible messages (before ``until_message_id``), their parts and
+        their file before-images under new ids, so the fork is a session like any other:
+        every query by session id works on it, and deleting the source leaves it whole."""
+        store = self.store
+        await store.execute(
+            "INSERT INTO session (id, parent_id, title, cwd, model, created_at, updated_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (event.session_id, event.source_id, event.title, event.cwd, event.model, now, now),
+        )
+        where, params = "session_id = ? AND rewound_at IS NULL", [event.source_id]
+        if event.until_message_id is not None:
+            where += " AND id < ?"
+            params.append(event.until_message_id)
+        messages = await store.fetchall(f"SELECT * FROM message WHERE {where} ORDER BY id", params)
+        new_message: dict[str, str] = {}
+        for row in messages:  # ids are made in order, so the copies sort as the originals
+            new_message[row["id"]] = new_id("msg")
+            await store.execute(
+                "INSERT INTO message (id, session_id, role, model, finish, input_tokens,"
+                " output_tokens, created_at, finished_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    new_message[row["id"]],
+                    event.session_id,
+                    row["role"],
+                    row["model"],
+                    row["finish"],
+                    row["input_tokens"],
+                    row["output_tokens"],
+                    row["created_at"],
+                    row["finished_at"],
+                ),
+            )
+        if not messages:
+            return
+        parts = await store.fetchall(
+            "SELECT * FROM part WHERE session_id = ? AND message_id BETWEEN ? AND ?"
+            " ORDER BY message_id, seq",
+            (event.source_id, messages[0]["id"], messages[-1]["id"]),
+        )
+        new_part: dict[str, str] = {}
+        for row in parts:
+            message_id = new_message.get(row["message_id"])
+            if message_id is None:
+                continue
+            new_part[row["id"]] = new_id("prt")
+            await store.execute(
+                "INSERT INTO part (id, message_id, session_id, seq, kind, content, tool_name,"
+                " tool_call_id, tool_args, status, metadata, created_at, updated_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    new_part[row["id"]],
+                    message_id,
+                    event.session_id,
+                    row["seq"],
+                    row["kind"],
+                    row["content"],
+                    row["tool_name"],
+                    row["tool_call_id"],
+                    row["tool_args"],
+                    row["status"],
+                    row["metadata"],
+                    row["created_at"],
+                    row["updated_at"],
+                ),
+            )
+        changes = await store.fetchall(
+            "SELECT * FROM file_change WHERE session_id = ? AND rewound_at IS NULL ORDER BY id",
+            (event.source_id,),
+        )
+        await store.executemany(
+            "INSERT INTO file_change (session_id, call_id, path, existed, before, created_at,"
+            " message_id, part_id, after_hash, source) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                (
+                    event.session_id,
+                    row["call_id"],
+                    row["path"],
+                    row["existed"],
+                    row["before"],
+                    row["created_at"],
+                    new_message[row["message_id"]],
+                    new_part.get(row["part_id"]),
+                    row["after_hash"],
+                    row["source"],
+                )
+                for row in changes
+                if row["message_id"] in new_message
+            ],
+        )

@@ -228,6 +228,11 @@ class ChatScreen(Screen[None]):
             self.workers.cancel_group(self, "turn")
         else:
             self.prompt.hide_suggestions()
+            # Esc twice, with no turn running, opens the rewind picker (tui/screens/rewind.py).
+            from opencode.tui.screens.rewind import double_escape
+
+            if double_escape(self):
+                self.run_worker(self.rewind_session(), group="slash", exit_on_error=False)
 
     # ------------------------------------------------------------------ slash commands
 
@@ -369,6 +374,16 @@ class ChatScreen(Screen[None]):
             return None
         await engine.flush()
         return engine.session.id
+
+    async def rewind_session(self) -> None:
+        from opencode.tui.screens.rewind import open_rewind
+
+        await open_rewind(self)
+
+    async def fork_session(self) -> None:
+        from opencode.tui.screens.rewind import fork_current
+
+        await fork_current(self)
 
     # ------------------------------------------------------------------ panels
 

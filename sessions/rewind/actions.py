@@ -1,0 +1,101 @@
+"""Rewind and fork as one call each, for the CLI command and the TUI alike.
+
+Session rows are written through events (``MessagesRewound``, ``SessionForked``): a running
+engine passes its bus's ``emit``, so its own store subscriber writes them; a shell command
+with no engine gets a ``StoreWriter`` of its own, which is the same subscriber.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+from opencode.sessions.events import MessagesRewound, SessionEvent, SessionForked
+from opencode.sessions.ids import new_id
+from opencode.sessions.rewind.restore import (
+    RewindError,
+    RewindPlan,
+    apply_files,
+    mark_files_rewound,
+    plan_rewind,
+    resolve_target,
+)
+from opencode.sessions.store.db import Store
+from opencode.sessions.store.sessions import SessionRecord, SessionRepo
+
+Emit = Callable[[SessionEvent], Awaitable[None]]
+
+
+def store_emitter(store: Store) -> Emit:
+    """An ``emit`` for callers with no engine: the store's own subscriber, flushed."""
+    from opencode.sessions.store.writer import StoreWriter
+
+    writer = StoreWriter(store)
+
+    async def emit(event: SessionEvent) -> None:
+        await writer(event)
+        await writer.flush()
+
+    return emit
+
+
+async def session_or_error(store: Store, session_id: str) -> SessionRecord:
+    record = await SessionRepo(store).get(session_id)
+    if record is None:
+        raise RewindError(
+            f"no session {session_id!r} in {store.path}; see `opencode session list --all`"
+        )
+    return record
+
+
+async def rewind(
+    store: Store,
+    session_id: str,
+    to: str,
+    *,
+    code: bool = True,
+    chat: bool = True,
+    force: bool = False,
+    dry_run: bool = False,
+    emit: Emit | None = None,
+) -> tuple[SessionRecord, RewindPlan]:
+    record = await session_or_error(store, session_id)
+    target = await resolve_target(store, record.id, to)
+    plan = await plan_rewind(store, target, code=code, chat=chat, force=force)
+    if dry_run:
+        return record, plan
+    if code and plan.files:
+        await asyncio.to_thread(apply_files, plan, Path(record.cwd))
+        await mark_files_rewound(store, plan)
+    if chat and plan.messages:
+        await (emit or store_emitter(store))(MessagesRewound(record.id, plan.messages))
+    return record, plan
+
+
+async def fork(
+    store: Store, session_id: str, at: str | None = None, *, emit: Emit | None = None
+) -> SessionRecord:
+    """A new session (parent: the source) whose history is the source's up to just before
+    ``at`` (a message or tool call; all of it when None)."""
+    record = await session_or_error(store, session_id)
+    until: str | None = None
+    if at is not None:
+        until = (await resolve_target(store, record.id, at)).message_id
+        visible = await store.fetchone(
+            "SELECT COUNT(*) FROM message WHERE session_id = ? AND id < ? AND rewound_at IS NULL",
+            (record.id, until),
+        )
+        if visible is None or not visible[0]:
+            raise RewindError(
+                f"nothing comes before {at!r} in {record.id}: start a new session instead"
+            )
+    title = f"Fork of {record.title or record.id}"
+    new = new_id("ses")
+    await (emit or store_emitter(store))(
+        SessionForked(new, record.id, until, title, record.cwd, record.model)
+    )
+    forked = await SessionRepo(store).get(new)
+    if forked is None:  # the writer writes it in one transaction; this would be a bug
+        raise RewindError(f"the fork of {record.id} was not written")
+    return forked
