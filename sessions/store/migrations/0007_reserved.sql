@@ -1,0 +1,4 @@
+-- Placeholder on the `compact` branch only: 0007 is reserved for another branch, and
+-- migrations must be numbered 1..N without gaps. The integrator drops this file when the
+-- real 0007 lands.
+SELECT 1;

@@ -1,0 +1,4 @@
+-- Placeholder on the `compact` branch only: 0009 is reserved for another branch, and
+-- migrations must be numbered 1..N without gaps. The integrator drops this file when the
+-- real 0009 lands.
+SELECT 1;
