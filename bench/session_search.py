@@ -29,8 +29,19 @@ WORDS = (
 ).split()
 
 
+# Real text is Zipf-distributed: a few words everywhere, most words rare. 20,000 made-up
+# words ranked by frequency, with the named words placed at ranks from common to rare, plus
+# "the" at rank 1 as the worst case (in nearly every message).
+_VOCAB = [f"w{i}" for i in range(20_000)]
+_VOCAB[0] = "the"
+for _rank, _word in zip(range(5, 5 * len(WORDS), 5), WORDS, strict=False):
+    _VOCAB[_rank * 8] = _word
+_WEIGHTS = [1 / (r + 1) for r in range(len(_VOCAB))]
+_CUM = list(__import__("itertools").accumulate(_WEIGHTS))
+
+
 def _text(rng: random.Random, n: int) -> str:
-    return " ".join(rng.choice(WORDS) for _ in range(n))
+    return " ".join(rng.choices(_VOCAB, cum_weights=_CUM, k=n))
 
 
 async def generate(path: Path, messages: int) -> float:
@@ -61,7 +72,9 @@ async def generate(path: Path, messages: int) -> float:
                     (f"prt_{mid}_1", mid, sid, 1, "text", _text(rng, 40 if role == "user" else 120))
                 )
                 if role == "assistant" and m % 4 == 1:
-                    out = _text(rng, 200) + (" zanzibar_unique_marker" if rng.random() < 0.001 else "")
+                    out = _text(rng, 200) + (
+                        " zanzibar_unique_marker" if rng.random() < 0.001 else ""
+                    )
                     parts.append((f"prt_{mid}_2", mid, sid, 2, "tool_result", out))
             conn.executemany(
                 "INSERT INTO message (id, session_id, role, model, finish, created_at)"
@@ -80,13 +93,14 @@ async def generate(path: Path, messages: int) -> float:
 async def measure(path: Path, runs: int) -> None:
     store = await Store.open(path)
     shapes: dict[str, dict[str, object]] = {
+        "worst: 'the' (~all)": {"query": "the"},
         "common word": {"query": "parser"},
-        "two words (AND)": {"query": "parser timeout"},
-        "phrase": {"query": '"retry timeout"'},
+        "two words (AND)": {"query": "parser session"},
+        "phrase": {"query": '"the parser"'},
         "prefix": {"query": "tok*"},
         "rare word": {"query": "zanzibar_unique_marker"},
-        "common + --dir": {"query": "sqlite", "cwd": "/proj/3"},
-        "common + --model": {"query": "docker", "model": "gpt-4o"},
+        "common + --dir": {"query": "parser", "cwd": "/proj/3"},
+        "common + --model": {"query": "parser", "model": "gpt-4o"},
         "bad syntax (fallback)": {"query": 'parser "('},
     }
     print(f"{'query':<24}{'p50 ms':>9}{'p95 ms':>9}{'max ms':>9}{'hits':>6}")

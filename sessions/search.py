@@ -8,6 +8,7 @@ quote, a bare ``AND``) is retried as a phrase search of its words rather than fa
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -92,8 +93,36 @@ async def _search(
     since: float | None,
     limit: int,
 ) -> list[SearchHit]:
-    where = ["part_fts MATCH ?", "s.deleted_at IS NULL"]
-    params: list[Any] = [HIGHLIGHT_START, HIGHLIGHT_END, SNIPPET_TOKENS, match]
+    """Rank inside FTS5 first, then join: ``ORDER BY rank LIMIT k`` on the FTS table alone
+    lets FTS5 keep only the best k, where ranking after a join sorts every match. Filters
+    (and soft-deleted sessions) drop candidates, so the candidate window grows until enough
+    pass or the matches run out."""
+    window = limit * 4
+    while True:
+        # FTS5 sorts by rank itself; the snippet is made only for the rows taken.
+        candidates = await store.fetchall(
+            "SELECT rowid, rank, snippet(part_fts, 0, ?, ?, '…', ?) FROM part_fts"
+            " WHERE part_fts MATCH ? ORDER BY rank LIMIT ?",
+            (HIGHLIGHT_START, HIGHLIGHT_END, SNIPPET_TOKENS, match, window),
+        )
+        hits = await _join(store, candidates, cwd, model, since)
+        if len(hits) >= limit or len(candidates) < window:
+            return hits[:limit]
+        window *= 8
+
+
+async def _join(
+    store: Store,
+    candidates: list[Any],
+    cwd: str | None,
+    model: str | None,
+    since: float | None,
+) -> list[SearchHit]:
+    if not candidates:
+        return []
+    ranked = {int(r[0]): (float(r[1]), str(r[2])) for r in candidates}
+    where = ["p.rowid IN (SELECT value FROM json_each(?))", "s.deleted_at IS NULL"]
+    params: list[Any] = [json.dumps(list(ranked))]
     if cwd is not None:
         where.append("s.cwd = ?")
         params.append(cwd)
@@ -105,19 +134,16 @@ async def _search(
     if since is not None:
         where.append("m.created_at >= ?")
         params.append(since)
-    params.append(limit)
     rows = await store.fetchall(
-        "SELECT s.id AS session_id, s.title, s.cwd, s.model, m.id AS message_id, m.role,"
-        " p.kind, m.created_at,"
-        " snippet(part_fts, 0, ?, ?, '…', ?) AS snippet, bm25(part_fts) AS rank"
-        " FROM part_fts"
-        " JOIN part p ON p.rowid = part_fts.rowid"
+        "SELECT p.rowid AS part_rowid, s.id AS session_id, s.title, s.cwd, s.model,"
+        " m.id AS message_id, m.role, p.kind, m.created_at"
+        " FROM part p"
         " JOIN message m ON m.id = p.message_id"
         " JOIN session s ON s.id = p.session_id"
-        f" WHERE {' AND '.join(where)}"
-        " ORDER BY rank LIMIT ?",
+        f" WHERE {' AND '.join(where)}",
         params,
     )
+    rows.sort(key=lambda r: ranked[r["part_rowid"]][0])
     return [
         SearchHit(
             session_id=r["session_id"],
@@ -128,8 +154,8 @@ async def _search(
             role=r["role"],
             kind=r["kind"],
             created_at=r["created_at"],
-            snippet=r["snippet"],
-            rank=r["rank"],
+            snippet=ranked[r["part_rowid"]][1],
+            rank=ranked[r["part_rowid"]][0],
         )
         for r in rows
     ]

@@ -42,7 +42,13 @@ def _when(ts: float) -> str:
     "search",
     help="full-text search over every session's messages and tool output",
     args=[
-        Arg("query", positional=True, required=True, multiple=True, help='words, or FTS5 syntax ("a b", x OR y)'),
+        Arg(
+            "query",
+            positional=True,
+            required=True,
+            multiple=True,
+            help='words, or FTS5 syntax ("a b", x OR y)',
+        ),
         Arg("dir", option="--dir", help="only sessions started in this directory"),
         Arg("model", option="--model", help="only sessions of this model (provider/name or name)"),
         Arg("since", option="--since", help="only messages since DATE (YYYY-MM-DD, or 7d)"),

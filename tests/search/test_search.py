@@ -36,8 +36,16 @@ async def _turn(
     if tool_out:
         await writer(
             ToolFinished(
-                sid, mid, f"prt_{n:04d}c", f"prt_{n:04d}r", 2, f"call_{n}", "bash",
-                "completed", tool_out, 3,
+                sid,
+                mid,
+                f"prt_{n:04d}c",
+                f"prt_{n:04d}r",
+                2,
+                f"call_{n}",
+                "bash",
+                "completed",
+                tool_out,
+                3,
             )
         )
     await writer(MessageFinished(sid, mid, "stop"))
@@ -47,8 +55,16 @@ async def _seed(path: Path, cwd: str = "/proj") -> Store:
     store = await Store.open(path)
     writer = StoreWriter(store)
     await writer(SessionCreated("ses_a", cwd, "mock/test-model", "fix the parser"))
-    await _turn(writer, "ses_a", 1, "why does the tokenizer crash", ["The tok", "enizer crashes ", "on tabs"])
-    await _turn(writer, "ses_a", 2, "run the tests", ["Done."], "FAILED test_unicode_zebra - KeyError")
+    await _turn(
+        writer,
+        "ses_a",
+        1,
+        "why does the tokenizer crash",
+        ["The tok", "enizer crashes ", "on tabs"],
+    )
+    await _turn(
+        writer, "ses_a", 2, "run the tests", ["Done."], "FAILED test_unicode_zebra - KeyError"
+    )
     await writer(SessionCreated("ses_b", "/other", "openai/gpt-4o", "zebra stripes"))
     await _turn(writer, "ses_b", 3, "draw a zebra zebra zebra", ["Here is a zebra."])
     await writer.flush()
