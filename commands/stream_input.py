@@ -91,8 +91,9 @@ async def read_lines(stdin: BinaryIO | None = None) -> AsyncIterator[UserLine | 
     reader: asyncio.StreamReader | None = None
     try:
         loop = asyncio.get_running_loop()
-        reader = asyncio.StreamReader(limit=MAX_LINE_BYTES)
-        await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), source)
+        piped = asyncio.StreamReader(limit=MAX_LINE_BYTES)
+        await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(piped), source)
+        reader = piped
     except (ValueError, OSError):
         reader = None  # a regular file (or /dev/null): plain reads never block for long
     number = 0

@@ -561,6 +561,7 @@ TOP_LEVEL_KEYS: set[str] = {
     "verify",
     "proxy",
     "corrections",
+    "compaction",  # sessions/compaction.py (Settings.from_config checks its keys)
 }
 # ``[provider.NAME]`` keys beyond the ones ``_provider`` checks: options adapters read.
 PROVIDER_OPTION_KEYS: set[str] = {
@@ -578,6 +579,8 @@ PROVIDER_OPTION_KEYS: set[str] = {
     "idle_timeout",
     "stream_timeout",
     "coalesce",
+    # Compaction (sessions/compaction.py): the model's context window in tokens.
+    "context_window",
 }
 
 
