@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 COMMAND_MODULES: list[str] = [
     "opencode.commands.session.cmds",
     "opencode.commands.session.search",
+    "opencode.commands.session.compact",
     "opencode.commands.target.cmds",
     "opencode.commands.sync.cmds",
     "opencode.commands.verify.cmds",

@@ -34,9 +34,7 @@ class UserLine:
 class LineError:
     line: int
     message: str
-    hint: str = (
-        'each line must be {"type":"user","message":{"content":"..."}} or {"text":"..."}'
-    )
+    hint: str = 'each line must be {"type":"user","message":{"content":"..."}} or {"text":"..."}'
 
 
 def parse_line(number: int, raw: bytes) -> UserLine | LineError | None:

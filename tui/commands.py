@@ -136,6 +136,24 @@ _register(
     (Arg("file", positional=True, help="where to write it (default opencode-<id>.md)"),),
 )
 _register("clear", "clear the transcript view (the session is kept)", _clear)
+
+
+async def _compact(ctx: CommandContext, values: dict[str, Any]) -> CommandResult:
+    session_id = await _chat(ctx, "compact").exportable_session()
+    if session_id is None:
+        raise CommandError("nothing to compact yet: send a message first")
+    focus = " ".join(values.get("focus") or []).strip()
+    words = ["session", "compact", session_id] + ([f"--focus={focus}"] if focus else [])
+    command, parsed = REGISTRY.parse(words)
+    return await run_command(ctx, command, parsed)
+
+
+_register(
+    "compact",
+    "summarise the older turns to free context (/compact [FOCUS])",
+    _compact,
+    (Arg("focus", positional=True, multiple=True, help="what the summary should keep"),),
+)
 _register("quit", "quit opencode", _quit)
 
 

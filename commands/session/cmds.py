@@ -112,13 +112,24 @@ def transcript_markdown(record: Any, messages: list[Any]) -> str:
     "session",
     "show",
     help="show a session's transcript",
-    args=[Arg("id", positional=True, required=True, help="session id (a unique prefix works)")],
+    args=[
+        Arg("id", positional=True, required=True, help="session id (a unique prefix works)"),
+        Arg(
+            "full",
+            option="--full",
+            flag=True,
+            help="every message, also those compacted away, with the compaction points",
+        ),
+    ],
 )
 async def session_show(ctx: CommandContext, args: dict[str, Any]) -> CommandResult:
+    from opencode.commands.session.compact import show_with_compactions
+
     record, messages = await _load(ctx, args["id"])
+    text, extra = await show_with_compactions(ctx, record, messages, bool(args.get("full")))
     return CommandResult(
-        data={**record.to_dict(), "messages": [m.to_dict() for m in messages]},
-        text=transcript_markdown(record, messages),
+        data={**record.to_dict(), "messages": [m.to_dict() for m in messages], **extra},
+        text=text,
     )
 
 

@@ -67,9 +67,7 @@ def test_all_good_lines_exit_zero_and_words_are_refused(tmp_path: Path) -> None:
     project = tmp_path / "proj"
     with StreamServer([Reply(body=openai_text_chunks(["ok"]))]) as server:
         write_config(project, "openai", server.url)
-        run = opencode(
-            project, "run", "--input-format", "stream-json", stdin='{"text": "hello"}\n'
-        )
+        run = opencode(project, "run", "--input-format", "stream-json", stdin='{"text": "hello"}\n')
         assert run.code == 0, run.stderr
         assert run.stdout.strip() == "ok"
         words = opencode(project, "run", "--input-format", "stream-json", "hi", stdin="")
