@@ -29,6 +29,7 @@ COMMAND_MODULES: list[str] = [
     "opencode.commands.session.cmds",
     "opencode.commands.session.search",
     "opencode.commands.session.compact",
+    "opencode.commands.session.imports",
     "opencode.commands.target.cmds",
     "opencode.commands.sync.cmds",
     "opencode.commands.verify.cmds",

@@ -36,6 +36,9 @@ CREATE TABLE import_raw (
     source      TEXT NOT NULL,
     line        INTEGER,
     record_type TEXT NOT NULL,
-    raw         TEXT NOT NULL
+    raw         TEXT NOT NULL,
+    -- line + a hash of the record: a second import of the same file adds no second copy.
+    key         TEXT NOT NULL,
+    UNIQUE (session_id, key)
 );
 CREATE INDEX import_raw_session ON import_raw(session_id);
