@@ -146,6 +146,7 @@ async def _agent_turn(ctx: Any, opts: argparse.Namespace, message: str | None) -
                 task.cancel()
 
     engine.bus.subscribe(print_event)
+    engine.on_compacted = lambda done: _report_compaction(printer, done, opts.format)
 
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, on_signal)
@@ -220,3 +221,22 @@ def _report_line_error(printer: Any, engine: Any, error: Any, fmt: str) -> None:
         printer.emit("error", session_id, message=error.message, hint=error.hint, line=error.line)
     else:
         print(f"opencode run: {error.message}; {error.hint}", file=sys.stderr)
+
+
+def _report_compaction(printer: Any, done: Any, fmt: str) -> None:
+    """An automatic compaction before a turn: a ``compaction`` event, or a stderr line."""
+    if fmt == "json":
+        printer.emit(
+            "compaction",
+            done.session_id,
+            trigger=done.trigger,
+            upto_message_id=done.upto_message_id,
+            tokens_before=done.tokens_before,
+            tokens_after=done.tokens_after,
+        )
+    else:
+        print(
+            f"opencode run: the context passed [compaction] threshold: older turns summarised "
+            f"(~{done.tokens_before} → ~{done.tokens_after} tokens; all messages are kept)",
+            file=sys.stderr,
+        )

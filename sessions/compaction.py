@@ -153,22 +153,43 @@ async def all_for(store: Store, session_id: str) -> list[Compaction]:
 
 
 def view(
-    messages: list[MessageRecord], compaction: Compaction | None, settings: Settings
+    messages: list[MessageRecord],
+    compaction: Compaction | None,
+    settings: Settings,
+    window: int = REMOTE_WINDOW,
 ) -> list[ChatMessage]:
+    """The conversation as the model sees it. The user's verbatim messages get at most
+    ``keep_user_tokens``, and never more than a quarter of the window, so a compaction
+    always leaves room."""
     if compaction is None:
         return history_messages(messages)
+    budget = min(settings.keep_user_tokens, window // 4)
     return compacted_history(
-        messages,
-        compaction.upto_message_id,
-        compaction.summary,
-        settings.keep_user_tokens * CHARS_PER_TOKEN,
+        messages, compaction.upto_message_id, compaction.summary, budget * CHARS_PER_TOKEN
     )
 
 
-async def load_history(repo: SessionRepo, config: Config, session_id: str) -> list[ChatMessage]:
+def window_for(config: Config, ref: str) -> int:
+    from opencode.sessions.config import ConfigError
+
+    try:
+        provider_config, _ = config.resolve_model(ref)
+    except ConfigError:
+        return REMOTE_WINDOW
+    return context_window(provider_config)
+
+
+async def load_history(
+    repo: SessionRepo, config: Config, session_id: str, model: str | None = None
+) -> list[ChatMessage]:
     """What the model sees of a stored session: its newest compaction applied, if any."""
     messages = await repo.messages(session_id)
-    return view(messages, await latest(repo.store, session_id), Settings.from_config(config))
+    compaction = await latest(repo.store, session_id)
+    if compaction is None:
+        return history_messages(messages)
+    session = await repo.get(session_id)
+    ref = model or (session.model if session else "") or config.model
+    return view(messages, compaction, Settings.from_config(config), window_for(config, ref))
 
 
 def split_point(messages: list[MessageRecord], keep_recent_turns: int) -> str | None:
@@ -241,9 +262,9 @@ async def compact(
         )
     after = previous.upto_message_id if previous is not None else ""
     span = [m for m in messages if after < m.id <= upto]
-    before_tokens = estimate_tokens(view(messages, previous, settings))
-
     ref = model or session.model or runner.config.model
+    window = window_for(runner.config, ref)
+    before_tokens = estimate_tokens(view(messages, previous, settings, window))
     provider_config, model_name = runner.config.resolve_model(ref)
     request = ChatRequest(
         model=model_name,
@@ -276,7 +297,7 @@ async def compact(
         tokens_after=0,
         created_at=time.time(),
     )
-    record.tokens_after = estimate_tokens(view(messages, record, settings))
+    record.tokens_after = estimate_tokens(view(messages, record, settings, window))
     await store.execute(
         "INSERT INTO compaction (id, session_id, upto_message_id, summary, focus, model,"
         " trigger, tokens_before, tokens_after, created_at)"
@@ -309,7 +330,7 @@ async def maybe_compact(
     if session is None:
         return None
     provider_config, _ = runner.config.resolve_model(model or session.model or runner.config.model)
-    history = await load_history(runner.repo, runner.config, session_id)
+    history = await load_history(runner.repo, runner.config, session_id, model)
     tokens = estimate_tokens(history) + len(incoming) // CHARS_PER_TOKEN
     if tokens < settings.threshold * context_window(provider_config):
         return None

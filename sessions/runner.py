@@ -249,7 +249,7 @@ class Runner:
             raise RunnerError(f"provider {provider_config.name!r} cannot be used: {exc}") from exc
         offered = offered_tools(self.tools, {**provider_config.options, **(request_options or {})})
         # The newest compaction of the session, if any, stands in for the messages it covers.
-        history = await load_history(self.repo, self.config, session.id)
+        history = await load_history(self.repo, self.config, session.id, ref)
         if not session.title:
             session.title = _title_from(text)
             await self.bus.emit(SessionTitled(session.id, session.title))

@@ -55,7 +55,7 @@ async def session_import(ctx: CommandContext, args: dict[str, Any]) -> CommandRe
             report.failed[str(path)] = str(exc)
             continue
         for imported in sessions:
-            await write(ctx.store, imported, report)
+            await write(ctx.store, imported, report, ctx.config.literal_secrets())
     if report.files == 0:
         raise CommandError(
             f"no {source} session files under {root}",

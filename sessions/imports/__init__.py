@@ -135,8 +135,20 @@ def as_text(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False)
 
 
-async def write(store: Store, imported: ImportedSession, report: ImportReport) -> str:
-    """Store one session (new, or the records it gained since the last import)."""
+async def write(
+    store: Store,
+    imported: ImportedSession,
+    report: ImportReport,
+    secrets: tuple[str, ...] = (),
+) -> str:
+    """Store one session (new, or the records it gained since the last import). Text is
+    scrubbed of secrets (this process's secret environment values, ``secrets``, URL
+    passwords) on the way in, as live tool output is."""
+    from opencode.sessions.secrets import scrub
+
+    def clean(text: str | None) -> str | None:
+        return scrub(text, secrets) if text else text
+
     row = await store.fetchone(
         "SELECT session_id FROM import_source WHERE source = ? AND source_id = ?",
         (imported.source, imported.source_id),
@@ -195,10 +207,10 @@ async def write(store: Store, imported: ImportedSession, report: ImportReport) -
                         session_id,
                         seq,
                         part.kind,
-                        part.content,
+                        clean(part.content),
                         part.tool_name,
                         part.tool_call_id,
-                        part.tool_args,
+                        clean(part.tool_args),
                         part.status,
                         meta,
                         message.created_at,
@@ -211,7 +223,14 @@ async def write(store: Store, imported: ImportedSession, report: ImportReport) -
             await store.execute(
                 "INSERT OR IGNORE INTO import_raw"
                 " (session_id, source, line, record_type, raw, key) VALUES (?, ?, ?, ?, ?, ?)",
-                (session_id, imported.source, record.line, record.record_type, record.raw, key),
+                (
+                    session_id,
+                    imported.source,
+                    record.line,
+                    record.record_type,
+                    clean(record.raw),
+                    key,
+                ),
             )
             report.raw[record.record_type] += 1
         if added_messages:

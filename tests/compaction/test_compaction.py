@@ -127,6 +127,8 @@ def test_automatic_compaction_past_the_threshold(tmp_path: Path) -> None:
         assert second.code == 0, second.stderr
         bodies = [r.json() for r in server.requests]
     assert len(bodies) == 3  # turn 1, the summary, turn 2
+    (event,) = second.of_type("compaction")
+    assert event["trigger"] == "auto" and event["tokens_after"] < event["tokens_before"]
     assert "short follow-up" not in contents(bodies[1])  # the summary call is not the turn
     sent = contents(bodies[2])
     assert SUMMARY in sent and "short follow-up" in sent

@@ -154,3 +154,36 @@ def test_missing_path_and_empty_folder_are_clear_errors(project: Path, tmp_path:
     empty = opencode(project, "session", "import", "claude", str(tmp_path / "empty"))
     assert empty.code == 1 and "no claude session files" in empty.stderr
     assert "Traceback" not in missing.stderr + empty.stderr
+
+
+def test_secrets_in_imported_text_never_reach_the_store(project: Path, tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    source = tmp_path / "claude"
+    shutil.copytree(FIXTURES / "claude", source)
+    (transcript,) = source.rglob("*.jsonl")
+    token = "ghp_" + "Z" * 36
+    line = {
+        "type": "user",
+        "sessionId": "4f35e220-c435-4cf7-b9b9-f40426042847",
+        "uuid": "u10",
+        "timestamp": "2025-08-02T10:01:00.000Z",
+        "message": {"role": "user", "content": f"my token is {token} and https://me:hunter22@x.io"},
+    }
+    with transcript.open("a", encoding="utf-8") as handle:
+        handle.write(json.dumps(line) + "\n")
+        handle.write(json.dumps({"type": "weird", "leak": token}) + "\n")
+    proc = subprocess.run(
+        [sys.executable, "-m", "opencode.commands.cli", "session", "import", "claude", str(source)],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "GITHUB_TOKEN": token},
+        timeout=60,
+    )
+    assert proc.returncode == 0, proc.stderr
+    dump = "\n".join(sqlite3.connect(db_path()).iterdump())
+    assert token not in dump and "hunter22" not in dump
+    assert "[redacted GITHUB_TOKEN]" in dump
