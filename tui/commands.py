@@ -139,8 +139,11 @@ _register("clear", "clear the transcript view (the session is kept)", _clear)
 
 
 async def _compact(ctx: CommandContext, values: dict[str, Any]) -> CommandResult:
+    from opencode.sessions.store.sessions import SessionRepo
+
     session_id = await _chat(ctx, "compact").exportable_session()
-    if session_id is None:
+    # A new session has no row until its first message: nothing to compact either way.
+    if session_id is None or not await SessionRepo(ctx.store).count_messages(session_id):
         raise CommandError("nothing to compact yet: send a message first")
     focus = " ".join(values.get("focus") or []).strip()
     words = ["session", "compact", session_id] + ([f"--focus={focus}"] if focus else [])
