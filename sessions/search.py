@@ -4,6 +4,10 @@ The index is kept by triggers (migration 0010): a part is indexed when its messa
 so streaming never churns it. ``search`` ranks with bm25, returns a highlighted snippet per
 hit, and skips soft-deleted sessions. A query FTS5 cannot parse (``foo(``, an unbalanced
 quote, a bare ``AND``) is retried as a phrase search of its words rather than failing.
+
+Ranking is done inside FTS5 (``ORDER BY rank LIMIT k`` on the FTS table, then the join): a
+word found in most messages would still make bm25 score every match, so such a query ranks the
+newest ``RANK_WINDOW`` matches only (a filtered query that finds too few there ranks them all).
 """
 
 from __future__ import annotations
@@ -17,6 +21,8 @@ from opencode.sessions.store.db import Store, StoreError
 
 HIGHLIGHT_START, HIGHLIGHT_END = "\x02", "\x03"  # replaced by the renderer (**…** or JSON)
 SNIPPET_TOKENS = 16
+# Queries matching more parts than this rank only the newest this many (see _recent_floor).
+RANK_WINDOW = 20_000
 _WORD = re.compile(r"\w+", re.UNICODE)
 
 
@@ -36,6 +42,7 @@ class SearchHit:
     created_at: float
     snippet: str
     rank: float
+    rowid: int = 0  # part_fts / part rowid (not shown)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -97,18 +104,61 @@ async def _search(
     lets FTS5 keep only the best k, where ranking after a join sorts every match. Filters
     (and soft-deleted sessions) drop candidates, so the candidate window grows until enough
     pass or the matches run out."""
-    window = limit * 4
+    floor = await _recent_floor(store, match)
     while True:
-        # FTS5 sorts by rank itself; the snippet is made only for the rows taken.
+        hits, exhausted = await _ranked(store, match, floor, limit, cwd, model, since)
+        filtered = cwd is not None or model is not None or since is not None
+        if len(hits) >= limit or floor is None or not exhausted or not filtered:
+            break
+        floor = None  # the newest matches had too few that pass the filters: rank them all
+    hits = hits[:limit]
+    for hit in hits:  # snippets for the hits shown only: each is a rowid lookup
+        row = await store.fetchone(
+            "SELECT snippet(part_fts, 0, ?, ?, '…', ?) FROM part_fts"
+            " WHERE part_fts MATCH ? AND rowid = ?",
+            (HIGHLIGHT_START, HIGHLIGHT_END, SNIPPET_TOKENS, match, hit.rowid),
+        )
+        hit.snippet = str(row[0]) if row else ""
+    return hits
+
+
+async def _recent_floor(store: Store, match: str) -> int | None:
+    """bm25 must score every match before the best k are known, which for a word found in
+    most messages costs hundreds of ms. So when a query matches more than ``RANK_WINDOW``
+    parts, only the newest ``RANK_WINDOW`` are ranked: their lowest rowid is returned (a
+    reverse walk of the doclist, no scoring). None when every match can be ranked."""
+    # The RANK_WINDOW-th newest match, and whether there is one more after it.
+    rows = await store.fetchall(
+        "SELECT rowid FROM part_fts WHERE part_fts MATCH ? ORDER BY rowid DESC LIMIT 2 OFFSET ?",
+        (match, RANK_WINDOW - 1),
+    )
+    return int(rows[0][0]) if len(rows) == 2 else None
+
+
+async def _ranked(
+    store: Store,
+    match: str,
+    floor: int | None,
+    limit: int,
+    cwd: str | None,
+    model: str | None,
+    since: float | None,
+) -> tuple[list[SearchHit], bool]:
+    """The best ``limit`` hits that pass the filters (at or above rowid ``floor``), and whether
+    every match there was looked at. Filters drop candidates, so the window widens."""
+    window = limit * 4
+    where = "part_fts MATCH ?" + (" AND rowid >= ?" if floor is not None else "")
+    base: list[Any] = [match] + ([floor] if floor is not None else [])
+    while True:
         candidates = await store.fetchall(
-            "SELECT rowid, rank, snippet(part_fts, 0, ?, ?, '…', ?) FROM part_fts"
-            " WHERE part_fts MATCH ? ORDER BY rank LIMIT ?",
-            (HIGHLIGHT_START, HIGHLIGHT_END, SNIPPET_TOKENS, match, window),
+            f"SELECT rowid, rank FROM part_fts WHERE {where} ORDER BY rank LIMIT ?",
+            [*base, window],
         )
         hits = await _join(store, candidates, cwd, model, since)
-        if len(hits) >= limit or len(candidates) < window:
-            return hits[:limit]
-        window *= 8
+        exhausted = len(candidates) < window
+        if len(hits) >= limit or exhausted:
+            return hits, exhausted
+        window = window * 8 if window < 4096 else 1 << 62
 
 
 async def _join(
@@ -120,7 +170,7 @@ async def _join(
 ) -> list[SearchHit]:
     if not candidates:
         return []
-    ranked = {int(r[0]): (float(r[1]), str(r[2])) for r in candidates}
+    ranked = {int(r[0]): float(r[1]) for r in candidates}
     where = ["p.rowid IN (SELECT value FROM json_each(?))", "s.deleted_at IS NULL"]
     params: list[Any] = [json.dumps(list(ranked))]
     if cwd is not None:
@@ -143,7 +193,7 @@ async def _join(
         f" WHERE {' AND '.join(where)}",
         params,
     )
-    rows.sort(key=lambda r: ranked[r["part_rowid"]][0])
+    rows.sort(key=lambda r: ranked[r["part_rowid"]])
     return [
         SearchHit(
             session_id=r["session_id"],
@@ -154,8 +204,9 @@ async def _join(
             role=r["role"],
             kind=r["kind"],
             created_at=r["created_at"],
-            snippet=ranked[r["part_rowid"]][1],
-            rank=ranked[r["part_rowid"]][0],
+            snippet="",
+            rank=ranked[r["part_rowid"]],
+            rowid=r["part_rowid"],
         )
         for r in rows
     ]

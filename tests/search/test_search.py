@@ -7,6 +7,8 @@ import json
 import sqlite3
 from pathlib import Path
 
+import pytest
+
 from opencode.sessions.events import (
     MessageFinished,
     MessageStarted,
@@ -185,3 +187,22 @@ def test_cli_search_delete_purge(tmp_path: Path) -> None:
     fts = conn.execute("SELECT COUNT(*) FROM part_fts WHERE part_fts MATCH 'giraffe OR draw'")
     assert fts.fetchone()[0] == 0
     conn.close()
+
+
+async def test_a_very_common_query_ranks_the_newest_matches(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import opencode.sessions.search as search_module
+
+    store = await _seed(tmp_path / "db.sqlite")
+    try:
+        monkeypatch.setattr(search_module, "RANK_WINDOW", 2)
+        # "zebra" is in 3 parts (ses_a's tool output, ses_b's two messages): only the newest 2
+        # (ses_b) are ranked when nothing filters...
+        hits, _ = await search(store, "zebra")
+        assert [h.session_id for h in hits] == ["ses_b", "ses_b"]
+        # ...but a filter that the newest do not pass still finds the older one.
+        hits, _ = await search(store, "zebra", cwd="/proj", limit=1)
+        assert [h.session_id for h in hits] == ["ses_a"]
+    finally:
+        await store.close()
