@@ -146,7 +146,9 @@ async def _ranked(
 ) -> tuple[list[SearchHit], bool]:
     """The best ``limit`` hits that pass the filters (at or above rowid ``floor``), and whether
     every match there was looked at. Filters drop candidates, so the window widens."""
-    window = limit * 4
+    filtered = cwd is not None or model is not None or since is not None
+    # Each pass scores every match again: when filters will drop most candidates, start wide.
+    window = limit * (64 if filtered else 4)
     where = "part_fts MATCH ?" + (" AND rowid >= ?" if floor is not None else "")
     base: list[Any] = [match] + ([floor] if floor is not None else [])
     while True:
