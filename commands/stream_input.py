@@ -99,8 +99,10 @@ async def read_lines(stdin: BinaryIO | None = None) -> AsyncIterator[UserLine | 
         number += 1
         if reader is not None:
             try:
-                raw = await reader.readline()
-            except ValueError:  # longer than MAX_LINE_BYTES: skip to its end
+                raw = await reader.readuntil(b"\n")
+            except asyncio.IncompleteReadError as exc:
+                raw = exc.partial  # the last line had no newline (or EOF: empty)
+            except asyncio.LimitOverrunError:  # longer than MAX_LINE_BYTES: drop to its end
                 await _skip_long_line(reader)
                 yield LineError(number, f"line {number} is longer than {MAX_LINE_BYTES} bytes")
                 continue
@@ -119,6 +121,8 @@ async def read_lines(stdin: BinaryIO | None = None) -> AsyncIterator[UserLine | 
 
 
 async def _skip_long_line(reader: asyncio.StreamReader) -> None:
+    """Discard through the next newline, a buffer's worth at a time (nothing is consumed by
+    the overrun itself, so the line after it is never lost)."""
     while True:
         try:
             await reader.readuntil(b"\n")

@@ -7,6 +7,8 @@ import json
 import sqlite3
 from pathlib import Path
 
+import pytest
+
 from opencode.commands.stream_input import LineError, UserLine, parse_line
 from tests.engine.helpers import db_path, openai_text_chunks, opencode, write_config
 from tests.support.stream_server import Reply, StreamServer
@@ -74,3 +76,53 @@ def test_all_good_lines_exit_zero_and_words_are_refused(tmp_path: Path) -> None:
         assert words.code == 2 and "stdin" in words.stderr
         empty = opencode(project, "run", "--input-format", "stream-json", stdin="")
         assert empty.code == 2 and "no messages" in empty.stderr
+
+
+def test_stdin_redirected_from_a_file(tmp_path: Path) -> None:
+    """``< turns.jsonl``: a regular file cannot be watched like a pipe; it is read directly."""
+    import os
+    import subprocess
+    import sys
+
+    project = tmp_path / "proj"
+    turns = tmp_path / "turns.jsonl"
+    turns.write_text('{"text": "q1"}\n{"text": "q2"}', encoding="utf-8")  # no final newline
+    replies = [Reply(body=openai_text_chunks([f"a{i}"])) for i in (1, 2)]
+    with StreamServer(replies) as server:
+        write_config(project, "openai", server.url)
+        with turns.open("rb") as stdin:
+            proc = subprocess.run(
+                [
+                    sys.executable,
+                    "-m",
+                    "opencode.commands.cli",
+                    "run",
+                    "--input-format",
+                    "stream-json",
+                ],
+                cwd=project,
+                stdin=stdin,
+                capture_output=True,
+                text=True,
+                timeout=60,
+                env=dict(os.environ),
+            )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split() == ["a1", "a2"]
+
+
+async def test_an_overlong_line_is_refused_and_reading_goes_on(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import os
+
+    import opencode.commands.stream_input as stream_input
+
+    monkeypatch.setattr(stream_input, "MAX_LINE_BYTES", 100)
+    read_fd, write_fd = os.pipe()
+    os.write(write_fd, b'{"text": "' + b"x" * 500 + b'"}\n{"text": "after"}\n')
+    os.close(write_fd)
+    with os.fdopen(read_fd, "rb", buffering=0) as pipe:
+        items = [item async for item in stream_input.read_lines(pipe)]  # type: ignore[arg-type]
+    assert isinstance(items[0], LineError) and "longer than 100 bytes" in items[0].message
+    assert items[1] == UserLine(2, "after")
