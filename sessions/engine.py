@@ -214,8 +214,11 @@ class Engine:
         target = session_id or (self.session.id if self.session else None)
         if target is None:
             raise EngineNotOpen("no session to compact: start or resume one first")
+        from opencode.sessions.providers.resilience.audit import call_session
+
         await self.flush()
-        return await compact(self.runner(), target, model=self.model, focus=focus)
+        with call_session(target):  # the summary call's provider_call row names the session
+            return await compact(self.runner(), target, model=self.model, focus=focus)
 
     async def maybe_compact(self, incoming: str) -> Compaction | None:
         from opencode.sessions.compaction import maybe_compact

@@ -206,3 +206,17 @@ async def test_a_very_common_query_ranks_the_newest_matches(
         assert [h.session_id for h in hits] == ["ses_a"]
     finally:
         await store.close()
+
+
+def test_a_deleted_session_is_not_continued_and_undo_brings_it_back(tmp_path: Path) -> None:
+    import asyncio
+
+    project = tmp_path / "proj"
+    project.mkdir()
+    store = asyncio.run(_seed(db_path(), cwd=str(project)))
+    asyncio.run(store.close())
+    assert opencode(project, "session", "delete", "ses_a", "--yes").code == 0
+    cont = opencode(project, "run", "-c", "go on")
+    assert cont.code == 2 and "no earlier session" in cont.stderr
+    assert opencode(project, "session", "delete", "ses_a", "--undo").code == 0
+    assert "ses_a" in opencode(project, "session", "list").stdout
