@@ -1,4 +1,4 @@
-"""The chat's own slash commands (/help, /new, /sessions, /model, /export, /clear, /quit),
+"""The chat's own slash commands (/help, /new, /sessions, /model, /export, /compact, /clear, /quit),
 declared in the one command registry with ``surface="tui"``.
 
 They are registered when this module is imported, which only the TUI does (the chat screen),

@@ -187,3 +187,27 @@ def test_secrets_in_imported_text_never_reach_the_store(project: Path, tmp_path:
     dump = "\n".join(sqlite3.connect(db_path()).iterdump())
     assert token not in dump and "hunter22" not in dump
     assert "[redacted GITHUB_TOKEN]" in dump
+
+
+def test_default_locations_are_read_when_no_path_is_given(project: Path, tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    home = tmp_path / "home"
+    shutil.copytree(FIXTURES / "claude", home / ".claude" / "projects")
+    shutil.copytree(FIXTURES / "codex", home / ".codex" / "sessions")
+    shutil.copytree(FIXTURES / "opencode" / "storage", tmp_path / "xdg" / "opencode" / "storage")
+    env = {**os.environ, "HOME": str(home), "XDG_DATA_HOME": str(tmp_path / "xdg")}
+    for source in ("claude", "codex", "opencode"):
+        proc = subprocess.run(
+            [sys.executable, "-m", "opencode.commands.cli", "session", "import", source],
+            cwd=project,
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=60,
+        )
+        assert proc.returncode == 0, proc.stderr
+        assert "1 new" in proc.stdout, proc.stdout
+    assert _counts()[0] == 3
