@@ -234,9 +234,14 @@ async def write(
             )
             report.raw[record.record_type] += 1
         if added_messages:
+            # Token totals as the source reported them per message (0 where it did not).
             await store.execute(
-                "UPDATE session SET updated_at = MAX(updated_at, ?) WHERE id = ?",
-                (updated, session_id),
+                "UPDATE session SET updated_at = MAX(updated_at, ?),"
+                " input_tokens = (SELECT COALESCE(SUM(input_tokens), 0) FROM message"
+                "  WHERE session_id = ?),"
+                " output_tokens = (SELECT COALESCE(SUM(output_tokens), 0) FROM message"
+                "  WHERE session_id = ?) WHERE id = ?",
+                (updated, session_id, session_id, session_id),
             )
     if row is None:
         report.sessions_new += 1
