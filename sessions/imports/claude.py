@@ -33,7 +33,9 @@ def files(root: Path) -> list[Path]:
 
 
 def read(path: Path) -> list[ImportedSession]:
-    sessions: dict[str, ImportedSession] = {}
+    counted: set[str] = (
+        set()
+    )  # API message ids whose usage is already counted    sessions: dict[str, ImportedSession] = {}
     calls: dict[str, tuple[ImportedMessage, str]] = {}  # tool_use id -> (message, tool name)
     titles: dict[str, str] = {}
     orphan_raw: list[RawRecord] = []
@@ -77,7 +79,7 @@ def read(path: Path) -> list[ImportedSession]:
         if kind == "user":
             _user(session, number, key, when, content, calls, raw)
         else:
-            _assistant(session, number, key, when, message, calls, raw)
+            _assistant(session, number, key, when, message, calls, raw, counted)
     if orphan_raw and not sessions:
         # Nothing but unreadable or title lines: still kept, under the file's own name.
         sessions[path.stem] = ImportedSession("claude", path.stem, str(path), cwd="")
@@ -138,11 +140,19 @@ def _assistant(
     message: dict[str, Any],
     calls: dict[str, tuple[ImportedMessage, str]],
     raw: str,
+    counted: set[str],
 ) -> None:
     model = message.get("model") if isinstance(message.get("model"), str) else None
     if model and not session.model:
         session.model = f"anthropic/{model}"
     usage = as_dict(message.get("usage"))
+    # One API message is written as one line per content block, each repeating its usage:
+    # count it once.
+    api_id = message.get("id")
+    if isinstance(api_id, str):
+        if api_id in counted:
+            usage = {}
+        counted.add(api_id)
     imported = ImportedMessage(
         key,
         "assistant",

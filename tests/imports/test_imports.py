@@ -65,7 +65,7 @@ async def test_claude_code_transcript(project: Path) -> None:
     assert (title, cwd) == ("Fix tokenizer crash on tabs", "/home/dev/parser")
     assert model == "anthropic/claude-sonnet-4-20250514"
     tokens = conn.execute("SELECT input_tokens, output_tokens FROM session").fetchone()
-    assert tokens == (1200 + 1200 + 1300 + 1400, 12 + 40 + 30 + 25)
+    assert tokens == (1200 + 1300 + 1400, 12 + 30 + 25)  # msg_01A's usage counted once
     conn.close()
     history = await _history(sid)
     roles = [m.role for m in history]
