@@ -33,9 +33,8 @@ def files(root: Path) -> list[Path]:
 
 
 def read(path: Path) -> list[ImportedSession]:
-    counted: set[str] = (
-        set()
-    )  # API message ids whose usage is already counted    sessions: dict[str, ImportedSession] = {}
+    counted: set[str] = set()  # API message ids whose usage is already counted
+    sessions: dict[str, ImportedSession] = {}
     calls: dict[str, tuple[ImportedMessage, str]] = {}  # tool_use id -> (message, tool name)
     titles: dict[str, str] = {}
     orphan_raw: list[RawRecord] = []
