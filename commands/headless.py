@@ -68,8 +68,15 @@ async def _run(opts: argparse.Namespace, message: str | None) -> int:
         return ctx
     try:
         if message is not None and message.lstrip().startswith("/"):
+            from opencode.commands.custom import find_custom
             from opencode.commands.dispatch import run_slash
 
+            # A custom command (.opencode/commands/NAME.md): its expansion is the message.
+            custom, arguments, warnings = find_custom(message, ctx.cwd)
+            for line in warnings:
+                print(f"opencode: warning: {line}", file=sys.stderr)
+            if custom is not None:
+                return await _agent_turn(ctx, opts, message, (custom, arguments))
             return await run_slash(ctx, message.strip(), opts.format)
         return await _agent_turn(ctx, opts, message)
     finally:
@@ -85,10 +92,16 @@ def _print_notice(notice: Notice) -> None:
     print(f"opencode run: {notice.text}", file=sys.stderr)
 
 
-async def _agent_turn(ctx: Any, opts: argparse.Namespace, message: str | None) -> int:
+async def _agent_turn(
+    ctx: Any,
+    opts: argparse.Namespace,
+    message: str | None,
+    custom: tuple[Any, str] | None = None,
+) -> int:
     from opencode.commands.printers import JsonPrinter, TextPrinter
     from opencode.commands.stream_input import LineError, read_lines
     from opencode.sessions.config import ConfigError
+    from opencode.sessions.custom_commands import ExpansionError
     from opencode.sessions.engine import Engine
     from opencode.sessions.events import SessionEvent
     from opencode.sessions.permissions_api import (
@@ -150,9 +163,13 @@ async def _agent_turn(ctx: Any, opts: argparse.Namespace, message: str | None) -
 
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, on_signal)
+    reported: str | None = None  # the kind of StoreError already told to the user
+    close_failed = False
     try:
         await engine.start(session_id=opts.session, continue_latest=opts.cont, title=opts.title)
-        if message is not None:
+        if custom is not None:
+            result = await _send_custom(engine, opts, custom[0], custom[1], asker)
+        elif message is not None:
             result = await engine.send(message, max_steps=opts.max_steps)
         else:
             # stream-json input: one turn per line, in order, all in this session; a bad line
@@ -176,10 +193,17 @@ async def _agent_turn(ctx: Any, opts: argparse.Namespace, message: str | None) -
                 print("opencode run: no messages on stdin (stream-json input)", file=sys.stderr)
                 return EXIT_USAGE
             return worst if worst != EXIT_OK else (EXIT_USAGE if bad_lines else EXIT_OK)
+    except ExpansionError as exc:
+        print(
+            f"opencode run: /{custom[0].name if custom else ''}: {exc}; nothing was sent",
+            file=sys.stderr,
+        )
+        return EXIT_PERMISSION
     except (ConfigError, RunnerError) as exc:
         print(f"opencode run: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except StoreError as exc:
+        reported = exc.kind
         print(f"opencode run: {exc}", file=sys.stderr)
         return EXIT_ERROR
     except asyncio.CancelledError:
@@ -197,8 +221,18 @@ async def _agent_turn(ctx: Any, opts: argparse.Namespace, message: str | None) -
     finally:
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(sig)
-        await engine.close()
-    if result.finish == "error":
+        try:
+            await engine.close()  # the last buffered text is written here
+        except StoreError as exc:
+            close_failed = True
+            if exc.kind != reported:  # one message per failure, never a second traceback
+                print(
+                    f"opencode run: {exc}; the reply was shown but its end was not saved",
+                    file=sys.stderr,
+                )
+    if close_failed:
+        return EXIT_ERROR
+    if result.finish in ("error", "blocked"):  # blocked: a UserPromptSubmit hook said no
         return EXIT_ERROR
     if result.finish == "permission_required":
         print(f"opencode run: {result.error}", file=sys.stderr)
@@ -207,7 +241,7 @@ async def _agent_turn(ctx: Any, opts: argparse.Namespace, message: str | None) -
 
 
 def _turn_exit(result: Any) -> int:
-    if result.finish == "error":
+    if result.finish in ("error", "blocked"):  # blocked: a hook said no
         return EXIT_ERROR
     if result.finish == "permission_required":
         return EXIT_PERMISSION
@@ -240,3 +274,24 @@ def _report_compaction(printer: Any, done: Any, fmt: str) -> None:
             f"(~{done.tokens_before} → ~{done.tokens_after} tokens; all messages are kept)",
             file=sys.stderr,
         )
+
+
+async def _send_custom(
+    engine: Any, opts: argparse.Namespace, command: Any, arguments: str, asker: Any
+) -> Any:
+    """Expand a custom command (its ``!`cmd` `` through the bash tool's permission path) and
+    send the expansion as the user message, with its ``model`` and ``allowed-tools``."""
+    from opencode.sessions.custom_commands import expand, tool_runners
+
+    runner = engine.runner()
+    tools = command.tools
+    run_shell, read_file = tool_runners(
+        runner.permissions, asker, engine.cwd, engine.session.id, tools
+    )
+    text = await expand(command, arguments, engine.cwd, run_shell, read_file)
+    return await engine.send(
+        text,
+        max_steps=opts.max_steps,
+        model=command.model,
+        request_options={"tools": tools} if tools else None,
+    )

@@ -1,8 +1,10 @@
 """Headless subscribers of the runner's events: plain text and JSON Lines.
 
-JSON Lines schema (version 1; every line has ``v``, ``type`` and ``session_id``):
+JSON Lines schema (version 1; every line has ``v``, ``type`` and ``session_id``; lines of a
+subagent's session also have ``parent_session_id``):
 
-- ``session``      title, model, cwd, resumed
+- ``session``      title, model, cwd, resumed (a subagent's also: parent_call_id, the parent's
+                   ``task`` call that runs it)
 - ``text``         part_id, text            (streamed assistant text, in order)
 - ``reasoning``    part_id, text
 - ``tool_call``    call_id, tool, arguments (object)
@@ -34,7 +36,7 @@ JSON_SCHEMA_VERSION = 1
 
 
 def _key_argument(arguments: dict[str, Any]) -> str:
-    for key in ("command", "path", "pattern", "file_path", "url"):
+    for key in ("command", "path", "pattern", "file_path", "url", "description"):
         value = arguments.get(key)
         if isinstance(value, str) and value:
             return value if len(value) <= 80 else value[:77] + "..."
@@ -46,12 +48,16 @@ ASKED_REASONS = frozenset({"deny", "not asked (--on-ask fail)"})
 
 
 class TextPrinter:
-    """Assistant text to stdout as it streams; tool activity and errors to stderr."""
+    """Assistant text to stdout as it streams; tool activity and errors to stderr.
+
+    A subagent's text stays off stdout (its answer comes back as the parent's ``task``
+    result); its tool activity and errors go to stderr, indented under the parent's."""
 
     def __init__(self, out: TextIO | None = None, err: TextIO | None = None) -> None:
         self.out = out or sys.stdout
         self.err = err or sys.stderr
         self._at_line_start = True
+        self._depth: dict[str, int] = {}  # subagent session id -> nesting depth (1, 2, ...)
 
     def _err(self, line: str) -> None:
         if not self._at_line_start:
@@ -62,6 +68,12 @@ class TextPrinter:
         self.err.flush()
 
     def __call__(self, event: SessionEvent) -> None:
+        if isinstance(event, SessionStarted) and event.parent_call_id and event.parent_id:
+            self._depth[event.session_id] = self._depth.get(event.parent_id, 0) + 1
+        depth = self._depth.get(event.session_id, 0)
+        if depth:
+            self._child(event, "  " * depth + "↳ ")
+            return
         if isinstance(event, PartDelta):
             if event.kind == "text":
                 self.out.write(event.text)
@@ -99,20 +111,40 @@ class TextPrinter:
             if event.finish == "max_steps":
                 self._err(f"stopped after {event.steps} steps (--max-steps)")
 
+    def _child(self, event: SessionEvent, indent: str) -> None:
+        if isinstance(event, SessionStarted):
+            self._err(f"{indent}subagent {event.title!r} ({event.session_id}, {event.model})")
+        elif isinstance(event, ToolStarted):
+            self._err(f"{indent}→ {event.tool} {_key_argument(event.arguments)}".rstrip())
+        elif isinstance(event, ToolFinished) and event.status != "completed":
+            first = event.output.strip().splitlines()[0] if event.output.strip() else ""
+            self._err(f"{indent}✗ {event.tool}: {first[:200]}")
+        elif isinstance(event, ErrorOccurred):
+            self._err(f"{indent}error: {event.message}")
+
 
 class JsonPrinter:
     """One JSON object per line on stdout."""
 
     def __init__(self, out: TextIO | None = None) -> None:
         self.out = out or sys.stdout
+        self._parents: dict[str, str] = {}  # subagent session id -> parent session id
 
     def emit(self, kind: str, session_id: str, **fields: Any) -> None:
-        record = {"v": JSON_SCHEMA_VERSION, "type": kind, "session_id": session_id, **fields}
+        record = {"v": JSON_SCHEMA_VERSION, "type": kind, "session_id": session_id}
+        parent = self._parents.get(session_id)
+        if parent is not None:
+            record["parent_session_id"] = parent
+        record.update(fields)
         self.out.write(json.dumps(record, ensure_ascii=False, default=str) + "\n")
         self.out.flush()
 
     def __call__(self, event: SessionEvent) -> None:
         if isinstance(event, SessionStarted):
+            extra: dict[str, Any] = {}
+            if event.parent_id:
+                self._parents[event.session_id] = event.parent_id
+                extra["parent_call_id"] = event.parent_call_id
             self.emit(
                 "session",
                 event.session_id,
@@ -120,6 +152,7 @@ class JsonPrinter:
                 model=event.model,
                 cwd=event.cwd,
                 resumed=event.resumed,
+                **extra,
             )
         elif isinstance(event, PartDelta):
             if event.kind in ("text", "reasoning"):

@@ -38,6 +38,10 @@ COMMAND_MODULES: list[str] = [
     "opencode.commands.proxy.cmds",
     "opencode.commands.permission.cmds",
     "opencode.commands.provider.cmds",
+    "opencode.commands.agent.cmds",
+    "opencode.commands.config.cmds",
+    "opencode.commands.hooks.cmds",
+    "opencode.commands.mcp.cmds",
 ]
 
 

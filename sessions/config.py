@@ -65,7 +65,12 @@ _SECRET_ENV: set[str] = set()
 
 
 def _is_secret_key(keys: tuple[str, ...]) -> bool:
-    return bool(keys) and (keys[-1] == "api_key" or "headers" in keys)
+    return bool(keys) and (keys[-1] == "api_key" or "headers" in keys or _is_mcp_env(keys))
+
+
+def _is_mcp_env(keys: tuple[str, ...]) -> bool:
+    """``[mcp.NAME.env]`` values are handed to a server as its credentials."""
+    return keys[:1] == ("mcp",) and ("env" in keys or "environment" in keys)
 
 
 def secret_env_names() -> frozenset[str]:
@@ -125,6 +130,8 @@ class Config:
     sandbox: SandboxConfig = field(default_factory=SandboxConfig)
     sources: list[Path] = field(default_factory=list)
     raw: dict[str, Any] = field(default_factory=dict)
+    # Dotted key -> "file:line" of the file that set it last (`opencode config explain`).
+    key_origins: dict[str, str] = field(default_factory=dict)
 
     @property
     def db_path(self) -> Path:
@@ -202,6 +209,7 @@ def load_config(cwd: Path | None = None, *, warn: Callable[[str], None] | None =
         _substitute(data, origin, ())
         _merge(merged, data, origins, origin, ())
     config = _build(merged, origins, paths, cwd)
+    config.key_origins = {k: o.where(tuple(k.split("."))) for k, o in origins.items()}
     for line in unknown_key_warnings(merged, origins):
         (warn or _stderr_warning)(line)
     return config
@@ -359,6 +367,12 @@ def _substitute(node: Any, origin: _Origin, keys: tuple[str, ...]) -> Any:
 
         return _SUBST.sub(replace, node)
     return node
+
+
+def substitute_values(data: dict[str, Any], source: Path, keys: tuple[str, ...]) -> None:
+    """``{env:...}``/``{file:...}`` in ``data`` (read from ``source``, e.g. ``.mcp.json``),
+    in place, with the same rules and errors as opencode.toml."""
+    _substitute(data, _Origin(source, ""), keys)
 
 
 def _merge(
@@ -561,6 +575,13 @@ TOP_LEVEL_KEYS: set[str] = {
     "verify",
     "proxy",
     "corrections",
+    # Subagents: [agents] limits and [agent.NAME] profiles, checked in sessions/agents.py.
+    "agents",
+    "agent",
+    # [[hooks.EVENT]] entries, read by sessions/hooks.py.
+    "hooks",
+    # [mcp.NAME] servers, read by sessions/mcp/specs.py (which checks each server's keys).
+    "mcp",
     "compaction",  # sessions/compaction.py (Settings.from_config checks its keys)
 }
 # ``[provider.NAME]`` keys beyond the ones ``_provider`` checks: options adapters read.

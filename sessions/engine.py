@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from opencode.sessions.events import (
     EventBus,
@@ -29,6 +29,7 @@ from opencode.sessions.events import (
 if TYPE_CHECKING:
     from opencode.sessions.compaction import Compaction
     from opencode.sessions.config import Config
+    from opencode.sessions.mcp.manager import McpManager
     from opencode.sessions.permissions_api import PermissionAsker
     from opencode.sessions.providers.resilience.chain import Notice
     from opencode.sessions.providers.resilience.hub import ResilienceHub
@@ -36,6 +37,7 @@ if TYPE_CHECKING:
     from opencode.sessions.store.db import Store
     from opencode.sessions.store.sessions import MessageRecord, SessionRecord, SessionRepo
     from opencode.sessions.store.writer import StoreWriter
+    from opencode.sessions.subagents import ChildOutcome
     from opencode.sessions.tools.base import Tool
 
 
@@ -81,6 +83,12 @@ class Engine:
         self.notices: list[Notice] = []
         # Told when an automatic compaction happened before a turn (front ends say so).
         self.on_compacted: Callable[[Compaction], None] | None = None
+        # MCP servers ([mcp.*], .mcp.json): one manager per engine, made on first use, its
+        # servers started on the first turn that offers tools. ``mcp_warn`` gets one line per
+        # server problem (default: stderr; a front end that owns the screen replaces it).
+        self.mcp_warn: Callable[[str], None] | None = None
+        self._mcp: McpManager | None = None
+        self._mcp_checked = False
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -122,6 +130,9 @@ class Engine:
         if self._hub is not None:
             await self._hub.aclose()
             self._hub = None
+        if self._mcp is not None:
+            await self._mcp.aclose()
+        self._mcp, self._mcp_checked = None, False
         if self._store is not None and self._owns_store:
             await self._store.close()
         self._store = None
@@ -159,8 +170,28 @@ class Engine:
                 asker=self._asker,
                 provider_factory=factory,
                 tools=self.tools,
+                mcp=self.mcp(),
             )
         return self._runner
+
+    def mcp(self) -> McpManager | None:
+        """The MCP servers of this engine, or None when none is configured (then the SDK is
+        never imported). Engines given their own ``tools`` (tests, subagents) get none."""
+        if not self._mcp_checked:
+            self._mcp_checked = True
+            from opencode.sessions.mcp.specs import has_servers
+
+            if self.tools is None and has_servers(self.config, self.cwd):
+                from opencode.sessions.mcp.manager import McpManager, stderr_warning
+                from opencode.sessions.tools.registry import builtin_tools
+
+                self._mcp = McpManager.from_config(
+                    self.config,
+                    self.cwd,
+                    warn=self.mcp_warn or stderr_warning,
+                    reserved=frozenset(builtin_tools()),
+                )
+        return self._mcp
 
     async def start(
         self,
@@ -190,8 +221,16 @@ class Engine:
         )
         return self.session
 
-    async def send(self, text: str, *, max_steps: int | None = None) -> TurnFinished:
-        """One user turn in the current session (a new one if there is none)."""
+    async def send(
+        self,
+        text: str,
+        *,
+        max_steps: int | None = None,
+        model: str | None = None,
+        request_options: dict[str, Any] | None = None,
+    ) -> TurnFinished:
+        """One user turn in the current session (a new one if there is none). ``model`` and
+        ``request_options`` apply to this turn only (a custom command's model and tools)."""
         from opencode.sessions.providers.resilience.audit import call_session
 
         if self.session is None:
@@ -200,9 +239,13 @@ class Engine:
         self.notices = []
         with call_session(self.session.id):  # provider_call rows name this session
             # Past [compaction] threshold of the window: summarise the older turns first.
-            await self.maybe_compact(text)
+            await self.maybe_compact(text, model=model)
             return await self.runner().send(
-                self.session.id, text, model=self.model, max_steps=max_steps
+                self.session.id,
+                text,
+                model=model or self.model,
+                max_steps=max_steps,
+                request_options=request_options,
             )
 
     async def compact(
@@ -220,13 +263,14 @@ class Engine:
         with call_session(target):  # the summary call's provider_call row names the session
             return await compact(self.runner(), target, model=self.model, focus=focus)
 
-    async def maybe_compact(self, incoming: str) -> Compaction | None:
+    async def maybe_compact(self, incoming: str, *, model: str | None = None) -> Compaction | None:
         from opencode.sessions.compaction import maybe_compact
 
         if self.session is None:
             return None
         await self.flush()
-        done = await maybe_compact(self.runner(), self.session.id, incoming, self.model)
+        ref = model or self.model
+        done = await maybe_compact(self.runner(), self.session.id, incoming, ref)
         if done is not None and self.on_compacted is not None:
             self.on_compacted(done)
         return done
@@ -235,6 +279,36 @@ class Engine:
         self.notices.append(notice)
         if self.on_notice is not None:
             self.on_notice(notice)
+
+    async def spawn_child(
+        self,
+        prompt: str,
+        *,
+        description: str = "subagent",
+        agent: str | None = None,
+        model: str | None = None,
+        parent_session_id: str | None = None,
+    ) -> ChildOutcome:
+        """Run a subagent (a child session of the current session, or of
+        ``parent_session_id``) to its end, as the ``task`` tool does, and return how it ended
+        and its final text. Its events go out on this engine's bus, tagged with the child's
+        session id. The parent session must already have a row (a message sent in it)."""
+        from opencode.sessions.runner import RunnerError
+        from opencode.sessions.subagents import Subagents
+
+        parent = parent_session_id or (self.session.id if self.session is not None else None)
+        if parent is None:
+            raise RunnerError("spawn_child needs a parent session: start one and send to it first")
+        runner = self.runner()
+        subagents = runner.subagents or Subagents(runner)
+        return await subagents.run(
+            parent_session_id=parent,
+            parent_call_id=None,
+            description=description,
+            prompt=prompt,
+            agent=agent,
+            model=model,
+        )
 
     async def flush(self) -> None:
         if self._writer is not None:

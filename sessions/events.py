@@ -112,6 +112,10 @@ class SessionStarted:
     model: str
     cwd: str
     resumed: bool
+    # A subagent's session: its parent session, and the parent's ``task`` call that runs it
+    # (None when resumed on its own). Subscribers nest a child's events under that call.
+    parent_id: str | None = None
+    parent_call_id: str | None = None
 
 
 @dataclass(slots=True)

@@ -19,7 +19,7 @@ from collections.abc import AsyncGenerator, Callable
 from contextlib import aclosing
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from opencode.sessions.compaction import load_history
 from opencode.sessions.config import Config
@@ -48,7 +48,9 @@ from opencode.sessions.events import (
     Usage,
 )
 from opencode.sessions.history import history_messages
+from opencode.sessions.hooks import HookRunner
 from opencode.sessions.ids import new_id
+from opencode.sessions.instructions import Instructions, new_warnings
 from opencode.sessions.permissions_api import (
     PermissionAnswer,
     PermissionAsker,
@@ -67,6 +69,10 @@ from opencode.sessions.store.db import Store
 from opencode.sessions.store.sessions import SessionRecord, SessionRepo
 from opencode.sessions.tool_calls import ToolCalls
 from opencode.sessions.tools.base import Tool
+
+if TYPE_CHECKING:
+    from opencode.sessions.mcp.manager import McpManager
+    from opencode.sessions.subagents import Subagents
 
 # Re-exported: front ends import the asker contract and the loop's errors from here.
 __all__ = [
@@ -128,6 +134,8 @@ class Runner:
         asker: PermissionAsker,
         provider_factory: ProviderFactory | None = None,
         tools: dict[str, Tool] | None = None,
+        system_prompt: str | None = None,
+        mcp: McpManager | None = None,
     ) -> None:
         self.store = store
         self.repo = SessionRepo(store)
@@ -143,11 +151,21 @@ class Runner:
             store,
             repair_tool_calls=bool(config.section("corrections").get("repair_tool_calls", True)),
         )
+        # Subagents (the ``task`` tool): set by ``_add_task_tool``, or by the parent for a child.
+        self.subagents: Subagents | None = None
+        self.max_parallel = 4  # ``task`` calls of one step running at once ([agents])
         if tools is None:
             from opencode.sessions.tools.registry import builtin_tools
 
             tools = builtin_tools()
+            self._add_task_tool(tools)
         self.tools = tools
+        # A subagent's own system prompt (its profile's); None: the configured one.
+        self.system_prompt = system_prompt
+        # What the current turn offers and which model it uses: a ``task`` child inherits them.
+        self.offered: dict[str, Tool] = {}
+        self.model_ref: str | None = None
+        self.mcp = mcp  # MCP servers' tools join ``offered`` per turn (started on first use)
         self.tool_calls = ToolCalls(
             bus=bus,
             repo=self.repo,
@@ -156,10 +174,32 @@ class Runner:
             asker=asker,
             secrets=config.literal_secrets(),
         )
+        if self.subagents is not None:
+            # This session's own questions queue with its children's: one modal at a time.
+            self.tool_calls.asker = self.subagents.tree_asker
+        # Hooks (sessions/hooks.py): SessionStart, UserPromptSubmit, Stop here; tool hooks in
+        # tool_calls. Context a SessionStart hook printed joins that session's system prompt.
+        self.hooks = _hook_runner(config, cwd)
+        self.tool_calls.hooks = self.hooks
+        self._hook_context: dict[str, list[str]] = {}
+        self.instructions: Instructions | None = None  # the AGENTS.md files of the last turn
         # Sessions started here whose row the store has not written yet: it is written with
         # the first message, so a session nobody spoke in never becomes a row.
         self._unsaved: dict[str, SessionRecord] = {}
         self._cancel = asyncio.Event()
+
+    def _add_task_tool(self, tools: dict[str, Tool]) -> None:
+        """Offer ``task`` (subagents) with the default tools unless ``[agents] enabled`` is
+        false; a child runner gets its own, one level deeper (``Subagents.run``)."""
+        from opencode.sessions.agents import agent_limits
+        from opencode.sessions.subagents import Subagents
+        from opencode.sessions.tools.task import TaskTool
+
+        self.subagents = Subagents(self)
+        limits = agent_limits(self.config)
+        self.max_parallel = limits.max_parallel
+        if limits.enabled:
+            tools.setdefault("task", TaskTool(self.subagents))
 
     # ------------------------------------------------------------------ sessions
 
@@ -171,6 +211,7 @@ class Runner:
         title: str | None = None,
         model: str | None = None,
         parent_id: str | None = None,
+        parent_call_id: str | None = None,
     ) -> SessionRecord:
         """Resume ``session_id`` (or the latest here), or begin a new session (a child of
         ``parent_id`` for a subagent). A new session's row is written with its first message."""
@@ -211,8 +252,16 @@ class Runner:
                 model=model or record.model,
                 cwd=record.cwd,
                 resumed=resumed,
+                parent_id=record.parent_id,
+                parent_call_id=parent_call_id,
             )
         )
+        # --- hooks: SessionStart (its context joins this session's system prompt)
+        started = await self.hooks.fire(
+            "SessionStart", record.id, source="resume" if resumed else "startup"
+        )
+        await self._hook_problems(record.id, started.problems)
+        self._hook_context[record.id] = started.context
         return record
 
     def _provider(self, config: ProviderConfig) -> Provider:
@@ -248,11 +297,25 @@ class Runner:
         except Exception as exc:  # e.g. an unknown api in code that bypassed config checks
             raise RunnerError(f"provider {provider_config.name!r} cannot be used: {exc}") from exc
         offered = offered_tools(self.tools, {**provider_config.options, **(request_options or {})})
+        self.offered, self.model_ref = offered, ref
         # The newest compaction of the session, if any, stands in for the messages it covers.
         history = await load_history(self.repo, self.config, session.id, ref)
         if not session.title:
             session.title = _title_from(text)
             await self.bus.emit(SessionTitled(session.id, session.title))
+
+        # --- hooks: UserPromptSubmit may block the prompt (nothing is sent) or add context
+        submitted = await self.hooks.fire("UserPromptSubmit", session.id, prompt=text)
+        await self._hook_problems(session.id, submitted.problems)
+        if submitted.blocked:
+            reason = f"prompt blocked by a UserPromptSubmit hook: {submitted.reason}"
+            await self._hook_problems(session.id, [reason])
+            blocked = TurnFinished(session.id, "blocked", Usage(), 0, reason)
+            await self.bus.emit(blocked)
+            return blocked
+        turn_system = self._system_prompt(session.id, submitted.context)
+        await self._hook_problems(session.id, new_warnings(self.instructions))
+        # --- end hooks
 
         user_id = new_id("msg")
         await self.bus.emit(MessageStarted(session.id, user_id, "user"))
@@ -269,14 +332,19 @@ class Runner:
         step: _Step | None = None
         self._cancel = asyncio.Event()
         try:
+            if self.mcp is not None:
+                # After the user's message is saved, inside the try: a slow server start is
+                # cancellable and the turn still finishes as interrupted.
+                offered = await self.mcp.offer(
+                    offered, {**provider_config.options, **(request_options or {})}
+                )
             while True:
                 if steps >= limit:
                     finish = "max_steps"
                     break
                 steps += 1
-                system = self.config.system_prompt or DEFAULT_SYSTEM_PROMPT.format(cwd=self.cwd)
                 request = build_request(
-                    model_name, system, history, provider_config, request_options, offered
+                    model_name, turn_system, history, provider_config, request_options, offered
                 )
                 step = _Step(message_id=new_id("msg"))
                 await self.bus.emit(MessageStarted(session.id, step.message_id, "assistant", ref))
@@ -304,12 +372,17 @@ class Runner:
                         tool_calls=tuple(ToolCall(c.id, c.name, c.arguments) for c in step.calls),
                     )
                 )
-                for call in step.calls:
-                    history.append(
-                        await self.tool_calls.run(
-                            session.id, step.message_id, step.next_seq, call, offered, self._cancel
-                        )
+                history.extend(
+                    await self.tool_calls.run_step(
+                        session.id,
+                        step.message_id,
+                        step.next_seq,
+                        step.calls,
+                        offered,
+                        self._cancel,
+                        max_parallel=self.max_parallel,
                     )
+                )
                 await self.bus.emit(
                     MessageFinished(session.id, step.message_id, "tool_calls", step.usage)
                 )
@@ -346,7 +419,30 @@ class Runner:
             finish = "error"
         event = TurnFinished(session.id, finish, total, steps, error_text)
         await self.bus.emit(event)
+        # --- hooks: Stop (reported only; a Stop hook does not make the model go on)
+        stopped = await self.hooks.fire("Stop", session.id, finish=finish, stop_hook_active=False)
+        await self._hook_problems(session.id, stopped.problems)
         return event
+
+    def _system_prompt(self, session_id: str, context: list[str]) -> str:
+        """The configured (or built-in) prompt, the project's AGENTS.md files, hook context."""
+        from opencode.sessions.instructions import system_prompt
+
+        base = (
+            self.system_prompt  # a subagent's (its profile's prompt on the parent's)
+            or self.config.system_prompt
+            or DEFAULT_SYSTEM_PROMPT.format(cwd=self.cwd)
+        )
+        prompt, self.instructions = system_prompt(base, self.cwd)
+        extra = [*self._hook_context.get(session_id, []), *context]
+        if extra:
+            prompt += "\n\nContext from hooks:\n" + "\n\n".join(extra)
+        return prompt
+
+    async def _hook_problems(self, session_id: str, lines: list[str]) -> None:
+        # Shown to the user (no message id: not a session row, never sent to the model).
+        for line in lines:
+            await self.bus.emit(ErrorOccurred(session_id, None, new_id("prt"), 0, line, None))
 
     async def _stream(
         self, session_id: str, step: _Step, events: AsyncGenerator[ProviderEvent, None]
@@ -404,6 +500,17 @@ class Runner:
                 error.hint,
             )
         )
+
+
+def _hook_runner(config: Config, cwd: Path) -> HookRunner:
+    from opencode.sessions.config import ConfigError
+    from opencode.sessions.hooks import HookConfigError, HookRunner, load_hooks
+
+    try:
+        hooks = load_hooks(config.section("hooks"), cwd, config.sources)
+    except HookConfigError as exc:
+        raise ConfigError(str(exc)) from exc
+    return HookRunner(hooks, cwd, config.data_dir / "hooks.jsonl")
 
 
 def _add(total: Usage, usage: Usage | None) -> Usage:

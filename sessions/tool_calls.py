@@ -12,11 +12,12 @@ import asyncio
 import json
 import time
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from opencode.sessions.events import (
+    ErrorOccurred,
     EventBus,
     PermissionAnswered,
     PermissionAsked,
@@ -36,10 +37,15 @@ from opencode.sessions.secrets import scrub
 from opencode.sessions.store.sessions import SessionRepo
 from opencode.sessions.tools.base import Tool, ToolContext, ToolResult
 
+if TYPE_CHECKING:
+    from opencode.sessions.hooks import HookRunner
+
 # A hard ceiling on one tool call, above the tools' own timeouts (bash allows up to 600 s).
 TOOL_CEILING_S = 660.0
 
 ToolStatus = Literal["completed", "error", "denied"]
+# Tools whose calls in one step run concurrently (they wait on a model, not on the machine).
+PARALLEL_TOOLS = frozenset({"task"})
 
 
 def scrub_result(result: ToolResult, secrets: tuple[str, ...] = ()) -> ToolResult:
@@ -68,6 +74,56 @@ class ToolCalls:
         self.asker = asker
         # Secrets that are not in the environment (keys written into opencode.toml itself).
         self.secrets = secrets
+        # Set by the runner when config has hooks (sessions/hooks.py); None: no hooks.
+        self.hooks: HookRunner | None = None
+
+    async def run_step(
+        self,
+        session_id: str,
+        message_id: str,
+        next_seq: Callable[[], int],
+        calls: list[ToolCallEnd],
+        offered: dict[str, Tool],
+        cancel: asyncio.Event,
+        *,
+        max_parallel: int = 4,
+    ) -> list[ChatMessage]:
+        """Run one step's calls and return their tool messages in call order.
+
+        Calls to ``PARALLEL_TOOLS`` (``task``: subagents, which mostly wait on a model) run
+        concurrently, at most ``max_parallel`` at once; every other call runs one after
+        another, as before. If anything ends the step early (a permission the asker must not
+        answer, cancellation), the concurrent calls still running are cancelled and awaited, so
+        each child persists its turn as interrupted before this returns or raises."""
+        concurrent = [i for i, c in enumerate(calls) if c.name in PARALLEL_TOOLS]
+        if len(concurrent) < 2:
+            return [
+                await self.run(session_id, message_id, next_seq, call, offered, cancel)
+                for call in calls
+            ]
+        limit = asyncio.Semaphore(max(1, max_parallel))
+
+        async def bounded(call: ToolCallEnd) -> ChatMessage:
+            async with limit:
+                return await self.run(session_id, message_id, next_seq, call, offered, cancel)
+
+        tasks = {i: asyncio.ensure_future(bounded(calls[i])) for i in concurrent}
+        results: dict[int, ChatMessage] = {}
+        try:
+            for i, call in enumerate(calls):
+                if i not in tasks:
+                    results[i] = await self.run(
+                        session_id, message_id, next_seq, call, offered, cancel
+                    )
+            for i, task in tasks.items():
+                results[i] = await task
+        finally:
+            pending = [t for t in tasks.values() if not t.done()]
+            for task in pending:
+                task.cancel()
+            if pending:
+                await asyncio.gather(*pending, return_exceptions=True)
+        return [results[i] for i in range(len(calls))]
 
     async def run(
         self,
@@ -120,8 +176,15 @@ class ToolCalls:
             except ToolError as exc:
                 result, status = ToolResult(str(exc), is_error=True), "error"
             else:
+                # --- hooks: PreToolUse after the deny check, before asking (sessions/hooks.py)
+                hooked = await self._pre_tool_use(session_id, call, tool, args)
+                args = hooked.args
+                # --- end hooks
                 try:
-                    allowed = await self._check_permission(session_id, call, tool, args)
+                    allowed = hooked.blocked is None and (
+                        hooked.approved
+                        or await self._check_permission(session_id, call, tool, args)
+                    )
                 except PermissionRequired as exc:
                     # Not run and not interrupted: say so on the call before the turn ends.
                     await self._finish(
@@ -135,7 +198,9 @@ class ToolCalls:
                         0,
                     )
                     raise
-                if allowed is not True:
+                if hooked.blocked is not None:
+                    result, status = ToolResult(hooked.blocked, is_error=True), "denied"
+                elif allowed is not True:
                     subject = tool.permission_subject(args, self.cwd).subject
                     who = (
                         f"a permission rule ({allowed}) does not allow"
@@ -151,6 +216,8 @@ class ToolCalls:
                 else:
                     result = await self._execute(session_id, call, tool, args, cancel)
                     status = "error" if result.is_error else "completed"
+                    # --- hooks: PostToolUse sees the result; feedback goes to the model
+                    result = await self._post_tool_use(session_id, call, args, result)
         duration = int((time.monotonic() - started) * 1000)
         # Secret values (env tokens, keys, URL passwords) never reach the store, the screen or
         # the model, whatever the tool printed.
@@ -267,3 +334,74 @@ class ToolCalls:
                 f"tool {call.name} did not finish within {TOOL_CEILING_S:.0f} s and was stopped",
                 is_error=True,
             )
+
+    # ------------------------------------------------------------------ hooks (sessions/hooks.py)
+
+    async def _pre_tool_use(
+        self, session_id: str, call: ToolCallEnd, tool: Tool, args: dict[str, Any]
+    ) -> _Hooked:
+        """PreToolUse: may block (reason to the model), rewrite the arguments (judged again by
+        the permission rules) or approve a call that would be asked. A call config denies never
+        reaches a hook."""
+        from opencode.sessions.tools.base import ToolError
+        from opencode.sessions.tools.registry import parse_arguments
+
+        hooks = self.hooks
+        if hooks is None or not hooks.for_event("PreToolUse", call.name):
+            return _Hooked(args)
+        if self.permissions.decide(call.name, tool.permission_subject(args, self.cwd)) == "deny":
+            return _Hooked(args)
+        outcome = await hooks.fire("PreToolUse", session_id, call.name, tool_input=args)
+        await self._hook_problems(session_id, outcome.problems)
+        if outcome.blocked:
+            return _Hooked(args, blocked=f"Blocked by a PreToolUse hook: {outcome.reason}")
+        if outcome.updated_input is not None:
+            try:
+                args = parse_arguments(tool, json.dumps({**args, **outcome.updated_input}))
+            except (ToolError, TypeError, ValueError) as exc:
+                return _Hooked(
+                    args, blocked=f"A PreToolUse hook rewrote the arguments badly: {exc}"
+                )
+        decision = self.permissions.decide(call.name, tool.permission_subject(args, self.cwd))
+        if decision == "deny":
+            return _Hooked(args)
+        return _Hooked(args, approved=outcome.approved and decision == "ask")
+
+    async def _post_tool_use(
+        self, session_id: str, call: ToolCallEnd, args: dict[str, Any], result: ToolResult
+    ) -> ToolResult:
+        """PostToolUse: sees the result; exit 2 / block reasons and context reach the model."""
+        hooks = self.hooks
+        if hooks is None or not hooks.for_event("PostToolUse", call.name):
+            return result
+        outcome = await hooks.fire(
+            "PostToolUse",
+            session_id,
+            call.name,
+            tool_input=args,
+            tool_response={"output": result.output, "is_error": result.is_error},
+        )
+        await self._hook_problems(session_id, outcome.problems)
+        notes = [f"PostToolUse hook: {outcome.reason}"] if outcome.blocked else []
+        notes += outcome.context
+        if not notes:
+            return result
+        return ToolResult(
+            result.output + "\n\n" + "\n".join(notes), result.is_error, result.metadata
+        )
+
+    async def _hook_problems(self, session_id: str, problems: list[str]) -> None:
+        # Not a session row (no message id): shown to the user, never sent to the model.
+        for line in problems:
+            await self.bus.emit(
+                ErrorOccurred(session_id, None, new_id("prt"), 0, line, "check the hook command")
+            )
+
+
+@dataclass(slots=True)
+class _Hooked:
+    """What PreToolUse hooks made of a call."""
+
+    args: dict[str, Any]
+    blocked: str | None = None
+    approved: bool = False

@@ -9,7 +9,8 @@ registry's context plus the chat screen, seen through the ``ChatActions`` protoc
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Protocol
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
 
 from opencode.commands.registry import (
     REGISTRY,
@@ -22,6 +23,9 @@ from opencode.commands.registry import (
     Table,
     run_command,
 )
+
+if TYPE_CHECKING:
+    from opencode.sessions.custom_commands import CustomCommand
 
 KEYS_HELP = (
     "Enter sends · Shift+Enter/Ctrl+J newline · Up history · Tab completes · "
@@ -50,6 +54,13 @@ class ChatActions(Protocol):
         """The current session's id with its streamed text flushed to the store, or None."""
         ...
 
+    def start_turn(
+        self, text: str, *, model: str | None = None, request_options: dict[str, Any] | None = None
+    ) -> None:
+        """Send ``text`` as the user's message (a custom command's expansion), with that
+        turn's own model and provider options (``tools``) when given."""
+        ...
+
 
 @dataclass(slots=True)
 class TuiContext(CommandContext):
@@ -66,7 +77,8 @@ def _chat(ctx: CommandContext, name: str) -> ChatActions:
 
 async def _help(ctx: CommandContext, values: dict[str, Any]) -> CommandResult:
     rows = [[name, text] for name, text in slash_entries()]
-    return CommandResult(text=KEYS_HELP, tables=[Table(["command", "what it does"], rows)])
+    notes = "".join(f"\nwarning: {line}" for line in custom_warnings())
+    return CommandResult(text=KEYS_HELP + notes, tables=[Table(["command", "what it does"], rows)])
 
 
 async def _new(ctx: CommandContext, values: dict[str, Any]) -> CommandResult:
@@ -160,9 +172,73 @@ _register(
 _register("quit", "quit opencode", _quit)
 
 
+# ---------------------------------------------------------------- custom commands (.md files)
+
+# Problems found loading each folder's custom commands (broken frontmatter, a clash).
+_CUSTOM_WARNINGS: dict[Path, list[str]] = {}
+
+
+def custom_warnings(cwd: Path | None = None) -> list[str]:
+    """The problems found loading the custom commands of ``cwd`` (default: this folder)."""
+    return _CUSTOM_WARNINGS.get((cwd or Path.cwd()).resolve(), [])
+
+
+def register_custom_commands(cwd: Path) -> list[str]:
+    """Register this folder's custom commands (``.opencode/commands/*.md`` ...) as chat
+    commands, once per folder; the built-ins win on a clash. Returns the warnings."""
+    from opencode.commands.custom import load_custom
+
+    cwd = cwd.resolve()
+    if cwd in _CUSTOM_WARNINGS:
+        return _CUSTOM_WARNINGS[cwd]
+    commands, warnings = load_custom(cwd)
+    _CUSTOM_WARNINGS[cwd] = warnings
+    taken = {c.path for c in REGISTRY.commands()}
+    for name, custom in sorted(commands.items()):
+        if (name,) in taken:
+            continue  # registered from another folder earlier in this process
+        hint = f" {custom.argument_hint}" if custom.argument_hint else ""
+        REGISTRY.register(
+            Command(
+                path=(name,),
+                help=(custom.description or f"custom command ({custom.path.name})") + hint,
+                handler=_custom_handler(custom),
+                args=(Arg("arguments", positional=True, multiple=True, help="its arguments"),),
+                surface="tui",
+            )
+        )
+    return warnings
+
+
+def _custom_handler(custom: CustomCommand) -> Handler:
+    async def handler(ctx: CommandContext, values: dict[str, Any]) -> CommandResult:
+        from opencode.sessions.custom_commands import ExpansionError, expand, tool_runners
+        from opencode.sessions.tools.permissions import Permissions
+
+        chat = _chat(ctx, custom.name)
+        if getattr(chat, "running", False):
+            raise CommandError("a turn is running; press Esc to cancel it first")
+        # Deny rules hold; an "ask" is refused here unless allowed-tools names the tool.
+        permissions = Permissions(ctx.config.permission, ctx.cwd, sandbox=ctx.config.sandbox)
+        run_shell, read_file = tool_runners(permissions, None, ctx.cwd, "tui", custom.tools)
+        arguments = " ".join(values.get("arguments") or [])
+        try:
+            text = await expand(custom, arguments, ctx.cwd, run_shell, read_file)
+        except ExpansionError as exc:
+            raise CommandError(f"/{custom.name} ({custom.path}): {exc}; nothing was sent") from exc
+        tools = custom.tools
+        chat.start_turn(
+            text, model=custom.model, request_options={"tools": tools} if tools else None
+        )
+        return CommandResult()
+
+    return handler
+
+
 def slash_entries() -> list[tuple[str, str]]:
     """Every slash command with its help, for autocomplete and /help: a command's own help wins
     over an alias of the same name (``/export`` is the chat's, not ``session export``'s)."""
+    register_custom_commands(Path.cwd())
     entries = {"/" + c.name: c.help for c in REGISTRY.commands()}
     for name, text in REGISTRY.slash_entries():
         entries.setdefault(name, text)

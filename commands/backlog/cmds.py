@@ -134,11 +134,11 @@ def _apply_fields(item: BacklogItem, args: dict[str, Any]) -> list[str]:
 
 
 def _check_key(value: str | None) -> None:
-    import re
+    from opencode.commands.backlog.model import valid_key
 
-    if value and not re.fullmatch(r"[A-Z][A-Za-z]*-\d+", value):
+    if value and not valid_key(value):
         raise CommandError(
-            f"key {value!r} is not of the form Word-NNN (e.g. Task-014); "
+            f"key {value!r} is not of the form Word-NNN (e.g. Task-014) or #NNN (an issue); "
             "commits and tests name items by it",
             exit_code=2,
         )
@@ -435,6 +435,12 @@ async def backlog_export(ctx: CommandContext, args: dict[str, Any]) -> CommandRe
     args=[
         Arg("since", option="--since", metavar="REV", help="only commits after REV count"),
         Arg("apply", option="--apply", flag=True, help="update statuses and record evidence"),
+        Arg(
+            "min_confidence",
+            option="--min-confidence",
+            choices=("low", "medium", "high"),
+            help="--apply acts on findings this confident or more (default: high)",
+        ),
         Arg("repo", option="--repo", metavar="PATH", help="repository (default: current dir)"),
         Arg("state_file", option="--state-file", metavar="PATH", help="sync-state JSON path"),
         Arg("report_file", option="--report-file", metavar="PATH", help="markdown report path"),
@@ -457,7 +463,7 @@ async def backlog_sync(ctx: CommandContext, args: dict[str, Any]) -> CommandResu
         raise CommandError(str(exc)) from exc
     changed: frozenset[str] = frozenset()
     if args.get("apply"):
-        touched = apply_findings(state)
+        touched = apply_findings(state, args.get("min_confidence") or "high")
         async with ctx.store.transaction():
             for finding in touched:
                 await repo.save(finding.item)

@@ -28,6 +28,12 @@ _CODE_SUFFIXES = frozenset(
 _DATA_DIRS = re.compile(r"(^|/)(fixtures?|snapshots?|__snapshots__|testdata|data)/")
 
 
+_BACK_MERGE = re.compile(
+    r"Merge (?:remote-tracking )?branch '(?:main|master|develop|trunk|origin/\S+)'"
+    r"(?: of \S+)? into "
+)
+
+
 class RealityError(Exception):
     """The repository cannot be inspected (not a git repo, bad revision, git missing, a hang)."""
 
@@ -62,6 +68,8 @@ class Commit:
     subject: str
     body: str
     files: tuple[str, ...]
+    # The files this commit created (``git log --name-status`` "A"), a subset of ``files``.
+    added: tuple[str, ...] = ()
 
     @property
     def short(self) -> str:
@@ -78,6 +86,7 @@ class Commit:
             "time": self.time,
             "subject": self.subject,
             "files": list(self.files),
+            "added": list(self.added),
         }
 
 
@@ -139,8 +148,10 @@ async def history(repo: Path, since: str | None = None) -> list[Commit]:
         "log",
         "--no-color",
         "--no-renames",
+        # A merged pull request's files show on its merge commit (the one naming "#123").
+        "--diff-merges=first-parent",
         "--format=%x1e%H%x1f%ct%x1f%s%x1f%b%x1f",
-        "--name-only",
+        "--name-status",
         f"{since}..HEAD" if since else "HEAD",
         limit_s=LOG_LIMIT_S,
     )
@@ -151,9 +162,26 @@ async def history(repo: Path, since: str | None = None) -> list[Commit]:
         parts = record.split("\x1f")
         if len(parts) < 5:
             continue
-        files = tuple(line.strip() for line in parts[4].splitlines() if line.strip())
+        files: list[str] = []
+        added: list[str] = []
+        # A merge of the main line into a branch brings everything main did: not this work.
+        back_merge = _BACK_MERGE.match(parts[2].strip()) is not None
+        for line in [] if back_merge else parts[4].splitlines():
+            status, _, name = line.strip().partition("\t")
+            if not name:
+                continue
+            files.append(name)
+            if status == "A":
+                added.append(name)
         commits.append(
-            Commit(parts[0].strip(), int(parts[1]), parts[2].strip(), parts[3].strip(), files)
+            Commit(
+                parts[0].strip(),
+                int(parts[1]),
+                parts[2].strip(),
+                parts[3].strip(),
+                tuple(files),
+                tuple(added),
+            )
         )
     return commits
 
@@ -164,24 +192,32 @@ async def list_test_files(repo: Path) -> list[str]:
     out = await _git(
         repo, "-c", "core.quotepath=off", "ls-files", "--cached", "--others", "--exclude-standard"
     )
-    return [
-        p
-        for p in out.splitlines()
-        if _TEST_PATH.search(p)
-        and Path(p).suffix.lower() in _CODE_SUFFIXES
-        and not _DATA_DIRS.search(p)
-    ]
+    return [p for p in out.splitlines() if is_test_path(p)]
+
+
+def is_test_path(path: str) -> bool:
+    """A code file under a tests folder or named like a test (not a fixture or snapshot)."""
+    return (
+        _TEST_PATH.search(path) is not None
+        and Path(path).suffix.lower() in _CODE_SUFFIXES
+        and not _DATA_DIRS.search(path)
+    )
 
 
 def tests_for(key: str, repo: Path, test_files: list[str], cache: dict[str, str]) -> list[str]:
     """Test files named after ``key`` (task_31 for Task-031) or mentioning it; reads files, so
     callers run it off the event loop."""
     prefix, _, number = key.partition("-")
-    name_re = re.compile(rf"{re.escape(prefix.lower())}[-_ ]?0*{int(number)}(?!\d)")
+    # ``#123`` keys: no file is named after an issue number alone; only the content counts.
+    name_re = (
+        re.compile(rf"{re.escape(prefix.lower())}[-_ ]?0*{int(number)}(?!\d)")
+        if number.isdigit()
+        else None
+    )
     content_re = key_pattern(key)
     found = []
     for path in test_files:
-        if name_re.search(Path(path).name.lower()):
+        if name_re is not None and name_re.search(Path(path).name.lower()):
             found.append(path)
             continue
         if path not in cache:

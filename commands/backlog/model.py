@@ -7,6 +7,7 @@ criteria [{text, done}], evidence, notes`` plus a few extra fields.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -61,6 +62,23 @@ EFFORT_WORDS: dict[str, float] = {
 UNKNOWN_EFFORT_HOURS = 4.0
 
 KEY_RE = re.compile(r"\b([A-Z][A-Za-z]*-\d+)\b")
+# Every key form an item may carry: ``Task-013``/``GH-123`` (word-number) or an issue ``#123``.
+KEY_FORMAT = re.compile(r"[A-Z][A-Za-z]*-\d+|#\d+")
+# Issue and pull-request references in commit messages and Source lines: ``#123``,
+# ``(#123)``, ``GH-123``, ``.../issues/123``, ``.../pull/123``.
+ISSUE_REF = re.compile(r"(?:(?<![\w&/])#|\bGH-|/issues/|/pull/)(\d+)\b", re.IGNORECASE)
+
+
+def valid_key(value: str) -> bool:
+    """Whether ``value`` is a key commits can name: ``Task-014``, ``GH-12`` or ``#123``."""
+    return KEY_FORMAT.fullmatch(value) is not None
+
+
+def issue_numbers(text: str) -> set[int]:
+    """Issue/PR numbers referenced in ``text`` ("closes #12, see GH-9" -> {12, 9})."""
+    return {int(n) for n in ISSUE_REF.findall(text)}
+
+
 _DURATION = re.compile(
     r"(\d+(?:\.\d+)?)\s*(?:-|–|to)?\s*(\d+(?:\.\d+)?)?\s*(hours?|hrs?|h|minutes?|mins?|m|days?|d)\b",
     re.IGNORECASE,
@@ -209,18 +227,26 @@ _SUFFIXES = (
 )
 
 
+@functools.lru_cache(maxsize=65536)
+def _stem(word: str) -> str:
+    for suffix in _SUFFIXES:
+        if word.endswith(suffix) and len(word) - len(suffix) >= 4:
+            return word[: -len(suffix)]
+    return word
+
+
+def stem_words(text: str) -> list[str]:
+    """Crude stems of the meaningful words, in order and with repeats (for ranking)."""
+    return [
+        _stem(word)
+        for word in re.findall(r"[a-z0-9]+", text.lower())
+        if word not in _STOPWORDS and len(word) >= 2
+    ]
+
+
 def stems(text: str) -> set[str]:
     """Crude stems of the meaningful words: "optimization" and "Optimize" both give "optim"."""
-    out: set[str] = set()
-    for word in re.findall(r"[a-z0-9]+", text.lower()):
-        if word in _STOPWORDS or len(word) < 2:
-            continue
-        for suffix in _SUFFIXES:
-            if word.endswith(suffix) and len(word) - len(suffix) >= 4:
-                word = word[: -len(suffix)]
-                break
-        out.add(word)
-    return out
+    return set(stem_words(text))
 
 
 def best_title_match(

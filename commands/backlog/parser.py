@@ -37,7 +37,7 @@ from opencode.commands.backlog.model import (
 
 _FIELD = re.compile(r"^\*\*(?P<label>[^*:]+?)\s*(?::\*\*|\*\*\s*:)\s*(?P<value>.*)$")
 _HEADING = re.compile(r"^###\s+(?:(?P<num>\d+)\.\s*)?(?P<title>.*?)\s*$")
-_TRAILING_KEY = re.compile(r"^(?P<title>.*?)\s*\((?P<key>[A-Z][A-Za-z]*-\d+)\)\s*$")
+_TRAILING_KEY = re.compile(r"^(?P<title>.*?)\s*\((?P<key>[A-Z][A-Za-z]*-\d+|#\d+)\)\s*$")
 _CHECKBOX = re.compile(r"^[-*]\s+\[(?P<mark>[ xX])\]\s*(?P<text>.*)$")
 _BULLET = re.compile(r"^[-*]\s+(?P<text>.*)$")
 _DATE = re.compile(r"(\d{4})-(\d{2})-(\d{2})")

@@ -139,14 +139,17 @@ class BacklogRepo:
         return items
 
     async def get(self, ref: str | int) -> BacklogItem | None:
-        """By numeric id (``12`` or ``#12``) or external key (``Task-013``, any case)."""
+        """By numeric id (``12`` or ``#12``) or external key (``Task-013``, any case). An item
+        keyed by its issue (``#12``) wins over id 12 for ``#12``: the key is what people type."""
         text = str(ref).strip()
-        if re.fullmatch(r"#?\d+", text):
+        by_id = re.fullmatch(r"#?\d+", text) is not None
+        row = None
+        if not by_id or text.startswith("#"):
+            row = await self.store.fetchone("SELECT * FROM backlog_item WHERE key = ?", (text,))
+        if row is None and by_id:
             row = await self.store.fetchone(
                 "SELECT * FROM backlog_item WHERE id = ?", (int(text.lstrip("#")),)
             )
-        else:
-            row = await self.store.fetchone("SELECT * FROM backlog_item WHERE key = ?", (text,))
         if row is None:
             return None
         criteria = await self._criteria([int(row["id"])])

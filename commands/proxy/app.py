@@ -13,12 +13,13 @@ A client that goes away mid-stream closes the upstream stream at once (no orphan
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import json
 import os
 import sys
 import time
-from collections.abc import AsyncGenerator, AsyncIterator, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -65,6 +66,7 @@ class ProxyState:
     active: int = 0
     rules: RuleSource = field(init=False)
     _providers: dict[str, Provider] = field(default_factory=dict)
+    _tasks: set[asyncio.Task[None]] = field(default_factory=set)
 
     def __post_init__(self) -> None:
         self.rules = RuleSource(self.store, warn=_warn)
@@ -99,7 +101,14 @@ class ProxyState:
             self._providers[config.name] = provider
         return provider
 
+    def background(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.get_running_loop().create_task(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
     async def aclose(self) -> None:
+        if self._tasks:
+            await asyncio.wait(self._tasks, timeout=10)
         for provider in self._providers.values():
             await provider.aclose()
         self._providers.clear()
@@ -204,7 +213,11 @@ async def _serve(
 
     async def on_end() -> None:
         state.active -= 1
-        await state.rules.record(corrector, model_ref=upstream.ref, request_id=request_id)
+        # Its own task: a client that disconnected cancels this request's scope, and the
+        # audit of what was corrected must still be written.
+        state.background(
+            state.rules.record(corrector, model_ref=upstream.ref, request_id=request_id)
+        )
 
     stream = _chain(first, rest, on_end)
     headers = {"x-opencode-upstream": upstream.ref, "x-request-id": request_id}

@@ -25,6 +25,7 @@ from opencode.sessions.events import (
     ToolCallStart,
     Usage,
 )
+from opencode.sessions.providers import fastjson
 from opencode.sessions.providers.base import ChatMessage, ChatRequest, ToolCall, ToolSpec
 
 PASSTHROUGH = ("stop_sequences", "tool_choice", "top_p", "top_k")
@@ -147,7 +148,7 @@ def error_kind(status: int) -> str:
 
 
 def _event(name: str, data: dict[str, Any]) -> bytes:
-    return f"event: {name}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n".encode()
+    return b"event: " + name.encode() + b"\ndata: " + fastjson.dumps(data) + b"\n\n"
 
 
 def _usage(usage: Usage | None) -> dict[str, int]:

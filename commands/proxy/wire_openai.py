@@ -7,7 +7,6 @@ shape, never silently dropped.
 
 from __future__ import annotations
 
-import json
 import os
 import time
 from collections.abc import AsyncIterator
@@ -26,6 +25,7 @@ from opencode.sessions.events import (
     ToolCallStart,
     Usage,
 )
+from opencode.sessions.providers import fastjson
 from opencode.sessions.providers.base import ChatMessage, ChatRequest, ToolCall, ToolSpec
 
 # Request keys passed through to an OpenAI-compatible upstream as they are.
@@ -172,7 +172,7 @@ class _Indexes:
 
 
 def _sse(data: dict[str, Any]) -> bytes:
-    return b"data: " + json.dumps(data, ensure_ascii=False).encode() + b"\n\n"
+    return b"data: " + fastjson.dumps(data) + b"\n\n"
 
 
 async def stream_chunks(

@@ -27,6 +27,7 @@ from opencode.sessions.events import (
     ToolCallEnd,
     ToolCallStart,
 )
+from opencode.sessions.providers import fastjson
 from opencode.sessions.providers.base import ChatMessage, ChatRequest, ProviderConfig
 from opencode.sessions.providers.http import HttpTransport, excerpt, merge_extra
 from opencode.sessions.providers.sse import SSEDecoder
@@ -368,7 +369,7 @@ class AnthropicMessagesProvider:
         if not raw:
             return []
         try:
-            data = json.loads(raw)
+            data = fastjson.loads(raw)
         except ValueError:
             text = raw.decode("utf-8", errors="replace")
             return [self.http.format_error(url, "invalid JSON in a data line", text)]

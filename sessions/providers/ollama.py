@@ -25,6 +25,7 @@ from opencode.sessions.events import (
     ToolCallEnd,
     ToolCallStart,
 )
+from opencode.sessions.providers import fastjson
 from opencode.sessions.providers.base import (
     ChatMessage,
     ChatRequest,
@@ -227,7 +228,7 @@ class OllamaProvider:
         self, line: bytes, parser: ChatLineParser, url: str, complete: bool
     ) -> list[ProviderEvent]:
         try:
-            data = json.loads(line)
+            data = fastjson.loads(line)
         except ValueError:
             if not complete:
                 return []  # the body's cut-off last line: reported as truncated after this

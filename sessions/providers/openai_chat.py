@@ -29,6 +29,7 @@ from opencode.sessions.events import (
     ToolCallStart,
     Usage,
 )
+from opencode.sessions.providers import fastjson
 from opencode.sessions.providers.base import (
     ChatMessage,
     ChatRequest,
@@ -372,7 +373,7 @@ class OpenAIChatProvider:
         if data == b"[DONE]":
             return None
         try:
-            chunk = json.loads(data)
+            chunk = fastjson.loads(data)
         except ValueError:
             return [self.http.format_error(url, "invalid JSON in a data line", _text(data))]
         if not isinstance(chunk, dict):

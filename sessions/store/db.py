@@ -131,6 +131,19 @@ def _copy_database(source: Path, target: Path) -> None:
         ) from exc
 
 
+async def _to_the_end(statement: Awaitable[Any]) -> None:
+    """Await a COMMIT or ROLLBACK that runs to its end even if this task is being cancelled.
+
+    Under anyio (the proxy's request tasks) cancellation is level-triggered: every await in a
+    cancelled scope raises again, so a plain ``await ROLLBACK`` would never be sent and the
+    write lock would stay held by the connection. The statement runs as its own task, queued
+    before the store's lock is released, so the next transaction still starts after it.
+    """
+    ending = asyncio.ensure_future(statement)
+    ending.add_done_callback(lambda done: done.cancelled() or done.exception())
+    await asyncio.shield(ending)
+
+
 class Store:
     """Owns the connection. Domain modules issue SQL through ``execute``/``fetch*``.
 
@@ -267,9 +280,9 @@ class Store:
                 try:
                     yield
                 except BaseException:
-                    await self.conn.execute("ROLLBACK")
+                    await _to_the_end(self.conn.execute("ROLLBACK"))
                     raise
-                await self._run(lambda: self.conn.execute("COMMIT"))
+                await _to_the_end(self._run(lambda: self.conn.execute("COMMIT")))
             finally:
                 self._in_tx.reset(token)
 

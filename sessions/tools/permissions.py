@@ -21,6 +21,11 @@ Precedence, first that applies wins:
    files or paths outside the project, which that rule was never written about.
 5. The subject's default: ``ask`` for paths outside the working directory and for reads of
    ``.env*`` files (see ``opencode.sessions.tools.files``).
+MCP tools (``SERVER_tool``, subject an ``McpSubject``) have their own rules, see
+``Permissions.explain_mcp``: ``[permission] mcp`` (all MCP tools), glob keys such as
+``"github_*"`` (a server, or any set of tools) and exact tool names; any matching deny denies,
+otherwise the most specific rule decides, and with no rule the answer is ``ask``.
+
 6. The built-in default: ``allow`` for every tool but bash. For bash, ``allow`` when commands
    run in the OS sandbox (``sandbox``: the sandbox is the boundary), else ``ask``; headless
    runs deny an ask unless ``--yes``/``--allow bash``.
@@ -44,6 +49,16 @@ Action = Literal["allow", "ask", "deny"]
 _STRICTNESS: dict[str, int] = {"allow": 0, "ask": 1, "deny": 2}
 BUILTIN_DEFAULT: Action = "allow"
 ANY_SUBJECT = "*"
+MCP_KEY = "mcp"  # [permission] mcp = ...: every MCP tool
+MCP_DEFAULT: Action = "ask"
+
+
+@dataclass(slots=True)
+class McpSubject(PermissionSubject):
+    """The subject of an MCP tool call: ``server``/``tool`` as the server names them."""
+
+    server: str = ""
+    tool: str = ""
 
 
 @dataclass(slots=True)
@@ -101,6 +116,8 @@ class Permissions:
         if tool_name == "bash":
             verdict = self.explain_bash(subject.subject)
             return verdict.action, verdict.reason
+        if isinstance(subject, McpSubject):
+            return self.explain_mcp(tool_name, subject)
         if _action(self.config.tools.get(tool_name)) == "deny":
             return "deny", f"[permission] {tool_name}"
         if self.allow_all:
@@ -122,6 +139,38 @@ class Permissions:
         if default is not None:
             return default, _default_reason(subject)
         return BUILTIN_DEFAULT, "built-in default"
+
+    def explain_mcp(self, tool_name: str, subject: McpSubject) -> tuple[Action, str]:
+        """An MCP tool (``SERVER_tool``). Rules that match: ``[permission] mcp``, glob keys
+        (``"SERVER_*"``) matching the tool name, the exact tool name. A deny from any of them
+        denies, beating --yes, --allow and session grants; then --yes, --allow (the tool's
+        name, ``mcp`` or ``*``), grants; then the most specific rule (exact name, then the
+        longest pattern, then ``mcp``); with none, ask."""
+        matching: list[tuple[int, Action, str]] = []
+        for key, value in self.config.tools.items():
+            action = _action(value)
+            if action is None:
+                continue
+            if key == tool_name:
+                matching.append((1 << 20, action, f"[permission] {key}"))
+            elif key == MCP_KEY:
+                matching.append((0, action, f"[permission] {key}"))
+            elif any(c in key for c in "*?[") and fnmatchcase(tool_name, key):
+                matching.append((len(key), action, f"[permission] {key!r}"))
+        denied = [m for m in matching if m[1] == "deny"]
+        if denied:
+            return "deny", max(denied)[2]
+        if self.allow_all:
+            return "allow", "--yes"
+        for name in (tool_name, MCP_KEY, "*"):
+            if name in self.allow:
+                return "allow", f"--allow {name}"
+        if (tool_name, subject.subject) in self._grants or (tool_name, ANY_SUBJECT) in self._grants:
+            return "allow", "allowed for this session"
+        if matching:
+            _, action, rule = max(matching, key=lambda m: m[0])
+            return action, rule
+        return MCP_DEFAULT, "default for MCP tools ([permission] mcp)"
 
     def explain_bash(self, command: str) -> BashVerdict:
         """The decision for a bash command, with each parsed part's own decision."""

@@ -76,8 +76,13 @@ def parse_arguments(tool: Tool, raw_json: str) -> dict[str, Any]:
             f"{', '.join(schema.get('required', []))}"
         )
     args: dict[str, Any] = {}
+    # MCP tools: the server checks its own schema, which may name keys ours no longer does.
+    keep_unknown = bool(getattr(tool, "keeps_unknown_arguments", False))
     for key, value in data.items():
         prop = properties.get(key)
+        if prop is None and keep_unknown and value is not None:
+            args[key] = value
+            continue
         if prop is None or value is None:
             continue  # unknown keys and explicit nulls for optional keys are dropped
         args[key] = _check(tool.name, key, prop, value)

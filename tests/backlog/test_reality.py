@@ -139,7 +139,11 @@ async def test_sync_classifies_items_with_their_evidence(
 async def test_apply_records_evidence_and_never_marks_done_without_a_commit(
     run: Run, ctx: CommandContext, scenario: dict[str, str]
 ) -> None:
-    result = await run("backlog", "sync", "--repo", scenario["repo"], "--apply")
+    # --min-confidence low: --apply now acts only on high confidence by default (acting on
+    # every low-confidence guess was the bug); this test is about what applying records.
+    result = await run(
+        "backlog", "sync", "--repo", scenario["repo"], "--apply", "--min-confidence", "low"
+    )
     assert result.exit_code == 0 and result.changed == frozenset({"backlog"})
     t13 = (await run("backlog", "show", "Task-013")).data
     assert t13["status"] == "done"
@@ -200,12 +204,16 @@ def test_listed_path_extraction() -> None:
 async def test_second_apply_changes_nothing_and_groom_shows_sync_findings(
     run: Run, scenario: dict[str, str]
 ) -> None:
-    first = await run("backlog", "sync", "--repo", scenario["repo"], "--apply")
+    first = await run(
+        "backlog", "sync", "--repo", scenario["repo"], "--apply", "--min-confidence", "low"
+    )
     assert first.changed == frozenset({"backlog"})
     evidence = (await run("backlog", "show", "Task-012")).data["evidence"]
     assert evidence[0].endswith("partially_completed (medium confidence)")
     assert f"commit {scenario['t12'][:10]} " in evidence[1]
-    second = await run("backlog", "sync", "--repo", scenario["repo"], "--apply")
+    second = await run(
+        "backlog", "sync", "--repo", scenario["repo"], "--apply", "--min-confidence", "low"
+    )
     assert second.changed == frozenset()
     assert (await run("backlog", "show", "Task-012")).data["evidence"] == evidence
     groomed = await run("backlog", "groom")

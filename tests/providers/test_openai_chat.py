@@ -112,7 +112,7 @@ async def test_coalesced_fixture_keeps_text_order_and_boundaries(
     """By default deltas that arrived together are merged: fewer events, the same text in the
     same order, and every boundary between text, reasoning and tool calls kept."""
     with StreamServer([Reply(fixture(name), chunk_size=chunk_size)]) as server:
-        events = await collect(config("openai", server.url))
+        events = await collect(config("openai", server.url, options={}))  # the default: merged
     assert merge_deltas(events) == merge_deltas(EXPECTED[name])
     if chunk_size == 4096:  # the whole reply in one read: one delta per run of one kind
         assert events == merge_deltas(EXPECTED[name])

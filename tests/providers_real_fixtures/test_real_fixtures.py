@@ -119,7 +119,9 @@ def expected_call(raw: bytes, api: str) -> tuple[str, str, str]:
 # ----------------------------------------------------------------- replaying them
 
 
-async def replay(server: StreamServer, capture: dict[str, Any]) -> list[ProviderEvent]:
+async def replay(
+    server: StreamServer, capture: dict[str, Any], *, coalesce: bool = True
+) -> list[ProviderEvent]:
     raw = (REAL / capture["file"]).read_bytes()
     server.add(
         Reply(
@@ -135,6 +137,7 @@ async def replay(server: StreamServer, capture: dict[str, Any]) -> list[Provider
         api_key="sk-unused",
         timeout=10.0,
         max_retries=0,
+        options={"coalesce": coalesce},
     )
     request = ChatRequest(
         model="smollm2",
@@ -171,10 +174,14 @@ def test_the_recordings_cover_every_server_and_endpoint() -> None:
 @pytest.mark.parametrize("capture", by_kind("text") + by_kind("tool_result"), ids=ids)
 async def test_text_streams(stream_server: StreamServer, capture: dict[str, Any]) -> None:  # noqa: F811
     raw = (REAL / capture["file"]).read_bytes()
-    events = await replay(stream_server, capture)
+    # Without coalescing each event is its own delta, whatever arrived in one read: this
+    # proves the reply is parsed event by event (a loopback replay arrives in few reads).
+    events = await replay(stream_server, capture, coalesce=False)
     text = "".join(e.text for e in events if isinstance(e, TextDelta))
     assert text and text == expected_text(raw, capture["api"])
     assert sum(isinstance(e, TextDelta) for e in events) > 1  # streamed, not one block
+    merged = await replay(stream_server, capture)
+    assert "".join(e.text for e in merged if isinstance(e, TextDelta)) == text
     assert not any(isinstance(e, ProviderError) for e in events)
     finish = [e for e in events if isinstance(e, Finish)]
     assert len(finish) == 1 and finish[0].reason == expected_finish(raw, capture["api"])

@@ -161,6 +161,8 @@ class _Handler(BaseHTTPRequestHandler):
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
+    # socketserver's default backlog of 5 resets bursts of connections (50 proxy streams).
+    request_queue_size = 128
     owner: StreamServer
 
     def handle_error(self, request: Any, client_address: Any) -> None:

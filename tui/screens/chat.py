@@ -28,7 +28,7 @@ from opencode.sessions.events import (
     SessionTitled,
     TurnFinished,
 )
-from opencode.tui.commands import slash_entries
+from opencode.tui.commands import custom_warnings, slash_entries
 from opencode.tui.messages import DataChanged, PromptSubmitted
 from opencode.tui.panels.backlog import BacklogPanel
 from opencode.tui.panels.base import DataPanel
@@ -99,6 +99,8 @@ class ChatScreen(Screen[None]):
     def on_mount(self) -> None:
         prompt = self.prompt
         prompt.entries = slash_entries()  # the registry's, the chat's own included
+        for line in custom_warnings():  # broken or clashing .opencode/commands files
+            self.notify(line, severity="warning", timeout=10)
         prompt.focus()
         engine = self.oc_app.engine
         engine.bus.subscribe(self.transcript.handle_event)
@@ -142,6 +144,12 @@ class ChatScreen(Screen[None]):
         return await self.oc_app.engine.messages(session_id, limit=PAGE, before=before)
 
     def _on_event(self, event: SessionEvent) -> None:
+        if isinstance(event, SessionStarted) and event.parent_call_id:
+            return  # a subagent starting: the status bar stays the parent's
+        if isinstance(event, SessionTitled | TurnFinished) and (
+            event.session_id != self.transcript.session_id
+        ):
+            return  # a subagent's title or end is not the session's
         status = self.status
         if isinstance(event, SessionStarted):
             status.title = event.title
@@ -171,19 +179,19 @@ class ChatScreen(Screen[None]):
             return
         self.start_turn(text)
 
-    def start_turn(self, text: str) -> None:
+    def start_turn(self, text: str, **turn: Any) -> None:
         self.running = True
         self.status.state = "streaming"
         self.transcript.anchor()
         self.run_worker(
-            self._turn(text),
+            self._turn(text, **turn),
             group="turn",
             exclusive=True,
             exit_on_error=False,
             description="agent turn",
         )
 
-    async def _turn(self, text: str) -> None:
+    async def _turn(self, text: str, **turn: Any) -> None:
         from opencode.sessions.config import ConfigError
         from opencode.sessions.runner import RunnerError
 
@@ -192,7 +200,7 @@ class ChatScreen(Screen[None]):
             if engine.session is None or self.transcript.session_id is None:
                 if not await self.open_session():
                     return
-            await engine.send(text)
+            await engine.send(text, **turn)  # turn: a custom command's model/tools
             if engine.session is not None:
                 self.status.title = engine.session.title
                 self.status.cost = engine.session.cost

@@ -22,6 +22,7 @@ from opencode.sessions.events import SessionEvent
 from opencode.tui.replay import replay
 from opencode.tui.widgets.markdown_stream import StreamingMarkdown
 from opencode.tui.widgets.message_views import AssistantMessage, UserMessage
+from opencode.tui.widgets.subagent import SubagentRouter
 from opencode.tui.widgets.transcript_builder import TranscriptBuilder
 
 if TYPE_CHECKING:
@@ -55,6 +56,7 @@ class Transcript(VerticalScroll):
         super().__init__(id=id)
         self.session_id: str | None = None
         self._builder = TranscriptBuilder()
+        self._subagents = SubagentRouter()
         self._oldest_id: str | None = None
         self._has_more = False
         self._loading = False
@@ -66,6 +68,9 @@ class Transcript(VerticalScroll):
     # ---------------------------------------------------------------- live events
 
     def handle_event(self, event: SessionEvent) -> None:
+        # A subagent's events go to its nested block inside the parent's task call.
+        if self._subagents.route(event, self.session_id, self._builder.tools):
+            return
         if getattr(event, "session_id", None) != self.session_id:
             return
         widget = self._builder.apply(event)
@@ -137,6 +142,7 @@ class Transcript(VerticalScroll):
 
     async def clear(self) -> None:
         self._builder = TranscriptBuilder()
+        self._subagents = SubagentRouter()
         await self.remove_children()
 
     def add_output(self, widget: Widget) -> None:

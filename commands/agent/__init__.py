@@ -1,0 +1,1 @@
+"""Agent profile commands (``agent list``, ``agent show NAME``)."""

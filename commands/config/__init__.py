@@ -1,0 +1,1 @@
+"""`opencode config explain` and `opencode init`."""

@@ -1,0 +1,1 @@
+"""`opencode hooks list|test`."""

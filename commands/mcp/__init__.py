@@ -1,0 +1,1 @@
+"""MCP commands (`mcp list`, `mcp tools`, `mcp add`, `mcp remove`, `mcp resources`)."""
