@@ -67,6 +67,14 @@ def _run_parser() -> argparse.ArgumentParser:
         "json: JSON Lines events (schema v1, see README)",
     )
     parser.add_argument(
+        "--input-format",
+        choices=("text", "stream-json"),
+        default="text",
+        help="text: the message from arguments and stdin; stream-json: one user message per "
+        'JSON line on stdin ({"text": "..."} or {"type":"user","message":{"content":"..."}}), '
+        "each a turn in the same session, until EOF",
+    )
+    parser.add_argument(
         "--max-steps",
         type=_positive_int,
         metavar="N",

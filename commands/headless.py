@@ -35,6 +35,15 @@ def read_message(words: list[str], stdin: Any) -> str:
 
 
 def run(opts: argparse.Namespace) -> int:
+    if getattr(opts, "input_format", "text") == "stream-json":
+        if opts.message:
+            print(
+                "opencode run: with --input-format stream-json the messages come on stdin, one "
+                'JSON object a line ({"text": "..."}); drop the message arguments',
+                file=sys.stderr,
+            )
+            return EXIT_USAGE
+        return asyncio.run(_run(opts, None))
     try:
         message = read_message(opts.message, sys.stdin)
     except (OSError, UnicodeDecodeError) as exc:
@@ -50,14 +59,15 @@ def run(opts: argparse.Namespace) -> int:
     return asyncio.run(_run(opts, message))
 
 
-async def _run(opts: argparse.Namespace, message: str) -> int:
+async def _run(opts: argparse.Namespace, message: str | None) -> int:
+    """One turn for ``message``; with None, one turn per stdin line (stream-json input)."""
     from opencode.commands.context import open_context_or_report
 
     ctx = await open_context_or_report(Path.cwd().resolve())
     if isinstance(ctx, int):
         return ctx
     try:
-        if message.lstrip().startswith("/"):
+        if message is not None and message.lstrip().startswith("/"):
             from opencode.commands.custom import find_custom
             from opencode.commands.dispatch import run_slash
 
@@ -83,9 +93,13 @@ def _print_notice(notice: Notice) -> None:
 
 
 async def _agent_turn(
-    ctx: Any, opts: argparse.Namespace, message: str, custom: tuple[Any, str] | None = None
+    ctx: Any,
+    opts: argparse.Namespace,
+    message: str | None,
+    custom: tuple[Any, str] | None = None,
 ) -> int:
     from opencode.commands.printers import JsonPrinter, TextPrinter
+    from opencode.commands.stream_input import LineError, read_lines
     from opencode.sessions.config import ConfigError
     from opencode.sessions.custom_commands import ExpansionError
     from opencode.sessions.engine import Engine
@@ -145,6 +159,7 @@ async def _agent_turn(
                 task.cancel()
 
     engine.bus.subscribe(print_event)
+    engine.on_compacted = lambda done: _report_compaction(printer, done, opts.format)
 
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, on_signal)
@@ -154,8 +169,30 @@ async def _agent_turn(
         await engine.start(session_id=opts.session, continue_latest=opts.cont, title=opts.title)
         if custom is not None:
             result = await _send_custom(engine, opts, custom[0], custom[1], asker)
-        else:
+        elif message is not None:
             result = await engine.send(message, max_steps=opts.max_steps)
+        else:
+            # stream-json input: one turn per line, in order, all in this session; a bad line
+            # is reported (an `error` event naming it) and the run goes on. Exit status: the
+            # worst turn's, or 2 when every turn finished but some line was refused.
+            last = None
+            bad_lines = 0
+            worst = EXIT_OK
+            async for item in read_lines():
+                if isinstance(item, LineError):
+                    bad_lines += 1
+                    _report_line_error(printer, engine, item, opts.format)
+                    continue
+                last = await engine.send(item.text, max_steps=opts.max_steps)
+                code = _turn_exit(last)
+                worst = max(worst, code)
+                if code == EXIT_PERMISSION:
+                    print(f"opencode run: {last.error}", file=sys.stderr)
+                    return EXIT_PERMISSION
+            if last is None and not bad_lines:
+                print("opencode run: no messages on stdin (stream-json input)", file=sys.stderr)
+                return EXIT_USAGE
+            return worst if worst != EXIT_OK else (EXIT_USAGE if bad_lines else EXIT_OK)
     except ExpansionError as exc:
         print(
             f"opencode run: /{custom[0].name if custom else ''}: {exc}; nothing was sent",
@@ -201,6 +238,42 @@ async def _agent_turn(
         print(f"opencode run: {result.error}", file=sys.stderr)
         return EXIT_PERMISSION
     return EXIT_OK
+
+
+def _turn_exit(result: Any) -> int:
+    if result.finish in ("error", "blocked"):  # blocked: a hook said no
+        return EXIT_ERROR
+    if result.finish == "permission_required":
+        return EXIT_PERMISSION
+    return EXIT_OK
+
+
+def _report_line_error(printer: Any, engine: Any, error: Any, fmt: str) -> None:
+    """A refused stdin line: an ``error`` event (with ``line``) in JSON, a stderr line in text."""
+    if fmt == "json":
+        session_id = engine.session.id if engine.session is not None else ""
+        printer.emit("error", session_id, message=error.message, hint=error.hint, line=error.line)
+    else:
+        print(f"opencode run: {error.message}; {error.hint}", file=sys.stderr)
+
+
+def _report_compaction(printer: Any, done: Any, fmt: str) -> None:
+    """An automatic compaction before a turn: a ``compaction`` event, or a stderr line."""
+    if fmt == "json":
+        printer.emit(
+            "compaction",
+            done.session_id,
+            trigger=done.trigger,
+            upto_message_id=done.upto_message_id,
+            tokens_before=done.tokens_before,
+            tokens_after=done.tokens_after,
+        )
+    else:
+        print(
+            f"opencode run: the context passed [compaction] threshold: older turns summarised "
+            f"(~{done.tokens_before} → ~{done.tokens_after} tokens; all messages are kept)",
+            file=sys.stderr,
+        )
 
 
 async def _send_custom(

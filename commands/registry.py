@@ -27,6 +27,9 @@ if TYPE_CHECKING:
 # Modules that declare commands (each calls ``register`` at import time).
 COMMAND_MODULES: list[str] = [
     "opencode.commands.session.cmds",
+    "opencode.commands.session.search",
+    "opencode.commands.session.compact",
+    "opencode.commands.session.imports",
     "opencode.commands.target.cmds",
     "opencode.commands.sync.cmds",
     "opencode.commands.verify.cmds",

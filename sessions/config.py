@@ -585,6 +585,7 @@ TOP_LEVEL_KEYS: set[str] = {
     "rag",
     # [rewind]: bash snapshot budget, read by sessions/rewind/snapshots.py.
     "rewind",
+    "compaction",  # sessions/compaction.py (Settings.from_config checks its keys)
 }
 # ``[provider.NAME]`` keys beyond the ones ``_provider`` checks: options adapters read.
 PROVIDER_OPTION_KEYS: set[str] = {
@@ -602,6 +603,8 @@ PROVIDER_OPTION_KEYS: set[str] = {
     "idle_timeout",
     "stream_timeout",
     "coalesce",
+    # Compaction (sessions/compaction.py): the model's context window in tokens.
+    "context_window",
 }
 
 

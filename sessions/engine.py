@@ -27,6 +27,7 @@ from opencode.sessions.events import (
 )
 
 if TYPE_CHECKING:
+    from opencode.sessions.compaction import Compaction
     from opencode.sessions.config import Config
     from opencode.sessions.mcp.manager import McpManager
     from opencode.sessions.permissions_api import PermissionAsker
@@ -80,6 +81,8 @@ class Engine:
         self._hub: ResilienceHub | None = None
         self.on_notice: Callable[[Notice], None] | None = None
         self.notices: list[Notice] = []
+        # Told when an automatic compaction happened before a turn (front ends say so).
+        self.on_compacted: Callable[[Compaction], None] | None = None
         # MCP servers ([mcp.*], .mcp.json): one manager per engine, made on first use, its
         # servers started on the first turn that offers tools. ``mcp_warn`` gets one line per
         # server problem (default: stderr; a front end that owns the screen replaces it).
@@ -235,6 +238,8 @@ class Engine:
         assert self.session is not None
         self.notices = []
         with call_session(self.session.id):  # provider_call rows name this session
+            # Past [compaction] threshold of the window: summarise the older turns first.
+            await self.maybe_compact(text, model=model)
             return await self.runner().send(
                 self.session.id,
                 text,
@@ -242,6 +247,33 @@ class Engine:
                 max_steps=max_steps,
                 request_options=request_options,
             )
+
+    async def compact(
+        self, session_id: str | None = None, *, focus: str | None = None
+    ) -> Compaction:
+        """Summarise a session's older turns now (``/compact``, ``session compact``)."""
+        from opencode.sessions.compaction import compact
+
+        target = session_id or (self.session.id if self.session else None)
+        if target is None:
+            raise EngineNotOpen("no session to compact: start or resume one first")
+        from opencode.sessions.providers.resilience.audit import call_session
+
+        await self.flush()
+        with call_session(target):  # the summary call's provider_call row names the session
+            return await compact(self.runner(), target, model=self.model, focus=focus)
+
+    async def maybe_compact(self, incoming: str, *, model: str | None = None) -> Compaction | None:
+        from opencode.sessions.compaction import maybe_compact
+
+        if self.session is None:
+            return None
+        await self.flush()
+        ref = model or self.model
+        done = await maybe_compact(self.runner(), self.session.id, incoming, ref)
+        if done is not None and self.on_compacted is not None:
+            self.on_compacted(done)
+        return done
 
     def _notice(self, notice: Notice) -> None:
         self.notices.append(notice)

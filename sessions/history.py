@@ -57,3 +57,38 @@ def history_messages(messages: list[MessageRecord]) -> list[ChatMessage]:
                 )
             )
     return history
+
+
+# ---------------------------------------------------------------------- compaction view
+# A compaction (sessions/compaction.py) replaces the messages up to ``upto_message_id`` with a
+# summary in what the model sees; the stored messages themselves are never changed.
+
+COMPACTED_ACK = "Understood: I have the summary and your earlier messages. Continuing from there."
+
+
+def compacted_history(
+    messages: list[MessageRecord], upto_message_id: str, summary: str, keep_user_chars: int
+) -> list[ChatMessage]:
+    """The summary (with the user's own earlier messages verbatim, newest first while they
+    fit in ``keep_user_chars``), then every message after the compaction point as usual."""
+    old = [m for m in messages if m.id <= upto_message_id]
+    recent = [m for m in messages if m.id > upto_message_id]
+    said = [m.text() for m in old if m.role == "user" and m.text().strip()]
+    kept: list[str] = []
+    used = 0
+    for text in reversed(said):
+        if used + len(text) > keep_user_chars:
+            break
+        kept.append(text)
+        used += len(text)
+    kept.reverse()
+    body = "[Summary of the earlier part of this conversation, which was compacted]\n" + summary
+    if kept:
+        omitted = len(said) - len(kept)
+        note = f"; {omitted} older ones are covered by the summary" if omitted else ""
+        body += f"\n\n[My earlier messages, verbatim{note}]\n" + "\n---\n".join(kept)
+    return [
+        ChatMessage(role="user", content=body),
+        ChatMessage(role="assistant", content=COMPACTED_ACK),
+        *history_messages(recent),
+    ]

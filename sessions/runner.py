@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from opencode.sessions.compaction import load_history
 from opencode.sessions.config import Config
 from opencode.sessions.corrections.source import RuleSource
 from opencode.sessions.corrections.stream import corrected
@@ -303,7 +304,8 @@ class Runner:
             raise RunnerError(f"provider {provider_config.name!r} cannot be used: {exc}") from exc
         offered = offered_tools(self.tools, {**provider_config.options, **(request_options or {})})
         self.offered, self.model_ref = offered, ref
-        history = history_messages(await self.repo.messages(session.id))
+        # The newest compaction of the session, if any, stands in for the messages it covers.
+        history = await load_history(self.repo, self.config, session.id, ref)
         if not session.title:
             session.title = _title_from(text)
             await self.bus.emit(SessionTitled(session.id, session.title))

@@ -1,5 +1,5 @@
-"""The chat's own slash commands (/help, /new, /sessions, /model, /export, /clear, /quit,
-/rewind, /fork), declared in the one command registry with ``surface="tui"``.
+"""The chat's own slash commands (/help, /new, /sessions, /model, /export, /compact, /clear,
+/quit, /rewind, /fork), declared in the one command registry with ``surface="tui"``.
 
 They are registered when this module is imported, which only the TUI does (the chat screen),
 so ``opencode GROUP ...`` in a shell never offers them. Their handlers get a ``TuiContext``: the
@@ -168,6 +168,27 @@ _register(
 _register("clear", "clear the transcript view (the session is kept)", _clear)
 _register("rewind", "undo files and/or conversation back to an earlier step (a picker)", _rewind)
 _register("fork", "continue in a copy of this session (the original stays as it is)", _fork)
+
+
+async def _compact(ctx: CommandContext, values: dict[str, Any]) -> CommandResult:
+    from opencode.sessions.store.sessions import SessionRepo
+
+    session_id = await _chat(ctx, "compact").exportable_session()
+    # A new session has no row until its first message: nothing to compact either way.
+    if session_id is None or not await SessionRepo(ctx.store).count_messages(session_id):
+        raise CommandError("nothing to compact yet: send a message first")
+    focus = " ".join(values.get("focus") or []).strip()
+    words = ["session", "compact", session_id] + ([f"--focus={focus}"] if focus else [])
+    command, parsed = REGISTRY.parse(words)
+    return await run_command(ctx, command, parsed)
+
+
+_register(
+    "compact",
+    "summarise the older turns to free context (/compact [FOCUS])",
+    _compact,
+    (Arg("focus", positional=True, multiple=True, help="what the summary should keep"),),
+)
 _register("quit", "quit opencode", _quit)
 
 

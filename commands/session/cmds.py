@@ -121,13 +121,22 @@ def transcript_markdown(record: Any, messages: list[Any]) -> str:
     args=[
         Arg("id", positional=True, required=True, help="session id (a unique prefix works)"),
         Arg("all", option="--all", flag=True, help="also the messages a rewind took out"),
+        Arg(
+            "full",
+            option="--full",
+            flag=True,
+            help="every message, also those compacted away, with the compaction points",
+        ),
     ],
 )
 async def session_show(ctx: CommandContext, args: dict[str, Any]) -> CommandResult:
+    from opencode.commands.session.compact import show_with_compactions
+
     record, messages = await _load(ctx, args["id"], include_rewound=bool(args.get("all")))
+    text, extra = await show_with_compactions(ctx, record, messages, bool(args.get("full")))
     return CommandResult(
-        data={**record.to_dict(), "messages": [m.to_dict() for m in messages]},
-        text=transcript_markdown(record, messages),
+        data={**record.to_dict(), "messages": [m.to_dict() for m in messages], **extra},
+        text=text,
     )
 
 

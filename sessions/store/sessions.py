@@ -145,6 +145,8 @@ def _part(row: sqlite3.Row) -> PartRecord:
 # Empty session rows (left by versions that wrote the row before the first message) are never
 # listed or resumed with -c; ``get`` by id still finds them.
 _HAS_MESSAGE = "EXISTS (SELECT 1 FROM message m WHERE m.session_id = session.id)"
+# Soft-deleted sessions (``session delete``) are hidden from list, search and -c until purged.
+_HAS_MESSAGE += " AND session.deleted_at IS NULL"
 
 
 class SessionRepo:
@@ -364,3 +366,46 @@ class SessionRepo:
             (session_id,),
         )
         return [dict(r) for r in rows]
+
+    # ------------------------------------------------------------------ rename, delete, purge
+    # Direct writes like ``create``: these change no message or part, and no run is streaming
+    # into the row (a session being written by a run keeps its own title in memory).
+
+    async def rename(self, session_id: str, title: str) -> None:
+        await self.store.execute(
+            "UPDATE session SET title = ?, updated_at = ? WHERE id = ?",
+            (title, time.time(), session_id),
+        )
+
+    async def soft_delete(self, session_id: str) -> None:
+        """Hide a session from list, search and -c; ``purge`` removes it for good."""
+        await self.store.execute(
+            "UPDATE session SET deleted_at = ? WHERE id = ? AND deleted_at IS NULL",
+            (time.time(), session_id),
+        )
+
+    async def restore(self, session_id: str) -> None:
+        await self.store.execute("UPDATE session SET deleted_at = NULL WHERE id = ?", (session_id,))
+
+    async def is_deleted(self, session_id: str) -> bool:
+        row = await self.store.fetchone(
+            "SELECT deleted_at FROM session WHERE id = ?", (session_id,)
+        )
+        return row is not None and row[0] is not None
+
+    async def purge(self, older_than_days: float | None = None) -> builtins.list[str]:
+        """Remove soft-deleted sessions (deleted more than ``older_than_days`` ago, if given)
+        with their messages, parts and index entries; return their ids."""
+        cutoff = time.time() - older_than_days * 86400 if older_than_days is not None else None
+        where, params = "deleted_at IS NOT NULL", []
+        if cutoff is not None:
+            where += " AND deleted_at <= ?"
+            params.append(cutoff)
+        rows = await self.store.fetchall(f"SELECT id FROM session WHERE {where}", params)
+        ids = [r["id"] for r in rows]
+        async with self.store.transaction():
+            for sid in ids:
+                # Parts first (their delete trigger drops the index entries), then the session.
+                await self.store.execute("DELETE FROM part WHERE session_id = ?", (sid,))
+                await self.store.execute("DELETE FROM session WHERE id = ?", (sid,))
+        return ids
