@@ -1,10 +1,12 @@
 """The chat screen: transcript, prompt, side panels, status line; slash commands and turns.
 
 A message is sent as one runner turn in an exclusive worker (Esc cancels it; the runner
-persists it as interrupted). A line starting with ``/`` is a command of the one registry: the
-chat's own (``/new``, ``/sessions``, ``/model``..., declared in ``opencode.tui.commands`` and
-acting on this screen through ``ChatActions``) or any shared one, whose result is shown in the
-transcript; panels whose domain the command changed are reloaded.
+persists it as interrupted). A message sent while a turn runs is queued (``QueuedPrompts``)
+and sent when the turn ends; an interrupted or failed turn puts the queue back into the
+prompt, so typed text is never thrown away. A line starting with ``/`` is a command of the
+one registry: the chat's own (``/new``, ``/sessions``, ``/model``..., declared in
+``opencode.tui.commands`` and acting on this screen through ``ChatActions``) or any shared one,
+whose result is shown in the transcript; panels whose domain the command changed are reloaded.
 """
 
 from __future__ import annotations
@@ -15,10 +17,13 @@ import traceback
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from textual import events
+from textual.actions import SkipAction
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
+from textual.widget import Widget
 from textual.widgets import ContentSwitcher, Footer
 
 from opencode.sessions.events import (
@@ -36,6 +41,7 @@ from opencode.tui.panels.targets import TargetsPanel
 from opencode.tui.panels.verification import VerificationPanel
 from opencode.tui.widgets.command_output import CommandOutput
 from opencode.tui.widgets.prompt import PromptArea, PromptBar
+from opencode.tui.widgets.queued import QueuedPrompts
 from opencode.tui.widgets.status import StatusLine
 from opencode.tui.widgets.transcript import PAGE, Transcript
 
@@ -58,6 +64,9 @@ class ChatScreen(Screen[None]):
         Binding("f3", "toggle_panel('target')", "Targets"),
         Binding("f4", "toggle_panel('verification')", "Verify"),
         Binding("ctrl+n", "new_session", "New"),
+        # Priority: the prompt (a TextArea) would otherwise take them to move its cursor.
+        Binding("pageup", "scroll_transcript(-1)", "Page up", show=False, priority=True),
+        Binding("pagedown", "scroll_transcript(1)", "Page down", show=False, priority=True),
     ]
 
     def __init__(self) -> None:
@@ -91,6 +100,10 @@ class ChatScreen(Screen[None]):
     @property
     def prompt(self) -> PromptArea:
         return self.query_one("#prompt", PromptArea)
+
+    @property
+    def queued(self) -> QueuedPrompts:
+        return self.query_one("#queued", QueuedPrompts)
 
     @property
     def status(self) -> StatusLine:
@@ -167,7 +180,7 @@ class ChatScreen(Screen[None]):
             )
             return
         if self.running:
-            self.notify("A turn is running; press Esc to cancel it first.", severity="warning")
+            self.queued.add(text)
             return
         self.start_turn(text)
 
@@ -188,11 +201,13 @@ class ChatScreen(Screen[None]):
         from opencode.sessions.runner import RunnerError
 
         engine = self.oc_app.engine
+        completed = False
         try:
             if engine.session is None or self.transcript.session_id is None:
                 if not await self.open_session():
                     return
             await engine.send(text)
+            completed = self.status.state not in ("error", "interrupted")
             if engine.session is not None:
                 self.status.title = engine.session.title
                 self.status.cost = engine.session.cost
@@ -209,12 +224,71 @@ class ChatScreen(Screen[None]):
         finally:
             self.running = False
             await engine.flush()
+            # After this worker has returned: the next turn's worker is exclusive in "turn".
+            self.call_later(self._turn_ended, completed)
+
+    def _turn_ended(self, completed: bool) -> None:
+        """Send the next queued message, or (the turn was cut short) hand the queue back to
+        the prompt, above whatever is being typed there now."""
+        queued = self.queued
+        if not len(queued) or self.running:
+            return
+        if completed:
+            text = queued.pop_first()
+            if text:
+                self.start_turn(text)
+            return
+        prompt = self.prompt
+        parts = [*queued.take_all(), prompt.text.strip()]
+        prompt.load_text("\n\n".join(part for part in parts if part))
+        prompt.move_cursor(prompt.document.end)
 
     def action_cancel_turn(self) -> None:
         if self.running:
             self.workers.cancel_group(self, "turn")
         else:
             self.prompt.hide_suggestions()
+
+    # ------------------------------------------------------------------ keys
+
+    def action_scroll_transcript(self, direction: int) -> None:
+        """PageUp/PageDown scroll the conversation from the prompt (or the transcript); a
+        panel that has focus keeps its own paging."""
+        focused = self.focused
+        if focused is not None and focused is not self.prompt and not self._in_transcript(focused):
+            raise SkipAction()
+        if direction < 0:
+            self.transcript.scroll_page_up()
+        else:
+            self.transcript.scroll_page_down()
+
+    def _in_transcript(self, widget: Widget) -> bool:
+        transcript = self.transcript
+        node: Any = widget
+        while node is not None:
+            if node is transcript:
+                return True
+            node = node.parent
+        return False
+
+    def on_key(self, event: events.Key) -> None:
+        """Typing while something in the transcript has focus (a tool call, after a click or
+        Tab) goes to the prompt: no keystroke is lost to a widget that cannot take text."""
+        focused = self.focused
+        if (
+            focused is None
+            or focused is self.prompt
+            or not event.is_printable
+            or event.character is None
+            or event.key == "space"  # a tool call's own key: expand
+            or not self._in_transcript(focused)
+        ):
+            return
+        event.stop()
+        event.prevent_default()
+        prompt = self.prompt
+        prompt.focus()
+        prompt.insert(event.character)
 
     # ------------------------------------------------------------------ slash commands
 

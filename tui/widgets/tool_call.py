@@ -97,6 +97,10 @@ class ToolCallView(Vertical, can_focus=True):
     }
     """
 
+    def focus_on_click(self) -> bool:
+        # A click expands; focus stays where the user types (Tab still reaches tool calls).
+        return False
+
     def __init__(
         self,
         tool: str,
