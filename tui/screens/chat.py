@@ -28,6 +28,7 @@ from textual.widgets import ContentSwitcher, Footer
 
 from opencode.sessions.events import (
     MessageFinished,
+    PartDelta,
     SessionEvent,
     SessionStarted,
     SessionTitled,
@@ -35,6 +36,7 @@ from opencode.sessions.events import (
 )
 from opencode.tui.commands import slash_entries
 from opencode.tui.messages import DataChanged, PromptSubmitted
+from opencode.tui.pacing import Pacer
 from opencode.tui.panels.backlog import BacklogPanel
 from opencode.tui.panels.base import DataPanel
 from opencode.tui.panels.targets import TargetsPanel
@@ -116,6 +118,7 @@ class ChatScreen(Screen[None]):
         engine = self.oc_app.engine
         engine.bus.subscribe(self.transcript.handle_event)
         engine.bus.subscribe(self._on_event)
+        engine.bus.subscribe(Pacer())  # last: it may pause the runner for the keys' sake
         self.transcript.load_earlier = self._load_earlier
         self.status.model = engine.model or self.oc_app.config.model
 
@@ -155,6 +158,8 @@ class ChatScreen(Screen[None]):
         return await self.oc_app.engine.messages(session_id, limit=PAGE, before=before)
 
     def _on_event(self, event: SessionEvent) -> None:
+        if isinstance(event, PartDelta):  # the hot path: nothing for the status line
+            return
         status = self.status
         if isinstance(event, SessionStarted):
             status.title = event.title
