@@ -177,11 +177,16 @@ def render_plain(block: str, width: int, style: Style, *, wrap: bool = False) ->
 
 @dataclass(slots=True)
 class _Rendered:
-    """The lines of one message at one width: finished blocks (kept) and the tail."""
+    """The lines of one message at one width: finished blocks (kept) and the tail.
+
+    Finished lines are kept as bare segment lists, made into a ``Strip`` only when the
+    compositor asks for one: a Strip carries seven caches of its own, several times the
+    weight of its text, and a long session holds thousands of lines.
+    """
 
     width: int
     style: Style
-    lines: list[Strip] = field(default_factory=list)
+    lines: list[list[Segment]] = field(default_factory=list)
     blocks: int = 0  # how many finished blocks ``lines`` holds
     tail: list[Strip] = field(default_factory=list)
     tail_key: tuple[int, int] | None = None
@@ -312,7 +317,7 @@ class StreamingMarkdown(Widget):
         if rendered is None or rendered.style != style:
             rendered = _Rendered(width, style)
             self._renders[width] = rendered
-            while len(self._renders) > 3:  # widths come and go with scrollbars; keep a few
+            while len(self._renders) > 2:  # widths come and go with scrollbars; keep two
                 del self._renders[next(iter(self._renders))]
         console = self.app.console
         blocks = self._blocks
@@ -324,9 +329,10 @@ class StreamingMarkdown(Widget):
                 size += len(blocks[end])
                 end += 1
             if rendered.lines:
-                rendered.lines.append(Strip.blank(width, style))
+                rendered.lines.append([Segment(" " * width, style)])
             group = blocks[start] if end == start + 1 else "\n\n".join(blocks[start:end])
-            rendered.lines.extend(render_block(console, group, width, style, last=blocks[end - 1]))
+            strips = render_block(console, group, width, style, last=blocks[end - 1])
+            rendered.lines.extend(list(strip) for strip in strips)
             rendered.blocks = end
             if time.perf_counter() > deadline:
                 break
@@ -397,7 +403,7 @@ class StreamingMarkdown(Widget):
             return Strip.blank(0)
         lines = rendered.lines
         if y < len(lines):
-            return lines[y]
+            return Strip(lines[y], width)
         y -= len(lines)
         if y < len(rendered.tail):
             return rendered.tail[y]
