@@ -70,7 +70,7 @@ async def test_tool_call_denied_is_marked_and_file_untouched(
         view = app.chat.query_one(ToolCallView)
         assert view.status == "denied"
         assert view.has_class("-denied")
-        assert view.permission == "deny: deny"
+        assert view.permission == "denied by you"  # was "deny: deny" (issue 17, item 8)
         assert "Permission denied" in view.header_text().plain
     assert (project / "hello.txt").read_text() == "hello world\n"
     assert decisions(app) == [("edit", "deny")]
@@ -182,3 +182,35 @@ async def test_escape_during_a_running_tool_marks_it_interrupted(
     finally:
         conn.close()
     assert finishes == ["interrupted"]
+
+
+async def test_a_command_that_exits_non_zero_is_marked_failed_with_its_code(
+    make_app: Any,
+) -> None:
+    app = make_app(open_session=False)
+    async with app.run_test(size=(100, 30)) as pilot:
+        view = ToolCallView("bash", {"command": "false; exit 2"}, call_id="c1")
+        await app.chat.transcript.mount(view)
+        await pilot.pause()
+        check_exit_mark(view)
+
+
+def check_exit_mark(view: ToolCallView) -> None:
+    view.finish("completed", "[exit code 2]", 12, {"exit_code": 2, "sandbox": True})
+    header = view.header_text().plain
+    assert view.mark == "✗"
+    assert "exit 2" in header
+    assert view.has_class("-error")
+    view.finish("completed", "[exit code 0]", 12, {"exit_code": 0})
+    assert view.mark == "✓"
+    assert "exit 2  " not in view.header_text().plain
+
+
+def test_permission_tags_read_as_words() -> None:
+    from opencode.tui.widgets.tool_call import permission_tag
+
+    assert permission_tag("deny", "deny") == "denied by you"
+    assert permission_tag("allow", "allow_once") == "allowed once"
+    assert permission_tag("allow", "allow_session") == "allowed for this session"
+    assert permission_tag("deny", "config") == "denied by config"
+    assert permission_tag("deny", "not asked (--on-ask fail)") == "denied: not asked (--on-ask fail)"
