@@ -189,7 +189,7 @@ async def test_a_command_that_exits_non_zero_is_marked_failed_with_its_code(
 ) -> None:
     app = make_app(open_session=False)
     async with app.run_test(size=(100, 30)) as pilot:
-        view = ToolCallView("bash", {"command": "false; exit 2"}, call_id="c1")
+        view = ToolCallView("bash", {"command": "make check"}, call_id="c1")
         await app.chat.transcript.mount(view)
         await pilot.pause()
         check_exit_mark(view)
@@ -203,7 +203,7 @@ def check_exit_mark(view: ToolCallView) -> None:
     assert view.has_class("-error")
     view.finish("completed", "[exit code 0]", 12, {"exit_code": 0})
     assert view.mark == "✓"
-    assert "exit 2  " not in view.header_text().plain
+    assert "exit" not in view.header_text().plain
 
 
 def test_permission_tags_read_as_words() -> None:
@@ -213,4 +213,5 @@ def test_permission_tags_read_as_words() -> None:
     assert permission_tag("allow", "allow_once") == "allowed once"
     assert permission_tag("allow", "allow_session") == "allowed for this session"
     assert permission_tag("deny", "config") == "denied by config"
-    assert permission_tag("deny", "not asked (--on-ask fail)") == "denied: not asked (--on-ask fail)"
+    fail = "not asked (--on-ask fail)"
+    assert permission_tag("deny", fail) == f"denied: {fail}"
