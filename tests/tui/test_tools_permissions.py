@@ -215,3 +215,23 @@ def test_permission_tags_read_as_words() -> None:
     assert permission_tag("deny", "config") == "denied by config"
     fail = "not asked (--on-ask fail)"
     assert permission_tag("deny", fail) == f"denied: {fail}"
+
+
+async def test_permission_buttons_fit_a_small_terminal(make_app: Any) -> None:
+    from textual.widgets import Button
+
+    from opencode.tui.screens.permission import PermissionScreen
+
+    app = make_app(open_session=False)
+    async with app.run_test(size=(60, 15)) as pilot:
+        arguments = {"path": "hello.txt", "old": "x\n" * 40, "new": "y\n" * 40}
+        app.push_screen(PermissionScreen("edit", "edit hello.txt", arguments))
+        await pilot.pause(0.2)
+        screen = app.screen
+        buttons = list(screen.query(Button))
+        assert len(buttons) == 3
+        for button in buttons:
+            region = button.region
+            assert region.height >= 1 and region.width > 4
+            assert screen.region.contains_region(region), (button.id, region)
+            assert screen.get_widget_at(region.x + 1, region.y)[0] is button, (screen.query_one("#dialog").region, region, screen.classes)
