@@ -106,3 +106,21 @@ async def test_sync_messages_in_a_fresh_repo_and_without_a_target(
         await wait_for(pilot, lambda: done(2))
         run = app.chat.query(CommandOutput).last().plain
         assert "not both" not in run
+
+
+async def test_model_switch_clears_the_previous_models_error(
+    make_app: Any, server: StreamServer
+) -> None:
+    from tests.support.stream_server import Reply
+
+    body = (Path(__file__).parent.parent / "fixtures/streams/openai_404.json").read_bytes()
+    server.add(
+        Reply(body=body, status=404, headers={"content-type": "application/json"}, chunked=False)
+    )
+    app = make_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await type_and_send(pilot, "hi")
+        await wait_for(pilot, lambda: app.chat.status.state == "error")
+        await type_and_send(pilot, "/model mock/other-model")
+        await wait_for(pilot, lambda: app.chat.status.model == "mock/other-model")
+        await wait_for(pilot, lambda: app.chat.status.state == "ready")

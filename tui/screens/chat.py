@@ -428,6 +428,8 @@ class ChatScreen(Screen[None]):
     async def use_model(self, ref: str) -> None:
         self.oc_app.engine.model = ref
         self.status.model = ref
+        if not self.running and self.status.state == "error":
+            self.status.state = "ready"  # the error was the old model's: try this one
 
     async def exportable_session(self) -> str | None:
         engine = self.oc_app.engine
