@@ -16,7 +16,7 @@ from collections.abc import Awaitable
 
 from opencode.sessions.events import SessionEvent
 
-BUSY_S = 0.010
+BUSY_S = 0.005
 GAP_S = 0.001
 PAUSE_S = 0.002
 

@@ -33,7 +33,7 @@ from textual.strip import Strip
 from textual.widget import Widget
 
 FRAME_S = 1 / 30
-SLICE_S = 0.012  # most rendering done in one go before keys get their turn
+SLICE_S = 0.006  # most rendering done in one go before keys get their turn
 CATCH_UP_S = 0.002  # pause between slices while rendering is behind the text
 GROUP_CHARS = 1200  # finished blocks parsed and rendered together (Rich's parser costs per call)
 GROW_STEP = 16  # most lines reserved ahead of a fast stream
