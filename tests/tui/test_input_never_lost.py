@@ -124,3 +124,21 @@ async def test_page_keys_scroll_the_transcript_from_the_prompt(make_app: Any) ->
         await pilot.press("pagedown")
         await wait_for(pilot, lambda: transcript.scroll_y == bottom)
         assert app.chat.prompt.has_focus
+
+
+async def test_ctrl_c_interrupts_the_turn_then_twice_quits(
+    make_app: Any, server: StreamServer
+) -> None:
+    server.add(sse_reply("openai_text.sse", delay=0.5))
+    app = make_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await type_and_send(pilot, "slow one")
+        await wait_for(pilot, lambda: app.chat.query(AssistantMessage) and app.chat.running)
+        await pilot.press("ctrl+c")
+        await wait_for(pilot, lambda: app.chat.status.state == "interrupted")
+        assert app.is_running
+        await pilot.press("ctrl+c")
+        await pilot.pause()
+        assert app.is_running  # one press with nothing running only says how to quit
+        await pilot.press("ctrl+c")
+        await wait_for(pilot, lambda: not app.is_running)

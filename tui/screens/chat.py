@@ -66,6 +66,7 @@ class ChatScreen(Screen[None]):
         Binding("f3", "toggle_panel('target')", "Targets"),
         Binding("f4", "toggle_panel('verification')", "Verify"),
         Binding("ctrl+n", "new_session", "New"),
+        Binding("ctrl+c", "interrupt", "Interrupt", show=False, priority=True),
         # Priority: the prompt (a TextArea) would otherwise take them to move its cursor.
         Binding("pageup", "scroll_transcript(-1)", "Page up", show=False, priority=True),
         Binding("pagedown", "scroll_transcript(1)", "Page down", show=False, priority=True),
@@ -74,6 +75,7 @@ class ChatScreen(Screen[None]):
     def __init__(self) -> None:
         super().__init__()
         self.running = False
+        self._interrupt_at = float("-inf")  # last Ctrl+C with no turn running
 
     @property
     def oc_app(self) -> ChatHost:
@@ -231,6 +233,26 @@ class ChatScreen(Screen[None]):
             await engine.flush()
             # After this worker has returned: the next turn's worker is exclusive in "turn".
             self.call_later(self._turn_ended, completed)
+
+    QUIT_AGAIN_S = 2.0
+
+    def action_interrupt(self) -> None:
+        """Ctrl+C: interrupt the running turn; with none, a second Ctrl+C quits (as in a shell
+        and in other coding agents). Text selected in the prompt is copied instead."""
+        import time
+
+        if self.running:
+            self.action_cancel_turn()
+            return
+        prompt = self.prompt
+        if prompt.has_focus and prompt.selected_text:
+            raise SkipAction()
+        now = time.monotonic()
+        if now - self._interrupt_at < self.QUIT_AGAIN_S:
+            self.quit_app()
+            return
+        self._interrupt_at = now
+        self.notify("Press Ctrl+C again (or Ctrl+Q) to quit.", timeout=self.QUIT_AGAIN_S)
 
     def _turn_ended(self, completed: bool) -> None:
         """Send the next queued message, or (the turn was cut short) hand the queue back to
