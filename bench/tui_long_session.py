@@ -1,6 +1,15 @@
 """Long-session benchmark: open a 10,000-message session from a real SQLite store, headless.
 
 Usage: python bench/tui_long_session.py [--messages 10000] [--keys 100]
+       python bench/tui_long_session.py --turns 1000 [--reply-chars 20000]
+
+With ``--turns``: a live session instead, ``--turns`` turns of a user message and a
+``--reply-chars`` markdown reply, emitted on the app's bus as the runner does (the store writer
+stores them, the transcript shows them, old messages are unmounted as the session grows); the
+process's RSS is printed at turns 10, 100, 1000 (those up to ``--turns``) and at the end, with
+no forced garbage collection: what a user's ``top`` shows.
+
+Without it:
 
 Printed figures:
 - time to first paint: from ``open_session`` (the work ``opencode -s ID`` does after start-up)
@@ -30,11 +39,57 @@ def pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
+def rss_mb() -> float:
+    """The resident set size now (not the peak), in MB."""
+    with open("/proc/self/statm") as statm:
+        return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 1e6
+
+
+async def live_turns(turns: int, reply_chars: int) -> None:
+    from bench.tui_stream import make_reply
+    from opencode.sessions.events import MessageFinished, MessageStarted, PartStarted
+    from opencode.sessions.ids import new_id
+    from opencode.tui.widgets.message_views import AssistantMessage, UserMessage
+    from tests.support.tui_app import make_test_app, stream_events_into
+
+    reply = make_reply(reply_chars)
+    checkpoints = {n for n in (10, 100, 1000, turns) if n <= turns}
+    with tempfile.TemporaryDirectory() as tmp:
+        app = await make_test_app(Path(tmp), open_session=False)
+        async with app.run_test(size=(120, 40)) as pilot:
+            chat = app.chat
+            await chat.open_session()
+            bus, sid = app.engine.bus, chat.transcript.session_id
+            assert sid is not None
+            started = time.perf_counter()
+            for turn in range(1, turns + 1):
+                user = new_id("msg")
+                await bus.emit(MessageStarted(sid, user, "user"))
+                await bus.emit(PartStarted(sid, user, new_id("prt"), 1, "text", f"question {turn}"))
+                await bus.emit(MessageFinished(sid, user, "stop"))
+                widget, push, done = await stream_events_into(app)
+                for i in range(0, len(reply), 2000):
+                    await push(reply[i : i + 2000])
+                await done()
+                await pilot.pause()
+                if turn in checkpoints:
+                    mounted = len(chat.query(UserMessage)) + len(chat.query(AssistantMessage))
+                    print(
+                        f"turn {turn:>5}: RSS {rss_mb():6.1f} MB, {mounted} messages mounted, "
+                        f"{time.perf_counter() - started:.0f} s"
+                    )
+
+
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--messages", type=int, default=10_000)
     parser.add_argument("--keys", type=int, default=100)
+    parser.add_argument("--turns", type=int, default=0, help="live turns instead (RSS per turn)")
+    parser.add_argument("--reply-chars", type=int, default=20_000)
     opts = parser.parse_args()
+    if opts.turns:
+        await live_turns(opts.turns, opts.reply_chars)
+        return
 
     from textual import events
 

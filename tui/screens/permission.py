@@ -71,6 +71,12 @@ class PermissionScreen(ModalScreen[str]):
                 yield Button("Allow for session", id="allow_session", variant="success")
                 yield Button("Deny (d)", id="deny", variant="error")
 
+    COMPACT_BELOW = (72, 26)  # width, height under which the dialog fills the screen
+
+    def on_resize(self, event: events.Resize) -> None:
+        width, height = self.COMPACT_BELOW
+        self.set_class(event.size.width < width or event.size.height < height, "-compact")
+
     def on_mount(self) -> None:
         self._quiet_since = time.monotonic()
         self.query_one("#allow_once", Button).focus()

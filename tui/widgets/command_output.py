@@ -43,6 +43,16 @@ class CommandOutput(Static):
         self.set_class(failed, "-failed")
         self.update(self._content())
 
+    def update(self, content: Any = "", *, layout: bool = True) -> None:
+        super().update(content, layout=layout)
+        # Static.update skips this while the widget is still mounting: a result that arrives
+        # then would keep the height measured for the one "running…" line (seen as output
+        # that stays invisible until the terminal is resized).
+        self.clear_cached_dimensions()
+
+    def on_mount(self) -> None:
+        self.refresh(layout=True)
+
     def add_progress(self, line: str) -> None:
         """A progress line from the running command, shown as it comes."""
         self.progress.append(line)

@@ -2,11 +2,17 @@
 
 Text arrives in small deltas (one per provider token). ``StreamingMarkdown`` buffers them and
 flushes at frame rate (``FRAME_S``), never once per delta. On a flush the new text is split
-into markdown blocks (paragraphs, lists, fenced code...) by ``BlockSplitter``; every block that
-can no longer change is rendered once, with Rich, into ``Strip`` lines that are cached and never
-rendered again, and only the open tail block is re-rendered. ``render_line`` hands the
-compositor just the lines it asks for, so a long reply costs the new lines, not the whole
-message, on every frame (Textual's own ``Markdown`` re-lays out a widget per block).
+into markdown blocks (paragraphs, lists, fenced code...) by ``BlockSplitter``; finished blocks
+are rendered with Rich in small groups (one parse per group, ``GROUP_CHARS``), into ``Strip``
+lines that are cached and never rendered again, and only the open tail block is re-rendered.
+``render_line`` hands the compositor just the lines it asks for, so a long reply costs the new
+lines, not the whole message, on every frame (Textual's own ``Markdown`` re-lays out a widget
+per block).
+
+Rendering is time-sliced: one flush (or layout) renders for at most ``SLICE_S`` and leaves the
+rest to the next slice, so however fast a server streams, keys and Esc are handled between
+slices; the screen catches up with the text when the stream slows or ends. A message taken
+off screen drops its rendered lines (``on_unmount``): only mounted messages hold them.
 """
 
 from __future__ import annotations
@@ -27,10 +33,13 @@ from textual.strip import Strip
 from textual.widget import Widget
 
 FRAME_S = 1 / 30
+SLICE_S = 0.006  # most rendering done in one go before keys get their turn
+CATCH_UP_S = 0.002  # pause between slices while rendering is behind the text
+GROUP_CHARS = 1200  # finished blocks parsed and rendered together (Rich's parser costs per call)
 GROW_STEP = 16  # most lines reserved ahead of a fast stream
 STEP_HORIZON_S = 0.15
 CODE_THEME = "monokai"
-# An open code block longer than this is rendered as plain lines until its fence closes;
+# An open block longer than this is rendered as plain lines until it finishes;
 # re-highlighting a huge growing block every frame would cost more than a frame.
 TAIL_HIGHLIGHT_LIMIT = 6000
 
@@ -126,46 +135,58 @@ class BlockSplitter:
 
 
 def parse_block(block: str) -> Markdown:
-    """Parse one block with Rich's public constructor.
+    """Parse one block (or group of blocks) with Rich's public constructor.
 
-    Each finished block is parsed once per message (``StreamingMarkdown._parsed``) and only the
-    open tail is re-parsed per frame, so the parser Rich builds per instance (~0.3 ms) costs
-    about one frame in a whole 20k-character reply; not worth reaching into Rich's internals.
+    Rich builds a parser per instance (~0.6 ms): finished blocks are parsed in groups of about
+    ``GROUP_CHARS`` and not kept (a new width parses again: cheaper in memory than holding
+    markdown-it's tokens for every message), only the open tail is re-parsed per frame.
     """
     return Markdown(block, code_theme=CODE_THEME, inline_code_theme=CODE_THEME)
 
 
-def render_block(console: Console, block: str | Markdown, width: int, style: Style) -> list[Strip]:
-    """Render one markdown block to strips of exactly ``width`` cells."""
+def render_block(
+    console: Console, block: str | Markdown, width: int, style: Style, *, last: str | None = None
+) -> list[Strip]:
+    """Render one markdown block (or a group of blocks, ``last`` being the group's last) to
+    strips of exactly ``width`` cells."""
     options = console.options.update(width=width, height=None, highlight=False)
     markdown = parse_block(block) if isinstance(block, str) else block
     lines = console.render_lines(markdown, options, style=style, pad=True)
+    # Rich opens lists (and some other elements) with a blank line; blocks are already
+    # separated by one. A code block keeps its blank lines: they are its padded box.
     if _fence_of(markdown.markup) is None:
-        # Rich opens lists (and some other elements) with a blank line; blocks are already
-        # separated by one. A code block keeps its blank lines: they are its padded box.
         while lines and not "".join(segment.text for segment in lines[0]).strip():
             lines.pop(0)
+    if _fence_of(markdown.markup if last is None else last) is None:
         while lines and not "".join(segment.text for segment in lines[-1]).strip():
             lines.pop()
     return [Strip(line, width) for line in lines]
 
 
-def render_plain(block: str, width: int, style: Style) -> list[Strip]:
-    """Cheap rendering of an open, very long code block: no highlighting, cropped lines."""
+def render_plain(block: str, width: int, style: Style, *, wrap: bool = False) -> list[Strip]:
+    """Cheap rendering of an open, very long block: no markup, no highlighting; code lines
+    cropped, other lines wrapped (by characters: it is replaced when the block finishes)."""
     strips = []
     for line in block.split("\n"):
-        text = line.expandtabs(4)[:width]
-        strips.append(Strip([Segment(text.ljust(width), style)], width))
+        text = line.expandtabs(4)
+        pieces = [text[i : i + width] for i in range(0, len(text), width)] if wrap else []
+        for piece in pieces or [text[:width]]:
+            strips.append(Strip([Segment(piece.ljust(width), style)], width))
     return strips
 
 
 @dataclass(slots=True)
 class _Rendered:
-    """The lines of one message at one width: finished blocks (kept) and the tail."""
+    """The lines of one message at one width: finished blocks (kept) and the tail.
+
+    Finished lines are kept as bare segment lists, made into a ``Strip`` only when the
+    compositor asks for one: a Strip carries seven caches of its own, several times the
+    weight of its text, and a long session holds thousands of lines.
+    """
 
     width: int
     style: Style
-    lines: list[Strip] = field(default_factory=list)
+    lines: list[list[Segment]] = field(default_factory=list)
     blocks: int = 0  # how many finished blocks ``lines`` holds
     tail: list[Strip] = field(default_factory=list)
     tail_key: tuple[int, int] | None = None
@@ -198,7 +219,6 @@ class StreamingMarkdown(Widget):
         self._splitter = BlockSplitter()
         self._pending: list[str] = [text] if text else []
         self._blocks: list[str] = []
-        self._parsed: list[Markdown] = []
         self._renders: dict[int, _Rendered] = {}
         self._style: Style | None = None  # rich_style walks every ancestor: look it up rarely
         self._width = 0
@@ -225,9 +245,12 @@ class StreamingMarkdown(Widget):
         if not text:
             return
         self._pending.append(text)
-        if self._flush_handle is None and self.is_mounted:
-            loop = asyncio.get_running_loop()
-            self._flush_handle = loop.call_later(FRAME_S, self.flush)
+        if self.is_mounted:
+            self._schedule(FRAME_S)
+
+    def _schedule(self, delay: float) -> None:
+        if self._flush_handle is None:
+            self._flush_handle = asyncio.get_running_loop().call_later(delay, self.flush)
 
     def finish(self) -> None:
         """No more text: render the tail as a finished block."""
@@ -242,6 +265,8 @@ class StreamingMarkdown(Widget):
         if self._flush_handle is not None:
             self._flush_handle.cancel()
             self._flush_handle = None
+        # Off screen for good (pruned, or the view cleared): the text is kept, the lines not.
+        self._renders.clear()
 
     def _ingest(self) -> None:
         if self._pending:
@@ -267,7 +292,9 @@ class StreamingMarkdown(Widget):
         old_lines = previous.height if previous is not None else 0
         rendered = self._sync(width)
         self._update_step(rendered.height)
-        if self.on_flush is not None:
+        if rendered.blocks < len(self._blocks):
+            self._schedule(CATCH_UP_S)  # behind the text: another slice after the keys
+        elif self.on_flush is not None:
             self.on_flush(len(self._splitter.text))
         # Only the lines from the old tail down changed: finished lines stay in the styles
         # cache, so a frame re-processes the tail, not the whole visible message.
@@ -283,24 +310,36 @@ class StreamingMarkdown(Widget):
         return self._style
 
     def _sync(self, width: int) -> _Rendered:
-        """Bring the lines for ``width`` up to date: new finished blocks, and the tail."""
+        """Bring the lines for ``width`` up to date: new finished blocks (for at most
+        ``SLICE_S``), then the tail once every finished block is in."""
         style = self._base_style()
         rendered = self._renders.get(width)
         if rendered is None or rendered.style != style:
             rendered = _Rendered(width, style)
             self._renders[width] = rendered
-            while len(self._renders) > 3:  # widths come and go with scrollbars; keep a few
+            while len(self._renders) > 2:  # widths come and go with scrollbars; keep two
                 del self._renders[next(iter(self._renders))]
         console = self.app.console
-        parsed = self._parsed
-        for index in range(rendered.blocks, len(self._blocks)):
-            # Parse each finished block once; a new width only re-renders the tokens.
-            while len(parsed) <= index:
-                parsed.append(parse_block(self._blocks[len(parsed)]))
+        blocks = self._blocks
+        deadline = time.perf_counter() + SLICE_S
+        while rendered.blocks < len(blocks):
+            start = end = rendered.blocks
+            size = 0
+            while end < len(blocks) and (end == start or size + len(blocks[end]) <= GROUP_CHARS):
+                size += len(blocks[end])
+                end += 1
             if rendered.lines:
-                rendered.lines.append(Strip.blank(width, style))
-            rendered.lines.extend(render_block(console, parsed[index], width, style))
-        rendered.blocks = len(self._blocks)
+                rendered.lines.append([Segment(" " * width, style)])
+            group = blocks[start] if end == start + 1 else "\n\n".join(blocks[start:end])
+            strips = render_block(console, group, width, style, last=blocks[end - 1])
+            rendered.lines.extend(list(strip) for strip in strips)
+            rendered.blocks = end
+            if time.perf_counter() > deadline:
+                break
+        if rendered.blocks < len(blocks):
+            if rendered.tail:  # the tail is below blocks not rendered yet: not shown meanwhile
+                rendered.tail, rendered.tail_key = [], None
+            return rendered
         splitter = self._splitter
         key = (splitter.open_start, len(splitter.text))
         if rendered.tail_key != key:
@@ -310,8 +349,9 @@ class StreamingMarkdown(Widget):
             if tail.strip():
                 if rendered.lines:
                     lines.append(Strip.blank(width, style))
-                if splitter.in_fence and len(tail) > TAIL_HIGHLIGHT_LIMIT:
-                    lines.extend(render_plain(tail, width, style))
+                if len(tail) > TAIL_HIGHLIGHT_LIMIT:
+                    # Re-rendering a huge growing block every frame would cost more than one.
+                    lines.extend(render_plain(tail, width, style, wrap=not splitter.in_fence))
                 else:
                     lines.extend(render_block(console, tail, width, style))
             rendered.tail = lines
@@ -349,17 +389,21 @@ class StreamingMarkdown(Widget):
             return 0
         self._ingest()
         self._width = width
-        self._height = self._reserve(self._sync(width).height)
+        rendered = self._sync(width)
+        if rendered.blocks < len(self._blocks) and self.is_mounted:
+            self._schedule(CATCH_UP_S)
+        self._height = self._reserve(rendered.height)
         return self._height
 
     def render_line(self, y: int) -> Strip:
         width = self.content_region.width or self._width
-        rendered = self._sync(width) if width > 0 else None
+        # The lines flushed so far: rendering more is the flush's job, in slices.
+        rendered = self._renders.get(width) or (self._sync(width) if width > 0 else None)
         if rendered is None:
             return Strip.blank(0)
         lines = rendered.lines
         if y < len(lines):
-            return lines[y]
+            return Strip(lines[y], width)
         y -= len(lines)
         if y < len(rendered.tail):
             return rendered.tail[y]

@@ -3,7 +3,8 @@
 Enter sends; Shift+Enter or Ctrl+J inserts a newline (many terminals cannot tell Shift+Enter
 from Enter, Ctrl+J always arrives). Up on the first line walks back through what was sent
 (Down walks forward). Typing ``/`` opens a list of every command with its help; Up/Down move
-in it, Tab completes the highlighted one.
+in it, Tab completes the highlighted one. Messages queued while a turn runs sit above the
+prompt (``QueuedPrompts``); Up in an empty prompt takes the last one back to edit.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from textual.widgets import OptionList, TextArea
 from textual.widgets.option_list import Option
 
 from opencode.tui.messages import PromptSubmitted
+from opencode.tui.widgets.queued import QueuedPrompts
 
 MAX_SUGGESTIONS = 8
 
@@ -63,6 +65,14 @@ class PromptArea(TextArea):
         if parent is None:
             return None
         found = parent.query(SlashSuggestions)
+        return found.first() if found else None
+
+    @property
+    def queued(self) -> QueuedPrompts | None:
+        parent = self.parent
+        if parent is None:
+            return None
+        found = parent.query(QueuedPrompts)
         return found.first() if found else None
 
     def _suggesting(self) -> bool:
@@ -115,6 +125,12 @@ class PromptArea(TextArea):
             box = self.suggestions
             assert box is not None
             box.action_cursor_up()
+            return
+        queued = self.queued
+        if not self.text and queued is not None and len(queued) and not select:
+            # Edit (or cancel, by deleting it) the last message queued behind the turn.
+            self.load_text(queued.pop_last() or "")
+            self.move_cursor(self.document.end)
             return
         if self.cursor_location[0] == 0 and self.sent and not select:
             if self._history_pos is None:
@@ -188,5 +204,6 @@ class PromptBar(Vertical):
     """
 
     def compose(self) -> ComposeResult:
+        yield QueuedPrompts(id="queued")
         yield SlashSuggestions(id="slash-suggestions")
         yield PromptArea(id="prompt")

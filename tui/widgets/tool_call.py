@@ -40,6 +40,25 @@ def key_argument(tool: str, arguments: dict[str, Any]) -> str:
     return ""
 
 
+# How the user's answer (or the rule that answered) reads in a tool call's header.
+PERMISSION_WORDS = {
+    ("allow", "allow_once"): "allowed once",
+    ("allow", "allow_session"): "allowed for this session",
+    ("deny", "deny"): "denied by you",
+    ("deny", "config"): "denied by config",
+    ("allow", "config"): "allowed by config",
+}
+
+
+def permission_tag(decision: str, reason: str) -> str:
+    """``allowed once``, ``denied by config``...; never ``deny: deny``."""
+    words = PERMISSION_WORDS.get((decision, reason))
+    if words:
+        return words
+    verb = {"allow": "allowed", "deny": "denied"}.get(decision, decision)
+    return f"{verb}: {reason}" if reason and reason != decision else verb
+
+
 def format_duration(ms: int | None) -> str:
     if ms is None:
         return ""
@@ -97,6 +116,10 @@ class ToolCallView(Vertical, can_focus=True):
     }
     """
 
+    def focus_on_click(self) -> bool:
+        # A click expands; focus stays where the user types (Tab still reaches tool calls).
+        return False
+
     def __init__(
         self,
         tool: str,
@@ -139,14 +162,24 @@ class ToolCallView(Vertical, can_focus=True):
         self._update_header()
 
     @property
+    def exit_code(self) -> int | None:
+        """A command's non-zero exit code: the call completed, what it ran failed."""
+        code = self.metadata.get("exit_code")
+        return code if isinstance(code, int) and not isinstance(code, bool) and code else None
+
+    @property
     def mark(self) -> str:
         if self.status == "running":
             return SPINNER[self._frame % len(SPINNER)]
+        if self.status == "completed" and self.exit_code is not None:
+            return STATUS_MARK["error"]
         return STATUS_MARK.get(self.status, "?")
 
     def header_text(self) -> Text:
         text = Text()
         style = {"completed": "green", "error": "red", "denied": "yellow"}.get(self.status, "")
+        if self.exit_code is not None:
+            style = "red"
         text.append(f"{self.mark} ", style=style)
         text.append(self.tool, style="bold")
         arg = key_argument(self.tool, self.arguments)
@@ -154,6 +187,8 @@ class ToolCallView(Vertical, can_focus=True):
             text.append(f"  {arg}")
         if self.permission:
             text.append(f"  [{self.permission}]", style="dim")
+        if self.exit_code is not None:
+            text.append(f"  exit {self.exit_code}", style="bold red")
         if self.duration_ms is not None:
             text.append(f"  {format_duration(self.duration_ms)}", style="dim")
         if self.status in ("error", "denied") and self.output.strip():
@@ -166,7 +201,7 @@ class ToolCallView(Vertical, can_focus=True):
         self._header.update(self.header_text())
 
     def set_permission(self, decision: str, reason: str) -> None:
-        self.permission = f"{decision}: {reason}" if reason else decision
+        self.permission = permission_tag(decision, reason)
         self._update_header()
 
     def finish(
@@ -176,7 +211,7 @@ class ToolCallView(Vertical, can_focus=True):
         self.output = output
         self.duration_ms = duration_ms
         self.metadata = metadata
-        self.set_class(status == "error", "-error")
+        self.set_class(status == "error" or self.exit_code is not None, "-error")
         self.set_class(status == "denied", "-denied")
         self._update_header()
         if self.expanded:

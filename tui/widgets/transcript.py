@@ -31,6 +31,8 @@ if TYPE_CHECKING:
 PAGE = 24  # messages mounted per page of history (a few screens full)
 FIRST_PAINT = 6  # of which mounted before the first frame
 MAX_MOUNTED = 3 * PAGE  # messages kept mounted in a live session before the oldest are dropped
+LINE_BUDGET = 3000  # lines kept mounted in a live session (long replies count for their size)
+MIN_MOUNTED = 6  # messages always kept, however long
 
 
 def history_widgets(messages: Sequence[MessageRecord]) -> list[Widget]:
@@ -80,12 +82,29 @@ class Transcript(VerticalScroll):
                 self.check_prune()
 
     def check_prune(self) -> None:
-        """Keep a long live session light: past ``MAX_MOUNTED`` messages, unmount the oldest
-        page (it is in the store, and scrolling to the top loads it back)."""
+        """Keep a long live session light: past ``MAX_MOUNTED`` messages or ``LINE_BUDGET``
+        lines, unmount the oldest messages down to half of either (they are in the store, and
+        scrolling to the top loads them back). Memory then follows what is mounted, not the
+        length of the session."""
         messages = [w for w in self.children if isinstance(w, UserMessage | AssistantMessage)]
-        if len(messages) <= MAX_MOUNTED or (self.is_anchored and self._anchor_released):
+        if len(messages) <= MIN_MOUNTED or (self.is_anchored and self._anchor_released):
             return
-        keep = messages[PAGE]
+        heights = {child: child.outer_size.height for child in self.children}
+        total = sum(heights.values())
+        if len(messages) <= MAX_MOUNTED and total <= LINE_BUDGET:
+            return
+        # Past the count, a page goes (a page is what scrolling up loads back); past the
+        # lines, as many as bring them down to half the budget.
+        drop = PAGE if len(messages) > MAX_MOUNTED else 0
+        keep_count = len(messages)
+        for message in messages:
+            if keep_count <= MIN_MOUNTED or (
+                len(messages) - keep_count >= drop and total <= LINE_BUDGET // 2
+            ):
+                break
+            keep_count -= 1
+            total -= heights[message]
+        keep = messages[len(messages) - keep_count]
         old: list[Widget] = []
         for child in self.children:
             if child is keep:

@@ -131,7 +131,10 @@ class TranscriptBuilder:
     def _message_finished(self, event: MessageFinished) -> None:
         """A finished message has nothing left open: a part or tool call still open here was
         cut off (cancelled, or the process died: stored with no finish)."""
-        message = self.messages.get(event.message_id)
+        # A finished message gets no more events: let it go with its widgets once the
+        # transcript unmounts it (a live session would otherwise keep every reply).
+        message = self.messages.pop(event.message_id, None)
+        self._user_ids.discard(event.message_id)
         if message is None:
             return
         for part in self.parts.values():

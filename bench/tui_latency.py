@@ -1,0 +1,215 @@
+"""Input latency while a reply streams, through the real path end to end.
+
+Usage: python bench/tui_latency.py [--rates 1000,10000,0] [--seconds 5] [--big-chars 1000000]
+
+A loopback HTTP server (``tests.support.stream_server``) streams an OpenAI-style SSE reply in
+4-character deltas to the app (headless, 120x40) in a real session: provider adapter, runner,
+event bus, the store writer (SQLite) and the transcript all do their real work. Rate 0 means
+unthrottled: the server writes as fast as the socket takes it, the worst a local server does.
+
+Printed per rate:
+- keystroke latency (p50/p95/max ms): a key is sent as the terminal driver sends it, every
+  50 ms; measured until the prompt holds it and the next screen refresh has run;
+- the stream's wall time and the process CPU time it cost;
+- Esc-to-interrupted (unthrottled, ``--big-chars`` reply): from Esc until the turn's worker has
+  ended and the status says "interrupted".
+Then the first frame after launch: a fresh interpreter, from ``exec`` to the chat screen's
+first refresh (the median of three).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+CHARS_PER_TOKEN = 4
+PROBE_EVERY_S = 0.05
+# (future, condition): resolved by the first frame composed once the condition holds
+PAINT_WAITERS: list[tuple[asyncio.Future[float], Callable[[], bool]]] = []
+
+
+def sse_body(chars: int) -> tuple[bytes, int]:
+    """An SSE reply of ``chars`` characters in 4-character deltas; and its line length."""
+    from bench.tui_stream import make_reply, tokens_of
+
+    reply = make_reply(chars)
+    lines = []
+    for token in tokens_of(reply):
+        chunk = {"choices": [{"index": 0, "delta": {"content": token}}]}
+        lines.append(f"data: {json.dumps(chunk)}\n\n")
+    line_len = max(len(line.encode()) for line in lines)
+    lines.append('data: {"choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}\n\n')
+    lines.append("data: [DONE]\n\n")
+    return "".join(lines).encode(), line_len
+
+
+def pct(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+async def key_latency(app: object, char: str) -> float:
+    """Send ``char`` as the driver does; ms until the prompt has it and the screen refreshed."""
+    from textual import events
+
+    chat = app.chat  # type: ignore[attr-defined]
+    prompt = chat.prompt
+    loop = asyncio.get_running_loop()
+    painted: asyncio.Future[float] = loop.create_future()
+    PAINT_WAITERS.append((painted, lambda: prompt.text.endswith(char)))
+    start = time.perf_counter()
+    key = events.Key(char, char)
+    key.set_sender(app)  # type: ignore[arg-type]
+    app._driver.send_message(key)  # type: ignore[attr-defined]  # the terminal's own path
+    frame = await painted
+    return (frame - start) * 1000
+
+
+def watch_frames() -> None:
+    """Resolve ``PAINT_WAITERS`` when the screen next composes a frame (headless, the frame
+    goes nowhere; in a terminal this is where it is written out)."""
+    from textual.screen import Screen
+
+    refresh = Screen._compositor_refresh
+
+    def timed(self: Screen[object]) -> None:
+        refresh(self)
+        now = time.perf_counter()
+        for waiter, condition in list(PAINT_WAITERS):
+            if condition():
+                PAINT_WAITERS.remove((waiter, condition))
+                if not waiter.done():
+                    waiter.set_result(now)
+
+    Screen._compositor_refresh = timed  # type: ignore[method-assign]
+
+
+async def run_rate(rate: float, seconds: float, big_chars: int) -> None:
+    from tests.support.stream_server import Reply, StreamServer
+    from tests.support.tui_app import make_test_app
+    from tests.tui.conftest import type_and_send
+
+    chars = big_chars if rate == 0 else int(rate * seconds * CHARS_PER_TOKEN)
+    body, line_len = sse_body(chars)
+    if rate == 0:
+        reply = Reply(body=body, chunk_size=65536)
+    else:
+        lines_per_chunk = max(1, int(rate * 0.01))  # one write every 10 ms
+        reply = Reply(body=body, chunk_size=lines_per_chunk * line_len, delay=0.01)
+    with StreamServer([reply]) as server, tempfile.TemporaryDirectory() as tmp:
+        app = await make_test_app(Path(tmp), base_url=f"{server.url}/v1", open_session=False)
+        async with app.run_test(size=(120, 40)) as pilot:
+            chat = app.chat
+            cpu0, wall0 = time.process_time(), time.perf_counter()
+            await type_and_send(pilot, "stream please")
+            lags: list[float] = []
+            letters = "abcdefghijklmnopqrstuvwxyz"
+            while chat.running or not lags:
+                await asyncio.sleep(PROBE_EVERY_S)
+                if not chat.running:
+                    break
+                lags.append(await key_latency(app, letters[len(lags) % 26]))
+                if len(lags) % 20 == 0:
+                    chat.prompt.clear()
+            wall, cpu = time.perf_counter() - wall0, time.process_time() - cpu0
+            shown = len(chat.transcript.query("StreamingMarkdown").last().text)
+            label = "unthrottled" if rate == 0 else f"{rate:.0f} tokens/s"
+            print(
+                f"{label:>14}: {chars} chars in {wall:.1f} s, CPU {cpu:.1f} s, shown {shown}; "
+                f"keystroke ms p50 {pct(lags, 0.5):.1f}  p95 {pct(lags, 0.95):.1f}  "
+                f"max {max(lags, default=float('nan')):.1f}  ({len(lags)} keys)"
+            )
+            if rate == 0:
+                await esc_latency(app, pilot, server, body)
+
+
+async def esc_latency(app: object, pilot: object, server: object, body: bytes) -> None:
+    from textual import events
+
+    from tests.support.stream_server import Reply
+    from tests.tui.conftest import type_and_send
+
+    chat = app.chat  # type: ignore[attr-defined]
+    server.add(Reply(body=body, chunk_size=65536))  # type: ignore[attr-defined]
+    chat.prompt.clear()
+    await type_and_send(pilot, "again")
+
+    def streaming() -> int:
+        parts = chat.transcript.query("StreamingMarkdown")
+        return len(parts.last().text) if parts else 0
+
+    while streaming() < 50_000:  # noqa: ASYNC110 - polling the widget is the measurement
+        await asyncio.sleep(0.01)
+    start = time.perf_counter()
+    key = events.Key("escape", None)
+    key.set_sender(app)  # type: ignore[arg-type]
+    app._driver.send_message(key)  # type: ignore[attr-defined]
+    while chat.running:  # noqa: ASYNC110 - polling the screen is the measurement
+        await asyncio.sleep(0.001)
+    print(
+        f"{'Esc':>14}: interrupted after {(time.perf_counter() - start) * 1000:.0f} ms "
+        f"(status {chat.status.state!r})"
+    )
+
+
+FIRST_FRAME_CHILD = """
+import asyncio, sys, tempfile, time
+from pathlib import Path
+sys.path.insert(0, {root!r})
+async def main():
+    from tests.support.tui_app import make_test_app
+    app = await make_test_app(Path(tempfile.mkdtemp()), open_session=False)
+    done = asyncio.get_running_loop().create_future()
+    async with app.run_test(size=(120, 40)):
+        while app.screen.__class__.__name__ != "ChatScreen":
+            await asyncio.sleep(0.001)
+        app.screen.call_after_refresh(lambda: done.set_result(time.time()))
+        print(await done - {start})
+asyncio.run(main())
+"""
+
+
+def first_frame() -> None:
+    root = str(Path(__file__).resolve().parent.parent)
+    times = []
+    for _ in range(3):
+        code = FIRST_FRAME_CHILD.format(root=root, start=time.time())
+        out = subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, env=dict(os.environ)
+        )
+        times.append(float(out.stdout.strip().splitlines()[-1]) * 1000)
+    print(
+        f"{'first frame':>14}: {sorted(times)[1]:.0f} ms after exec (runs: "
+        + ", ".join(f"{t:.0f}" for t in times)
+        + ")"
+    )
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rates", default="1000,10000,0", help="tokens/s; 0 = unthrottled")
+    parser.add_argument("--seconds", type=float, default=5.0)
+    parser.add_argument("--big-chars", type=int, default=1_000_000)
+    parser.add_argument("--no-first-frame", action="store_true")
+    opts = parser.parse_args()
+    watch_frames()
+    for rate in (float(r) for r in opts.rates.split(",")):
+        await run_rate(rate, opts.seconds, opts.big_chars)
+    if not opts.no_first_frame:
+        first_frame()
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
