@@ -39,6 +39,7 @@ from opencode.tui.messages import DataChanged, PromptSubmitted
 from opencode.tui.pacing import Pacer
 from opencode.tui.panels.backlog import BacklogPanel
 from opencode.tui.panels.base import DataPanel
+from opencode.tui.panels.corrections import CorrectionsPanel
 from opencode.tui.panels.targets import TargetsPanel
 from opencode.tui.panels.verification import VerificationPanel
 from opencode.tui.panels.workflows import WorkflowsPanel
@@ -57,6 +58,7 @@ if TYPE_CHECKING:
 
 PANELS = {"backlog": "panel-backlog", "target": "panel-targets", "verification": "panel-verify"}
 PANELS["workflow"] = "panel-workflows"
+PANELS["corrections"] = "panel-corrections"
 
 
 class ChatScreen(Screen[None]):
@@ -69,6 +71,8 @@ class ChatScreen(Screen[None]):
         Binding("f4", "toggle_panel('verification')", "Verify"),
         # Not shown in the footer (its layout is pinned by snapshot tests); F5 still opens it.
         Binding("f5", "toggle_panel('workflow')", "Workflows", show=False),
+        # F6/F7 are the prompt's own (TextArea: select line, select all).
+        Binding("f8", "toggle_panel('corrections')", "Corrections", show=False),
         Binding("ctrl+n", "new_session", "New"),
         Binding("ctrl+c", "interrupt", "Interrupt", show=False, priority=True),
         # Priority: the prompt (a TextArea) would otherwise take them to move its cursor.
@@ -99,6 +103,7 @@ class ChatScreen(Screen[None]):
                 yield TargetsPanel(id=PANELS["target"])
                 yield VerificationPanel(id=PANELS["verification"])
                 yield WorkflowsPanel(id=PANELS["workflow"])
+                yield CorrectionsPanel(id=PANELS["corrections"])
         yield StatusLine(id="status")
         yield Footer()
 
