@@ -53,6 +53,10 @@ def run(opts: argparse.Namespace) -> int:
 async def _run(opts: argparse.Namespace, message: str) -> int:
     from opencode.commands.context import open_context_or_report
 
+    if getattr(opts, "trust_project", False):
+        from opencode.sessions.trust import trust_this_run
+
+        trust_this_run()
     ctx = await open_context_or_report(Path.cwd().resolve())
     if isinstance(ctx, int):
         return ctx
