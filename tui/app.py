@@ -60,6 +60,7 @@ class OpencodeApp(App[int]):
         self.config = config
         self.cwd = cwd
         self.engine: Engine = Engine(config, cwd, provider_factory=provider_factory, tools=tools)
+        self._provider_factory, self._tools = provider_factory, tools  # a rebuild after trust
         self.engine.model = model
         self._start = {"session_id": session_id, "continue_latest": continue_latest}
         self._open_session = open_session or bool(session_id or continue_latest)
@@ -74,6 +75,39 @@ class OpencodeApp(App[int]):
     # ------------------------------------------------------------------ lifecycle
 
     async def on_mount(self) -> None:
+        state = self.config.trust
+        if state is not None and not state.trusted and state.has_files:
+            # Before the engine opens: a trusted project's hooks and MCP servers start with it.
+            from opencode.sessions.trust import trust_files
+            from opencode.tui.screens.trust import TrustScreen
+
+            files = [name for name, _ in trust_files(state.root)]
+            screen = TrustScreen(state.root, state.reason, files, list(state.ignored))
+            await self.push_screen(screen, self._trust_answered)
+            return
+        await self._start_up()
+
+    async def _trust_answered(self, trusted: bool | None) -> None:
+        if trusted:
+            from opencode.sessions.config import ConfigError, load_config
+            from opencode.sessions.engine import Engine
+            from opencode.sessions.trust import trust
+
+            trust(self.cwd)
+            try:
+                self.config = load_config(self.cwd, warn=lambda line: None)
+            except ConfigError as exc:
+                self.startup_error = f"{exc} (read now that the project is trusted)"
+                self.exit(2)
+                return
+            model = self.engine.model
+            self.engine = Engine(
+                self.config, self.cwd, provider_factory=self._provider_factory, tools=self._tools
+            )
+            self.engine.model = model
+        await self._start_up()
+
+    async def _start_up(self) -> None:
         from opencode.sessions.store.db import StoreError
 
         try:
