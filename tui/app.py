@@ -117,6 +117,7 @@ class OpencodeApp(App[int]):
             self.exit(1)
             return
         await self.push_screen("chat")
+        self._offer_mcp_prompts()
         # Everything built so far (modules, styles, widgets) lives as long as the app: keep it
         # out of the cyclic collector, whose full passes otherwise stall streaming by 100+ ms.
         self._gc_threshold = gc.get_threshold()
@@ -129,6 +130,31 @@ class OpencodeApp(App[int]):
             )
             if not opened and (self._start["session_id"] or self._start["continue_latest"]):
                 self.startup_error = "could not resume the session"
+
+    def _offer_mcp_prompts(self) -> None:
+        """In the background: the MCP servers' prompts become /SERVER:PROMPT commands."""
+        from opencode.sessions.mcp.specs import has_servers
+
+        if self.engine.tools is None and has_servers(self.config, self.cwd):
+            self.run_worker(
+                self._register_mcp_prompts(),
+                group="mcp-prompts",
+                exclusive=True,
+                exit_on_error=False,
+                description="list MCP prompts",
+            )
+
+    async def _register_mcp_prompts(self) -> None:
+        from opencode.commands.mcp.slash import list_prompts
+        from opencode.commands.registry import CommandError
+        from opencode.tui.commands import register_mcp_prompts, slash_entries
+
+        try:
+            prompts = await list_prompts(self.config, self.cwd)
+        except CommandError:
+            return  # a bad [mcp] table: the first turn reports it
+        if register_mcp_prompts(prompts):
+            self.chat.prompt.entries = slash_entries()
 
     async def on_unmount(self) -> None:
         if self.engine.is_open:
