@@ -216,7 +216,12 @@ def load_config(cwd: Path | None = None, *, warn: Callable[[str], None] | None =
     for path in paths:
         text, data = _read(path)
         origin = _Origin(path, text)
-        if path == project_file and path.resolve() != global_config_path().resolve():
+        explicit = bool(os.environ.get("OPENCODE_CONFIG"))  # the user's own choice of file
+        if (
+            path == project_file
+            and not explicit
+            and path.resolve() != global_config_path().resolve()
+        ):
             # The project layer: decided after the global ones, whose [trust] list counts.
             state = trust.decide(cwd, _trusted_projects(merged))
             if not state.trusted:

@@ -58,6 +58,17 @@ class TrustState:
     # One line per project setting that was ignored because the project is untrusted.
     ignored: list[str] = field(default_factory=list)
 
+    def pending(self) -> list[str]:
+        """What trusting would turn on: the ignored settings, and the project's files read
+        later (MCP servers, Claude hooks, agent profiles) that will be ignored when they are."""
+        later = [".mcp.json", ".claude/settings.json", ".claude/settings.local.json"]
+        found = [
+            f"{name} (ignored while untrusted)" for name in later if _regular(self.root / name)
+        ]
+        if (self.root / ".opencode" / "agents").is_dir():
+            found.append(".opencode/agents (ignored while untrusted)")
+        return [*self.ignored, *(f for f in found if f.split(" ")[0] not in str(self.ignored))]
+
     def advice(self) -> str:
         return f"`opencode trust {self.root}` trusts it"
 

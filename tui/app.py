@@ -76,13 +76,11 @@ class OpencodeApp(App[int]):
 
     async def on_mount(self) -> None:
         state = self.config.trust
-        if state is not None and not state.trusted and state.has_files:
+        if state is not None and not state.trusted and state.pending():
             # Before the engine opens: a trusted project's hooks and MCP servers start with it.
-            from opencode.sessions.trust import trust_files
             from opencode.tui.screens.trust import TrustScreen
 
-            files = [name for name, _ in trust_files(state.root)]
-            screen = TrustScreen(state.root, state.reason, files, list(state.ignored))
+            screen = TrustScreen(state.root, state.reason, state.pending())
             await self.push_screen(screen, self._trust_answered)
             return
         await self._start_up()

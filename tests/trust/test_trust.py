@@ -174,3 +174,15 @@ def test_a_corrupt_store_trusts_nothing(project: Path) -> None:
     trust.store_path().write_text("{not json")
     assert not trust.decide(project).trusted
     assert os.environ.get(trust.ENV_TRUST) is None
+
+
+def test_an_explicit_opencode_config_is_the_users_choice(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OPENCODE_CONFIG", str(project / "opencode.toml"))
+    config = load_config(project, warn=lambda line: None)
+    assert config.permission.tools.get("bash") == "allow"
+    assert config.trust is not None and not config.trust.trusted
+    (project / ".mcp.json").write_text('{"mcpServers": {}}')
+    # Read later, still the project's own: still waits for trust.
+    assert any(".mcp.json" in item for item in config.trust.pending())

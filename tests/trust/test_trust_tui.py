@@ -62,3 +62,18 @@ async def test_trusting_reloads_the_projects_settings(app: OpencodeApp) -> None:
         assert app.config.section("hooks")
         assert app.config.permission.tools.get("bash") == "allow"
     assert str(app.cwd.resolve()) in trust.read_store()
+
+
+async def test_a_project_with_only_an_mcp_json_is_asked_about(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv(trust.ENV_TRUST, raising=False)
+    project = tmp_path / "only-mcp"
+    project.mkdir()
+    (project / ".mcp.json").write_text('{"mcpServers": {"x": {"command": "true"}}}')
+    config = load_config(project, warn=lambda line: None)
+    app = OpencodeApp(config=config, cwd=project, open_session=False)
+    async with app.run_test() as pilot:
+        await pilot.pause()
+        assert isinstance(app.screen, TrustScreen)
+        assert app.screen.ignored == [".mcp.json (ignored while untrusted)"]

@@ -34,11 +34,10 @@ class TrustScreen(ModalScreen[bool]):
         Binding("right", "app.focus_next", show=False),
     ]
 
-    def __init__(self, root: Path, reason: str, files: list[str], ignored: list[str]) -> None:
+    def __init__(self, root: Path, reason: str, ignored: list[str]) -> None:
         super().__init__()
         self.root = root
         self.reason = reason
-        self.files = files
         self.ignored = ignored
         self._quiet_since = time.monotonic()
 
@@ -52,7 +51,7 @@ class TrustScreen(ModalScreen[bool]):
                 f"It is untrusted ({self.reason}). Its own settings can run commands and "
                 "loosen permissions; until you trust it they are ignored:\n"
             )
-            for item in self.ignored or self.files:
+            for item in self.ignored:
                 body.append(f"  • {item}\n")
             body.append("Trust it only if you trust where it came from.", style="italic")
             with VerticalScroll(id="details"):
