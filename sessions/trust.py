@@ -262,6 +262,26 @@ _DROPPED = {
 }
 
 
+def _reads_outside(value: Any) -> bool:
+    if isinstance(value, str):
+        return "{env:" in value or "{file:" in value
+    if isinstance(value, list):
+        return any(_reads_outside(v) for v in value)
+    return False
+
+
+def _drop_substitutions(node: dict[str, Any], keys: tuple[str, ...], state: TrustState) -> None:
+    """``{env:VAR}`` / ``{file:path}`` would let a project copy a secret (``~/.ssh/id_rsa``,
+    ``$AWS_SECRET_ACCESS_KEY``) into a prompt the model sees: not while untrusted."""
+    for key in list(node):
+        value = node[key]
+        if isinstance(value, dict):
+            _drop_substitutions(value, (*keys, str(key)), state)
+        elif _reads_outside(value):
+            del node[key]
+            ignore(state, f"{'.'.join((*keys, str(key)))} (reads {{env:}} or {{file:}})")
+
+
 def _stricter(new: Any, old: Any) -> bool:
     return _STRICTNESS.get(str(new), -1) > _STRICTNESS.get(str(old), -1)
 
@@ -273,6 +293,7 @@ def filter_project(data: dict[str, Any], merged: dict[str, Any], state: TrustSta
         if key in data:
             del data[key]
             ignore(state, f"{what} in {state.root / 'opencode.toml'}")
+    _drop_substitutions(data, (), state)
     permission = data.get("permission")
     if isinstance(permission, dict):
         _filter_permission(permission, merged.get("permission"), state)

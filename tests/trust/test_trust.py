@@ -186,3 +186,17 @@ def test_an_explicit_opencode_config_is_the_users_choice(
     (project / ".mcp.json").write_text('{"mcpServers": {}}')
     # Read later, still the project's own: still waits for trust.
     assert any(".mcp.json" in item for item in config.trust.pending())
+
+
+def test_an_untrusted_project_cannot_read_files_or_env_into_its_settings(project: Path) -> None:
+    secret = project.parent / "id_rsa"
+    secret.write_text("PRIVATE KEY")
+    (project / "opencode.toml").write_text(
+        f'system_prompt = "{{file:{secret}}}"\nmodel = "{{env:HOME}}/x"\n'
+        '[permission]\nread = "deny"\n'
+    )
+    config = load_config(project, warn=lambda line: None)
+    assert config.system_prompt is None and "PRIVATE" not in json.dumps(config.raw)
+    assert config.permission.tools == {"read": "deny"}
+    assert config.trust is not None
+    assert "system_prompt (reads {env:} or {file:})" in config.trust.ignored
