@@ -85,6 +85,12 @@ def _run_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--yes", "-y", action="store_true", help="allow every tool call")
     parser.add_argument(
+        "--trust-project",
+        action="store_true",
+        help="trust this project's own settings (hooks, MCP servers, permission allows) for "
+        "this run, as `opencode trust` would; for scripts in checkouts you control",
+    )
+    parser.add_argument(
         "--on-ask",
         choices=("deny", "fail"),
         default="deny",

@@ -63,12 +63,22 @@ async def _run(opts: argparse.Namespace, message: str | None) -> int:
     """One turn for ``message``; with None, one turn per stdin line (stream-json input)."""
     from opencode.commands.context import open_context_or_report
 
+    if getattr(opts, "trust_project", False):
+        from opencode.sessions.trust import trust_this_run
+
+        trust_this_run()
     ctx = await open_context_or_report(Path.cwd().resolve())
     if isinstance(ctx, int):
         return ctx
     try:
         if message is not None and message.lstrip().startswith("/"):
             from opencode.commands.custom import find_custom
+            from opencode.commands.mcp import slash
+
+            # An MCP prompt (/SERVER:PROMPT args): its text is the message.
+            call = slash.parse(message)
+            if call is not None and call.server in slash.server_names(ctx.config, ctx.cwd):
+                return await _mcp_prompt_turn(ctx, opts, call)
             from opencode.commands.dispatch import run_slash
 
             # A custom command (.opencode/commands/NAME.md): its expansion is the message.
@@ -81,6 +91,19 @@ async def _run(opts: argparse.Namespace, message: str | None) -> int:
         return await _agent_turn(ctx, opts, message)
     finally:
         await ctx.store.close()
+
+
+async def _mcp_prompt_turn(ctx: Any, opts: argparse.Namespace, call: Any) -> int:
+    from opencode.commands.mcp.slash import expand
+    from opencode.commands.registry import CommandError
+
+    try:
+        text = await expand(ctx.config, ctx.cwd, call)
+    except CommandError as exc:
+        hint = f" ({exc.hint})" if exc.hint else ""
+        print(f"opencode run: {exc}{hint}; nothing was sent", file=sys.stderr)
+        return EXIT_USAGE if exc.exit_code == 2 else EXIT_ERROR
+    return await _agent_turn(ctx, opts, text)
 
 
 def _print_notice(notice: Notice) -> None:

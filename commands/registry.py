@@ -44,6 +44,7 @@ COMMAND_MODULES: list[str] = [
     "opencode.commands.mcp.cmds",
     "opencode.commands.rag.cmds",
     "opencode.commands.workflow.cmds",
+    "opencode.commands.trust.cmds",
 ]
 
 

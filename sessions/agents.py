@@ -131,7 +131,14 @@ def agent_limits(config: Config) -> AgentLimits:
 def load_profiles(config: Config, cwd: Path) -> dict[str, AgentProfile]:
     """Every profile by name: built-ins, then agent files, then ``[agent.NAME]`` tables."""
     profiles = dict(BUILTIN_PROFILES)
+    from opencode.sessions.trust import ignore, of_config
+
+    state = of_config(config.trust, cwd)
     for folder in agent_dirs(cwd):
+        if folder.is_dir() and not state.trusted and folder == cwd / ".opencode" / "agents":
+            # Project profiles may grant tools: only once the project is trusted.
+            ignore(state, f"agent profiles in {folder}")
+            continue
         if folder.is_dir():
             for path in sorted(folder.glob("*.md")):
                 profile = profile_from_file(path)

@@ -23,10 +23,13 @@ import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from opencode.sessions.providers.base import ApiKind, ProviderConfig
 from opencode.sessions.secrets import is_secret_name, remember_secret_env
+
+if TYPE_CHECKING:
+    from opencode.sessions.trust import TrustState
 
 API_KINDS: tuple[ApiKind, ...] = ("openai", "anthropic", "ollama", "local")
 ACTIONS = ("allow", "ask", "deny")
@@ -132,6 +135,9 @@ class Config:
     raw: dict[str, Any] = field(default_factory=dict)
     # Dotted key -> "file:line" of the file that set it last (`opencode config explain`).
     key_origins: dict[str, str] = field(default_factory=dict)
+    # Workspace trust of the project at cwd (sessions/trust.py); None only for hand-built
+    # configs, which have no project layer.
+    trust: TrustState | None = None
 
     @property
     def db_path(self) -> Path:
@@ -200,19 +206,46 @@ def load_config(cwd: Path | None = None, *, warn: Callable[[str], None] | None =
     """Read, overlay, substitute and check the config files. ``warn`` gets one line per key
     nothing reads (default: stderr)."""
     cwd = (cwd or Path.cwd()).resolve()
+    from opencode.sessions import trust
+
     merged: dict[str, Any] = {}
     origins: dict[str, _Origin] = {}
     paths = config_paths(cwd)
+    project_file = cwd / "opencode.toml"
+    state: trust.TrustState | None = None
     for path in paths:
         text, data = _read(path)
         origin = _Origin(path, text)
+        explicit = bool(os.environ.get("OPENCODE_CONFIG"))  # the user's own choice of file
+        if (
+            path == project_file
+            and not explicit
+            and path.resolve() != global_config_path().resolve()
+        ):
+            # The project layer: decided after the global ones, whose [trust] list counts.
+            state = trust.decide(cwd, _trusted_projects(merged))
+            if not state.trusted:
+                trust.filter_project(data, merged, state)
         _substitute(data, origin, ())
         _merge(merged, data, origins, origin, ())
+    if state is None:  # no project opencode.toml: .mcp.json / .claude files still count
+        state = trust.decide(cwd, _trusted_projects(merged))
     config = _build(merged, origins, paths, cwd)
+    config.trust = state
     config.key_origins = {k: o.where(tuple(k.split("."))) for k, o in origins.items()}
     for line in unknown_key_warnings(merged, origins):
         (warn or _stderr_warning)(line)
     return config
+
+
+def _trusted_projects(merged: dict[str, Any]) -> list[str]:
+    """``[trust] projects`` of the layers read so far (global ones only: a project's own
+    ``[trust]`` is dropped before it is merged)."""
+    table = merged.get("trust")
+    projects = table.get("projects", []) if isinstance(table, dict) else []
+    if not isinstance(projects, list) or not all(isinstance(p, str) for p in projects):
+        raise ConfigError("[trust] projects: expected a list of directory paths")
+    return list(projects)
 
 
 @dataclass(frozen=True, slots=True)
@@ -586,6 +619,8 @@ TOP_LEVEL_KEYS: set[str] = {
     # [rewind]: bash snapshot budget, read by sessions/rewind/snapshots.py.
     "rewind",
     "compaction",  # sessions/compaction.py (Settings.from_config checks its keys)
+    # [trust] projects = [...]: trusted project roots (global config only; sessions/trust.py).
+    "trust",
 }
 # ``[provider.NAME]`` keys beyond the ones ``_provider`` checks: options adapters read.
 PROVIDER_OPTION_KEYS: set[str] = {

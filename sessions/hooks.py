@@ -171,8 +171,15 @@ def load_hooks(config_section: dict[str, Any], cwd: Path, sources: list[Path]) -
     """Hooks from config (``[hooks]``), then from Claude Code's settings files."""
     where = str(sources[-1]) if sources else "opencode.toml"
     hooks = parse_hooks(config_section, where)
+    from opencode.sessions.trust import ignore, project_root, state_for
+
+    state = state_for(cwd)
     for settings in claude_settings_files(cwd):
         if not settings.is_file():
+            continue
+        if not state.trusted and project_root(settings).is_relative_to(state.root):
+            # A project's own Claude settings run commands: only once the project is trusted.
+            ignore(state, f"hooks in {settings}")
             continue
         try:
             data = json.loads(settings.read_text(encoding="utf-8"))

@@ -60,6 +60,7 @@ class OpencodeApp(App[int]):
         self.config = config
         self.cwd = cwd
         self.engine: Engine = Engine(config, cwd, provider_factory=provider_factory, tools=tools)
+        self._provider_factory, self._tools = provider_factory, tools  # a rebuild after trust
         self.engine.model = model
         self._start = {"session_id": session_id, "continue_latest": continue_latest}
         self._open_session = open_session or bool(session_id or continue_latest)
@@ -74,6 +75,37 @@ class OpencodeApp(App[int]):
     # ------------------------------------------------------------------ lifecycle
 
     async def on_mount(self) -> None:
+        state = self.config.trust
+        if state is not None and not state.trusted and state.pending():
+            # Before the engine opens: a trusted project's hooks and MCP servers start with it.
+            from opencode.tui.screens.trust import TrustScreen
+
+            screen = TrustScreen(state.root, state.reason, state.pending())
+            await self.push_screen(screen, self._trust_answered)
+            return
+        await self._start_up()
+
+    async def _trust_answered(self, trusted: bool | None) -> None:
+        if trusted:
+            from opencode.sessions.config import ConfigError, load_config
+            from opencode.sessions.engine import Engine
+            from opencode.sessions.trust import trust
+
+            trust(self.cwd)
+            try:
+                self.config = load_config(self.cwd, warn=lambda line: None)
+            except ConfigError as exc:
+                self.startup_error = f"{exc} (read now that the project is trusted)"
+                self.exit(2)
+                return
+            model = self.engine.model
+            self.engine = Engine(
+                self.config, self.cwd, provider_factory=self._provider_factory, tools=self._tools
+            )
+            self.engine.model = model
+        await self._start_up()
+
+    async def _start_up(self) -> None:
         from opencode.sessions.store.db import StoreError
 
         try:
@@ -83,6 +115,7 @@ class OpencodeApp(App[int]):
             self.exit(1)
             return
         await self.push_screen("chat")
+        self._offer_mcp_prompts()
         # Everything built so far (modules, styles, widgets) lives as long as the app: keep it
         # out of the cyclic collector, whose full passes otherwise stall streaming by 100+ ms.
         self._gc_threshold = gc.get_threshold()
@@ -95,6 +128,31 @@ class OpencodeApp(App[int]):
             )
             if not opened and (self._start["session_id"] or self._start["continue_latest"]):
                 self.startup_error = "could not resume the session"
+
+    def _offer_mcp_prompts(self) -> None:
+        """In the background: the MCP servers' prompts become /SERVER:PROMPT commands."""
+        from opencode.sessions.mcp.specs import has_servers
+
+        if self.engine.tools is None and has_servers(self.config, self.cwd):
+            self.run_worker(
+                self._register_mcp_prompts(),
+                group="mcp-prompts",
+                exclusive=True,
+                exit_on_error=False,
+                description="list MCP prompts",
+            )
+
+    async def _register_mcp_prompts(self) -> None:
+        from opencode.commands.mcp.slash import list_prompts
+        from opencode.commands.registry import CommandError
+        from opencode.tui.commands import register_mcp_prompts, slash_entries
+
+        try:
+            prompts = await list_prompts(self.config, self.cwd)
+        except CommandError:
+            return  # a bad [mcp] table: the first turn reports it
+        if register_mcp_prompts(prompts):
+            self.chat.prompt.entries = slash_entries()
 
     async def on_unmount(self) -> None:
         if self.engine.is_open:

@@ -263,3 +263,44 @@ def slash_entries() -> list[tuple[str, str]]:
     for name, text in REGISTRY.slash_entries():
         entries.setdefault(name, text)
     return sorted(entries.items())
+
+
+# ---------------------------------------------------------------- MCP prompts (/SERVER:PROMPT)
+
+
+def register_mcp_prompts(prompts: list[tuple[str, str, list[str]]]) -> int:
+    """Register each MCP prompt (``/SERVER:PROMPT``, description, argument names) as a chat
+    command whose expansion is sent as the message; returns how many are new."""
+    taken = {c.path for c in REGISTRY.commands()}
+    added = 0
+    for slash, description, arguments in prompts:
+        path = (slash.lstrip("/"),)
+        if path in taken:
+            continue
+        usage = " ".join(f"{a}=..." for a in arguments)
+        REGISTRY.register(
+            Command(
+                path=path,
+                help=f"{description or 'MCP prompt'} {usage}".strip(),
+                handler=_mcp_prompt_handler(slash),
+                args=(Arg("arguments", positional=True, multiple=True, help="its arguments"),),
+                surface="tui",
+            )
+        )
+        added += 1
+    return added
+
+
+def _mcp_prompt_handler(slash: str) -> Handler:
+    async def handler(ctx: CommandContext, values: dict[str, Any]) -> CommandResult:
+        from opencode.commands.mcp.slash import PromptCall, expand
+
+        chat = _chat(ctx, slash.lstrip("/"))
+        if getattr(chat, "running", False):
+            raise CommandError("a turn is running; press Esc to cancel it first")
+        server, _, prompt = slash.lstrip("/").partition(":")
+        words = tuple(values.get("arguments") or ())
+        chat.start_turn(await expand(ctx.config, ctx.cwd, PromptCall(server, prompt, words)))
+        return CommandResult()
+
+    return handler

@@ -88,7 +88,7 @@ def load_specs(config: Config, cwd: Path, warnings: list[str] | None = None) -> 
     keys nothing reads (a typo such as ``comand``) are added to ``warnings``."""
     specs: dict[str, ServerSpec] = {}
     path = cwd / MCP_JSON
-    if path.is_file():
+    if path.is_file() and _project_trusted(config, cwd):
         for spec in _from_mcp_json(path):
             specs[spec.name] = spec
     table = config.section("mcp")
@@ -119,7 +119,19 @@ def _unknown_keys(table: dict[str, Any], where: str, warnings: list[str] | None)
 
 def has_servers(config: Config, cwd: Path) -> bool:
     """Cheap: is any MCP server configured here (no parsing beyond a file check)?"""
-    return bool(config.section("mcp")) or (cwd / MCP_JSON).is_file()
+    project = (cwd / MCP_JSON).is_file() and _project_trusted(config, cwd)
+    return bool(config.section("mcp")) or project
+
+
+def _project_trusted(config: Config, cwd: Path) -> bool:
+    """Whether the project's own ``.mcp.json`` may start servers (sessions/trust.py); when
+    not, say so (once)."""
+    from opencode.sessions.trust import ignore, of_config
+
+    state = of_config(config.trust, cwd)
+    if not state.trusted:
+        ignore(state, f"MCP servers in {cwd / MCP_JSON}")
+    return state.trusted
 
 
 def _from_mcp_json(path: Path) -> list[ServerSpec]:

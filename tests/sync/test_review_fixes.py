@@ -26,7 +26,7 @@ def _alive(pid: int) -> bool:
     return state != "Z"
 
 
-def _wait_dead(pid: int, within_s: float = 2.0) -> bool:
+def _wait_dead(pid: int, within_s: float = 10.0) -> bool:
     deadline = time.monotonic() + within_s
     while time.monotonic() < deadline:
         if not _alive(pid):

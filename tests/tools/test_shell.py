@@ -21,7 +21,7 @@ async def bash(ctx: ToolContext, command: str, **args: Any) -> ToolResult:
     return await execute(BashTool(), {"command": command, **args}, ctx)
 
 
-def gone(pid: int, within_s: float = 3.0) -> bool:
+def gone(pid: int, within_s: float = 10.0) -> bool:
     """True once ``pid`` no longer runs (absent, or a zombie waiting for its reaper)."""
     deadline = time.monotonic() + within_s
     while time.monotonic() < deadline:

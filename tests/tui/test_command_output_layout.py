@@ -26,8 +26,8 @@ async def test_result_set_before_mount_completes_gets_its_full_height(make_app: 
         # ... then the command's result arrives before the widget's Mount event.
         output.set_result(RESULT, [], failed=False)
         await wait_for(pilot, lambda: output.is_mounted)
-        await pilot.pause()
-        assert output.region.height >= 13
+        # Layout runs after a refresh: wait for it (a height stuck at 1 never gets there).
+        await wait_for(pilot, lambda: output.region.height >= 13)
 
 
 async def test_result_after_mount_gets_its_full_height(make_app: Any) -> None:
@@ -38,8 +38,8 @@ async def test_result_after_mount_gets_its_full_height(make_app: Any) -> None:
         await wait_for(pilot, lambda: output.is_mounted)
         await pilot.pause()
         output.set_result(RESULT, [], failed=False)
-        await pilot.pause()
-        assert output.region.height >= 13
+        # Layout runs after a refresh: wait for it (a height stuck at 1 never gets there).
+        await wait_for(pilot, lambda: output.region.height >= 13)
 
 
 async def test_output_after_clear_is_in_view_even_when_the_user_had_scrolled_up(

@@ -6,6 +6,8 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from opencode.tui.widgets.tool_call import ToolCallView
 from tests.support.stream_server import StreamServer
 from tests.tui.conftest import sse_reply, type_and_send, wait_for
@@ -107,12 +109,16 @@ async def test_allow_for_session_is_persisted_and_reapplied_on_resume(
 
 
 async def test_stray_typing_does_not_answer_the_permission_modal(
-    make_app: Any, server: StreamServer, project: Path
+    make_app: Any, server: StreamServer, project: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Issue 17: the user keeps typing ("list files", Enter...) as the modal opens. Keys that
     arrive while it is new are ignored, "s" grants nothing, and only a key after a pause
     answers it."""
     from opencode.tui.screens.permission import PermissionScreen
+
+    # The stray keys must arrive faster than the arming pause, as a person's typing does;
+    # on a loaded machine the pilot can take longer than 0.5 s between two presses.
+    monkeypatch.setattr(PermissionScreen, "ARMING_S", 3.0)
 
     server.add(sse_reply("openai_step1_edit_call.sse"), sse_reply("openai_step2_final.sse"))
     app = make_app(extra=ASK_EDIT)

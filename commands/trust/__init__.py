@@ -1,0 +1,1 @@
+"""`opencode trust [PATH] | --list | --revoke PATH`: workspace trust."""
