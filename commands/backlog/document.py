@@ -23,6 +23,10 @@ from typing import TYPE_CHECKING, Any
 from opencode.commands.backlog.exporter import _compact, item_block
 from opencode.commands.backlog.model import SECTION_HEADINGS, BacklogItem, normalize_title
 from opencode.commands.backlog.parser import (
+    _CHECKBOX,
+    _FIELD,
+    LIST_FIELDS,
+    SCALAR_FIELDS,
     ParsedBacklog,
     _fence_mask,
     parse_backlog,
@@ -124,6 +128,94 @@ async def load_document(store: Store) -> Document | None:
     return Document(path=row["path"], text=row["text"], spans=spans)
 
 
+# Fields an edit command changes that can be patched on their own lines; any other change
+# re-renders the whole item.
+_LABELS = {
+    "one_liner": "One-liner",
+    "effort": "Effort",
+    "priority": "Priority",
+    "risk": "Risk",
+    "source": "Source",
+    "completed_on": "Completed",
+    "status": "Status",
+}
+
+
+def patch_block(
+    lines: list[str], item: BacklogItem, old: dict[str, Any], section: str | None
+) -> list[str] | None:
+    """The item's lines with only what changed edited (a value, a ticked box, a new
+    evidence bullet, a **Status** line when it left its section); None when the change is of
+    another kind or the patched lines would not read back as ``item``."""
+    new = item.fields()
+    changed = {name for name in new if new[name] != old.get(name)}
+    if not changed <= set(_LABELS) | {"criteria", "evidence"} or section is None:
+        return None
+    fence, _ = _fence_mask(lines, [])
+    where: dict[str, list[int]] = {}
+    for i, line in enumerate(lines):
+        match = None if fence[i] or i == 0 else _FIELD.match(line.strip())
+        if match:
+            label = match.group("label").strip().lower()
+            attr = SCALAR_FIELDS.get(label) or LIST_FIELDS.get(label)
+            if attr:
+                where.setdefault(attr, []).append(i)
+    if any(len(found) > 1 for found in where.values()):
+        return None
+    at = {attr: found[0] for attr, found in where.items()}
+    replaced: dict[int, str | None] = {}
+    after: dict[int, list[str]] = {}
+    anchor = max((at[a] for a in _LABELS if a in at), default=0)
+    wanted = dict(new)
+    wanted["status"] = item.status if item.status != section else ""
+    for attr in _LABELS:
+        if attr != "status" and attr not in changed:
+            continue
+        value = wanted[attr]
+        if attr in at:
+            match = _FIELD.match(lines[at[attr]].strip())
+            assert match is not None
+            replaced[at[attr]] = f"**{match.group('label')}**: {value}" if value else None
+        elif value:
+            after.setdefault(anchor, []).append(f"**{_LABELS[attr]}**: {value}")
+    if "criteria" in changed:
+        boxes = [
+            i
+            for i in range(at.get("criteria", len(lines)) + 1, len(lines))
+            if not fence[i] and _CHECKBOX.match(lines[i].strip())
+        ]
+        olds, news = old["criteria"], new["criteria"]
+        if len(boxes) != len(olds) or [c["text"] for c in olds] != [c["text"] for c in news]:
+            return None
+        for i, was, now in zip(boxes, olds, news, strict=True):
+            if was["done"] != now["done"]:
+                mark = "[x]" if now["done"] else "[ ]"
+                line = lines[i]
+                start = line.index("[")
+                replaced[i] = line[:start] + mark + line[start + 3 :]
+    if "evidence" in changed:
+        added = new["evidence"][len(old["evidence"]) :]
+        if new["evidence"][: len(old["evidence"])] != old["evidence"]:
+            return None
+        if "evidence" in at:
+            last = at["evidence"]
+            while last + 1 < len(lines) and lines[last + 1].strip().startswith(("- ", "* ")):
+                last += 1
+            after.setdefault(last, []).extend(f"- {e}" for e in added)
+        else:
+            after.setdefault(anchor, []).extend(["**Evidence**:", *(f"- {e}" for e in added)])
+    out: list[str] = []
+    for i, line in enumerate(lines):
+        kept = replaced.get(i, line) if i in replaced else line
+        if kept is not None:
+            out.append(kept)
+        out += after.get(i, [])
+    check = parse_backlog("\n".join([f"## {SECTION_HEADINGS[section]}", "", *out]))
+    if len(check.items) != 1 or check.items[0].fields() != new:
+        return None
+    return out
+
+
 def _section_insert_point(lines: list[str], sections: list[str | None], status: str) -> int | None:
     """The last content line of the first section for ``status`` (None: no such section)."""
     heads = [i for i, s in enumerate(sections) if s == status and lines[i].startswith("## ")]
@@ -162,6 +254,10 @@ def render_document(document: Document, items: list[BacklogItem]) -> str:
         if item.fields() == span.fields:
             continue
         if span.kind == "block":
+            patched = patch_block(lines[start : end + 1], item, span.fields, span.section)
+            if patched is not None:
+                replace[start] = (end, patched)
+                continue
             struck = span.struck or (span.section == "archived" and item.number is None)
             block = item_block(item, struck=struck)
             if item.status != span.section:

@@ -104,13 +104,39 @@ async def test_an_edit_changes_only_that_items_lines(run: Run, tmp_path: Path) -
     ]
     assert changed
     for tag, i1, i2 in changed:
-        touched = set(range(i1, i2)) if i2 > i1 else {i1 - 1, i1}  # an insert sits between
-        assert touched & allowed and (touched <= allowed or tag == "insert"), (tag, i1, i2)
+        # an insert goes after line i1 - 1, which must be one of the item's own lines
+        touched = set(range(i1, i2)) if i2 > i1 else {i1 - 1}
+        assert touched <= allowed, (tag, i1, i2)
+    # only the lines that say something new: a ticked box, Completed/Status/Evidence
+    added = [
+        line
+        for tag, _, _, j1, j2 in difflib.SequenceMatcher(a=before, b=after).get_opcodes()
+        if tag != "equal"
+        for line in after[j1:j2]
+    ]
+    assert len(added) == 5, added
     text = "\n".join(after)
     assert "- [x] Memory usage constant regardless of response size" in text
+    assert "**Status**: done" in text and "- commit 1a2b3c4" in text
     back = {i.key: i for i in parse_backlog(text).items}
     assert back["Task-012"].status == "done"
     assert back["Task-012"].evidence == ["commit 1a2b3c4"]
+
+
+async def test_a_rewritten_item_is_rendered_in_place(run: Run, tmp_path: Path) -> None:
+    await run("backlog", "import", str(SEED))
+    # a new notes text cannot be patched line by line: the item is written anew, in place
+    assert (await run("backlog", "update", "Task-012", "--file", "src/x.rs")).exit_code == 0
+    out = tmp_path / "export.md"
+    assert (await run("backlog", "export", "--output", str(out), "--check")).exit_code == 0
+    before = _normalised(SEED).split("\n")
+    after = out.read_text(encoding="utf-8").split("\n")
+    span = _item_span(before, "(Task-012)")
+    assert before[: span.start] == after[: span.start]
+    tail = len(before) - span.stop
+    assert before[span.stop :] == after[len(after) - tail :]
+    back = {i.key: i for i in parse_backlog("\n".join(after)).items}
+    assert back["Task-012"].files == ["src/x.rs"]
 
 
 async def test_added_item_goes_into_its_section(run: Run, tmp_path: Path) -> None:
@@ -138,3 +164,26 @@ async def test_field_that_cannot_come_back_is_reported(run: Run, tmp_path: Path)
     assert any(d.startswith("Task-012") for d in result.data["differences"])
     plain = await run("backlog", "export", "--output", str(out))
     assert plain.exit_code == 0 and "warning: not reproducible: Task-012" in (plain.text or "")
+
+
+async def test_one_line_items_that_outgrow_their_line_move_to_their_section(
+    run: Run, tmp_path: Path
+) -> None:
+    await run("backlog", "import", str(SEED))
+    assert (await run("backlog", "update", "Task-007", "--status", "ready")).exit_code == 0
+    assert (await run("backlog", "done", "Task-009", "--evidence", "commit 9")).exit_code == 0
+    out = tmp_path / "export.md"
+    result = await run("backlog", "export", "--output", str(out), "--check")
+    assert result.exit_code == 0, result.data["differences"]
+    text = out.read_text(encoding="utf-8")
+    assert "~~**Task-007**" not in text and "### Implement real HTTP streaming (Task-007)" in text
+    assert "## ✅ Done" in text  # the seed has no Done section: one is added at the end
+    back = {i.key: i for i in parse_backlog(text).items}
+    assert (back["Task-007"].status, back["Task-009"].status) == ("ready", "done")
+    # everything else is still the seed, line for line
+    kept = set(_normalised(SEED).split("\n"))
+    assert "## 📊 Sync Integration Summary" in kept and kept - set(text.split("\n")) == {
+        "- ~~**Task-007**: Implement real HTTP streaming~~ ✅ - **COMPLETED** 2025-09-19 with "
+        "production implementation",
+        "- **Task-009**: Replace test console output ← **Medium Priority (deferred)**",
+    }
