@@ -270,13 +270,17 @@ def render_document(document: Document, items: list[BacklogItem]) -> str:
         else:  # the one-line form cannot say it any more: a full block in its section
             replace[start] = (end, [])
             homeless.append(item)
-    homeless += [i for i in items if i.id not in placed and i not in homeless]
+    moved = {id(item) for item in homeless}
+    homeless += [i for i in items if i.id not in placed and id(i) not in moved]
     inserts: dict[int, list[str]] = {}
     new_sections: dict[str, list[str]] = {}
+    points: dict[str, int | None] = {}
     for item in homeless:
         struck = item.status == "archived"
         block = item_block(item, struck=struck)
-        point = _section_insert_point(lines, sections, item.status)
+        if item.status not in points:
+            points[item.status] = _section_insert_point(lines, sections, item.status)
+        point = points[item.status]
         if point is None:
             section = new_sections.setdefault(item.status, [])
             section += _separated(item.status, block) if section else ["", *block]
