@@ -79,6 +79,8 @@ def parse_registry(text: str, cwd: Path) -> tuple[list[Entry], list[str]]:
         raise RegistryError(
             [f"not valid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}"]
         ) from None
+    except RecursionError:
+        raise RegistryError(["JSON nested too deeply; not a target registry"]) from None
     if not isinstance(data, dict) or not isinstance(data.get("targets"), list):
         raise RegistryError(['expected an object with a "targets" list: {"targets": [...]}'])
     problems: list[str] = []

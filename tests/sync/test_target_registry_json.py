@@ -93,3 +93,6 @@ async def test_bad_registry_imports_nothing_and_lists_every_problem(
     shape = write(tmp_path / "list.json", "[]")
     result = await call(ctx, "target", "import", str(shape))
     assert result.error is not None and '"targets" list' in result.error.message
+    deep = write(tmp_path / "deep.json", "[" * 100_000 + "]" * 100_000)
+    result = await call(ctx, "target", "import", str(deep))
+    assert result.error is not None and "nested too deeply" in result.error.message
