@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import calendar
 import difflib
+import subprocess
+import sys
 from pathlib import Path
 
 from opencode.commands.backlog.parser import parse_backlog, repair_mojibake
@@ -187,3 +189,20 @@ async def test_one_line_items_that_outgrow_their_line_move_to_their_section(
         "production implementation",
         "- **Task-009**: Replace test console output ← **Medium Priority (deferred)**",
     }
+
+
+def test_shell_export_to_stdout_is_the_seed_and_warnings_go_to_stderr(tmp_path: Path) -> None:
+    def opencode(*words: str) -> subprocess.CompletedProcess[bytes]:
+        return subprocess.run(
+            [sys.executable, "-m", "opencode.commands.cli", *words],
+            cwd=tmp_path,
+            capture_output=True,
+            timeout=60,
+        )
+
+    assert opencode("backlog", "import", str(MALFORMED)).returncode == 0
+    exported = opencode("backlog", "export")
+    assert exported.returncode == 0
+    assert exported.stdout.decode("utf-8").rstrip("\n") == _normalised(MALFORMED).rstrip("\n")
+    assert b"not reproducible" in exported.stderr and b"not reproducible" not in exported.stdout
+    assert opencode("backlog", "export", "--check").returncode == 1
