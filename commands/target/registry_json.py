@@ -58,7 +58,6 @@ class Entry:
 class ImportReport:
     created: list[str] = field(default_factory=list)
     updated: list[str] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
 
 
 def _text_or_none(value: Any, where: str, problems: list[str]) -> str | None:
