@@ -300,11 +300,18 @@ class Registry:
             command = self._commands.get(key) or self._aliases.get(key)
             if command:
                 return command, list(words[length:])
+        if words and words[0] in self.groups() and words[1:2] in ([], ["-h"], ["--help"]):
+            # `opencode backlog`, `opencode backlog --help`: the group's commands, exit 0
+            raise HelpRequested(f"commands of {words[0]}", self.overview(words[:1]))
         raise UsageError(
             f"unknown command: {' '.join(words) or '(none)'}", self.overview(words[:1])
         )
 
     def parse(self, words: Sequence[str], prog: str = "opencode") -> tuple[Command, dict[str, Any]]:
+        if len(words) == 2 and words[1] in ("-h", "--help") and self._group_only(words[0]):
+            # `opencode mcp --help`: the group's commands, also where `opencode mcp` alone
+            # is an alias of one of them
+            raise HelpRequested(f"commands of {words[0]}", self.overview(words[:1]))
         command, rest = self.find(words)
         if "-h" in rest or "--help" in rest:
             raise HelpRequested(f"help for {command.name}", command.usage(prog))
@@ -340,6 +347,10 @@ class Registry:
         except ValueError as exc:
             raise UsageError(f"cannot parse {line!r}: {exc}") from exc
         return self.parse(words, prog="")
+
+    def _group_only(self, word: str) -> bool:
+        """``word`` names a group of commands, not a command of its own."""
+        return word in self.groups() and (word,) not in self._commands
 
     def overview(self, prefix: Sequence[str] = ()) -> str:
         lines = ["Commands:"]

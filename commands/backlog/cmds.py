@@ -380,8 +380,13 @@ async def backlog_import(ctx: CommandContext, args: dict[str, Any]) -> CommandRe
         raise CommandError(f"backlog file {path} does not exist") from exc
     except (OSError, UnicodeDecodeError) as exc:
         raise CommandError(f"cannot read backlog file {path}: {exc}") from exc
+    from opencode.commands.backlog.document import save_document, spans_for
+
     parsed = parse_backlog(text)
+    as_written = {item.line: item.fields() for item in parsed.items}
     created, updated, moved = await _repo(ctx).import_items(parsed.items, parsed.planned_at)
+    # kept so that export writes this file back, changed items only re-rendered
+    await save_document(ctx.store, str(path), parsed.text, spans_for(parsed, as_written))
     problems = [f"{path.name}:{p.line}: {p.severity}: {p.message}" for p in parsed.problems]
     lines = [f"imported {path}: {len(created)} new, {len(updated)} updated"] + problems
     # The file wins, also over a status a sync or `done` set: say so, since evidence stays.
@@ -408,13 +413,32 @@ async def backlog_import(ctx: CommandContext, args: dict[str, Any]) -> CommandRe
     "backlog",
     "export",
     help="write the backlog as groomed-backlog markdown (stdout or --output FILE)",
-    args=[Arg("output", option="--output", short="-o", help="write to this file")],
+    args=[
+        Arg("output", option="--output", short="-o", help="write to this file"),
+        Arg(
+            "check",
+            option="--check",
+            flag=True,
+            help="exit 1 when a re-import would not give every stored field back",
+        ),
+        Arg(
+            "fresh",
+            option="--fresh",
+            flag=True,
+            help="render every item anew instead of writing the imported file back",
+        ),
+    ],
 )
 async def backlog_export(ctx: CommandContext, args: dict[str, Any]) -> CommandResult:
+    from opencode.commands.backlog.document import check_export, load_document, render_document
     from opencode.commands.backlog.exporter import export_backlog
 
     items = await _repo(ctx).list_items()
-    markdown = export_backlog(items)
+    document = None if args.get("fresh") else await load_document(ctx.store)
+    markdown = render_document(document, items) if document else export_backlog(items)
+    differences = check_export(markdown, items)
+    warnings = [f"warning: not reproducible: {d}" for d in differences]
+    code = 1 if differences and args.get("check") else 0
     if args.get("output"):
         path = _path(ctx, args["output"])
         try:
@@ -422,10 +446,17 @@ async def backlog_export(ctx: CommandContext, args: dict[str, Any]) -> CommandRe
         except OSError as exc:
             raise CommandError(f"cannot write {path}: {exc.strerror}") from exc
         return CommandResult(
-            data={"path": str(path), "items": len(items)},
-            text=f"exported {len(items)} items to {path}",
+            data={"path": str(path), "items": len(items), "differences": differences},
+            text="\n".join([f"exported {len(items)} items to {path}", *warnings]),
+            exit_code=code,
         )
-    return CommandResult(data={"items": len(items), "markdown": markdown}, text=markdown)
+    for warning in warnings:  # stdout carries the markdown: say it on the progress channel
+        ctx.progress(warning)
+    return CommandResult(
+        data={"items": len(items), "markdown": markdown, "differences": differences},
+        text=markdown,
+        exit_code=code,
+    )
 
 
 @command(

@@ -102,8 +102,15 @@ def _compact(item: BacklogItem) -> str | None:
     return line
 
 
-def export_backlog(items: list[BacklogItem], title: str | None = None) -> str:
-    date = time.strftime("%Y-%m-%d", time.gmtime())
+def export_backlog(
+    items: list[BacklogItem], title: str | None = None, planned_at: float | None = None
+) -> str:
+    """A fresh rendering (no imported document to write back). The title's date is the plan
+    date — ``planned_at``, else the earliest item's — so a re-import keeps the baseline; today
+    only for a backlog that has none."""
+    dates = [i.planned_at for i in items if i.planned_at > 0]
+    when = planned_at or (min(dates) if dates else time.time())
+    date = time.strftime("%Y-%m-%d", time.gmtime(when))
     lines = [f"# {title or f'Groomed Task Backlog - {date}'}", ""]
     lines.append(f"*Exported by opencode backlog export ({len(items)} tasks)*")
     by_status: dict[str, list[BacklogItem]] = {status: [] for status in EXPORT_ORDER}

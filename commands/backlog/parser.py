@@ -94,6 +94,11 @@ class ParsedBacklog:
     title: str = ""
     # The date in the file's title ("Groomed Task Backlog - 2025-09-20") as a UTC timestamp.
     planned_at: float | None = None
+    # The text the items were read from (mojibake repaired), and for each item's first line
+    # (1-based, ``BacklogItem.line``) its last non-blank line: the export writes an unchanged
+    # item's lines back verbatim (see ``document``).
+    text: str = ""
+    ends: dict[int, int] = field(default_factory=dict)
 
     @property
     def errors(self) -> list[Problem]:
@@ -289,6 +294,8 @@ class _Parser:
             group=group if status == "archived" else "",
             line=head + 1,
         )
+        last = max((i for i in block if self.lines[i].strip()), default=head)
+        self.result.ends[head + 1] = last + 1
         notes: list[str] = []
         details_line: int | None = None
         body = block[1:]
@@ -558,7 +565,9 @@ def repair_mojibake(text: str) -> str | None:
 def parse_backlog(text: str) -> ParsedBacklog:
     """Parse the whole file; never raises on content (problems are listed instead)."""
     repaired = repair_mojibake(text)
-    result = _Parser(repaired if repaired is not None else text).run()
+    source = repaired if repaired is not None else text
+    result = _Parser(source).run()
+    result.text = source
     if repaired is not None:
         result.problems.insert(
             0,

@@ -6,6 +6,7 @@ Declarations only; the work is in ``opencode.commands.target.repo`` and
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from pathlib import Path
@@ -334,4 +335,68 @@ async def target_tag(ctx: CommandContext, args: dict[str, Any]) -> CommandResult
         data={"version": args["version"], "tagged": tagged, "skipped": skipped},
         text=text,
         changed=frozenset({"target"}),
+    )
+
+
+@command(
+    "target",
+    "import",
+    help='read a target registry JSON file ({"targets": [...]}); known names are updated',
+    args=[Arg("file", positional=True, required=True, help="the registry .json file")],
+)
+async def target_import(ctx: CommandContext, args: dict[str, Any]) -> CommandResult:
+    from opencode.commands.target.registry_json import (
+        RegistryError,
+        import_registry,
+        parse_registry,
+    )
+
+    path = Path(os.path.expanduser(args["file"]))
+    path = path if path.is_absolute() else ctx.cwd / path
+    try:
+        entries, warnings = parse_registry(path.read_text(encoding="utf-8"), ctx.cwd)
+    except FileNotFoundError as exc:
+        raise CommandError(f"registry file {path} does not exist") from exc
+    except (OSError, UnicodeDecodeError) as exc:
+        raise CommandError(f"cannot read registry file {path}: {exc}") from exc
+    except RegistryError as exc:
+        raise CommandError(
+            f"{path} is not a usable target registry (nothing imported):\n  "
+            + "\n  ".join(exc.problems)
+        ) from exc
+    report = await import_registry(ctx.store, entries)
+    lines = [f"imported {path}: {len(report.created)} new, {len(report.updated)} updated"]
+    return CommandResult(
+        data={
+            "file": str(path),
+            "created": report.created,
+            "updated": report.updated,
+            "warnings": warnings,
+        },
+        text="\n".join(lines + [f"warning: {w}" for w in warnings]),
+        changed=frozenset({"target"}),
+    )
+
+
+@command(
+    "target",
+    "export",
+    help="write the target registry as JSON (stdout or --output FILE)",
+    args=[Arg("output", option="--output", short="-o", help="write to this file")],
+)
+async def target_export(ctx: CommandContext, args: dict[str, Any]) -> CommandResult:
+    from opencode.commands.target.registry_json import export_registry
+
+    text = await export_registry(ctx.store, ctx.cwd)
+    if not args.get("output"):
+        return CommandResult(data=json.loads(text), text=text.rstrip("\n"))
+    path = Path(os.path.expanduser(args["output"]))
+    path = path if path.is_absolute() else ctx.cwd / path
+    try:
+        path.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise CommandError(f"cannot write {path}: {exc.strerror}") from exc
+    count = len(json.loads(text)["targets"])
+    return CommandResult(
+        data={"path": str(path), "targets": count}, text=f"exported {count} targets to {path}"
     )
