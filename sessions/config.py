@@ -585,9 +585,14 @@ TOP_LEVEL_KEYS: set[str] = {
     "rag",
     # [rewind]: bash snapshot budget, read by sessions/rewind/snapshots.py.
     "rewind",
+    # The global fallback chain and the model-list cache TTL (providers/resilience).
+    "fallback",
+    "models_ttl_s",
 }
 # ``[provider.NAME]`` keys beyond the ones ``_provider`` checks: options adapters read.
 PROVIDER_OPTION_KEYS: set[str] = {
+    # The context meter's window (sessions/providers/resilience/context.py).
+    "context_window",
     "model_path",
     "threads",
     "n_ctx",
@@ -602,6 +607,16 @@ PROVIDER_OPTION_KEYS: set[str] = {
     "idle_timeout",
     "stream_timeout",
     "coalesce",
+    # Provider resilience (sessions/providers/resilience/settings.py): fallback chains,
+    # breakers, client-side rate limits, model checks, prices.
+    "fallback",
+    "failure_threshold",
+    "cooldown_s",
+    "rpm",
+    "tpm",
+    "check_models",
+    "price",
+    "first_token_timeout_s",
 }
 
 
