@@ -87,6 +87,7 @@ class Engine:
         self.last_usage: Usage | None = None
         self.answered_by: str | None = None
         self._windows: dict[str, int] = {}
+        self._probed: set[str] = set()
         # MCP servers ([mcp.*], .mcp.json): one manager per engine, made on first use, its
         # servers started on the first turn that offers tools. ``mcp_warn`` gets one line per
         # server problem (default: stderr; a front end that owns the screen replaces it).
@@ -305,16 +306,20 @@ class Engine:
 
     async def refresh_context_window(self, ref: str | None = None) -> int | None:
         """Ask the endpoint for the model's context window (llama.cpp ``/props``, the models
-        list) when config does not set one; remembered for this engine. Never raises."""
-        from opencode.sessions.providers.resilience.context import endpoint_window
+        list) when it may be asked (``probe_allowed``); once per model per engine. Never
+        raises; None when unknown."""
+        from opencode.sessions.providers.resilience.context import endpoint_window, probe_allowed
 
-        ref = ref or self.model or (self.session.model if self.session else None)
+        ref = (
+            ref or self.answered_by or self.model or (self.session.model if self.session else None)
+        )
         try:
             provider, model_name = self.config.resolve_model(ref or self.config.model)
         except Exception:
             return None
         key = f"{provider.name}/{model_name}"
-        if key not in self._windows:
+        if key not in self._windows and key not in self._probed and probe_allowed(provider):
+            self._probed.add(key)
             found = await endpoint_window(provider, model_name)
             if found:
                 self._windows[key] = found

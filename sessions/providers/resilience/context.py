@@ -5,7 +5,9 @@ model of the provider, or a table ``context_window = { "MODEL" = 200000 }``); wh
 reports (llama.cpp's ``GET /props`` ``n_ctx``, a models list entry's ``context_length`` /
 ``context_window`` / ``max_model_len``); the embedded model's ``n_ctx``; a default by model
 family. The endpoint is asked only by ``endpoint_window`` (the engine, once per model), never
-during a turn.
+during a turn, and only where ``probe_allowed``: the built-in ``llamacpp`` provider, or any
+provider with ``context_window = "auto"`` (a GET to an endpoint nobody said answers it could
+cost a paid gateway a request, or land on a proxy that logs it).
 """
 
 from __future__ import annotations
@@ -62,6 +64,14 @@ def configured_window(provider: ProviderConfig, model: str) -> int | None:
         if name.startswith(prefix):
             return window
     return None
+
+
+def probe_allowed(provider: ProviderConfig) -> bool:
+    """Whether the endpoint may be asked for its window (see the module docstring)."""
+    value = provider.options.get("context_window")
+    if value == "auto":
+        return True
+    return provider.name == "llamacpp" and value is None and provider.api == "openai"
 
 
 def parse_props(data: Any) -> int | None:
