@@ -117,15 +117,20 @@ async def _agent_turn(
 
     engine = Engine(ctx.config, ctx.cwd, allow=allow, allow_all=opts.yes)
     engine.model = opts.model
-    failures: list[str] = []  # this turn's failed chain entries, for the "answered by" line
+    failures: list[str] = []  # the failed chain entries of this call, for "answered by"
+    said: set[str] = set()  # "answered by" lines already printed: once per run each
 
     def on_notice(notice: Notice) -> None:
         if notice.kind == "fallback":
-            failures.append(notice.text.split("; trying ", 1)[0])
+            # "a/m1 failed (connect); trying b/m2" -> "a/m1 failed: connect"
+            why = notice.text.partition(" failed (")[2].partition("); trying ")[0]
+            failures.append(f"{notice.ref} failed: {why}" if why else f"{notice.ref} failed")
         elif notice.kind == "answered" and notice.requested not in (None, notice.ref):
-            why = "; ".join(failures) or f"{notice.requested} failed"
-            print(f"opencode run: answered by {notice.ref} ({why})", file=sys.stderr)
+            line = f"answered by {notice.ref} ({'; '.join(failures) or 'fallback'})"
             failures.clear()
+            if line not in said:
+                said.add(line)
+                print(f"opencode run: {line}", file=sys.stderr)
             return
         elif notice.kind == "exhausted":
             failures.clear()

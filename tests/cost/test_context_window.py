@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from opencode.sessions.config import load_config
 from opencode.sessions.engine import Engine
 from opencode.sessions.permissions_api import PermissionAnswer, PermissionRequest
@@ -94,3 +96,19 @@ async def test_engine_meter_uses_props_only_for_llamacpp(
         assert len(stream_server.requests) == asked
     finally:
         await engine.close()
+
+
+def test_a_bad_context_window_is_a_config_error(tmp_path: Path) -> None:
+    from opencode.sessions.config import ConfigError
+    from opencode.sessions.providers.resilience.settings import load_settings
+
+    for bad in ('"big"', "-1", '{ "m" = 0 }', "true"):
+        project = tmp_path / f"p{abs(hash(bad))}"
+        project.mkdir()
+        (project / "opencode.toml").write_text(
+            f'model = "x/m"\n[provider.x]\napi = "openai"\nbase_url = "http://h/v1"\n'
+            f"context_window = {bad}\n",
+            encoding="utf-8",
+        )
+        with pytest.raises(ConfigError, match='context_window.*"auto"'):
+            load_settings(load_config(project))

@@ -51,7 +51,7 @@ def test_fallback_answer_is_recorded_with_its_model_and_its_price(
     assert abs(session["cost"] - expected) < 1e-12
 
     text = opencode(project, "run", "-c", "again?")
-    assert "answered by b/m2 (a/m1 failed (connect)" in text.stderr, text.stderr
+    assert "answered by b/m2 (a/m1 failed: connect)" in text.stderr, text.stderr
     assert text.stderr.count("answered by") == 1
     (session,) = query("SELECT cost FROM session")
     assert abs(session["cost"] - 2 * expected) < 1e-12  # the session adds up its messages
