@@ -77,7 +77,8 @@ def _run_parser() -> argparse.ArgumentParser:
         "--max-cost",
         type=_cost_limit,
         metavar="USD",
-        help="no further model call once this turn has cost more than USD (the reply so far "
+        help="no further model call once this turn (subagents included) has cost more than USD "
+        "(the reply so far "
         "is saved; exit code 4). Needs a price for every model of the chain "
         '([provider.NAME.price."MODEL"]; a local endpoint counts as free), else nothing is '
         "sent (exit 2). 0 allows free models only",

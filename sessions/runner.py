@@ -349,6 +349,23 @@ class Runner:
         step: _Step | None = None
         cost: float | None = None  # the turn's, over the steps whose cost is known
         answered_by: str | None = None
+        # What this turn's subagents spent (their messages' costs, on this bus): part of what
+        # the turn cost, so --max-cost counts it too.
+        spent_by_children: list[float] = []
+        tree = {session.id}  # this session and the subagent sessions started under it
+
+        def children(event: object) -> None:
+            if isinstance(event, SessionStarted) and event.parent_id in tree:
+                tree.add(event.session_id)
+            elif (
+                isinstance(event, MessageFinished)
+                and event.session_id != session.id
+                and event.session_id in tree
+                and event.cost is not None
+            ):
+                spent_by_children.append(event.cost)
+
+        unsubscribe = self.bus.subscribe(children)
         self._cancel = asyncio.Event()
         try:
             if self.mcp is not None:
@@ -361,6 +378,9 @@ class Runner:
                 if steps >= limit:
                     finish = "max_steps"
                     break
+                if spent_by_children:
+                    cost = (cost or 0.0) + sum(spent_by_children)
+                    spent_by_children.clear()
                 if max_cost is not None and cost is not None and cost > max_cost:
                     finish = "max_cost"
                     break
@@ -433,6 +453,7 @@ class Runner:
             finish, error_text = "permission_required", str(exc)
         except asyncio.CancelledError:
             self._cancel.set()
+            unsubscribe()
             if step is not None:
                 await self.bus.emit(
                     MessageFinished(
@@ -466,6 +487,9 @@ class Runner:
                     ErrorOccurred(session.id, None, new_id("prt"), 0, error_text, _INTERNAL_HINT)
                 )
             finish = "error"
+        unsubscribe()
+        if spent_by_children:  # a step's children, when the turn ended right after it
+            cost = (cost or 0.0) + sum(spent_by_children)
         event = TurnFinished(session.id, finish, total, steps, error_text, cost, answered_by)
         await self.bus.emit(event)
         # --- hooks: Stop (reported only; a Stop hook does not make the model go on)

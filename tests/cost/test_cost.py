@@ -116,3 +116,29 @@ def test_max_cost_without_a_price_is_refused_before_anything_is_sent(
 
     bad = opencode(project, "run", "--max-cost", "-1", "hi")
     assert bad.code == 2 and "0 or more" in bad.stderr
+
+
+def test_max_cost_counts_what_the_turns_subagents_spent(tmp_path: Path) -> None:
+    from typing import Any
+
+    from tests.agents.routing_server import RoutingServer, first_user, last_role, task_calls, text
+    from tests.engine.helpers import write_config
+
+    def route(body: dict[str, Any]) -> Reply:
+        if first_user(body).startswith("child-"):
+            return text("child answer")  # 11 in + 1 out
+        if last_role(body) == "user":
+            return task_calls(("a job", "child-A", None))  # 20 in + 5 out
+        return text("parent goes on")
+
+    # 1000 per million tokens: the parent's step costs 0.025, the child's call 0.012
+    price = '[provider.mock.price."test-model"]\ninput = 1000\noutput = 1000\n'
+    with RoutingServer(route) as server:
+        write_config(tmp_path, "openai", server.url, price)
+        run = opencode(tmp_path, "run", "--format", "json", "--max-cost", "0.03", "go")
+        parent_calls = [e for e in server.log if not e.is_child]
+    assert run.code == 4, run.stderr
+    finish = [e for e in run.of_type("finish") if "parent_session_id" not in e]
+    assert finish[0]["reason"] == "max_cost"
+    assert abs(finish[0]["cost"] - 0.037) < 1e-9  # the parent's step and its child's call
+    assert len(parent_calls) == 1  # the parent never made its second call
