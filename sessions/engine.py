@@ -405,8 +405,8 @@ def _local_endpoint(provider: ProviderConfig) -> bool:
     """An embedded model or a server on this machine: nothing is billed for its tokens."""
     from urllib.parse import urlsplit
 
-    if provider.api in ("local", "ollama"):
-        return True
+    if provider.api == "local":
+        return True  # an Ollama or OpenAI-style URL may be a paid gateway: only loopback counts
     try:
         host = (urlsplit(provider.base_url).hostname or "").lower()
     except ValueError:
