@@ -54,7 +54,8 @@ def _run_parser() -> argparse.ArgumentParser:
         description="Run one agent turn headless and print the result. Piped stdin is appended "
         'to the message. A message starting with / runs that command (e.g. "/sync status").',
         epilog="Exit codes: 0 finished, 1 provider/runtime error, 2 usage/config error, "
-        "3 permission needed (--on-ask fail), 130 interrupted, 141 stdout closed.",
+        "3 permission needed (--on-ask fail), 4 stopped by --max-cost, 130 interrupted, "
+        "141 stdout closed.",
     )
     parser.add_argument("message", nargs="*", help="the message (words are joined by spaces)")
     _add_session_options(parser, "continue")
@@ -81,6 +82,16 @@ def _run_parser() -> argparse.ArgumentParser:
         help="stop after N model calls (default: max_steps in config, 25)",
     )
     parser.add_argument(
+        "--max-cost",
+        type=_cost_limit,
+        metavar="USD",
+        help="no further model call once this turn (subagents included) has cost more than USD "
+        "(the reply so far "
+        "is saved; exit code 4). Needs a price for every model of the chain "
+        '([provider.NAME.price."MODEL"]; a local endpoint counts as free), else nothing is '
+        "sent (exit 2). 0 allows free models only",
+    )
+    parser.add_argument(
         "--allow", action="append", metavar="TOOL[,TOOL]", help="allow these tools without asking"
     )
     parser.add_argument("--yes", "-y", action="store_true", help="allow every tool call")
@@ -97,6 +108,18 @@ def _run_parser() -> argparse.ArgumentParser:
         help="when a tool needs permission: deny it and go on (default), or stop with exit code 3",
     )
     return parser
+
+
+def _cost_limit(value: str) -> float:
+    import math
+
+    try:
+        limit = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not an amount (e.g. 0.50)") from None
+    if not math.isfinite(limit) or limit < 0:
+        raise argparse.ArgumentTypeError(f"{value!r}: give an amount of 0 or more (e.g. 0.50)")
+    return limit
 
 
 def _main_parser() -> argparse.ArgumentParser:

@@ -3,8 +3,9 @@
 Never waits for an answer nobody can give: a tool that needs permission is denied (the model
 is told, a ``permission`` event is printed) or, with ``--on-ask fail``, ends the run with exit 3.
 Exit codes: 0 finished, 1 provider/runtime error, 2 usage/config error, 3 permission needed,
-130 interrupted (SIGINT/SIGTERM; what streamed so far is persisted, marked interrupted),
-141 stdout closed by its reader (persisted as interrupted too).
+4 stopped by ``--max-cost`` (the reply so far is saved), 130 interrupted (SIGINT/SIGTERM; what
+streamed so far is persisted, marked interrupted), 141 stdout closed by its reader (persisted
+as interrupted too).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ if TYPE_CHECKING:
     from opencode.sessions.providers.resilience.chain import Notice
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_PERMISSION, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
+EXIT_MAX_COST = 4  # --max-cost was passed: the turn stopped before its next step
 EXIT_OUTPUT_CLOSED = 141  # 128 + SIGPIPE, as `yes | head` reports it
 
 
@@ -112,6 +114,8 @@ def _print_notice(notice: Notice) -> None:
         return  # each is followed by what it led to (a retry, a fallback, the end)
     if notice.kind == "answered" and notice.requested in (None, notice.ref):
         return  # the model asked for answered: nothing to say
+    if notice.kind == "fallback":
+        return  # said once, with the reason, by the "answered" line (or by "exhausted")
     print(f"opencode run: {notice.text}", file=sys.stderr)
 
 
@@ -150,7 +154,26 @@ async def _agent_turn(
 
     engine = Engine(ctx.config, ctx.cwd, allow=allow, allow_all=opts.yes)
     engine.model = opts.model
-    engine.on_notice = _print_notice
+    failures: list[str] = []  # the failed chain entries of this call, for "answered by"
+    said: set[str] = set()  # "answered by" lines already printed: once per run each
+
+    def on_notice(notice: Notice) -> None:
+        if notice.kind == "fallback":
+            # "a/m1 failed (connect); trying b/m2" -> "a/m1 failed: connect"
+            why = notice.text.partition(" failed (")[2].partition("); trying ")[0]
+            failures.append(f"{notice.ref} failed: {why}" if why else f"{notice.ref} failed")
+        elif notice.kind == "answered" and notice.requested not in (None, notice.ref):
+            line = f"answered by {notice.ref} ({'; '.join(failures) or 'fallback'})"
+            failures.clear()
+            if line not in said:
+                said.add(line)
+                print(f"opencode run: {line}", file=sys.stderr)
+            return
+        elif notice.kind == "exhausted":
+            failures.clear()
+        _print_notice(notice)
+
+    engine.on_notice = on_notice
     await engine.open(asker, store=ctx.store)  # borrowed: _run closes it
     task = asyncio.current_task()
     loop = asyncio.get_running_loop()
@@ -190,10 +213,17 @@ async def _agent_turn(
     close_failed = False
     try:
         await engine.start(session_id=opts.session, continue_latest=opts.cont, title=opts.title)
+        max_cost = getattr(opts, "max_cost", None)
+        if max_cost is not None:
+            model = custom[0].model if custom is not None else None
+            problem = engine.max_cost_problem(max_cost, model)
+            if problem is not None:
+                print(f"opencode run: {problem}; nothing was sent", file=sys.stderr)
+                return EXIT_USAGE
         if custom is not None:
             result = await _send_custom(engine, opts, custom[0], custom[1], asker)
         elif message is not None:
-            result = await engine.send(message, max_steps=opts.max_steps)
+            result = await engine.send(message, max_steps=opts.max_steps, max_cost=max_cost)
         else:
             # stream-json input: one turn per line, in order, all in this session; a bad line
             # is reported (an `error` event naming it) and the run goes on. Exit status: the
@@ -206,7 +236,7 @@ async def _agent_turn(
                     bad_lines += 1
                     _report_line_error(printer, engine, item, opts.format)
                     continue
-                last = await engine.send(item.text, max_steps=opts.max_steps)
+                last = await engine.send(item.text, max_steps=opts.max_steps, max_cost=max_cost)
                 code = _turn_exit(last)
                 worst = max(worst, code)
                 if code == EXIT_PERMISSION:
@@ -260,6 +290,8 @@ async def _agent_turn(
     if result.finish == "permission_required":
         print(f"opencode run: {result.error}", file=sys.stderr)
         return EXIT_PERMISSION
+    if result.finish == "max_cost":
+        return EXIT_MAX_COST
     return EXIT_OK
 
 
@@ -315,6 +347,7 @@ async def _send_custom(
     return await engine.send(
         text,
         max_steps=opts.max_steps,
+        max_cost=getattr(opts, "max_cost", None),
         model=command.model,
         request_options={"tools": tools} if tools else None,
     )

@@ -11,8 +11,10 @@ subagent's session also have ``parent_session_id``):
 - ``permission``   call_id, tool, subject, decision (allow|deny), reason
 - ``tool_result``  call_id, tool, status (completed|error|denied), output, duration_ms
 - ``error``        message, hint
-- ``finish``       reason (stop|length|tool_calls|max_steps|error|permission_required|interrupted),
-                   steps, usage {input_tokens, output_tokens}
+- ``finish``       reason (stop|length|tool_calls|max_steps|max_cost|error|permission_required|
+                   interrupted), steps, usage {input_tokens, output_tokens}, cost (the turn's,
+                   null when no model price is known), model (the model that answered the last
+                   step when a fallback did, else null)
 """
 
 from __future__ import annotations
@@ -110,6 +112,11 @@ class TextPrinter:
                 self._at_line_start = True
             if event.finish == "max_steps":
                 self._err(f"stopped after {event.steps} steps (--max-steps)")
+            elif event.finish == "max_cost":
+                self._err(
+                    f"stopped after {event.steps} steps: this turn cost {event.cost or 0:.4f} "
+                    "(--max-cost); the reply so far is saved, continue with -c"
+                )
 
     def _child(self, event: SessionEvent, indent: str) -> None:
         if isinstance(event, SessionStarted):
@@ -198,4 +205,6 @@ class JsonPrinter:
                     "output_tokens": event.usage.output_tokens,
                 },
                 error=event.error,
+                cost=event.cost,
+                model=event.model,
             )

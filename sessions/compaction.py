@@ -122,12 +122,18 @@ def estimate_tokens(history: list[ChatMessage]) -> int:
     return chars // CHARS_PER_TOKEN
 
 
-def context_window(provider: ProviderConfig) -> int:
-    """The model's window in tokens: configured, else a default by where the model runs."""
-    for key in ("context_window", "n_ctx"):
-        value = provider.options.get(key)
-        if isinstance(value, int) and value > 0:
-            return value
+def context_window(provider: ProviderConfig, model: str = "") -> int:
+    """The model's window in tokens: what config sets for it (the same reading as the
+    context meter's: a number or a table per model, a local model's n_ctx, a model family's
+    known window), else a default by where the model runs."""
+    from opencode.sessions.providers.resilience.context import configured_window
+
+    configured = configured_window(provider, model)
+    if configured:
+        return configured
+    value = provider.options.get("n_ctx")
+    if isinstance(value, int) and value > 0:
+        return value
     host = urlparse(provider.base_url).hostname or ""
     local = provider.api in ("local", "ollama") or host in ("localhost", "127.0.0.1", "::1")
     return LOCAL_WINDOW if local else REMOTE_WINDOW
@@ -173,10 +179,10 @@ def window_for(config: Config, ref: str) -> int:
     from opencode.sessions.config import ConfigError
 
     try:
-        provider_config, _ = config.resolve_model(ref)
+        provider_config, model_name = config.resolve_model(ref)
     except ConfigError:
         return REMOTE_WINDOW
-    return context_window(provider_config)
+    return context_window(provider_config, model_name)
 
 
 async def load_history(
@@ -329,10 +335,12 @@ async def maybe_compact(
     session = await runner.repo.get(session_id)
     if session is None:
         return None
-    provider_config, _ = runner.config.resolve_model(model or session.model or runner.config.model)
+    provider_config, model_name = runner.config.resolve_model(
+        model or session.model or runner.config.model
+    )
     history = await load_history(runner.repo, runner.config, session_id, model)
     tokens = estimate_tokens(history) + len(incoming) // CHARS_PER_TOKEN
-    if tokens < settings.threshold * context_window(provider_config):
+    if tokens < settings.threshold * context_window(provider_config, model_name):
         return None
     try:
         return await compact(runner, session_id, model=model, trigger="auto")

@@ -621,9 +621,14 @@ TOP_LEVEL_KEYS: set[str] = {
     "compaction",  # sessions/compaction.py (Settings.from_config checks its keys)
     # [trust] projects = [...]: trusted project roots (global config only; sessions/trust.py).
     "trust",
+    # The global fallback chain and the model-list cache TTL (providers/resilience).
+    "fallback",
+    "models_ttl_s",
 }
 # ``[provider.NAME]`` keys beyond the ones ``_provider`` checks: options adapters read.
 PROVIDER_OPTION_KEYS: set[str] = {
+    # The context meter's window (sessions/providers/resilience/context.py).
+    "context_window",
     "model_path",
     "threads",
     "n_ctx",
@@ -638,8 +643,17 @@ PROVIDER_OPTION_KEYS: set[str] = {
     "idle_timeout",
     "stream_timeout",
     "coalesce",
-    # Compaction (sessions/compaction.py): the model's context window in tokens.
-    "context_window",
+    # context_window (above) is also where compaction starts (sessions/compaction.py).
+    # Provider resilience (sessions/providers/resilience/settings.py): fallback chains,
+    # breakers, client-side rate limits, model checks, prices.
+    "fallback",
+    "failure_threshold",
+    "cooldown_s",
+    "rpm",
+    "tpm",
+    "check_models",
+    "price",
+    "first_token_timeout_s",
 }
 
 

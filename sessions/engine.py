@@ -24,6 +24,7 @@ from opencode.sessions.events import (
     SessionStarted,
     SessionTitled,
     TurnFinished,
+    Usage,
 )
 
 if TYPE_CHECKING:
@@ -31,6 +32,7 @@ if TYPE_CHECKING:
     from opencode.sessions.config import Config
     from opencode.sessions.mcp.manager import McpManager
     from opencode.sessions.permissions_api import PermissionAsker
+    from opencode.sessions.providers.base import ProviderConfig
     from opencode.sessions.providers.resilience.chain import Notice
     from opencode.sessions.providers.resilience.hub import ResilienceHub
     from opencode.sessions.runner import ProviderFactory, Runner
@@ -83,6 +85,12 @@ class Engine:
         self.notices: list[Notice] = []
         # Told when an automatic compaction happened before a turn (front ends say so).
         self.on_compacted: Callable[[Compaction], None] | None = None
+        # For the context meter: the last call's usage, the model that answered it when a
+        # fallback did, and context windows learnt from endpoints (by PROVIDER/MODEL).
+        self.last_usage: Usage | None = None
+        self.answered_by: str | None = None
+        self._windows: dict[str, int] = {}
+        self._probed: set[str] = set()
         # MCP servers ([mcp.*], .mcp.json): one manager per engine, made on first use, its
         # servers started on the first turn that offers tools. ``mcp_warn`` gets one line per
         # server problem (default: stderr; a front end that owns the screen replaces it).
@@ -228,6 +236,7 @@ class Engine:
         max_steps: int | None = None,
         model: str | None = None,
         request_options: dict[str, Any] | None = None,
+        max_cost: float | None = None,
     ) -> TurnFinished:
         """One user turn in the current session (a new one if there is none). ``model`` and
         ``request_options`` apply to this turn only (a custom command's model and tools)."""
@@ -246,6 +255,7 @@ class Engine:
                 model=model or self.model,
                 max_steps=max_steps,
                 request_options=request_options,
+                max_cost=max_cost,
             )
 
     async def compact(
@@ -274,6 +284,80 @@ class Engine:
         if done is not None and self.on_compacted is not None:
             self.on_compacted(done)
         return done
+
+    def max_cost_problem(self, max_cost: float, model: str | None = None) -> str | None:
+        """None when a ``max_cost`` limit can be kept for ``model`` (default: the engine's),
+        else why not: every model of its fallback chain needs a known price (a local endpoint
+        counts as free), and a limit of 0 allows free models only. ``ConfigError`` for a bad
+        model or resilience key."""
+        from opencode.sessions.providers.resilience.settings import load_settings
+
+        ref = model or self.model or (self.session.model if self.session else None)
+        provider, model_name = self.config.resolve_model(ref or self.config.model)
+        for entry in load_settings(self.config).chain(provider.name, model_name):
+            price = entry.policy.prices.get(entry.model)
+            free = (price is not None and price.input == 0 and price.output == 0) or (
+                price is None and _local_endpoint(entry.provider)
+            )
+            where = f'[provider.{entry.provider.name}.price."{entry.model}"]'
+            if price is None and not free:
+                return (
+                    f"--max-cost: {entry.ref} has no known price, so its cost cannot be "
+                    f"counted; set {where} input = ..., output = ... (per million tokens) "
+                    "in opencode.toml, or drop --max-cost"
+                )
+            if max_cost == 0 and not free:
+                return (
+                    f"--max-cost 0 allows free models only, and {entry.ref} has a price "
+                    f"({where}); raise the limit or use a free (local) model"
+                )
+        return None
+
+    def context_usage(self) -> tuple[int, int | None] | None:
+        """(tokens the last model call used: its prompt plus its reply, the context window of
+        the model that answered or None when unknown); None before any call reported usage.
+        The window comes from ``context_window`` in config, the endpoint (``/props`` of
+        llama.cpp, the models list) once fetched by ``refresh_context_window``, or a default
+        by model family."""
+        if self.last_usage is None:
+            return None
+        used = self.last_usage.input_tokens + self.last_usage.output_tokens
+        ref = self.answered_by or self.model or (self.session.model if self.session else None)
+        return used, self._windows.get(ref or "") or self._configured_window(ref)
+
+    def _configured_window(self, ref: str | None) -> int | None:
+        from opencode.sessions.providers.resilience.context import configured_window
+
+        if not ref and not self.config.model:
+            return None
+        try:
+            provider, model_name = self.config.resolve_model(ref or self.config.model)
+        except Exception:  # a stale ref from an old session: no meter rather than an error
+            return None
+        return configured_window(provider, model_name)
+
+    async def refresh_context_window(self, ref: str | None = None) -> int | None:
+        """Ask the endpoint for the model's context window (llama.cpp ``/props``, the models
+        list) when it may be asked (``probe_allowed``); once per model per engine. Never
+        raises; None when unknown."""
+        from opencode.sessions.providers.resilience.context import endpoint_window, probe_allowed
+
+        ref = (
+            ref or self.answered_by or self.model or (self.session.model if self.session else None)
+        )
+        try:
+            provider, model_name = self.config.resolve_model(ref or self.config.model)
+        except Exception:
+            return None
+        key = f"{provider.name}/{model_name}"
+        if key not in self._windows and key not in self._probed and probe_allowed(provider):
+            self._probed.add(key)
+            found = await endpoint_window(provider, model_name)
+            if found:
+                self._windows[key] = found
+                if ref:
+                    self._windows[ref] = found
+        return self._windows.get(key)
 
     def _notice(self, notice: Notice) -> None:
         self.notices.append(notice)
@@ -339,3 +423,24 @@ class Engine:
         elif isinstance(event, MessageFinished) and event.usage is not None:
             session.input_tokens += event.usage.input_tokens
             session.output_tokens += event.usage.output_tokens
+        if isinstance(event, MessageFinished):
+            session.cost += event.cost or 0.0
+            if event.usage is not None and (event.usage.input_tokens or event.usage.output_tokens):
+                self.last_usage = event.usage
+            if event.model:
+                self.answered_by = event.model
+            elif event.usage is not None:
+                self.answered_by = None
+
+
+def _local_endpoint(provider: ProviderConfig) -> bool:
+    """An embedded model or a server on this machine: nothing is billed for its tokens."""
+    from urllib.parse import urlsplit
+
+    if provider.api == "local":
+        return True  # an Ollama or OpenAI-style URL may be a paid gateway: only loopback counts
+    try:
+        host = (urlsplit(provider.base_url).hostname or "").lower()
+    except ValueError:
+        return False
+    return host in ("localhost", "::1") or host.startswith("127.")

@@ -89,6 +89,17 @@ class ProviderError:
     code: str | None = None
 
 
+@dataclass(slots=True)
+class Answered:
+    """The resilience chain's last word on one model call that answered: which model did
+    (``PROVIDER/MODEL``, a fallback's when the requested one failed), the one asked for, and
+    what the call cost (None when that model has no configured price)."""
+
+    model: str
+    requested: str | None = None
+    cost: float | None = None
+
+
 ProviderEvent = (
     TextDelta
     | ReasoningDelta
@@ -98,6 +109,7 @@ ProviderEvent = (
     | Usage
     | Finish
     | ProviderError
+    | Answered
 )
 
 # --------------------------------------------------------------------------- session events
@@ -208,6 +220,10 @@ class MessageFinished:
     message_id: str
     finish: str
     usage: Usage | None = None
+    # What answering cost (None: unknown, no price or no resilience chain) and the model that
+    # answered when it is not the one the message started with (a fallback); None: unchanged.
+    cost: float | None = None
+    model: str | None = None
 
 
 @dataclass(slots=True)
@@ -219,6 +235,10 @@ class TurnFinished:
     usage: Usage
     steps: int
     error: str | None = None
+    # The turn's cost over its steps (None when no step had a price), and the model that
+    # answered its last step (None: no resilience chain reported one).
+    cost: float | None = None
+    model: str | None = None
 
 
 @dataclass(slots=True)

@@ -26,6 +26,7 @@ from opencode.sessions.config import Config
 from opencode.sessions.corrections.source import RuleSource
 from opencode.sessions.corrections.stream import corrected
 from opencode.sessions.events import (
+    Answered,
     ErrorOccurred,
     EventBus,
     Finish,
@@ -116,10 +117,19 @@ class _Step:
     finish: str = "stop"
     error: ProviderError | None = None
     seq: int = 0
+    # From the resilience chain (``Answered``): the model that answered when it is not the
+    # one asked for, and the call's cost (None: no price known, or no chain).
+    model: str | None = None
+    cost: float | None = None
 
     def next_seq(self) -> int:
         self.seq += 1
         return self.seq
+
+    def finished(self, session_id: str, finish: str) -> MessageFinished:
+        return MessageFinished(
+            session_id, self.message_id, finish, self.usage, self.cost, self.model
+        )
 
 
 class Runner:
@@ -292,7 +302,10 @@ class Runner:
         model: str | None = None,
         max_steps: int | None = None,
         request_options: dict[str, Any] | None = None,
+        max_cost: float | None = None,
     ) -> TurnFinished:
+        """One user turn. ``max_cost``: no further step starts once the turn's known cost
+        exceeds it (finish ``max_cost``); the step that crossed it is kept whole."""
         session = self._unsaved.get(session_id) or await self.repo.get(session_id)
         if session is None:
             raise RunnerError(f"no session {session_id!r}")
@@ -336,6 +349,25 @@ class Runner:
         finish = "stop"
         error_text: str | None = None
         step: _Step | None = None
+        cost: float | None = None  # the turn's, over the steps whose cost is known
+        answered_by: str | None = None
+        # What this turn's subagents spent (their messages' costs, on this bus): part of what
+        # the turn cost, so --max-cost counts it too.
+        spent_by_children: list[float] = []
+        tree = {session.id}  # this session and the subagent sessions started under it
+
+        def children(event: object) -> None:
+            if isinstance(event, SessionStarted) and event.parent_id in tree:
+                tree.add(event.session_id)
+            elif (
+                isinstance(event, MessageFinished)
+                and event.session_id != session.id
+                and event.session_id in tree
+                and event.cost is not None
+            ):
+                spent_by_children.append(event.cost)
+
+        unsubscribe = self.bus.subscribe(children)
         self._cancel = asyncio.Event()
         try:
             if self.mcp is not None:
@@ -348,6 +380,12 @@ class Runner:
                 if steps >= limit:
                     finish = "max_steps"
                     break
+                if spent_by_children:
+                    cost = (cost or 0.0) + sum(spent_by_children)
+                    spent_by_children.clear()
+                if max_cost is not None and cost is not None and cost > max_cost:
+                    finish = "max_cost"
+                    break
                 steps += 1
                 request = build_request(
                     model_name, turn_system, history, provider_config, request_options, offered
@@ -358,16 +396,28 @@ class Runner:
                 await self._stream(session.id, step, corrected(provider.stream(request), corrector))
                 await self.corrections.record(corrector, model_ref=ref, session_id=session.id)
                 total = _add(total, step.usage)
+                if step.cost is not None:
+                    cost = (cost or 0.0) + step.cost
+                answered_by = step.model or answered_by
                 if step.error is not None:
                     await self._emit_error(session.id, step, step.error)
                     await self.bus.emit(
-                        MessageFinished(session.id, step.message_id, "error", step.usage)
+                        MessageFinished(
+                            session.id, step.message_id, "error", step.usage, step.cost, step.model
+                        )
                     )
                     finish, error_text = "error", _error_line(step.error)
                     break
                 if not step.calls:
                     await self.bus.emit(
-                        MessageFinished(session.id, step.message_id, step.finish, step.usage)
+                        MessageFinished(
+                            session.id,
+                            step.message_id,
+                            step.finish,
+                            step.usage,
+                            step.cost,
+                            step.model,
+                        )
                     )
                     finish = step.finish
                     break
@@ -390,22 +440,36 @@ class Runner:
                     )
                 )
                 await self.bus.emit(
-                    MessageFinished(session.id, step.message_id, "tool_calls", step.usage)
+                    MessageFinished(
+                        session.id, step.message_id, "tool_calls", step.usage, step.cost, step.model
+                    )
                 )
                 step = None
         except PermissionRequired as exc:
             if step is not None:
                 await self.bus.emit(
-                    MessageFinished(session.id, step.message_id, "permission", step.usage)
+                    MessageFinished(
+                        session.id, step.message_id, "permission", step.usage, step.cost, step.model
+                    )
                 )
             finish, error_text = "permission_required", str(exc)
         except asyncio.CancelledError:
             self._cancel.set()
+            unsubscribe()
             if step is not None:
                 await self.bus.emit(
-                    MessageFinished(session.id, step.message_id, "interrupted", step.usage)
+                    MessageFinished(
+                        session.id,
+                        step.message_id,
+                        "interrupted",
+                        step.usage,
+                        step.cost,
+                        step.model,
+                    )
                 )
-            await self.bus.emit(TurnFinished(session.id, "interrupted", total, steps))
+            await self.bus.emit(
+                TurnFinished(session.id, "interrupted", total, steps, None, cost, answered_by)
+            )
             raise
         except Exception as exc:
             # A bug or an unusable store must not leave the turn open with no finish: record
@@ -416,14 +480,19 @@ class Runner:
                     session.id, step, ProviderError(error_text, hint=_INTERNAL_HINT)
                 )
                 await self.bus.emit(
-                    MessageFinished(session.id, step.message_id, "error", step.usage)
+                    MessageFinished(
+                        session.id, step.message_id, "error", step.usage, step.cost, step.model
+                    )
                 )
             else:
                 await self.bus.emit(
                     ErrorOccurred(session.id, None, new_id("prt"), 0, error_text, _INTERNAL_HINT)
                 )
             finish = "error"
-        event = TurnFinished(session.id, finish, total, steps, error_text)
+        unsubscribe()
+        if spent_by_children:  # a step's children, when the turn ended right after it
+            cost = (cost or 0.0) + sum(spent_by_children)
+        event = TurnFinished(session.id, finish, total, steps, error_text, cost, answered_by)
         await self.bus.emit(event)
         # --- hooks: Stop (reported only; a Stop hook does not make the model go on)
         stopped = await self.hooks.fire("Stop", session.id, finish=finish, stop_hook_active=False)
@@ -488,6 +557,10 @@ class Runner:
                     step.usage = event
                 elif isinstance(event, Finish):
                     step.finish = event.reason
+                elif isinstance(event, Answered):
+                    step.cost = event.cost
+                    if event.requested is not None and event.model != event.requested:
+                        step.model = event.model  # a fallback answered
                 elif isinstance(event, ProviderError):
                     step.error = event
                     break

@@ -51,6 +51,10 @@ async def session_list(ctx: CommandContext, args: dict[str, Any]) -> CommandResu
         for r in records
     ]
     columns = ["id", "title", "model", "tokens", "updated"] + (["cwd"] if args.get("all") else [])
+    if any(r.cost for r in records):  # a cost column once any session has a known cost
+        columns.insert(4, "cost")
+        for row, r in zip(rows, records, strict=True):
+            row.insert(4, f"{r.cost:.4f}" if r.cost else "")
     text = (
         None
         if records
@@ -84,9 +88,13 @@ def transcript_markdown(record: Any, messages: list[Any]) -> str:
     lines.append(f"- model: `{record.model}`")
     lines.append(f"- directory: `{record.cwd}`")
     lines.append(f"- tokens: {record.input_tokens} in / {record.output_tokens} out")
+    if record.cost:
+        lines.append(f"- cost: {record.cost:.4f}")
     lines.append("")
     for message in messages:
         heading = "User" if message.role == "user" else "Assistant"
+        if message.role == "assistant" and message.model and message.model != record.model:
+            heading += f" ({message.model})"  # a fallback (or another model) answered
         if message.role == "assistant" and message.interrupted:
             heading += " (interrupted)"
         if message.rewound_at is not None:

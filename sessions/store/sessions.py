@@ -89,6 +89,8 @@ class MessageRecord:
     parts: list[PartRecord] = field(default_factory=list)
     # Set when a conversation rewind took this message out of history (the row stays).
     rewound_at: float | None = None
+    # What answering it cost (None: unknown — no price for the model that answered).
+    cost: float | None = None
 
     @property
     def interrupted(self) -> bool:
@@ -106,6 +108,7 @@ class MessageRecord:
             "finish": self.finish if self.finish is not None else "interrupted",
             "input_tokens": self.input_tokens,
             "output_tokens": self.output_tokens,
+            "cost": self.cost,
             "created_at": self.created_at,
             "parts": [p.to_dict() for p in self.parts],
             **({"rewound_at": self.rewound_at} if self.rewound_at is not None else {}),
@@ -261,6 +264,7 @@ class SessionRepo:
                 output_tokens=r["output_tokens"],
                 created_at=r["created_at"],
                 rewound_at=r["rewound_at"],
+                cost=r["cost"],
             )
             for r in rows
         ]

@@ -264,15 +264,22 @@ class StoreWriter:
             )
             await store.execute(
                 "UPDATE message SET finish = ?, input_tokens = ?, output_tokens = ?,"
-                " finished_at = ? WHERE id = ?",
+                " finished_at = ?, cost = ?, model = COALESCE(?, model) WHERE id = ?",
                 (
                     event.finish,
                     usage.input_tokens if usage else None,
                     usage.output_tokens if usage else None,
                     now,
+                    event.cost,
+                    event.model,  # a fallback answered: the message names it
                     event.message_id,
                 ),
             )
+            if event.cost:
+                await store.execute(
+                    "UPDATE session SET cost = cost + ? WHERE id = ?",
+                    (event.cost, event.session_id),
+                )
             if usage:
                 await store.execute(
                     "UPDATE session SET input_tokens = input_tokens + ?,"
@@ -336,7 +343,8 @@ class StoreWriter:
             new_message[row["id"]] = new_id("msg")
             await store.execute(
                 "INSERT INTO message (id, session_id, role, model, finish, input_tokens,"
-                " output_tokens, created_at, finished_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " output_tokens, created_at, finished_at, cost)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     new_message[row["id"]],
                     event.session_id,
@@ -347,6 +355,7 @@ class StoreWriter:
                     row["output_tokens"],
                     row["created_at"],
                     row["finished_at"],
+                    row["cost"],
                 ),
             )
         if not messages:

@@ -135,6 +135,7 @@ class ChatScreen(Screen[None]):
         engine.bus.subscribe(Pacer())  # last: it may pause the runner for the keys' sake
         self.transcript.load_earlier = self._load_earlier
         self.status.model = engine.model or self.oc_app.config.model
+        engine.on_notice = self.status.show_notice  # fallback answered, breaker open
 
     # ------------------------------------------------------------------ sessions
 
@@ -189,10 +190,21 @@ class ChatScreen(Screen[None]):
         elif isinstance(event, MessageFinished) and event.usage is not None:
             status.input_tokens += event.usage.input_tokens
             status.output_tokens += event.usage.output_tokens
+        if isinstance(event, MessageFinished) and event.session_id == self.transcript.session_id:
+            status.show_context(self.oc_app.engine.context_usage())  # the engine saw it first
+            status.cost += event.cost or 0.0
         elif isinstance(event, TurnFinished):
             status.state = {"stop": "ready", "interrupted": "interrupted"}.get(
                 event.finish, event.finish
             )
+            if status.context_used and not status.context_window:
+                self.run_worker(self._context_window(), exclusive=True, group="ctx")
+
+    async def _context_window(self) -> None:
+        """The window the endpoint reports (llama.cpp ``/props``), where it may be asked."""
+        engine = self.oc_app.engine
+        if await engine.refresh_context_window() is not None:
+            self.status.show_context(engine.context_usage())
 
     # ------------------------------------------------------------------ turns
 

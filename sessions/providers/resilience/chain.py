@@ -22,6 +22,7 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Literal
 
 from opencode.sessions.events import (
+    Answered,
     ProviderError,
     ProviderEvent,
     ReasoningDelta,
@@ -274,6 +275,9 @@ class ResilientProvider:
                         )
                         for held in attempt.held:
                             yield held
+                    if attempt.error is None:
+                        # who answered and what it cost, for the message row (runner)
+                        yield Answered(ref, requested, call_cost(entry, attempt.usage))
                     status = "ok" if attempt.error is None else "error"
                 finally:
                     bookkeeping = self._finish(
@@ -306,6 +310,8 @@ class ResilientProvider:
                     return
                 last_error = error
                 kind = classify(error)
+                if attempt.committed:  # part of a reply streamed: it is still an answer
+                    yield Answered(ref, requested, call_cost(entry, attempt.usage))
                 if attempt.committed or kind not in FALLBACK:
                     yield _annotated(error, outcomes) if step else error
                     return
@@ -392,10 +398,7 @@ class ResilientProvider:
         tokens_in = usage.input_tokens if usage else None
         tokens_out = usage.output_tokens if usage else None
         cached = usage.cache_read_tokens if usage else None
-        cost = None
-        price = entry.policy.prices.get(entry.model)
-        if price is not None and usage is not None:
-            cost = price.cost(usage.input_tokens, usage.output_tokens, usage.cache_read_tokens)
+        cost = call_cost(entry, usage)
         try:
             if status == "ok":
                 await breaker.record_success(decision.state == "closed" and not decision.failures)
@@ -477,6 +480,14 @@ async def _with_first_token_deadline(
                 return
             content = content or isinstance(event, _CONTENT)
             yield event
+
+
+def call_cost(entry: ChainEntry, usage: Usage | None) -> float | None:
+    """What a call to ``entry`` with ``usage`` cost; None without a price or a usage report."""
+    price = entry.policy.prices.get(entry.model)
+    if price is None or usage is None:
+        return None
+    return price.cost(usage.input_tokens, usage.output_tokens, usage.cache_read_tokens)
 
 
 async def _flush(pending: list[Awaitable[None]]) -> None:

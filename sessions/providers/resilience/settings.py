@@ -195,6 +195,23 @@ def _prices(config: Config, name: str, value: Any) -> dict[str, Price]:
     return prices
 
 
+def _check_context_window(config: Config, key: str, value: Any) -> None:
+    """``context_window`` (read by ``context.py``): tokens, "auto", or a table per model."""
+    if value is None or value == "auto":
+        return
+    table = value if isinstance(value, dict) else {"": value}
+    for model, tokens in table.items():
+        where = f"{key}.context_window" + (f'."{model}"' if model else "")
+        if isinstance(tokens, bool) or not isinstance(tokens, int) or tokens <= 0:
+            raise _fail(
+                config,
+                where,
+                'a positive number of tokens, "auto" (ask the endpoint) '
+                'or a table { "MODEL" = tokens }',
+                tokens,
+            )
+
+
 def _policy(config: Config, provider: ProviderConfig) -> ProviderPolicy:
     options = provider.options
     name = provider.name
@@ -208,6 +225,7 @@ def _policy(config: Config, provider: ProviderConfig) -> ProviderPolicy:
     first_token = _number(
         config, options, "first_token_timeout_s", f"{key}.first_token_timeout_s", None
     )
+    _check_context_window(config, key, options.get("context_window"))
     check_models = options.get("check_models", True)
     if not isinstance(check_models, bool):
         raise _fail(config, f"{key}.check_models", "true or false", check_models)
