@@ -341,7 +341,12 @@ async def _send_custom(
     runner = engine.runner()
     tools = command.tools
     run_shell, read_file = tool_runners(
-        runner.permissions, asker, engine.cwd, engine.session.id, tools
+        runner.permissions,
+        asker,
+        engine.cwd,
+        engine.session.id,
+        tools,
+        secrets=engine.config.literal_secrets(),
     )
     text = await expand(command, arguments, engine.cwd, run_shell, read_file)
     return await engine.send(

@@ -10,18 +10,22 @@ Expansion: ``$ARGUMENTS`` (the whole argument string) and ``$1``..``$9`` (shell-
 ``!`cmd` `` is replaced by the command's output, run by the bash tool (its permission rules,
 deny first, and its sandbox; never a bare subprocess); ``@path`` appends that file (read
 permission checked, size bounded). A problem names the file and line and what to do.
+Both outputs pass through ``secrets.scrub`` (secret environment values, the config's literal
+keys, URL passwords) before they join the message: like a tool result, they go to the model,
+the store and exports.
 """
 
 from __future__ import annotations
 
 import re
 import shlex
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from opencode.sessions.instructions import git_root
+from opencode.sessions.secrets import scrub
 
 if TYPE_CHECKING:
     from opencode.sessions.permissions_api import PermissionAsker, PermissionPolicy
@@ -285,10 +289,12 @@ def tool_runners(
     cwd: Path,
     session_id: str,
     allowed_tools: list[str] | None = None,
+    secrets: Iterable[str] = (),
 ) -> tuple[ShellRunner, FileReader]:
     """``!`cmd` `` and ``@file`` through the tools' permission path: a deny rule always holds;
     an "ask" goes to ``asker`` (refused when there is none) unless the command's
-    ``allowed-tools`` names the tool; bash runs in the bash tool's sandbox."""
+    ``allowed-tools`` names the tool; bash runs in the bash tool's sandbox. What they return is
+    scrubbed of secrets (the environment's and ``secrets``: ``Config.literal_secrets()``)."""
     from opencode.sessions.ids import new_id
     from opencode.sessions.permissions_api import PermissionRequest, PermissionRequired
     from opencode.sessions.tools.base import PermissionSubject, ToolContext
@@ -296,6 +302,7 @@ def tool_runners(
     from opencode.sessions.tools.shell import BashTool
 
     pre_approved = set(allowed_tools or ())
+    literal = tuple(secrets)
 
     async def permit(tool: str, subject: PermissionSubject, what: str, args: dict[str, Any]) -> str:
         decision = permissions.decide(tool, subject)
@@ -330,7 +337,7 @@ def tool_runners(
         output = result.output
         if result.metadata.get("exit_code") == 0:
             output = re.sub(r"\n?\[exit code 0\]\s*$", "", output)
-        return output
+        return scrub(output, extra=literal)
 
     async def read_file(path: Path) -> str:
         read = ReadTool()
@@ -344,6 +351,6 @@ def tool_runners(
         text = data[:MAX_INCLUDE_BYTES].decode("utf-8", errors="replace")
         if len(data) > MAX_INCLUDE_BYTES:
             text += f"\n[opencode: cut at {MAX_INCLUDE_BYTES:,} bytes]"
-        return text
+        return scrub(text, extra=literal)
 
     return run_shell, read_file

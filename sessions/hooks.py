@@ -15,9 +15,15 @@ event as JSON on stdin (``session_id``, ``cwd``, ``hook_event_name``, ``tool_nam
 ``tool_input``, ``tool_response``, ``prompt``). Exit 0: stdout may be JSON
 (``{"decision": "block"|"approve", "reason", "updatedInput", "additionalContext"}`` or Claude's
 ``hookSpecificOutput``); for ``UserPromptSubmit`` plain stdout is added context. Exit 2: block,
-stderr is the reason (given to the model). Any other exit, a hook that cannot start, or one
-killed at its time limit (its whole process group): a non-blocking error for the user; the turn
-goes on. Every run is appended as one JSON line to ``<data_dir>/hooks.jsonl``.
+stderr is the reason (given to the model). Any other exit or a hook that cannot start: a
+non-blocking error for the user; the turn goes on. A hook killed at its time limit (its whole
+process group) is the same, except for ``PreToolUse``, which fails closed: the tool call is
+blocked and the model told why. The verdict is the hook process's own exit status: background
+children it leaves holding stdout/stderr are killed with its group ``DRAIN_GRACE_S`` after it
+exits (detach them with ``>/dev/null 2>&1 &`` to keep them running). Several ``PreToolUse``
+hooks run in order; each sees the input with every earlier ``updatedInput`` merged in, and the
+final input is judged by the permission rules again. Every run is appended as one JSON line to
+``<data_dir>/hooks.jsonl``.
 
 Hooks never loosen a deny rule: the permission decision comes first, and a denied call never
 reaches ``PreToolUse``. Provider secrets are left out of a hook's environment.
@@ -39,6 +45,10 @@ from typing import Any
 EVENTS = ("PreToolUse", "PostToolUse", "UserPromptSubmit", "Stop", "SessionStart", "PreCompact")
 TOOL_EVENTS = ("PreToolUse", "PostToolUse")
 DEFAULT_TIMEOUT_S = 60.0
+# After the hook process exits, how long its output may take to reach end-of-file before the
+# children still holding the pipes are killed with its process group.
+DRAIN_GRACE_S = 0.5
+EXIT_POLL_S = 0.02
 MAX_OUTPUT_BYTES = 64 * 1024
 # Claude Code's tool names, for matchers written for it.
 _CLAUDE_TOOLS = {
@@ -216,11 +226,20 @@ class HookRunner:
             **payload,
         }
         for hook in hooks:
-            if "tool_input" in data and outcome.updated_input is not None:
-                data["tool_input"] = outcome.updated_input  # a later hook sees the rewrite
+            before = outcome.updated_input
+            outcome.updated_input = None
             run = await run_hook(hook, data, self.cwd)
             outcome.runs.append(run)
             _interpret(run, outcome)
+            rewrite, outcome.updated_input = outcome.updated_input, before
+            if rewrite is not None:
+                if isinstance(data.get("tool_input"), dict):
+                    # Merged as tool_calls merges it: the next hook sees the whole input with
+                    # every rewrite so far, and the outcome carries the accumulated input.
+                    data["tool_input"] = {**data["tool_input"], **rewrite}
+                    outcome.updated_input = dict(data["tool_input"])
+                else:
+                    outcome.updated_input = {**(before or {}), **rewrite}
             self._record(session_id, run, outcome)
             if outcome.blocked:
                 break
@@ -252,7 +271,12 @@ class HookRunner:
 
 
 async def run_hook(hook: Hook, data: dict[str, Any], cwd: Path) -> HookRun:
-    """One hook: stdin is ``data`` as JSON; killed with its process group at its time limit."""
+    """One hook: stdin is ``data`` as JSON; killed with its process group at its time limit.
+
+    The verdict is the hook *process's* exit status: once it has exited, its output gets
+    ``DRAIN_GRACE_S`` to reach end-of-file; background children still holding its stdout or
+    stderr after that are killed with its process group and what was read so far is used.
+    (Waiting for end-of-file instead turned a blocking ``exit 2`` into a timeout.)"""
     from opencode.sessions.secrets import secret_env_names
 
     hidden = secret_env_names()
@@ -273,52 +297,90 @@ async def run_hook(hook: Hook, data: dict[str, Any], cwd: Path) -> HookRun:
         )
     except OSError as exc:
         return HookRun(hook, None, "", "", 0, error=f"cannot start: {exc}")
-    stdin = json.dumps(data).encode()
+    io = _HookIO(proc, json.dumps(data).encode())
     timed_out = False
     try:
-        out, err = await asyncio.wait_for(_communicate(proc, stdin), hook.timeout)
-    except TimeoutError:
-        timed_out = True
-        _kill(proc.pid)
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(proc.wait(), 5)
-        out, err = b"", b""
+        if not await io.exited(hook.timeout):
+            timed_out = True
+            _kill(proc.pid)
+            await io.exited(5)
+        await io.drain(0 if timed_out else DRAIN_GRACE_S)
     except asyncio.CancelledError:
         _kill(proc.pid)
+        io.abandon()
         raise
     duration = int((time.monotonic() - started) * 1000)
     return HookRun(
         hook,
         proc.returncode if not timed_out else None,
-        out.decode("utf-8", errors="replace"),
-        err.decode("utf-8", errors="replace"),
+        bytes(io.out).decode("utf-8", errors="replace"),
+        bytes(io.err).decode("utf-8", errors="replace"),
         duration,
         timed_out=timed_out,
     )
 
 
-async def _communicate(proc: asyncio.subprocess.Process, data: bytes) -> tuple[bytes, bytes]:
-    """Like ``communicate`` but bounded: a hook printing forever cannot fill our memory."""
-    assert proc.stdin is not None and proc.stdout is not None and proc.stderr is not None
+class _HookIO:
+    """A hook's stdin fed and its stdout/stderr read (bounded: a hook printing forever cannot
+    fill our memory) in tasks, apart from waiting for the process itself."""
 
-    async def feed() -> None:
-        assert proc.stdin is not None
-        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
-            proc.stdin.write(data)
-            await proc.stdin.drain()
-        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
-            proc.stdin.close()
+    def __init__(self, proc: asyncio.subprocess.Process, data: bytes) -> None:
+        assert proc.stdin is not None and proc.stdout is not None and proc.stderr is not None
+        self.proc = proc
+        self.out = bytearray()
+        self.err = bytearray()
+        self.tasks = [
+            asyncio.ensure_future(self._feed(proc.stdin, data)),
+            asyncio.ensure_future(self._read(proc.stdout, self.out)),
+            asyncio.ensure_future(self._read(proc.stderr, self.err)),
+        ]
 
-    async def read(stream: asyncio.StreamReader) -> bytes:
-        kept = bytearray()
+    @staticmethod
+    async def _feed(stdin: asyncio.StreamWriter, data: bytes) -> None:
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+            stdin.write(data)
+            await stdin.drain()
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+            stdin.close()
+
+    @staticmethod
+    async def _read(stream: asyncio.StreamReader, kept: bytearray) -> None:
         while chunk := await stream.read(65536):
             if len(kept) < MAX_OUTPUT_BYTES:
                 kept += chunk[: MAX_OUTPUT_BYTES - len(kept)]
-        return bytes(kept)
 
-    _, out, err = await asyncio.gather(feed(), read(proc.stdout), read(proc.stderr))
-    await proc.wait()
-    return out, err
+    async def exited(self, limit_s: float) -> bool:
+        """Whether the hook process itself exited within ``limit_s`` seconds. Polled: on
+        Python 3.11 ``Process.wait()`` also waits for every pipe to close, which a background
+        child holding stdout can postpone forever."""
+        deadline = time.monotonic() + limit_s
+        while self.proc.returncode is None:
+            if time.monotonic() >= deadline:
+                return False
+            await asyncio.sleep(EXIT_POLL_S)
+        return True
+
+    async def drain(self, grace: float) -> None:
+        """Let the output reach end-of-file within ``grace``; then kill what still holds the
+        pipes (the hook's process group) and keep what was read."""
+        readers = self.tasks[1:]
+        if grace > 0:
+            await asyncio.wait(readers, timeout=grace)
+        if not all(t.done() for t in readers):
+            _kill(self.proc.pid)
+            await asyncio.wait(readers, timeout=1.0)
+        self.abandon()
+        await asyncio.gather(*self.tasks, return_exceptions=True)
+
+    def abandon(self) -> None:
+        """Stop feeding and reading; close our pipe ends if something still holds theirs (a
+        daemon that left the hook's process group cannot keep us waiting)."""
+        still_open = not all(t.done() for t in self.tasks[1:])
+        for task in self.tasks:
+            task.cancel()
+        transport = getattr(self.proc, "_transport", None)
+        if still_open and transport is not None:
+            transport.close()  # the process has exited: this only closes the pipes
 
 
 def _kill(pgid: int) -> None:
@@ -333,6 +395,15 @@ def _interpret(run: HookRun, outcome: HookOutcome) -> None:
         outcome.problems.append(f"{name} {run.error}")
         return
     if run.timed_out:
+        if hook.event == "PreToolUse":
+            # Fail closed: a guard that could not decide must not let the call through.
+            outcome.blocked = True
+            outcome.reason = (
+                f"{name} did not finish within {hook.timeout:g} s and was killed; the tool call "
+                "is blocked (a PreToolUse hook that cannot decide fails closed)"
+            )
+            outcome.problems.append(outcome.reason)
+            return
         outcome.problems.append(
             f"{name} did not finish within {hook.timeout:g} s and was killed; the turn goes on"
         )

@@ -240,7 +240,9 @@ def _custom_handler(custom: CustomCommand) -> Handler:
             raise CommandError("a turn is running; press Esc to cancel it first")
         # Deny rules hold; an "ask" is refused here unless allowed-tools names the tool.
         permissions = Permissions(ctx.config.permission, ctx.cwd, sandbox=ctx.config.sandbox)
-        run_shell, read_file = tool_runners(permissions, None, ctx.cwd, "tui", custom.tools)
+        run_shell, read_file = tool_runners(
+            permissions, None, ctx.cwd, "tui", custom.tools, ctx.config.literal_secrets()
+        )
         arguments = " ".join(values.get("arguments") or [])
         try:
             text = await expand(custom, arguments, ctx.cwd, run_shell, read_file)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import shlex
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -34,7 +35,12 @@ class StepOutcome:
 
 
 # In an on_failure_step handler's prompt or command: replaced by the failed step's error and output.
+# The failure is the failing command's output, i.e. anyone's text: an agent prompt gets it as
+# text, a registry command as one quoted argument, and a shell handler never as command-line
+# text: it gets the environment variable FAILURE_ENV and ``{{failure}}`` becomes a quoted
+# reference to it (see ``shell_reference``), so ``$(...)``, quotes and ``;`` in it stay data.
 FAILURE_PLACEHOLDER = "{{failure}}"
+FAILURE_ENV = "OPENCODE_FAILURE"
 FAILURE_QUOTE_CHARS = 8_000
 
 StepExecutor = Callable[["StepSpec"], Awaitable[StepOutcome]]
@@ -146,9 +152,7 @@ class WorkflowExecutor:
             for handler in step.on_failure_step:
                 spec = self.spec.steps[handler]
                 # A handler's text may quote the failure it is meant to fix.
-                spec = dataclasses.replace(
-                    spec, action=spec.action.replace(FAILURE_PLACEHOLDER, _tail(failure))
-                )
+                spec = with_failure(spec, _tail(failure))
                 fixed = await self._attempt(run_id, spec, None)
                 if not fixed.ok:
                     await self.repo.set_status(
@@ -199,3 +203,72 @@ def _first_line(text: str) -> str:
 def _tail(text: str) -> str:
     text = text.strip()
     return text if len(text) <= FAILURE_QUOTE_CHARS else "..." + text[-FAILURE_QUOTE_CHARS:]
+
+
+def with_failure(step: StepSpec, failure: str) -> StepSpec:
+    """A handler step with the failure it is meant to fix, in the form its kind can carry
+    safely (see ``FAILURE_PLACEHOLDER``)."""
+    if step.kind == "shell":
+        return dataclasses.replace(
+            step,
+            action=shell_reference(step.action),
+            env=(*step.env, (FAILURE_ENV, failure.replace("\x00", ""))),
+        )
+    if step.kind == "command":
+        return dataclasses.replace(
+            step, action=step.action.replace(FAILURE_PLACEHOLDER, shlex.quote(failure))
+        )
+    return dataclasses.replace(step, action=step.action.replace(FAILURE_PLACEHOLDER, failure))
+
+
+def shell_reference(command: str) -> str:
+    """``command`` with each ``{{failure}}`` replaced by a reference to ``$OPENCODE_FAILURE``
+    quoted for where it stands: ``"$V"`` outside quotes, ``${V}`` inside double quotes, and
+    closing/reopening single quotes around ``"$V"`` inside them. Whatever the spot, only the
+    variable's *value* is ever seen by bash, so the text cannot become syntax."""
+    var = FAILURE_ENV
+    out: list[str] = []
+    quote = ""  # "", "'", '"' or "$'"
+    i = 0
+    while i < len(command):
+        if command.startswith(FAILURE_PLACEHOLDER, i):
+            if quote == '"':
+                out.append("${" + var + "}")
+            elif quote == "'":
+                out.append(f"'\"${var}\"'")
+            elif quote == "$'":
+                out.append(f"'\"${var}\"$'")
+            else:
+                out.append(f'"${var}"')
+            i += len(FAILURE_PLACEHOLDER)
+            continue
+        char = command[i]
+        if quote == "'" and char == "'":
+            quote = ""
+        elif quote == "$'" and char == "\\":
+            out.append(command[i : i + 2])
+            i += 2
+            continue
+        elif quote == "$'" and char == "'":
+            quote = ""
+        elif quote == '"' and char == "\\":
+            out.append(command[i : i + 2])
+            i += 2
+            continue
+        elif quote == '"' and char == '"':
+            quote = ""
+        elif not quote:
+            if char == "\\":
+                out.append(command[i : i + 2])
+                i += 2
+                continue
+            if char == "$" and command.startswith("$'", i):
+                quote = "$'"
+                out.append("$'")
+                i += 2
+                continue
+            if char in ("'", '"'):
+                quote = char
+        out.append(char)
+        i += 1
+    return "".join(out)

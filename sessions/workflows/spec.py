@@ -83,6 +83,9 @@ class StepSpec:
     on_failure_step: tuple[str, ...] = ()
     timeout: float = DEFAULT_SHELL_TIMEOUT_S
     max_steps: int | None = None
+    # Environment variables a shell step's command gets (the executor sets OPENCODE_FAILURE
+    # for a handler): data reaches the shell as a value, never as command-line text.
+    env: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,6 +13,7 @@ Shell step: the bash tool's own path: the permission decision of ``Permissions.e
 from __future__ import annotations
 
 import dataclasses
+import shlex
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -79,8 +80,12 @@ async def run_shell(
     ctx = ToolContext(
         cwd=cwd, session_id=f"workflow:{step.name}", call_id=step.name, record_change=no_undo
     )
+    # The permission was judged on the action; the environment it needs (a handler's
+    # OPENCODE_FAILURE) is set by a prefix of literal single-quoted assignments, which
+    # bash never expands.
+    command = "".join(f"export {name}={shlex.quote(value)}\n" for name, value in step.env)
     result = await BashTool(config.sandbox).run(
-        {"command": step.action, "timeout": step.timeout}, ctx
+        {"command": command + step.action, "timeout": step.timeout}, ctx
     )
     exit_code = result.metadata.get("exit_code")
     ok = not result.is_error and exit_code == 0

@@ -16,7 +16,7 @@ from opencode.sessions.custom_commands import (
     parse_command_file,
     substitute_arguments,
 )
-from tests.engine.helpers import openai_text_chunks, opencode, write_config
+from tests.engine.helpers import openai_text_chunks, opencode, query, write_config
 from tests.support.stream_server import Reply, StreamServer
 
 
@@ -199,3 +199,29 @@ def test_shell_output_never_names_files_to_include(project: Path) -> None:
         message
         == "Out: @notes.txt\nArg file: @arg.txt\n\nContents of arg.txt:\n```\nARG-FILE\n```\n"
     )
+
+
+def test_shell_output_and_included_files_are_scrubbed_of_secrets(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``!`cmd` `` output and ``@file`` contents are secret-scrubbed like tool results: an
+    environment token a command prints, and the config's literal api_key in an included file,
+    reach neither the provider nor the database."""
+    token = "sk-live-0123456789abcdef"
+    monkeypatch.setenv("MY_API_TOKEN", token)
+    (project / "deploy.txt").write_text(f"token={token}\n")
+    (project / "keys.txt").write_text("api_key = sk-test-SECRET-1234\n")
+    command(project, "leak", "Env: !`env | grep MY_API_TOKEN; cat deploy.txt`\nSee @keys.txt\n")
+    with StreamServer([Reply(body=openai_text_chunks(["ok"]))]) as server:
+        write_config(project, "openai", server.url)
+        run = opencode(project, "run", "/leak")
+        assert run.code == 0, run.stderr
+        message = user_message(server.requests[0].json())
+    assert token not in message and "sk-test-SECRET-1234" not in message
+    assert "token=[redacted MY_API_TOKEN]" in message
+    assert "api_key = [redacted config]" in message
+    stored = query("SELECT content FROM part WHERE kind = 'text'")
+    assert stored, "the user message is stored"
+    text = "\n".join(row["content"] for row in stored)
+    assert "[redacted MY_API_TOKEN]" in text
+    assert token not in text and "sk-test-SECRET-1234" not in text

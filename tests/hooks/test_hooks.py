@@ -123,12 +123,62 @@ async def test_a_hanging_hook_is_killed_with_its_group_and_the_turn_finishes(
         elapsed = time.monotonic() - started
     assert finish == "stop"
     assert elapsed < 30, "the 300 s sleep was not waited for"
-    assert (project / "hello.txt").read_text() == "hello there\n", "non-blocking: edit ran"
+    # A PreToolUse hook that cannot decide fails closed (it used to let the edit run).
+    assert (project / "hello.txt").read_text() == "hello world\n", "fail closed: edit blocked"
+    assert "did not finish within 1 s" in tool_message(server) and "blocked" in tool_message(server)
     for name in ("hook.pid", "child.pid"):
         assert not running(int((project / name).read_text())), name
     problems = [e.message for e in seen if isinstance(e, ErrorOccurred)]
     assert any("did not finish within 1 s and was killed" in p for p in problems)
     assert hook_log()[0]["timed_out"] is True
+    assert hook_log()[0]["blocked"] is True
+
+
+@pytest.mark.fault
+async def test_a_timed_out_post_tool_use_hook_is_non_blocking(project: Path) -> None:
+    with StreamServer(edit_replies()) as server:
+        finish, seen = await turn(project, server, hook("PostToolUse", "sleep 300", timeout=1))
+    assert finish == "stop" and (project / "hello.txt").read_text() == "hello there\n"
+    problems = [e.message for e in seen if isinstance(e, ErrorOccurred)]
+    assert any("did not finish within 1 s and was killed; the turn goes on" in p for p in problems)
+
+
+@pytest.mark.fault
+async def test_a_blocking_hook_with_a_background_child_still_blocks(project: Path) -> None:
+    """exit 2 is the verdict even when a child started with ``&`` keeps stdout/stderr open:
+    the hook process's own exit counts, not the pipes' end (this used to become a timeout,
+    and the edit ran)."""
+    script = "sleep 300 & echo $! > child.pid; echo 'no edits today' >&2; exit 2"
+    with StreamServer(edit_replies()) as server:
+        started = time.monotonic()
+        finish, seen = await turn(project, server, hook("PreToolUse", script, timeout=60))
+        elapsed = time.monotonic() - started
+        assert "no edits today" in tool_message(server)
+    assert finish == "stop"
+    assert (project / "hello.txt").read_text() == "hello world\n", "blocked: edit did not run"
+    assert elapsed < 60, "the verdict did not wait for the time limit"
+    [line] = hook_log()
+    assert line["exit_code"] == 2 and line["timed_out"] is False and line["blocked"] is True
+    assert not running(int((project / "child.pid").read_text())), "the child holding the pipes"
+    assert not [e for e in seen if isinstance(e, ErrorOccurred) and "did not finish" in e.message]
+
+
+async def test_each_pre_tool_use_hook_sees_the_accumulated_rewrite(project: Path) -> None:
+    """Hook 2 gets the whole input with hook 1's updatedInput merged in (not hook 1's partial
+    dict), and the call runs with both rewrites."""
+    first = 'echo \'{"updatedInput": {"new_string": "ONE"}}\''
+    second = 'cat > seen2.json; echo \'{"updatedInput": {"new_string": "TWO"}}\''
+    third = "cat > seen3.json"
+    extra = hook("PreToolUse", first) + hook("PreToolUse", second) + hook("PreToolUse", third)
+    with StreamServer(edit_replies()) as server:
+        finish, _ = await turn(project, server, extra)
+    assert finish == "stop"
+    seen2 = json.loads((project / "seen2.json").read_text())["tool_input"]
+    assert seen2["new_string"] == "ONE" and seen2["old_string"] == "world"
+    assert Path(seen2["path"]).name == "hello.txt"
+    seen3 = json.loads((project / "seen3.json").read_text())["tool_input"]
+    assert seen3["new_string"] == "TWO" and Path(seen3["path"]).name == "hello.txt"
+    assert (project / "hello.txt").read_text() == "hello TWO\n"
 
 
 async def test_post_tool_use_receives_the_tool_response(project: Path) -> None:
