@@ -27,6 +27,12 @@ TESTS = Arg(
     help="comma-separated: core,integration,docs,feature,preflight (default: all)",
 )
 COMPONENTS = ("code", "docs", "plans", "rag", "config")
+ALLOW_DIRTY = Arg(
+    "allow_dirty",
+    option="--allow-dirty",
+    flag=True,
+    help="sync uncommitted source changes (recorded as <sha>-dirty+<hash>, shown as behind)",
+)
 
 if TYPE_CHECKING:
     from opencode.commands.target.repo import Backup, TargetRepo
@@ -84,12 +90,20 @@ async def _oldest_synced(source: Path, commits: list[str]) -> str:
 async def sync_detect(ctx: CommandContext, args: dict[str, Any]) -> CommandResult:
     from opencode.commands.sync import source as src
     from opencode.commands.sync.env import open_env
-    from opencode.commands.sync.status import persist_statuses
+    from opencode.commands.sync.status import persist_statuses, target_states
 
     env = await open_env(ctx)
     since = args.get("since")
     if not since:
-        synced = sorted({t.sync_commit for t in await env.repo.all() if t.sync_commit})
+        # every component's commit: a docs-only sync must not hide stale code
+        synced = sorted(
+            {
+                c["sync_commit"]
+                for state in await target_states(env.repo, env.head, bool(env.package.name))
+                for c in state.components.values()
+                if c["sync_commit"]
+            }
+        )
         if not synced:
             raise CommandError("no target has been synced yet: give --since REV", exit_code=2)
         candidates = [c for c in synced if await src.is_ancestor(env.source, c, env.head)]
@@ -104,7 +118,7 @@ async def sync_detect(ctx: CommandContext, args: dict[str, Any]) -> CommandResul
     resolved = await src.resolve_rev(env.source, since)
     records = await src.detect_changes(env.settings, resolved)
     # detect is where a new source HEAD becomes needs_sync on record (status only shows it)
-    changed = await persist_statuses(env.repo, env.head)
+    changed = await persist_statuses(env.repo, env.head, bool(env.package.name))
     rows = [
         [
             r.category,
@@ -201,12 +215,20 @@ async def _run_sync(
 ) -> CommandResult:
     from opencode.commands.sync.engine import sync_target
     from opencode.commands.sync.env import open_env
+    from opencode.commands.sync.source import dirty_refusal, dirty_state
     from opencode.commands.sync.status import persist_statuses
 
     env = await open_env(ctx)
     # record what `sync status` shows (an interrupted run is a failed target) before acting
-    await persist_statuses(env.repo, env.head)
+    await persist_statuses(env.repo, env.head, bool(env.package.name))
     targets = await _targets(env, args)
+    dirty = await dirty_state(env.source)
+    if dirty is not None and not args.get("allow_dirty"):
+        raise CommandError(dirty_refusal(dirty, env.source), exit_code=2)
+    if dirty is not None:
+        ctx.progress(
+            f"sync: installing uncommitted changes as {dirty.label(env.head)} (--allow-dirty)"
+        )
     results = []
     for target in targets:
         try:
@@ -219,6 +241,7 @@ async def _run_sync(
                 verify=not args.get("no_verify") and kind == "full",
                 tests=args.get("tests"),
                 since=args.get("since"),
+                dirty=dirty,
             )
         except CommandError as exc:
             if not args.get("all_targets"):
@@ -240,10 +263,16 @@ async def _run_sync(
         copied = r["changes"].get("copied", {})
         summary = ", ".join(f"{n} {c}" for c, n in copied.items()) or "no files copied"
         if r["result"] == "synchronized":
+            synced = "synced" if r.get("behind") else "synchronized"
             lines.append(
-                f"{r['target']}: synchronized to {r['sync_version']} ({summary}; "
+                f"{r['target']}: {synced} {kind} to {r['sync_version']} ({summary}; "
+                f"backup {r['backup_id']})"
+                if kind != "full"
+                else f"{r['target']}: {synced} to {r['sync_version']} ({summary}; "
                 f"backup {r['backup_id']})"
             )
+            if r.get("behind"):
+                lines.append(f"  not current: {r['behind']}")
         elif r.get("restore_error"):
             lines.append(
                 f"{r['target']}: FAILED at {r['step']} and restoring backup {r['backup_id']} "
@@ -287,6 +316,7 @@ async def _run_sync(
             flag=True,
             help="copy every doc/plan/RAG file, not only those whose hash differs",
         ),
+        ALLOW_DIRTY,
     ],
 )
 async def sync_run(ctx: CommandContext, args: dict[str, Any]) -> CommandResult:
@@ -315,6 +345,7 @@ def _doc_command(component: str, folder: str) -> None:
             TARGET,
             Arg("all_targets", option="--all-targets", flag=True, help="every target"),
             Arg("complete", option="--complete", flag=True, help="copy every file"),
+            ALLOW_DIRTY,
             *extra,
         ],
     )
@@ -344,6 +375,7 @@ _doc_command("rag", "RAG")
         TARGET,
         Arg("all_targets", option="--all-targets", flag=True, help="every target"),
         Arg("diff", option="--diff", flag=True, help="show what would change; write nothing"),
+        ALLOW_DIRTY,
     ],
 )
 async def sync_config(ctx: CommandContext, args: dict[str, Any]) -> CommandResult:
@@ -512,6 +544,14 @@ async def sync_rollback(ctx: CommandContext, args: dict[str, Any]) -> CommandRes
     )
 
 
+def _component_word(component: str, state: dict[str, Any]) -> str:
+    if state["sync_commit"] is None:
+        return f"{component} (never)"
+    if state["dirty"]:
+        return f"{component} (dirty {state['sync_version']})"
+    return f"{component} ({state['sync_version']})"
+
+
 @command("sync", "status", help="every target: status, last sync, version vs source HEAD")
 async def sync_status(ctx: CommandContext, args: dict[str, Any]) -> CommandResult:
     """Read-only: the status shown is computed from the source HEAD and the sync runs, never
@@ -524,11 +564,14 @@ async def sync_status(ctx: CommandContext, args: dict[str, Any]) -> CommandResul
     env = await open_env(ctx)
     verifications = VerificationRepo(ctx.store)
     rows, targets = [], []
-    for state in await target_states(env.repo, env.head):
+    for state in await target_states(env.repo, env.head, bool(env.package.name)):
         t = state.target
         last = await verifications.last_verification(t.id)
-        behind = t.sync_commit != env.head
+        stale = [c for c, v in state.components.items() if not v["current"]]
+        behind = t.sync_commit != env.head or bool(stale)
         entry = t.to_dict()
+        entry["components"] = state.components
+        entry["stale_components"] = stale
         entry["status"] = state.status
         entry["status_reason"] = state.reason
         entry["behind"] = behind
@@ -541,7 +584,9 @@ async def sync_status(ctx: CommandContext, args: dict[str, Any]) -> CommandResul
                 state.status,
                 t.last_sync,
                 t.sync_version,
-                "behind" if behind else "current",
+                ("behind: " + ", ".join(_component_word(c, state.components[c]) for c in stale))
+                if stale
+                else ("behind" if behind else "current"),
                 f"{last['status']} ({last['passed']}/{last['passed'] + last['failed']})"
                 if last
                 else None,
@@ -566,3 +611,29 @@ async def sync_status(ctx: CommandContext, args: dict[str, Any]) -> CommandResul
         else [],
         text=None if rows else f"Source {env.source} at {head_label}; no targets registered.",
     )
+
+
+@command(
+    "sync",
+    "show",
+    help="one sync run: its steps, error and the full pip output",
+    args=[Arg("run", positional=True, type=int, metavar="RUN", help="the sync run's id")],
+)
+async def sync_show(ctx: CommandContext, args: dict[str, Any]) -> CommandResult:
+    from opencode.commands.target.repo import TargetRepo
+
+    run = await TargetRepo(ctx.store).sync_run(int(args["run"]))
+    if run is None:
+        raise CommandError(
+            f"no sync run {args['run']}: a failed sync names its run id in its error"
+        )
+    head = (
+        f"sync run {run['id']} of {run['target']} ({run['kind']}): {run['status']} at step "
+        f"{run['step']}, started {run['started_at']}, finished {run['finished_at'] or '-'}"
+    )
+    parts = [head]
+    if run["error"]:
+        parts.append(f"error: {run['error']}")
+    if run["log"]:
+        parts.append("full pip output:\n" + run["log"])
+    return CommandResult(data=run, text="\n".join(parts))

@@ -39,7 +39,8 @@ from opencode.commands.sync.files import (
     sha256_file,
     tree_files,
 )
-from opencode.commands.sync.pyenv import dist_files, pip_install
+from opencode.commands.sync.pyenv import dist_files, pip_excerpt, pip_install
+from opencode.commands.sync.status import component_view, stale_reason
 from opencode.commands.sync.verify import run_verification
 from opencode.commands.target.repo import Backup, Target
 
@@ -230,7 +231,11 @@ async def sync_target(
     verify: bool = True,
     tests: list[str] | None = None,
     since: str | None = None,
+    dirty: src.DirtyState | None = None,
 ) -> dict[str, Any]:
+    """Sync ``components`` of ``target`` to the source HEAD. ``dirty``: the source's
+    uncommitted changes, which the caller allowed (``--allow-dirty``); they are recorded in the
+    version label, never passed off as the commit."""
     ctx, repo = env.ctx, env.repo
     check_target(target)
     interrupted = await repo.interrupted_run(target.id)
@@ -282,8 +287,11 @@ async def sync_target(
             await repo.update_sync_run(run_id, step="code")
             proc = await pip_install(target.python, env.source, editable=target.type == "source")
             if not proc.ok:
+                await repo.update_sync_run(run_id, log=proc.output)
                 raise StepFailed(
-                    "code", f"pip install failed (exit {proc.returncode}):\n{proc.output[-2000:]}"
+                    "code",
+                    f"pip install failed (exit {proc.returncode}):\n{pip_excerpt(proc.output)}\n"
+                    f"(full pip output: `opencode sync show {run_id}`)",
                 )
             await _pause(ctx, "code")
         for component in ("docs", "plans", "rag"):
@@ -363,12 +371,23 @@ async def sync_target(
             "verification": verification,
             "changes": record,
         }
-    version = await src.describe(env.source)
-    await repo.mark_synced(target.id, env.head, version)
+    version = dirty.label(env.head) if dirty else await src.describe(env.source)
+    synced = {c for c in components if c != "code"} | ({"code"} if sync_plan.code else set())
+    await repo.mark_components(target.id, synced, env.head, version, dirty is not None)
+    rows = await repo.components(target.id)
+    view = component_view(target, rows, env.head, bool(env.package.name))
+    behind = stale_reason(view, env.head)
+    if behind is None:
+        await repo.mark_synced(target.id, env.head, version)
+    else:
+        await repo.mark_partial(target.id, version, behind)
     await repo.update_sync_run(run_id, status="succeeded", step="done")
     return {
         "target": target.name,
         "result": "synchronized",
+        "components": view,
+        "behind": behind,
+        "dirty": dirty is not None,
         "sync_run_id": run_id,
         "backup_id": backup.id,
         "source_commit": env.head,

@@ -15,6 +15,7 @@ from pathlib import Path
 from opencode.commands.registry import CommandError
 
 OUTPUT_LIMIT = 8000
+PIP_LOG_LIMIT = 2_000_000
 DIST_FILES_TIMEOUT_S = 60.0
 
 _DIST_FILES = r"""
@@ -59,6 +60,7 @@ async def run_proc(
     limit_s: float = 600.0,
     env: dict[str, str] | None = None,
     shell: bool = False,
+    output_limit: int = OUTPUT_LIMIT,
 ) -> ProcResult:
     """Run a process (stdout+stderr captured together), killing it on timeout."""
     started = time.monotonic()
@@ -105,7 +107,7 @@ async def run_proc(
     return ProcResult(
         argv,
         proc.returncode if proc.returncode is not None else -1,
-        tail(text),
+        tail(text, output_limit),
         int((time.monotonic() - started) * 1000),
         timed_out,
     )
@@ -168,6 +170,47 @@ def dist_files(python: str, dist: str) -> list[str] | None:
     return [str(p) for p in data["files"]]
 
 
+def pip_excerpt(output: str, before: int = 4, limit: int = 40) -> str:
+    """The lines of pip's output that say why it failed: every ``ERROR``/``error:`` line with
+    the few lines before it (pip's reason often sits just above, e.g. a build backend's
+    traceback tail); the whole output's end when there is no such line."""
+    lines = output.splitlines()
+    marks = [
+        i
+        for i, line in enumerate(lines)
+        if line.lstrip().startswith(("ERROR", "error:", "× ", "╰─>"))
+    ]
+    if not marks:
+        return "\n".join(lines[-limit:])
+    keep: set[int] = set()
+    for i in marks:
+        keep.update(range(max(0, i - before), i + 1))
+        j = i + 1
+        if j < len(lines) and lines[j].startswith("Traceback"):
+            # "ERROR: Exception:" then a (maybe chained) traceback: the reasons are its
+            # unindented lines ("ModuleNotFoundError: ..."), the frames are noise
+            end = min(len(lines), j + 200)
+            for k in range(j, end):
+                line = lines[k]
+                if line.strip() and not line.startswith((" ", "Traceback")):
+                    keep.add(k)
+                    follows = lines[k + 1] if k + 1 < len(lines) else ""
+                    if not follows.startswith((" ", "Traceback", "During", "The above")):
+                        break
+            continue
+        # pip prints the reason on indented lines after "× ..." / "╰─>"
+        while j < len(lines) and lines[j].startswith(" ") and j - i <= 8:
+            keep.add(j)
+            j += 1
+    chosen = sorted(keep)
+    out: list[str] = []
+    for n, i in enumerate(chosen):
+        if n and i != chosen[n - 1] + 1:
+            out.append("…")
+        out.append(lines[i])
+    return "\n".join(out[-limit:])
+
+
 def bin_dir(python: str) -> Path:
     """Where console scripts of ``python``'s environment live (the folder of the interpreter)."""
     return Path(python).parent
@@ -191,4 +234,5 @@ async def pip_install(python: str, source: Path, editable: bool) -> ProcResult:
     else:
         # --force-reinstall: an unchanged version number must still get the new files
         argv += ["--force-reinstall", str(source)]
-    return await run_proc(argv, cwd=source, limit_s=600)
+    # the whole log is kept with the sync run (a cap only against a runaway build)
+    return await run_proc(argv, cwd=source, limit_s=600, output_limit=PIP_LOG_LIMIT)
