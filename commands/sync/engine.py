@@ -285,7 +285,9 @@ async def sync_target(
             assert target.python is not None
             ctx.progress(f"sync {target.name}: installing {env.package.name} into {target.python}")
             await repo.update_sync_run(run_id, step="code")
-            proc = await pip_install(target.python, env.source, editable=target.type == "source")
+            editable = target.type == "source"
+            files = None if editable else await src.install_files(env.source)
+            proc = await pip_install(target.python, env.source, editable, files)
             if not proc.ok:
                 await repo.update_sync_run(run_id, log=proc.output)
                 raise StepFailed(

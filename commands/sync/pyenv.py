@@ -6,8 +6,10 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import shutil
 import signal
 import subprocess
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -216,7 +218,27 @@ def bin_dir(python: str) -> Path:
     return Path(python).parent
 
 
-async def pip_install(python: str, source: Path, editable: bool) -> ProcResult:
+def copy_tree(source: Path, files: list[str], dest: Path) -> None:
+    """Copy ``files`` (paths relative to ``source``) to ``dest``; blocking, for a worker
+    thread. Missing files (deleted, not committed) and symlinks leaving the tree are skipped."""
+    for rel in files:
+        src_path = source / rel
+        if not src_path.is_file():
+            continue
+        if src_path.is_symlink() and not src_path.resolve().is_relative_to(source.resolve()):
+            continue
+        target = dest / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(src_path, target)
+
+
+async def pip_install(
+    python: str, source: Path, editable: bool, files: list[str] | None = None
+) -> ProcResult:
+    """Install ``source`` into ``python``'s environment. A regular install builds from a
+    temporary copy of ``files`` (the checkout's tracked and untracked, not ignored, files), so
+    the build backend's ``build/`` and ``*.egg-info`` never land in the source checkout. An
+    editable install must point at the source itself (PEP 660 backends build it in a temp dir)."""
     argv = [
         python,
         "-I",  # the source folder (cwd) must not shadow pip or its build backend
@@ -229,10 +251,17 @@ async def pip_install(python: str, source: Path, editable: bool) -> ProcResult:
         "--disable-pip-version-check",
         "--no-input",
     ]
-    if editable:
-        argv += ["-e", str(source)]
-    else:
+    if editable or files is None:
+        if editable:
+            argv += ["-e", str(source)]
+        else:
+            argv += ["--force-reinstall", str(source)]
+        # the whole log is kept with the sync run (a cap only against a runaway build)
+        return await run_proc(argv, cwd=source, limit_s=600, output_limit=PIP_LOG_LIMIT)
+    with tempfile.TemporaryDirectory(prefix="opencode-build-") as tmp:
+        copy = Path(tmp) / source.name
+        copy.mkdir()
+        await asyncio.to_thread(copy_tree, source, files, copy)
         # --force-reinstall: an unchanged version number must still get the new files
-        argv += ["--force-reinstall", str(source)]
-    # the whole log is kept with the sync run (a cap only against a runaway build)
-    return await run_proc(argv, cwd=source, limit_s=600, output_limit=PIP_LOG_LIMIT)
+        argv += ["--force-reinstall", str(copy)]
+        return await run_proc(argv, cwd=copy, limit_s=600, output_limit=PIP_LOG_LIMIT)

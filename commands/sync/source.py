@@ -221,3 +221,10 @@ def dirty_refusal(state: DirtyState, source: Path) -> str:
         "--allow-dirty to sync them anyway (the target then records the version "
         "<sha>-dirty+<hash of the diff> and shows as behind HEAD)"
     )
+
+
+async def install_files(source: Path) -> list[str]:
+    """What a build of the source sees: tracked and untracked files, ignored ones left out
+    (build output, caches, virtualenvs)."""
+    out = await git(source, "ls-files", "--cached", "--others", "--exclude-standard", "-z")
+    return sorted({p for p in out.split("\0") if p})

@@ -137,3 +137,23 @@ def test_pip_excerpt_keeps_error_lines_and_context() -> None:
     assert len(excerpt.splitlines()) < 25
     # no ERROR line at all: the end of the output, not nothing
     assert pip_excerpt("a\nb\nlast words").endswith("last words")
+
+
+@pytest.mark.parametrize("kind", ["site-packages", "source"])
+async def test_sync_leaves_source_checkout_untouched(
+    ctx: CommandContext, source_repo: Path, target_dir: Path, clean_venv: str, kind: str
+) -> None:
+    result = await call(
+        ctx, "target", "add", "web", "--path", str(target_dir), "--type", kind,
+        "--python", clean_venv,
+    )  # fmt: skip
+    assert result.exit_code == 0, result.text
+    before = sorted(str(p.relative_to(source_repo)) for p in source_repo.rglob("*"))
+    synced = await call(ctx, "sync", "run", "web", "--no-verify")
+    assert synced.exit_code == 0, synced.text
+    # --ignored: the fixture's .gitignore hides build/ and *.egg-info from a plain status
+    assert git(source_repo, "status", "--porcelain", "--ignored") == ""
+    after = sorted(str(p.relative_to(source_repo)) for p in source_repo.rglob("*"))
+    assert [p for p in after if p not in before and not p.startswith(".git/")] == []
+    site = next((Path(clean_venv).parent.parent / "lib").glob("python3*/site-packages"))
+    assert list(site.glob("tinypkg*"))  # it did install
