@@ -436,3 +436,32 @@ class TargetRepo:
             "error": row["error"],
             "log": row["log"],
         }
+
+    # -- the manifest of installed files -----------------------------------------------------
+
+    async def installed_files(self, target_id: int) -> dict[str, dict[str, str]]:
+        """component -> {absolute path: sha256 written by the last sync of that component}."""
+        rows = await self.store.fetchall(
+            "SELECT component, path, sha256 FROM target_file WHERE target_id = ?", (target_id,)
+        )
+        found: dict[str, dict[str, str]] = {}
+        for r in rows:
+            found.setdefault(r["component"], {})[r["path"]] = r["sha256"]
+        return found
+
+    async def set_installed_files(
+        self, target_id: int, component: str, files: dict[str, str]
+    ) -> None:
+        await self.store.execute(
+            "DELETE FROM target_file WHERE target_id = ? AND component = ?",
+            (target_id, component),
+        )
+        for path, sha in sorted(files.items()):
+            await self.store.execute(
+                "INSERT OR REPLACE INTO target_file (target_id, component, path, sha256)"
+                " VALUES (?, ?, ?, ?)",
+                (target_id, component, path, sha),
+            )
+
+    async def delete_backup(self, backup_id: int) -> None:
+        await self.store.execute("DELETE FROM backup WHERE id = ?", (backup_id,))

@@ -23,3 +23,14 @@ WHERE t.sync_commit IS NOT NULL;
 
 -- The full output of the sync's pip install (the error shown keeps only the lines that matter).
 ALTER TABLE sync_run ADD COLUMN log TEXT;
+
+-- The files a sync installed into a target (docs, plans, RAG) with the sha256 written, so a
+-- file deleted in the source is removed from the target, and only if opencode put it there
+-- and nobody changed it since.
+CREATE TABLE target_file (
+    target_id   INTEGER NOT NULL REFERENCES target(id) ON DELETE CASCADE,
+    component   TEXT NOT NULL,
+    path        TEXT NOT NULL,          -- absolute
+    sha256      TEXT NOT NULL,
+    PRIMARY KEY (target_id, path)
+);
