@@ -428,8 +428,8 @@ async def sync_target(
     version = dirty.label(env.head) if dirty else await src.describe(env.source)
     synced = {c for c in components if c != "code"} | ({"code"} if sync_plan.code else set())
     await repo.mark_components(target.id, synced, env.head, version, dirty is not None)
-    for component, files in sync_plan.manifest.items():
-        await repo.set_installed_files(target.id, component, files)
+    for component, manifest in sync_plan.manifest.items():
+        await repo.set_installed_files(target.id, component, manifest)
     rows = await repo.components(target.id)
     view = component_view(target, rows, env.head, bool(env.package.name))
     behind = stale_reason(view, env.head)
