@@ -374,7 +374,9 @@ async def sync_target(
         if verify:
             step = "verify"
             await repo.update_sync_run(run_id, step="verify")
-            verification = await run_verification(env, target, tests, sync_run_id=run_id)
+            verification = await run_verification(
+                env, target, tests, sync_run_id=run_id, commit=None if dirty else env.head
+            )
             await repo.update_sync_run(run_id, verification_id=verification["id"])
             if verification["status"] != "passed":
                 failed = [c["name"] for c in verification["checks"] if c["status"] == "failed"]

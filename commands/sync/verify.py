@@ -1,14 +1,16 @@
 """The plan's post-sync checklist as real checks, each with status, duration and output.
 
 Categories (``--tests``): core (the source's CLI runs ``--help`` in the target, the package is
-installed there), integration (the target's opencode.toml loads), docs (docs/plans/RAG complete
-by file count and sha256, no broken relative links), feature (the target's own test command),
-preflight (``check_prerequisites.py`` / ``preflight.py`` in the target, if present).
+installed there, its installed files match the source at the synced commit by sha256),
+integration (the target's opencode.toml loads), docs (docs/plans/RAG complete by file count
+and sha256, no broken relative links), feature (the target's own test command), preflight
+(``check_prerequisites.py`` / ``preflight.py`` in the target, if present).
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import os
 import sys
 import time
@@ -17,9 +19,10 @@ from typing import Any
 
 import opencode
 from opencode.commands.registry import CommandError
+from opencode.commands.sync import source as src
 from opencode.commands.sync.env import SyncEnv, config_path, doc_dest, doc_source, root
 from opencode.commands.sync.files import broken_links, compare_trees, sha256_file, tree_files
-from opencode.commands.sync.pyenv import bin_dir, isolated, run_proc, tail
+from opencode.commands.sync.pyenv import bin_dir, dist_files, isolated, run_proc, tail
 from opencode.commands.target.repo import Target, now_iso
 from opencode.commands.verify.repo import CheckResult, VerificationRepo
 
@@ -112,6 +115,67 @@ async def _core(env: SyncEnv, target: Target) -> list[CheckResult]:
     proc = await run_proc([str(exe), "--help"], cwd=Path(target.path), limit_s=60)
     results.append(_timed(f"{script} --help", "core", proc.ok, started, proc.output))
     return results
+
+
+def _site_relative(path: str) -> str | None:
+    """``.../site-packages/pkg/mod.py`` -> ``pkg/mod.py``; None outside site-packages."""
+    parts = Path(path).parts
+    for marker in ("site-packages", "dist-packages"):
+        if marker in parts:
+            index = len(parts) - 1 - parts[::-1].index(marker)
+            return "/".join(parts[index + 1 :])
+    return None
+
+
+async def code_matches(env: SyncEnv, target: Target, commit: str | None) -> CheckResult:
+    """Every Python file the target's environment has for the package, compared by sha256
+    with the same file in the source at the synced commit (``git show SHA:path``)."""
+    name = "code matches source"
+    if not target.python or not env.package.name:
+        return _skip(name, "core", "no --python or no package: no installed code to compare")
+    if target.type == "source":
+        return _skip(name, "core", "an editable install runs the source checkout itself")
+    if commit is None:
+        return _skip(
+            name, "core", "no committed version to compare with (never synced, or synced dirty)"
+        )
+    started = time.monotonic()
+    files = await asyncio.to_thread(dist_files, target.python, env.package.name) or []
+    tracked = (await src.git(env.source, "ls-tree", "-r", "--name-only", commit)).splitlines()
+    compared, differing, unknown = 0, [], []
+    for path in files:
+        rel = _site_relative(path)
+        if rel is None or not rel.endswith(".py") or ".dist-info/" in rel or "__pycache__" in rel:
+            continue
+        matches = [t for t in tracked if t == rel or t.endswith("/" + rel)]
+        if len(matches) != 1:
+            unknown.append(rel)
+            continue
+        want = await _git_blob(env.source, f"{commit}:{matches[0]}")
+        try:
+            have = Path(path).read_bytes()
+        except OSError as exc:
+            differing.append(f"{rel} (unreadable: {exc})")
+            continue
+        compared += 1
+        if hashlib.sha256(have).digest() != hashlib.sha256(want).digest():
+            differing.append(f"{rel} differs from {commit[:12]}:{matches[0]}")
+    lines = [f"{compared} installed file(s) compared with {commit[:12]}"]
+    lines += differing[:20]
+    if unknown:
+        lines.append(f"not found (or ambiguous) in the source: {', '.join(unknown[:10])}")
+    ok = compared > 0 and not differing
+    return _timed(name, "core", ok, started, "\n".join(lines))
+
+
+async def _git_blob(source: Path, spec: str) -> bytes:
+    """The exact bytes of ``git show SPEC`` (text decoding would change them)."""
+    proc = await asyncio.create_subprocess_exec(
+        "git", "-C", str(source), "show", spec,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL,
+    )  # fmt: skip
+    out, _ = await proc.communicate()
+    return out
 
 
 async def _integration(env: SyncEnv, target: Target) -> list[CheckResult]:
@@ -223,12 +287,15 @@ async def _preflight(env: SyncEnv, target: Target) -> list[CheckResult]:
     ]
 
 
-async def run_checks(env: SyncEnv, target: Target, categories: list[str]) -> list[CheckResult]:
+async def run_checks(
+    env: SyncEnv, target: Target, categories: list[str], commit: str | None = None
+) -> list[CheckResult]:
     results: list[CheckResult] = []
     for category in categories:
         env.ctx.progress(f"verify {target.name}: {category}")
         if category == "core":
             results += await _core(env, target)
+            results.append(await code_matches(env, target, commit))
         elif category == "integration":
             results += await _integration(env, target)
         elif category == "docs":
@@ -240,14 +307,28 @@ async def run_checks(env: SyncEnv, target: Target, categories: list[str]) -> lis
     return results
 
 
+async def synced_code_commit(env: SyncEnv, target: Target) -> str | None:
+    """The commit the target's code was last synced to; None if never or from a dirty tree."""
+    state = (await env.repo.components(target.id)).get("code")
+    if state is None:
+        return target.sync_commit
+    return None if state.dirty else state.sync_commit
+
+
 async def run_verification(
-    env: SyncEnv, target: Target, tests: str | list[str] | None, sync_run_id: int | None = None
+    env: SyncEnv,
+    target: Target,
+    tests: str | list[str] | None,
+    sync_run_id: int | None = None,
+    commit: str | None = None,
 ) -> dict[str, Any]:
     """Run the checks and persist them as one verification run; returns ``verify show``'s
-    dict."""
+    dict. ``commit``: what the installed code must match (default: the synced code commit)."""
     categories = parse_categories(tests)
     started = now_iso()
-    results = await run_checks(env, target, categories)
+    if commit is None and sync_run_id is None:
+        commit = await synced_code_commit(env, target)
+    results = await run_checks(env, target, categories, commit)
     repo = VerificationRepo(env.ctx.store)
     run_id = await repo.save_verification(target.id, categories, started, results, sync_run_id)
     data = await repo.verification(run_id)

@@ -157,3 +157,23 @@ async def test_sync_leaves_source_checkout_untouched(
     assert [p for p in after if p not in before and not p.startswith(".git/")] == []
     site = next((Path(clean_venv).parent.parent / "lib").glob("python3*/site-packages"))
     assert list(site.glob("tinypkg*"))  # it did install
+
+
+async def test_verify_compares_installed_code_with_synced_commit(
+    ctx: CommandContext, source_repo: Path, target_dir: Path, clean_venv: str
+) -> None:
+    await _add(ctx, target_dir, clean_venv)
+    synced = await call(ctx, "sync", "run", "web", "--tests", "core")
+    assert synced.exit_code == 0, synced.text
+    checks = {c["name"]: c for c in synced.data["verification"]["checks"]}
+    assert checks["code matches source"]["status"] == "passed", checks
+    assert "2 installed file(s) compared" in checks["code matches source"]["output"]
+
+    # someone edits the installed code by hand: verify now says so, naming the file
+    site = next((Path(clean_venv).parent.parent / "lib").glob("python3*/site-packages"))
+    (site / "tinypkg/cli.py").write_text(CLI_V2)
+    verify = await call(ctx, "sync", "verify", "web", "--tests", "core")
+    assert verify.exit_code == 1
+    checks = {c["name"]: c for c in verify.data["checks"]}
+    assert checks["code matches source"]["status"] == "failed"
+    assert "tinypkg/cli.py differs" in checks["code matches source"]["output"]
