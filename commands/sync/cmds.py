@@ -637,3 +637,145 @@ async def sync_show(ctx: CommandContext, args: dict[str, Any]) -> CommandResult:
     if run["log"]:
         parts.append("full pip output:\n" + run["log"])
     return CommandResult(data=run, text="\n".join(parts))
+
+
+# -- the seed's names: `config diff|sync` ------------------------------------------------------
+
+
+@command(
+    "config",
+    "diff",
+    help="what `config sync` would change in a target's opencode.toml (same as sync config --diff)",
+    args=[TARGET, Arg("all_targets", option="--all-targets", flag=True, help="every target")],
+)
+async def config_diff(ctx: CommandContext, args: dict[str, Any]) -> CommandResult:
+    return await sync_config(ctx, {**args, "diff": True})
+
+
+@command(
+    "config",
+    "sync",
+    help="merge the source's opencode.toml into a target's (same as `sync config`)",
+    args=[
+        TARGET,
+        Arg("all_targets", option="--all-targets", flag=True, help="every target"),
+        ALLOW_DIRTY,
+    ],
+)
+async def config_sync(ctx: CommandContext, args: dict[str, Any]) -> CommandResult:
+    return await sync_config(ctx, {**args, "diff": False})
+
+
+# -- pre-push check ----------------------------------------------------------------------------
+
+SKIP_PREPUSH_ENV = "OPENCODE_SKIP_PREPUSH"
+HOOK_MARKER = "# opencode pre-push hook (opencode sync install-hook)"
+
+
+@command(
+    "sync",
+    "prepush",
+    help="exit 1 while any target is behind the source HEAD, listing them (git pre-push hook)",
+)
+async def sync_prepush(ctx: CommandContext, args: dict[str, Any]) -> CommandResult:
+    import os
+
+    from opencode.commands.sync.env import open_env
+    from opencode.commands.sync.status import target_states
+
+    if os.environ.get(SKIP_PREPUSH_ENV) == "1":
+        return CommandResult(
+            data={"skipped": True, "behind": []},
+            text=f"opencode pre-push check skipped ({SKIP_PREPUSH_ENV}=1)",
+        )
+    env = await open_env(ctx)
+    behind = []
+    for state in await target_states(env.repo, env.head, bool(env.package.name)):
+        stale = [c for c, v in state.components.items() if not v["current"]]
+        if state.status != "synchronized" or stale:
+            behind.append(
+                {
+                    "target": state.target.name,
+                    "status": state.status,
+                    "reason": state.reason,
+                    "stale_components": stale,
+                }
+            )
+    if not behind:
+        return CommandResult(
+            data={"skipped": False, "behind": []},
+            text=f"every target is synchronized with {env.head[:12]}",
+        )
+    lines = [f"{len(behind)} target(s) behind the source HEAD {env.head[:12]}:"]
+    lines += [f"  {b['target']}: {b['status']} — {b['reason'] or ''}".rstrip(" —") for b in behind]
+    lines.append(
+        "sync them (`opencode sync run --all-targets`), or push anyway with "
+        f"`git push --no-verify` or `{SKIP_PREPUSH_ENV}=1 git push`"
+    )
+    return CommandResult(
+        data={"skipped": False, "behind": behind}, text="\n".join(lines), exit_code=1
+    )
+
+
+def hook_text(python: str) -> str:
+    import shlex
+
+    return (
+        "#!/bin/sh\n"
+        f"{HOOK_MARKER}\n"
+        "# Refuses a push while a registered target is behind the source HEAD.\n"
+        f"# Bypass: git push --no-verify, or {SKIP_PREPUSH_ENV}=1 git push\n"
+        f'if [ "${{{SKIP_PREPUSH_ENV}:-}}" = "1" ]; then exit 0; fi\n'
+        f"exec {shlex.quote(python)} -m opencode sync prepush\n"
+    )
+
+
+@command(
+    "sync",
+    "install-hook",
+    help="install a git pre-push hook in the source that runs `opencode sync prepush`",
+    args=[
+        Arg(
+            "force",
+            option="--force",
+            flag=True,
+            help="replace a pre-push hook that opencode did not write (kept as pre-push.bak)",
+        )
+    ],
+)
+async def sync_install_hook(ctx: CommandContext, args: dict[str, Any]) -> CommandResult:
+    import os
+    import sys
+
+    from opencode.commands.sync import source as src
+    from opencode.commands.sync.env import open_env
+
+    env = await open_env(ctx)
+    hooks = Path((await src.git(env.source, "rev-parse", "--git-path", "hooks")).strip())
+    hooks = hooks if hooks.is_absolute() else env.source / hooks
+    path = hooks / "pre-push"
+    backup = None
+    if path.exists():
+        existing = path.read_text(encoding="utf-8", errors="replace")
+        if HOOK_MARKER not in existing:
+            if not args.get("force"):
+                raise CommandError(
+                    f"{path} exists and was not written by opencode; add "
+                    f"`{sys.executable} -m opencode sync prepush` to it yourself, or pass "
+                    "--force to replace it (the old one is kept as pre-push.bak)",
+                    exit_code=2,
+                )
+            backup = hooks / "pre-push.bak"
+            os.replace(path, backup)
+    try:
+        hooks.mkdir(parents=True, exist_ok=True)
+        path.write_text(hook_text(sys.executable), encoding="utf-8")
+        path.chmod(0o755)
+    except OSError as exc:
+        raise CommandError(f"cannot write {path}: {exc}") from exc
+    return CommandResult(
+        data={"path": str(path), "replaced": str(backup) if backup else None},
+        text=f"Installed {path}: `git push` now runs `opencode sync prepush`; bypass with "
+        f"`git push --no-verify` or `{SKIP_PREPUSH_ENV}=1 git push`"
+        + (f" (the previous hook is {backup})" if backup else ""),
+    )
