@@ -178,7 +178,58 @@ async def _git_blob(source: Path, spec: str) -> bytes:
     return out
 
 
+async def basic_tools(env: SyncEnv, target: Target) -> CheckResult:
+    """The agent's write, read and bash tools, run for real in a temporary folder inside the
+    target (removed afterwards): the target's filesystem and shell work for an agent."""
+    import shutil
+    import tempfile
+
+    from opencode.sessions.tools.base import ToolContext
+    from opencode.sessions.tools.files import ReadTool, WriteTool
+    from opencode.sessions.tools.registry import execute
+    from opencode.sessions.tools.shell import BashTool
+
+    started = time.monotonic()
+    try:
+        work = Path(tempfile.mkdtemp(prefix=".opencode-verify-", dir=target.path))
+    except OSError as exc:
+        return _timed("basic tools", "integration", False, started, f"no temp dir: {exc}")
+
+    async def no_undo(path: Path, before: bytes | None) -> None:
+        return None
+
+    ctx = ToolContext(cwd=work, session_id="verify", call_id="verify", record_change=no_undo)
+    marker = f"opencode verify {os.getpid()}"
+    lines: list[str] = []
+    ok = True
+    try:
+        steps: list[tuple[str, Any, dict[str, Any], str]] = [
+            ("write", WriteTool(), {"path": "probe.txt", "content": marker + "\n"}, ""),
+            ("read", ReadTool(), {"path": "probe.txt"}, marker),
+            ("bash", BashTool(env.ctx.config.sandbox), {"command": "cat probe.txt"}, marker),
+        ]
+        for name, tool, args, expect in steps:
+            result = await asyncio.wait_for(execute(tool, args, ctx), 60)
+            good = not result.is_error and expect in result.output
+            if name == "bash":
+                good = good and result.metadata.get("exit_code") == 0
+            ok = ok and good
+            shown = " | ".join(result.output.strip().splitlines())[:200]
+            lines.append(f"{name}: {'ok' if good else 'FAILED'}: {shown}")
+    except TimeoutError:
+        ok = False
+        lines.append("a tool did not finish within 60 s")
+    finally:
+        await asyncio.to_thread(shutil.rmtree, work, True)
+    return _timed("basic tools", "integration", ok, started, "\n".join(lines))
+
+
 async def _integration(env: SyncEnv, target: Target) -> list[CheckResult]:
+    results = [await basic_tools(env, target)]
+    return results + await _config_loads(env, target)
+
+
+async def _config_loads(env: SyncEnv, target: Target) -> list[CheckResult]:
     path = config_path(target)
     if not path.is_file():
         return [_skip("config loads", "integration", f"{path} does not exist")]
