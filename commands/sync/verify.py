@@ -224,6 +224,58 @@ async def basic_tools(env: SyncEnv, target: Target) -> CheckResult:
     return _timed("basic tools", "integration", ok, started, "\n".join(lines))
 
 
+# Started with the target's python (-I) in the target's folder: the app is built with the
+# target's config and run headless (Textual's run_test), with a throwaway data dir.
+_TUI_PROBE = """
+import asyncio, sys
+from pathlib import Path
+from opencode.sessions.config import load_config
+from opencode.tui.app import OpencodeApp
+
+async def main() -> None:
+    folder = Path(sys.argv[1])
+    app = OpencodeApp(config=load_config(folder), cwd=folder)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        print("tui started:", type(app.screen).__name__)
+
+asyncio.run(main())
+"""
+TUI_TIMEOUT_S = 60.0
+
+
+async def tui_starts(env: SyncEnv, target: Target) -> CheckResult:
+    """The target's installed opencode TUI starts headless and draws its first screen."""
+    import tempfile
+
+    name = "tui starts"
+    if not target.python:
+        return _skip(name, "core", "the target has no --python to start the TUI with")
+    probe = await run_proc(
+        isolated(
+            target.python,
+            "import importlib.util as u, sys\n"
+            "try:\n ok = u.find_spec('opencode.tui.app') and u.find_spec('textual')\n"
+            "except ImportError:\n ok = None\n"
+            "sys.exit(0 if ok else 3)",
+        ),
+        cwd=Path(target.path),
+        limit_s=30,
+    )
+    if probe.returncode == 3:
+        return _skip(name, "core", f"{target.python} has no opencode.tui (or no textual)")
+    started = time.monotonic()
+    with tempfile.TemporaryDirectory(prefix="opencode-verify-tui-") as data:
+        proc = await run_proc(
+            isolated(target.python, _TUI_PROBE, target.path),
+            cwd=Path(target.path),
+            limit_s=TUI_TIMEOUT_S,
+            env={"OPENCODE_DATA_DIR": data, "TERM": "xterm-256color"},
+        )
+    ok = proc.ok and "tui started:" in proc.output
+    return _timed(name, "core", ok, started, proc.output)
+
+
 async def _integration(env: SyncEnv, target: Target) -> list[CheckResult]:
     results = [await basic_tools(env, target)]
     return results + await _config_loads(env, target)
@@ -347,6 +399,7 @@ async def run_checks(
         if category == "core":
             results += await _core(env, target)
             results.append(await code_matches(env, target, commit))
+            results.append(await tui_starts(env, target))
         elif category == "integration":
             results += await _integration(env, target)
         elif category == "docs":
