@@ -24,7 +24,7 @@ TESTS = Arg(
     "tests",
     option="--tests",
     metavar="LIST",
-    help="comma-separated: core,integration,docs,feature,preflight (default: all)",
+    help="comma-separated: core,integration,agent,docs,feature,preflight (default: all)",
 )
 COMPONENTS = ("code", "docs", "plans", "rag", "config")
 ALLOW_DIRTY = Arg(

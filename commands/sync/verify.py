@@ -2,7 +2,8 @@
 
 Categories (``--tests``): core (the source's CLI runs ``--help`` in the target, the package is
 installed there, its installed files match the source at the synced commit by sha256),
-integration (the target's opencode.toml loads), docs (docs/plans/RAG complete by file count
+integration (the target's opencode.toml loads), agent (a real request to the target's provider,
+the agent's write/read/bash tools run in the target), docs (docs/plans/RAG complete by file count
 and sha256, no broken relative links), feature (the target's own test command), preflight
 (``check_prerequisites.py`` / ``preflight.py`` in the target, if present).
 """
@@ -26,7 +27,7 @@ from opencode.commands.sync.pyenv import bin_dir, dist_files, isolated, run_proc
 from opencode.commands.target.repo import Target, now_iso
 from opencode.commands.verify.repo import CheckResult, VerificationRepo
 
-CATEGORIES = ("core", "integration", "docs", "feature", "preflight")
+CATEGORIES = ("core", "integration", "agent", "docs", "feature", "preflight")
 
 # Run with ``python -I`` inside the target: its folder (cwd) never lands on sys.path, so a
 # target's own ``opencode/`` or ``sessions/`` cannot shadow ours. argv[2] is the folder our
@@ -193,7 +194,7 @@ async def basic_tools(env: SyncEnv, target: Target) -> CheckResult:
     try:
         work = Path(tempfile.mkdtemp(prefix=".opencode-verify-", dir=target.path))
     except OSError as exc:
-        return _timed("basic tools", "integration", False, started, f"no temp dir: {exc}")
+        return _timed("basic tools", "agent", False, started, f"no temp dir: {exc}")
 
     async def no_undo(path: Path, before: bytes | None) -> None:
         return None
@@ -221,7 +222,75 @@ async def basic_tools(env: SyncEnv, target: Target) -> CheckResult:
         lines.append("a tool did not finish within 60 s")
     finally:
         await asyncio.to_thread(shutil.rmtree, work, True)
-    return _timed("basic tools", "integration", ok, started, "\n".join(lines))
+    return _timed("basic tools", "agent", ok, started, "\n".join(lines))
+
+
+PROVIDER_TIMEOUT_S = 60.0
+
+
+async def provider_answers(env: SyncEnv, target: Target) -> CheckResult:
+    """One real, tiny request to the model the target's opencode.toml selects, through the same
+    providers the agent uses. Skipped (with the reason) when no provider is configured or it
+    cannot be reached (no network here is not a broken sync); failed when it answers an error."""
+    from opencode.sessions.config import ConfigError, load_config
+    from opencode.sessions.events import Finish, ProviderError, TextDelta
+    from opencode.sessions.providers.base import ChatMessage, ChatRequest
+    from opencode.sessions.providers.factory import ProviderSetupError, make_provider
+    from opencode.sessions.secrets import scrub
+
+    name = "provider answers"
+    if not config_path(target).is_file():
+        return _skip(name, "agent", f"{config_path(target)} does not exist")
+    try:
+        config = await asyncio.to_thread(load_config, Path(target.path), warn=lambda _: None)
+        provider_config, model = config.resolve_model()
+    except (ConfigError, OSError) as exc:
+        return _skip(name, "agent", f"no usable provider configured: {exc}")
+    if provider_config.api == "local":
+        return _skip(name, "agent", "a local in-process model is not loaded for a check")
+    secrets = [provider_config.api_key or "", *provider_config.headers.values()]
+    started = time.monotonic()
+    try:
+        provider = make_provider(provider_config)
+    except ProviderSetupError as exc:
+        return _timed(name, "agent", False, started, scrub(str(exc), secrets))
+    request = ChatRequest(
+        model=model,
+        messages=[ChatMessage(role="user", content="Reply with the single word OK.")],
+        max_tokens=16,
+    )
+    text: list[str] = []
+    error: ProviderError | None = None
+
+    async def consume() -> None:
+        nonlocal error
+        stream = provider.stream(request)
+        try:
+            async for event in stream:
+                if isinstance(event, TextDelta):
+                    text.append(event.text)
+                elif isinstance(event, ProviderError):
+                    error = event
+                    return
+                elif isinstance(event, Finish):
+                    return
+        finally:
+            await stream.aclose()
+
+    where = f"{provider_config.name}/{model} at {provider_config.base_url}"
+    try:
+        await asyncio.wait_for(consume(), PROVIDER_TIMEOUT_S)
+    except TimeoutError:
+        return _timed(
+            name, "agent", False, started, f"{where}: no answer within {PROVIDER_TIMEOUT_S:g} s"
+        )
+    if error is not None:
+        message = scrub(f"{where}: {error.message}", secrets)
+        if error.status is None and error.retryable:
+            return _skip(name, "agent", f"not reachable: {message}")
+        return _timed(name, "agent", False, started, message)
+    answer = "".join(text).strip()
+    return _timed(name, "agent", True, started, f"{where} answered: {answer[:80]!r}")
 
 
 # Started with the target's python (-I) in the target's folder: the app is built with the
@@ -277,11 +346,6 @@ async def tui_starts(env: SyncEnv, target: Target) -> CheckResult:
 
 
 async def _integration(env: SyncEnv, target: Target) -> list[CheckResult]:
-    results = [await basic_tools(env, target)]
-    return results + await _config_loads(env, target)
-
-
-async def _config_loads(env: SyncEnv, target: Target) -> list[CheckResult]:
     path = config_path(target)
     if not path.is_file():
         return [_skip("config loads", "integration", f"{path} does not exist")]
@@ -402,6 +466,9 @@ async def run_checks(
             results.append(await tui_starts(env, target))
         elif category == "integration":
             results += await _integration(env, target)
+        elif category == "agent":
+            results.append(await provider_answers(env, target))
+            results.append(await basic_tools(env, target))
         elif category == "docs":
             results += await asyncio.to_thread(_docs, env, target)
         elif category == "feature":
