@@ -236,3 +236,24 @@ def _site_root(path: str) -> Path | None:
         if parent.name in ("site-packages", "dist-packages", "bin", "Scripts"):
             return parent
     return None
+
+
+async def prune_backups(repo: TargetRepo, target: Target, keep: int) -> tuple[list[int], list[int]]:
+    """Delete all but the newest ``keep`` backups of ``target`` (rows and blob folders).
+    The backup of an interrupted sync run is never deleted: it is what restores the target.
+    Returns (deleted ids, kept ids)."""
+    protected: set[int] = set()
+    interrupted = await repo.interrupted_run(target.id)
+    if interrupted is not None and interrupted["backup_id"] is not None:
+        protected.add(int(interrupted["backup_id"]))
+    backups = await repo.backups(target.id)  # newest first
+    deleted, kept = [], []
+    for index, backup in enumerate(backups):
+        if index < keep or backup.id in protected:
+            kept.append(backup.id)
+            continue
+        folder = Path(backup.dir) / str(backup.id)
+        await asyncio.to_thread(shutil.rmtree, folder, True)
+        await repo.delete_backup(backup.id)
+        deleted.append(backup.id)
+    return deleted, kept

@@ -24,9 +24,15 @@ TESTS = Arg(
     "tests",
     option="--tests",
     metavar="LIST",
-    help="comma-separated: core,integration,docs,feature,preflight (default: all)",
+    help="comma-separated: core,integration,agent,docs,feature,preflight (default: all)",
 )
 COMPONENTS = ("code", "docs", "plans", "rag", "config")
+ALLOW_DIRTY = Arg(
+    "allow_dirty",
+    option="--allow-dirty",
+    flag=True,
+    help="sync uncommitted source changes (recorded as <sha>-dirty+<hash>, shown as behind)",
+)
 
 if TYPE_CHECKING:
     from opencode.commands.target.repo import Backup, TargetRepo
@@ -88,12 +94,20 @@ async def _oldest_synced(source: Path, commits: list[str]) -> str:
 async def sync_detect(ctx: CommandContext, args: dict[str, Any]) -> CommandResult:
     from opencode.commands.sync import source as src
     from opencode.commands.sync.env import open_env
-    from opencode.commands.sync.status import persist_statuses
+    from opencode.commands.sync.status import persist_statuses, target_states
 
     env = await open_env(ctx)
     since = args.get("since")
     if not since:
-        synced = sorted({t.sync_commit for t in await env.repo.all() if t.sync_commit})
+        # every component's commit: a docs-only sync must not hide stale code
+        synced = sorted(
+            {
+                c["sync_commit"]
+                for state in await target_states(env.repo, env.head, bool(env.package.name))
+                for c in state.components.values()
+                if c["sync_commit"]
+            }
+        )
         if not synced:
             raise CommandError("no target has been synced yet: give --since REV", exit_code=2)
         candidates = [c for c in synced if await src.is_ancestor(env.source, c, env.head)]
@@ -108,7 +122,7 @@ async def sync_detect(ctx: CommandContext, args: dict[str, Any]) -> CommandResul
     resolved = await src.resolve_rev(env.source, since)
     records = await src.detect_changes(env.settings, resolved)
     # detect is where a new source HEAD becomes needs_sync on record (status only shows it)
-    changed = await persist_statuses(env.repo, env.head)
+    changed = await persist_statuses(env.repo, env.head, bool(env.package.name))
     rows = [
         [
             r.category,
@@ -205,12 +219,20 @@ async def _run_sync(
 ) -> CommandResult:
     from opencode.commands.sync.engine import sync_target
     from opencode.commands.sync.env import open_env
+    from opencode.commands.sync.source import dirty_refusal, dirty_state
     from opencode.commands.sync.status import persist_statuses
 
     env = await open_env(ctx)
     # record what `sync status` shows (an interrupted run is a failed target) before acting
-    await persist_statuses(env.repo, env.head)
+    await persist_statuses(env.repo, env.head, bool(env.package.name))
     targets = await _targets(env, args)
+    dirty = await dirty_state(env.source)
+    if dirty is not None and not args.get("allow_dirty"):
+        raise CommandError(dirty_refusal(dirty, env.source), exit_code=2)
+    if dirty is not None:
+        ctx.progress(
+            f"sync: installing uncommitted changes as {dirty.label(env.head)} (--allow-dirty)"
+        )
     results = []
     for target in targets:
         try:
@@ -223,6 +245,7 @@ async def _run_sync(
                 verify=not args.get("no_verify") and kind == "full",
                 tests=args.get("tests"),
                 since=args.get("since"),
+                dirty=dirty,
             )
         except CommandError as exc:
             if not args.get("all_targets"):
@@ -244,10 +267,16 @@ async def _run_sync(
         copied = r["changes"].get("copied", {})
         summary = ", ".join(f"{n} {c}" for c, n in copied.items()) or "no files copied"
         if r["result"] == "synchronized":
+            synced = "synced" if r.get("behind") else "synchronized"
             lines.append(
-                f"{r['target']}: synchronized to {r['sync_version']} ({summary}; "
+                f"{r['target']}: {synced} {kind} to {r['sync_version']} ({summary}; "
+                f"backup {r['backup_id']})"
+                if kind != "full"
+                else f"{r['target']}: {synced} to {r['sync_version']} ({summary}; "
                 f"backup {r['backup_id']})"
             )
+            if r.get("behind"):
+                lines.append(f"  not current: {r['behind']}")
         elif r.get("restore_error"):
             lines.append(
                 f"{r['target']}: FAILED at {r['step']} and restoring backup {r['backup_id']} "
@@ -291,6 +320,7 @@ async def _run_sync(
             flag=True,
             help="copy every doc/plan/RAG file, not only those whose hash differs",
         ),
+        ALLOW_DIRTY,
     ],
 )
 async def sync_run(ctx: CommandContext, args: dict[str, Any]) -> CommandResult:
@@ -319,6 +349,7 @@ def _doc_command(component: str, folder: str) -> None:
             TARGET,
             Arg("all_targets", option="--all-targets", flag=True, help="every target"),
             Arg("complete", option="--complete", flag=True, help="copy every file"),
+            ALLOW_DIRTY,
             *extra,
         ],
     )
@@ -348,6 +379,7 @@ _doc_command("rag", "RAG")
         TARGET,
         Arg("all_targets", option="--all-targets", flag=True, help="every target"),
         Arg("diff", option="--diff", flag=True, help="show what would change; write nothing"),
+        ALLOW_DIRTY,
     ],
 )
 async def sync_config(ctx: CommandContext, args: dict[str, Any]) -> CommandResult:
@@ -516,6 +548,14 @@ async def sync_rollback(ctx: CommandContext, args: dict[str, Any]) -> CommandRes
     )
 
 
+def _component_word(component: str, state: dict[str, Any]) -> str:
+    if state["sync_commit"] is None:
+        return f"{component} (never)"
+    if state["dirty"]:
+        return f"{component} (dirty {state['sync_version']})"
+    return f"{component} ({state['sync_version']})"
+
+
 @command("sync", "status", help="every target: status, last sync, version vs source HEAD")
 async def sync_status(ctx: CommandContext, args: dict[str, Any]) -> CommandResult:
     """Read-only: the status shown is computed from the source HEAD and the sync runs, never
@@ -528,11 +568,14 @@ async def sync_status(ctx: CommandContext, args: dict[str, Any]) -> CommandResul
     env = await open_env(ctx)
     verifications = VerificationRepo(ctx.store)
     rows, targets = [], []
-    for state in await target_states(env.repo, env.head):
+    for state in await target_states(env.repo, env.head, bool(env.package.name)):
         t = state.target
         last = await verifications.last_verification(t.id)
-        behind = t.sync_commit != env.head
+        stale = [c for c, v in state.components.items() if not v["current"]]
+        behind = t.sync_commit != env.head or bool(stale)
         entry = t.to_dict()
+        entry["components"] = state.components
+        entry["stale_components"] = stale
         entry["status"] = state.status
         entry["status_reason"] = state.reason
         entry["behind"] = behind
@@ -545,7 +588,9 @@ async def sync_status(ctx: CommandContext, args: dict[str, Any]) -> CommandResul
                 state.status,
                 t.last_sync,
                 t.sync_version,
-                "behind" if behind else "current",
+                ("behind: " + ", ".join(_component_word(c, state.components[c]) for c in stale))
+                if stale
+                else ("behind" if behind else "current"),
                 f"{last['status']} ({last['passed']}/{last['passed'] + last['failed']})"
                 if last
                 else None,
@@ -569,4 +614,172 @@ async def sync_status(ctx: CommandContext, args: dict[str, Any]) -> CommandResul
         if rows
         else [],
         text=None if rows else f"Source {env.source} at {head_label}; no targets registered.",
+    )
+
+
+@command(
+    "sync",
+    "show",
+    help="one sync run: its steps, error and the full pip output",
+    args=[Arg("run", positional=True, type=int, metavar="RUN", help="the sync run's id")],
+)
+async def sync_show(ctx: CommandContext, args: dict[str, Any]) -> CommandResult:
+    from opencode.commands.target.repo import TargetRepo
+
+    run = await TargetRepo(ctx.store).sync_run(int(args["run"]))
+    if run is None:
+        raise CommandError(
+            f"no sync run {args['run']}: a failed sync names its run id in its error"
+        )
+    head = (
+        f"sync run {run['id']} of {run['target']} ({run['kind']}): {run['status']} at step "
+        f"{run['step']}, started {run['started_at']}, finished {run['finished_at'] or '-'}"
+    )
+    parts = [head]
+    if run["error"]:
+        parts.append(f"error: {run['error']}")
+    if run["log"]:
+        parts.append("full pip output:\n" + run["log"])
+    return CommandResult(data=run, text="\n".join(parts))
+
+
+# -- the seed's names: `config diff|sync` ------------------------------------------------------
+
+
+@command(
+    "config",
+    "diff",
+    help="what `config sync` would change in a target's opencode.toml (same as sync config --diff)",
+    args=[TARGET, Arg("all_targets", option="--all-targets", flag=True, help="every target")],
+)
+async def config_diff(ctx: CommandContext, args: dict[str, Any]) -> CommandResult:
+    return await sync_config(ctx, {**args, "diff": True})
+
+
+@command(
+    "config",
+    "sync",
+    help="merge the source's opencode.toml into a target's (same as `sync config`)",
+    args=[
+        TARGET,
+        Arg("all_targets", option="--all-targets", flag=True, help="every target"),
+        ALLOW_DIRTY,
+    ],
+)
+async def config_sync(ctx: CommandContext, args: dict[str, Any]) -> CommandResult:
+    return await sync_config(ctx, {**args, "diff": False})
+
+
+# -- pre-push check ----------------------------------------------------------------------------
+
+SKIP_PREPUSH_ENV = "OPENCODE_SKIP_PREPUSH"
+HOOK_MARKER = "# opencode pre-push hook (opencode sync install-hook)"
+
+
+@command(
+    "sync",
+    "prepush",
+    help="exit 1 while any target is behind the source HEAD, listing them (git pre-push hook)",
+)
+async def sync_prepush(ctx: CommandContext, args: dict[str, Any]) -> CommandResult:
+    import os
+
+    from opencode.commands.sync.env import open_env
+    from opencode.commands.sync.status import target_states
+
+    if os.environ.get(SKIP_PREPUSH_ENV) == "1":
+        return CommandResult(
+            data={"skipped": True, "behind": []},
+            text=f"opencode pre-push check skipped ({SKIP_PREPUSH_ENV}=1)",
+        )
+    env = await open_env(ctx)
+    behind = []
+    for state in await target_states(env.repo, env.head, bool(env.package.name)):
+        stale = [c for c, v in state.components.items() if not v["current"]]
+        if state.status != "synchronized" or stale:
+            behind.append(
+                {
+                    "target": state.target.name,
+                    "status": state.status,
+                    "reason": state.reason,
+                    "stale_components": stale,
+                }
+            )
+    if not behind:
+        return CommandResult(
+            data={"skipped": False, "behind": []},
+            text=f"every target is synchronized with {env.head[:12]}",
+        )
+    lines = [f"{len(behind)} target(s) behind the source HEAD {env.head[:12]}:"]
+    lines += [f"  {b['target']}: {b['status']} — {b['reason'] or ''}".rstrip(" —") for b in behind]
+    lines.append(
+        "sync them (`opencode sync run --all-targets`), or push anyway with "
+        f"`git push --no-verify` or `{SKIP_PREPUSH_ENV}=1 git push`"
+    )
+    return CommandResult(
+        data={"skipped": False, "behind": behind}, text="\n".join(lines), exit_code=1
+    )
+
+
+def hook_text(python: str) -> str:
+    import shlex
+
+    return (
+        "#!/bin/sh\n"
+        f"{HOOK_MARKER}\n"
+        "# Refuses a push while a registered target is behind the source HEAD.\n"
+        f"# Bypass: git push --no-verify, or {SKIP_PREPUSH_ENV}=1 git push\n"
+        f'if [ "${{{SKIP_PREPUSH_ENV}:-}}" = "1" ]; then exit 0; fi\n'
+        f"exec {shlex.quote(python)} -m opencode sync prepush\n"
+    )
+
+
+@command(
+    "sync",
+    "install-hook",
+    help="install a git pre-push hook in the source that runs `opencode sync prepush`",
+    args=[
+        Arg(
+            "force",
+            option="--force",
+            flag=True,
+            help="replace a pre-push hook that opencode did not write (kept as pre-push.bak)",
+        )
+    ],
+)
+async def sync_install_hook(ctx: CommandContext, args: dict[str, Any]) -> CommandResult:
+    import os
+    import sys
+
+    from opencode.commands.sync import source as src
+    from opencode.commands.sync.env import open_env
+
+    env = await open_env(ctx)
+    hooks = Path((await src.git(env.source, "rev-parse", "--git-path", "hooks")).strip())
+    hooks = hooks if hooks.is_absolute() else env.source / hooks
+    path = hooks / "pre-push"
+    backup = None
+    if path.exists():
+        existing = path.read_text(encoding="utf-8", errors="replace")
+        if HOOK_MARKER not in existing:
+            if not args.get("force"):
+                raise CommandError(
+                    f"{path} exists and was not written by opencode; add "
+                    f"`{sys.executable} -m opencode sync prepush` to it yourself, or pass "
+                    "--force to replace it (the old one is kept as pre-push.bak)",
+                    exit_code=2,
+                )
+            backup = hooks / "pre-push.bak"
+            os.replace(path, backup)
+    try:
+        hooks.mkdir(parents=True, exist_ok=True)
+        path.write_text(hook_text(sys.executable), encoding="utf-8")
+        path.chmod(0o755)
+    except OSError as exc:
+        raise CommandError(f"cannot write {path}: {exc}") from exc
+    return CommandResult(
+        data={"path": str(path), "replaced": str(backup) if backup else None},
+        text=f"Installed {path}: `git push` now runs `opencode sync prepush`; bypass with "
+        f"`git push --no-verify` or `{SKIP_PREPUSH_ENV}=1 git push`"
+        + (f" (the previous hook is {backup})" if backup else ""),
     )

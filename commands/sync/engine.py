@@ -39,7 +39,8 @@ from opencode.commands.sync.files import (
     sha256_file,
     tree_files,
 )
-from opencode.commands.sync.pyenv import dist_files, pip_install
+from opencode.commands.sync.pyenv import dist_files, pip_excerpt, pip_install
+from opencode.commands.sync.status import component_view, stale_reason
 from opencode.commands.sync.verify import run_verification
 from opencode.commands.target.repo import Backup, Target
 
@@ -67,6 +68,12 @@ class SyncPlan:
     config: MergeResult | None = None
     code: bool = False
     code_files: list[str] = field(default_factory=list)
+    # files an earlier sync installed that the source no longer has (removed by this sync),
+    # and those the target changed since (kept, reported)
+    removals: list[CopyItem] = field(default_factory=list)
+    kept_modified: list[str] = field(default_factory=list)
+    # component -> {target path: sha256} of every file it installs, the new manifest
+    manifest: dict[str, dict[str, str]] = field(default_factory=dict)
 
     def summary(self) -> dict[str, Any]:
         per: dict[str, int] = {}
@@ -76,16 +83,26 @@ class SyncPlan:
             "code": self.code,
             "copied": per,
             "config_added": self.config.added if self.config else [],
+            "removed": [str(r.dst) for r in self.removals],
+            "kept_modified": self.kept_modified,
         }
 
 
-def plan(env: SyncEnv, target: Target, components: set[str], complete: bool) -> SyncPlan:
+def plan(
+    env: SyncEnv,
+    target: Target,
+    components: set[str],
+    complete: bool,
+    installed: dict[str, dict[str, str]] | None = None,
+) -> SyncPlan:
     """Everything the sync will change, worked out before anything is written (bad config,
-    missing python and the like fail here, with the target untouched)."""
+    missing python and the like fail here, with the target untouched). ``installed``: the
+    manifest of files earlier syncs installed (``TargetRepo.installed_files``)."""
     result = SyncPlan()
     for component in ("docs", "plans", "rag"):
         if component not in components:
             continue
+        _plan_manifest(env, target, component, (installed or {}).get(component, {}), result)
         result.copies += plan_copy(
             component, doc_source(env, component), doc_dest(env, target, component), complete
         )
@@ -118,6 +135,33 @@ def plan(env: SyncEnv, target: Target, components: set[str], complete: bool) -> 
         result.code = True
         result.code_files = current_code(env, target) or []
     return result
+
+
+def _plan_manifest(
+    env: SyncEnv, target: Target, component: str, before: dict[str, str], result: SyncPlan
+) -> None:
+    """The new manifest of ``component``, and which files of the old one go: those the source
+    no longer has, still under the target's folder, and unchanged since opencode wrote them
+    (a file the target edited is kept and reported, never deleted)."""
+    src_root, dst_root = doc_source(env, component), doc_dest(env, target, component)
+    now = {str(dst_root / rel): sha256_file(src_root / rel) for rel in tree_files(src_root)}
+    if component == "docs":
+        dest_root = root(target) / env.settings.dest
+        for name in env.settings.extra_docs:
+            if (env.source / name).is_file():
+                now[str(dest_root / name)] = sha256_file(env.source / name)
+    result.manifest[component] = now
+    target_root = root(target).resolve()
+    for path, sha in sorted(before.items()):
+        if path in now:
+            continue
+        dst = Path(path)
+        if not dst.resolve().is_relative_to(target_root) or not dst.is_file() or dst.is_symlink():
+            continue  # gone already, or not ours to touch
+        if sha256_file(dst) != sha:
+            result.kept_modified.append(path)
+            continue
+        result.removals.append(CopyItem(component, dst, dst))
 
 
 # -- backup / restore ------------------------------------------------------------------------
@@ -230,7 +274,11 @@ async def sync_target(
     verify: bool = True,
     tests: list[str] | None = None,
     since: str | None = None,
+    dirty: src.DirtyState | None = None,
 ) -> dict[str, Any]:
+    """Sync ``components`` of ``target`` to the source HEAD. ``dirty``: the source's
+    uncommitted changes, which the caller allowed (``--allow-dirty``); they are recorded in the
+    version label, never passed off as the commit."""
     ctx, repo = env.ctx, env.repo
     check_target(target)
     interrupted = await repo.interrupted_run(target.id)
@@ -241,7 +289,8 @@ async def sync_target(
             f"`opencode target restore {target.name} --backup {interrupted['backup_id']}`"
         )
     since_commit, changes = await detect_since(env, target, since)
-    sync_plan = await asyncio.to_thread(plan, env, target, components, complete)
+    installed = await repo.installed_files(target.id)
+    sync_plan = await asyncio.to_thread(plan, env, target, components, complete, installed)
     run_id = await repo.start_sync_run(target.id, kind, env.head, since_commit)
     record: dict[str, Any] = {
         "detected": [c.to_dict() for c in changes],
@@ -252,6 +301,7 @@ async def sync_target(
     ctx.progress(f"sync {target.name}: backing up")
 
     entries: list[tuple[str, Path]] = [(c.component, c.dst) for c in sync_plan.copies]
+    entries += [(r.component, r.dst) for r in sync_plan.removals]
     if sync_plan.config is not None and sync_plan.config.changed:
         entries.append(("config", config_path(target)))
     entries += [("code", Path(p)) for p in sync_plan.code_files]
@@ -259,6 +309,7 @@ async def sync_target(
     roots["components"] = sorted(
         ({"code"} if sync_plan.code else set())
         | {c.component for c in sync_plan.copies}
+        | {r.component for r in sync_plan.removals}
         | ({"config"} if sync_plan.config is not None and sync_plan.config.changed else set())
     )
     try:
@@ -280,10 +331,15 @@ async def sync_target(
             assert target.python is not None
             ctx.progress(f"sync {target.name}: installing {env.package.name} into {target.python}")
             await repo.update_sync_run(run_id, step="code")
-            proc = await pip_install(target.python, env.source, editable=target.type == "source")
+            editable = target.type == "source"
+            files = None if editable else await src.install_files(env.source)
+            proc = await pip_install(target.python, env.source, editable, files)
             if not proc.ok:
+                await repo.update_sync_run(run_id, log=proc.output)
                 raise StepFailed(
-                    "code", f"pip install failed (exit {proc.returncode}):\n{proc.output[-2000:]}"
+                    "code",
+                    f"pip install failed (exit {proc.returncode}):\n{pip_excerpt(proc.output)}\n"
+                    f"(full pip output: `opencode sync show {run_id}`)",
                 )
             await _pause(ctx, "code")
         for component in ("docs", "plans", "rag"):
@@ -301,6 +357,12 @@ async def sync_target(
                         component, f"cannot copy {item.src} to {item.dst}: {exc}"
                     ) from exc
             await _pause(ctx, component)
+        for item in sync_plan.removals:
+            step = item.component
+            try:
+                await asyncio.to_thread(item.dst.unlink, True)
+            except OSError as exc:
+                raise StepFailed(item.component, f"cannot remove {item.dst}: {exc}") from exc
         if sync_plan.config is not None and sync_plan.config.changed:
             step = "config"
             await repo.update_sync_run(run_id, step="config")
@@ -312,7 +374,9 @@ async def sync_target(
         if verify:
             step = "verify"
             await repo.update_sync_run(run_id, step="verify")
-            verification = await run_verification(env, target, tests, sync_run_id=run_id)
+            verification = await run_verification(
+                env, target, tests, sync_run_id=run_id, commit=None if dirty else env.head
+            )
             await repo.update_sync_run(run_id, verification_id=verification["id"])
             if verification["status"] != "passed":
                 failed = [c["name"] for c in verification["checks"] if c["status"] == "failed"]
@@ -363,12 +427,25 @@ async def sync_target(
             "verification": verification,
             "changes": record,
         }
-    version = await src.describe(env.source)
-    await repo.mark_synced(target.id, env.head, version)
+    version = dirty.label(env.head) if dirty else await src.describe(env.source)
+    synced = {c for c in components if c != "code"} | ({"code"} if sync_plan.code else set())
+    await repo.mark_components(target.id, synced, env.head, version, dirty is not None)
+    for component, manifest in sync_plan.manifest.items():
+        await repo.set_installed_files(target.id, component, manifest)
+    rows = await repo.components(target.id)
+    view = component_view(target, rows, env.head, bool(env.package.name))
+    behind = stale_reason(view, env.head)
+    if behind is None:
+        await repo.mark_synced(target.id, env.head, version)
+    else:
+        await repo.mark_partial(target.id, version, behind)
     await repo.update_sync_run(run_id, status="succeeded", step="done")
     return {
         "target": target.name,
         "result": "synchronized",
+        "components": view,
+        "behind": behind,
+        "dirty": dirty is not None,
         "sync_run_id": run_id,
         "backup_id": backup.id,
         "source_commit": env.head,

@@ -6,8 +6,10 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import shutil
 import signal
 import subprocess
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,6 +17,7 @@ from pathlib import Path
 from opencode.commands.registry import CommandError
 
 OUTPUT_LIMIT = 8000
+PIP_LOG_LIMIT = 2_000_000
 DIST_FILES_TIMEOUT_S = 60.0
 
 _DIST_FILES = r"""
@@ -59,6 +62,7 @@ async def run_proc(
     limit_s: float = 600.0,
     env: dict[str, str] | None = None,
     shell: bool = False,
+    output_limit: int = OUTPUT_LIMIT,
 ) -> ProcResult:
     """Run a process (stdout+stderr captured together), killing it on timeout."""
     started = time.monotonic()
@@ -105,7 +109,7 @@ async def run_proc(
     return ProcResult(
         argv,
         proc.returncode if proc.returncode is not None else -1,
-        tail(text),
+        tail(text, output_limit),
         int((time.monotonic() - started) * 1000),
         timed_out,
     )
@@ -168,12 +172,73 @@ def dist_files(python: str, dist: str) -> list[str] | None:
     return [str(p) for p in data["files"]]
 
 
+def pip_excerpt(output: str, before: int = 4, limit: int = 40) -> str:
+    """The lines of pip's output that say why it failed: every ``ERROR``/``error:`` line with
+    the few lines before it (pip's reason often sits just above, e.g. a build backend's
+    traceback tail); the whole output's end when there is no such line."""
+    lines = output.splitlines()
+    marks = [
+        i
+        for i, line in enumerate(lines)
+        if line.lstrip().startswith(("ERROR", "error:", "× ", "╰─>"))
+    ]
+    if not marks:
+        return "\n".join(lines[-limit:])
+    keep: set[int] = set()
+    for i in marks:
+        keep.update(range(max(0, i - before), i + 1))
+        j = i + 1
+        if j < len(lines) and lines[j].startswith("Traceback"):
+            # "ERROR: Exception:" then a (maybe chained) traceback: the reasons are its
+            # unindented lines ("ModuleNotFoundError: ..."), the frames are noise
+            end = min(len(lines), j + 200)
+            for k in range(j, end):
+                line = lines[k]
+                if line.strip() and not line.startswith((" ", "Traceback")):
+                    keep.add(k)
+                    follows = lines[k + 1] if k + 1 < len(lines) else ""
+                    if not follows.startswith((" ", "Traceback", "During", "The above")):
+                        break
+            continue
+        # pip prints the reason on indented lines after "× ..." / "╰─>"
+        while j < len(lines) and lines[j].startswith(" ") and j - i <= 8:
+            keep.add(j)
+            j += 1
+    chosen = sorted(keep)
+    out: list[str] = []
+    for n, i in enumerate(chosen):
+        if n and i != chosen[n - 1] + 1:
+            out.append("…")
+        out.append(lines[i])
+    return "\n".join(out[-limit:])
+
+
 def bin_dir(python: str) -> Path:
     """Where console scripts of ``python``'s environment live (the folder of the interpreter)."""
     return Path(python).parent
 
 
-async def pip_install(python: str, source: Path, editable: bool) -> ProcResult:
+def copy_tree(source: Path, files: list[str], dest: Path) -> None:
+    """Copy ``files`` (paths relative to ``source``) to ``dest``; blocking, for a worker
+    thread. Missing files (deleted, not committed) and symlinks leaving the tree are skipped."""
+    for rel in files:
+        src_path = source / rel
+        if not src_path.is_file():
+            continue
+        if src_path.is_symlink() and not src_path.resolve().is_relative_to(source.resolve()):
+            continue
+        target = dest / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(src_path, target)
+
+
+async def pip_install(
+    python: str, source: Path, editable: bool, files: list[str] | None = None
+) -> ProcResult:
+    """Install ``source`` into ``python``'s environment. A regular install builds from a
+    temporary copy of ``files`` (the checkout's tracked and untracked, not ignored, files), so
+    the build backend's ``build/`` and ``*.egg-info`` never land in the source checkout. An
+    editable install must point at the source itself (PEP 660 backends build it in a temp dir)."""
     argv = [
         python,
         "-I",  # the source folder (cwd) must not shadow pip or its build backend
@@ -186,9 +251,17 @@ async def pip_install(python: str, source: Path, editable: bool) -> ProcResult:
         "--disable-pip-version-check",
         "--no-input",
     ]
-    if editable:
-        argv += ["-e", str(source)]
-    else:
+    if editable or files is None:
+        if editable:
+            argv += ["-e", str(source)]
+        else:
+            argv += ["--force-reinstall", str(source)]
+        # the whole log is kept with the sync run (a cap only against a runaway build)
+        return await run_proc(argv, cwd=source, limit_s=600, output_limit=PIP_LOG_LIMIT)
+    with tempfile.TemporaryDirectory(prefix="opencode-build-") as tmp:
+        copy = Path(tmp) / source.name
+        copy.mkdir()
+        await asyncio.to_thread(copy_tree, source, files, copy)
         # --force-reinstall: an unchanged version number must still get the new files
-        argv += ["--force-reinstall", str(source)]
-    return await run_proc(argv, cwd=source, limit_s=600)
+        argv += ["--force-reinstall", str(copy)]
+        return await run_proc(argv, cwd=copy, limit_s=600, output_limit=PIP_LOG_LIMIT)

@@ -10,6 +10,7 @@ source = "../opencode_4py"      # default: the current directory
 dest = "opencode"               # inside each target
 cli = "opencode"                # console script checked with --help (default: the source's first)
 preflight = "check_prerequisites.py"
+keep_backups = 10               # backups per target `target prune` keeps (default 10)
 [sync.categories]
 provider = ["src/opencode/provider/*.py"]           # patterns only, default priority kept
 docs = { patterns = ["docs/**/*.md"], priority = "low" }
@@ -70,6 +71,8 @@ class SyncSettings:
     keep_keys: tuple[str, ...] = KEEP_KEYS
     merge_tables: tuple[str, ...] = MERGE_TABLES
     test_timeout: float = 600.0
+    # backups per target that `target prune` keeps when --keep is not given
+    keep_backups: int = 10
 
 
 def _strings(value: Any, key: str) -> tuple[str, ...]:
@@ -102,6 +105,13 @@ def load_settings(raw: dict[str, Any], cwd: Path) -> SyncSettings:
     timeout = raw.get("test_timeout")
     if isinstance(timeout, int | float) and not isinstance(timeout, bool) and timeout > 0:
         settings.test_timeout = float(timeout)
+    if "keep_backups" in raw:
+        keep = raw["keep_backups"]
+        if isinstance(keep, bool) or not isinstance(keep, int) or keep < 0:
+            raise CommandError(
+                f"opencode.toml: key sync.keep_backups: expected a whole number >= 0, got {keep!r}"
+            )
+        settings.keep_backups = keep
     components = raw.get("components", {})
     if isinstance(components, dict):
         for name, folder in components.items():

@@ -6,6 +6,7 @@ first category whose glob matches (``*`` stays inside one folder, ``**`` spans f
 
 from __future__ import annotations
 
+import hashlib
 import re
 import tomllib
 from dataclasses import dataclass, field
@@ -187,3 +188,53 @@ def package_info(source: Path) -> SourcePackage:
     name = project.get("name") if isinstance(project.get("name"), str) else None
     scripts = project.get("scripts", {})
     return SourcePackage(name, tuple(scripts) if isinstance(scripts, dict) else ())
+
+
+@dataclass(frozen=True, slots=True)
+class DirtyState:
+    """Uncommitted changes in the source: ``git status --porcelain`` lines and a hash of them
+    (the diff against HEAD plus every untracked file's bytes), so two different dirty trees
+    never share a version label."""
+
+    lines: list[str]
+    digest: str
+
+    def label(self, head_sha: str) -> str:
+        return f"{head_sha[:12]}-dirty+{self.digest}"
+
+
+async def dirty_state(source: Path) -> DirtyState | None:
+    """None for a clean tree (ignored files do not count: they are never installed)."""
+    porcelain = await git(source, "status", "--porcelain", "--untracked-files=all")
+    lines = [line for line in porcelain.splitlines() if line.strip()]
+    if not lines:
+        return None
+    digest = hashlib.sha256()
+    digest.update((await git(source, "diff", "--binary", "HEAD")).encode("utf-8", "replace"))
+    untracked = await git(source, "ls-files", "--others", "--exclude-standard", "-z")
+    for rel in sorted(p for p in untracked.split("\0") if p):
+        digest.update(b"\0untracked\0" + rel.encode("utf-8", "replace") + b"\0")
+        path = source / rel
+        if path.is_file() and not path.is_symlink():
+            digest.update(path.read_bytes())
+    return DirtyState(lines, digest.hexdigest()[:12])
+
+
+def dirty_refusal(state: DirtyState, source: Path) -> str:
+    shown = "\n  ".join(state.lines[:10]) + (
+        f"\n  … and {len(state.lines) - 10} more" if len(state.lines) > 10 else ""
+    )
+    return (
+        f"the source {source} has uncommitted changes, which would be installed under the "
+        f"last commit's version:\n  {shown}\n"
+        "commit them (`git add -A && git commit`) or stash them (`git stash -u`), or pass "
+        "--allow-dirty to sync them anyway (the target then records the version "
+        "<sha>-dirty+<hash of the diff> and shows as behind HEAD)"
+    )
+
+
+async def install_files(source: Path) -> list[str]:
+    """What a build of the source sees: tracked and untracked files, ignored ones left out
+    (build output, caches, virtualenvs)."""
+    out = await git(source, "ls-files", "--cached", "--others", "--exclude-standard", "-z")
+    return sorted({p for p in out.split("\0") if p})

@@ -158,13 +158,24 @@ async def target_add(ctx: CommandContext, args: dict[str, Any]) -> CommandResult
     "target", "remove", help="unregister a target (its files are left alone)", args=[TARGET_ARG]
 )
 async def target_remove(ctx: CommandContext, args: dict[str, Any]) -> CommandResult:
+    import asyncio
+    import shutil
+
+    from opencode.commands.sync.backup import backups_root
     from opencode.commands.target.repo import TargetRepo
 
-    if not await TargetRepo(ctx.store).remove(args["name"]):
+    repo = TargetRepo(ctx.store)
+    target = await repo.get(args["name"])
+    if target is None or not await repo.remove(args["name"]):
         raise CommandError(f"no target named {args['name']!r}; see `opencode target list`")
+    # its backup rows went with it: the blobs could never be restored again, so they go too
+    folder = backups_root(ctx.config.data_dir, target)
+    had_backups = folder.is_dir()
+    await asyncio.to_thread(shutil.rmtree, folder, True)
     return CommandResult(
-        data={"removed": args["name"]},
-        text=f"Removed target {args['name']}",
+        data={"removed": args["name"], "backups_deleted": str(folder) if had_backups else None},
+        text=f"Removed target {args['name']}"
+        + (f" and its backups ({folder})" if had_backups else ""),
         changed=frozenset({"target"}),
     )
 
@@ -399,4 +410,44 @@ async def target_export(ctx: CommandContext, args: dict[str, Any]) -> CommandRes
     count = len(json.loads(text)["targets"])
     return CommandResult(
         data={"path": str(path), "targets": count}, text=f"exported {count} targets to {path}"
+    )
+
+
+# -- backup retention (target prune) -----------------------------------------------------------
+
+
+@command(
+    "target",
+    "prune",
+    help="delete a target's oldest backups, keeping the newest N ([sync] keep_backups)",
+    args=[
+        TARGET_ARG,
+        Arg(
+            "keep",
+            option="--keep",
+            type=int,
+            metavar="N",
+            help="backups to keep (default: [sync] keep_backups, 10)",
+        ),
+    ],
+)
+async def target_prune(ctx: CommandContext, args: dict[str, Any]) -> CommandResult:
+    from opencode.commands.sync.backup import prune_backups
+    from opencode.commands.sync.env import get_target, open_env
+
+    env = await open_env(ctx, need_git=False)
+    target = await get_target(env.repo, args["name"])
+    keep = args.get("keep")
+    keep = env.settings.keep_backups if keep is None else keep
+    if keep < 0:
+        raise CommandError(f"--keep {keep}: give a number of backups >= 0", exit_code=2)
+    pruned, kept = await prune_backups(env.repo, target, keep)
+    text = f"{target.name}: deleted {len(pruned)} backup(s)" + (
+        f" ({', '.join(str(i) for i in pruned)})" if pruned else ""
+    )
+    text += f"; kept {len(kept)}"
+    return CommandResult(
+        data={"target": target.name, "keep": keep, "deleted": pruned, "kept": kept},
+        text=text,
+        changed=frozenset({"target"}),
     )

@@ -83,6 +83,17 @@ class Target:
         }
 
 
+@dataclass(frozen=True, slots=True)
+class ComponentState:
+    """The commit and version one component of a target was last synced to."""
+
+    component: str
+    sync_commit: str
+    sync_version: str
+    dirty: bool
+    synced_at: str
+
+
 @dataclass(slots=True)
 class BackupFile:
     component: str
@@ -300,7 +311,7 @@ class TargetRepo:
         )
 
     async def update_sync_run(self, run_id: int, **fields: Any) -> None:
-        allowed = {"step", "changes", "backup_id", "verification_id", "status", "error"}
+        allowed = {"step", "changes", "backup_id", "verification_id", "status", "error", "log"}
         sets = []
         params: list[Any] = []
         for key, value in fields.items():
@@ -333,6 +344,7 @@ class TargetRepo:
                 "backup_id": r["backup_id"],
                 "verification_id": r["verification_id"],
                 "error": r["error"],
+                "has_log": bool(r["log"]),
             }
             for r in rows
         ]
@@ -359,3 +371,97 @@ class TargetRepo:
             " WHERE target_id = ? AND status = 'running'",
             (note, now_iso(), target_id),
         )
+
+    # -- per-component sync state ----------------------------------------------------------
+
+    async def components(self, target_id: int) -> dict[str, ComponentState]:
+        rows = await self.store.fetchall(
+            "SELECT * FROM target_component WHERE target_id = ?", (target_id,)
+        )
+        return {
+            r["component"]: ComponentState(
+                r["component"],
+                r["sync_commit"],
+                r["sync_version"],
+                bool(r["dirty"]),
+                r["synced_at"],
+            )
+            for r in rows
+        }
+
+    async def mark_components(
+        self, target_id: int, components: set[str], commit: str, version: str, dirty: bool
+    ) -> None:
+        stamp = now_iso()
+        for component in sorted(components):
+            await self.store.execute(
+                "INSERT INTO target_component (target_id, component, sync_commit, sync_version,"
+                " dirty, synced_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (target_id, component)"
+                " DO UPDATE SET sync_commit = excluded.sync_commit,"
+                " sync_version = excluded.sync_version, dirty = excluded.dirty,"
+                " synced_at = excluded.synced_at",
+                (target_id, component, commit, version, int(dirty), stamp),
+            )
+
+    async def mark_partial(self, target_id: int, version: str, reason: str) -> None:
+        """A sync that succeeded but left the target behind (other components stale, or
+        installed from uncommitted changes): last_sync moves, sync_commit does not."""
+        stamp = now_iso()
+        await self.store.execute(
+            "UPDATE target SET status = 'needs_sync', status_reason = ?, last_sync = ?,"
+            " sync_version = ?, updated_at = ? WHERE id = ?",
+            (reason, stamp, version, stamp, target_id),
+        )
+
+    async def sync_run(self, run_id: int) -> dict[str, Any] | None:
+        row = await self.store.fetchone(
+            "SELECT r.*, t.name AS target_name FROM sync_run r JOIN target t"
+            " ON t.id = r.target_id WHERE r.id = ?",
+            (run_id,),
+        )
+        if row is None:
+            return None
+        return {
+            "id": row["id"],
+            "target": row["target_name"],
+            "kind": row["kind"],
+            "started_at": row["started_at"],
+            "finished_at": row["finished_at"],
+            "source_commit": row["source_commit"],
+            "status": row["status"],
+            "step": row["step"],
+            "changes": json.loads(row["changes"] or "{}"),
+            "backup_id": row["backup_id"],
+            "verification_id": row["verification_id"],
+            "error": row["error"],
+            "log": row["log"],
+        }
+
+    # -- the manifest of installed files -----------------------------------------------------
+
+    async def installed_files(self, target_id: int) -> dict[str, dict[str, str]]:
+        """component -> {absolute path: sha256 written by the last sync of that component}."""
+        rows = await self.store.fetchall(
+            "SELECT component, path, sha256 FROM target_file WHERE target_id = ?", (target_id,)
+        )
+        found: dict[str, dict[str, str]] = {}
+        for r in rows:
+            found.setdefault(r["component"], {})[r["path"]] = r["sha256"]
+        return found
+
+    async def set_installed_files(
+        self, target_id: int, component: str, files: dict[str, str]
+    ) -> None:
+        await self.store.execute(
+            "DELETE FROM target_file WHERE target_id = ? AND component = ?",
+            (target_id, component),
+        )
+        for path, sha in sorted(files.items()):
+            await self.store.execute(
+                "INSERT OR REPLACE INTO target_file (target_id, component, path, sha256)"
+                " VALUES (?, ?, ?, ?)",
+                (target_id, component, path, sha),
+            )
+
+    async def delete_backup(self, backup_id: int) -> None:
+        await self.store.execute("DELETE FROM backup WHERE id = ?", (backup_id,))
