@@ -41,7 +41,7 @@ from opencode.sessions.rewind.snapshots import (
 )
 from opencode.sessions.secrets import scrub
 from opencode.sessions.store.sessions import SessionRepo
-from opencode.sessions.tools.base import Tool, ToolContext, ToolResult
+from opencode.sessions.tools.base import PermissionSubject, Tool, ToolContext, ToolResult
 
 if TYPE_CHECKING:
     from opencode.sessions.hooks import HookRunner
@@ -87,6 +87,9 @@ class ToolCalls:
         # bash call costs one stat walk when nothing changed.
         self.snapshot_budget = snapshot_budget or SnapshotBudget()
         self._snapshots: dict[str, WorkspaceSnapshot] = {}
+        # call id -> the permission subject last decided on for its final arguments; handed to
+        # the tool so it acts on exactly what was approved (files.py resolves paths once).
+        self._approved: dict[str, PermissionSubject] = {}
 
     async def run_step(
         self,
@@ -231,6 +234,7 @@ class ToolCalls:
                     status = "error" if result.is_error else "completed"
                     # --- hooks: PostToolUse sees the result; feedback goes to the model
                     result = await self._post_tool_use(session_id, call, args, result)
+        self._approved.pop(call.id, None)  # denied or failed calls leave no entry behind
         duration = int((time.monotonic() - started) * 1000)
         # Secret values (env tokens, keys, URL passwords) never reach the store, the screen or
         # the model, whatever the tool printed.
@@ -279,6 +283,7 @@ class ToolCalls:
         """True if the call may run; False if the person said no; the rule's text if a
         configured rule denied it (so the model and the user are told which)."""
         subject = tool.permission_subject(args, self.cwd)
+        self._approved[call.id] = subject
         decision, rule = self.permissions.explain(call.name, subject)
         if decision == "allow":
             return True
@@ -414,6 +419,7 @@ class ToolCalls:
             call_id=call.id,
             record_change=record,
             cancel=cancel,
+            approved=self._approved.pop(call.id, None),
         )
         try:
             return await asyncio.wait_for(execute(tool, args, ctx), TOOL_CEILING_S)
@@ -450,7 +456,9 @@ class ToolCalls:
                 return _Hooked(
                     args, blocked=f"A PreToolUse hook rewrote the arguments badly: {exc}"
                 )
-        decision = self.permissions.decide(call.name, tool.permission_subject(args, self.cwd))
+        subject = tool.permission_subject(args, self.cwd)
+        self._approved[call.id] = subject
+        decision = self.permissions.decide(call.name, subject)
         if decision == "deny":
             return _Hooked(args)
         return _Hooked(args, approved=outcome.approved and decision == "ask")
