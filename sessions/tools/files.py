@@ -102,11 +102,15 @@ def _before_image(path: Path, shown: str) -> bytes | None:
         return fh.read()
 
 
-def _write_file(path: Path, shown: str, data: bytes, *, make_dirs: bool) -> None:
-    """Replace the content of the resolved ``path``, no component followed as a symlink."""
+def _write_file(path: Path, shown: str, data: bytes, *, make_dirs: bool) -> list[Path]:
+    """Replace the content of the resolved ``path``, no component followed as a symlink;
+    return the parent directories it had to create."""
     flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC
-    with os.fdopen(open_resolved(path, shown, flags, make_dirs=make_dirs), "wb") as fh:
+    created: list[Path] = []
+    fd = open_resolved(path, shown, flags, make_dirs=make_dirs, created=created)
+    with os.fdopen(fd, "wb") as fh:
         fh.write(data)
+    return created
 
 
 def _target(args: dict[str, Any], ctx: ToolContext) -> Path:
@@ -282,7 +286,7 @@ class WriteTool:
         await ctx.record_change(path, before)
         data = content.encode("utf-8")
 
-        await run_blocking(
+        made = await run_blocking(
             lambda: _write_file(path, shown, data, make_dirs=True), f"writing {shown}"
         )
         created = before is None
@@ -300,6 +304,8 @@ class WriteTool:
             metadata={
                 "path": str(path),
                 "created": created,
+                # Rewind removes a directory only when the session made it (sessions/rewind).
+                **({"created_dirs": [str(d) for d in made]} if made else {}),
                 "diff": diff,
                 "additions": added,
                 "deletions": removed,

@@ -202,7 +202,12 @@ def _not_a_dir(parent_fd: int, name: str, walked: Path, shown: str) -> ToolError
 
 
 def open_resolved(
-    path: Path, shown: str, flags: int = os.O_RDONLY, *, make_dirs: bool = False
+    path: Path,
+    shown: str,
+    flags: int = os.O_RDONLY,
+    *,
+    make_dirs: bool = False,
+    created: list[Path] | None = None,
 ) -> int:
     """A file descriptor on the regular file at the already resolved absolute ``path``, opened
     so that no component can be a symlink: every directory from ``/`` down is opened with
@@ -210,8 +215,9 @@ def open_resolved(
     itself with ``O_NOFOLLOW`` relative to its parent. A resolved path has no links, so a link
     found on the way was swapped in after the permission decision and is refused (ToolError)
     rather than followed out of the approved place. ``make_dirs`` creates missing parents (one
-    ``mkdir`` at a time, relative to the parent descriptor). ``O_TRUNC`` is applied only after
-    the descriptor is known to be a regular file. A missing file (or parent, without
+    ``mkdir`` at a time, relative to the parent descriptor), each one it made appended to
+    ``created`` (rewind removes only directories the session made). ``O_TRUNC`` is applied
+    only after the descriptor is known to be a regular file. A missing file (or parent, without
     ``make_dirs``) raises FileNotFoundError unless ``O_CREAT`` is given."""
     if not path.is_absolute():
         raise ValueError(f"open_resolved needs an absolute path, not {path}")
@@ -234,6 +240,9 @@ def open_resolved(
                     os.mkdir(name, 0o777, dir_fd=fd)
                 except FileExistsError:
                     pass  # made meanwhile: opened (and checked) below like any other
+                else:
+                    if created is not None:
+                        created.append(walked)
                 child = os.open(name, _DIR_FLAGS, dir_fd=fd)
             except OSError as exc:
                 if exc.errno in (errno.ELOOP, errno.ENOTDIR):
