@@ -87,9 +87,11 @@ class ToolCalls:
         # bash call costs one stat walk when nothing changed.
         self.snapshot_budget = snapshot_budget or SnapshotBudget()
         self._snapshots: dict[str, WorkspaceSnapshot] = {}
-        # call id -> the permission subject last decided on for its final arguments; handed to
-        # the tool so it acts on exactly what was approved (files.py resolves paths once).
-        self._approved: dict[str, PermissionSubject] = {}
+        # call id -> (its final arguments, the permission subject last decided on for them);
+        # handed to the tool so it acts on exactly what was approved (files.py resolves paths
+        # once). The arguments object is kept to check identity: two calls that share an id
+        # (a provider's bug) never get each other's subject.
+        self._approved: dict[str, tuple[dict[str, Any], PermissionSubject]] = {}
 
     async def run_step(
         self,
@@ -283,7 +285,7 @@ class ToolCalls:
         """True if the call may run; False if the person said no; the rule's text if a
         configured rule denied it (so the model and the user are told which)."""
         subject = tool.permission_subject(args, self.cwd)
-        self._approved[call.id] = subject
+        self._approved[call.id] = (args, subject)
         decision, rule = self.permissions.explain(call.name, subject)
         if decision == "allow":
             return True
@@ -402,6 +404,10 @@ class ToolCalls:
         )
         return report.to_metadata()
 
+    def _approved_subject(self, call_id: str, args: dict[str, Any]) -> PermissionSubject | None:
+        decided = self._approved.pop(call_id, None)
+        return decided[1] if decided is not None and decided[0] is args else None
+
     async def _execute_tool(
         self,
         session_id: str,
@@ -419,7 +425,7 @@ class ToolCalls:
             call_id=call.id,
             record_change=record,
             cancel=cancel,
-            approved=self._approved.pop(call.id, None),
+            approved=self._approved_subject(call.id, args),
         )
         try:
             return await asyncio.wait_for(execute(tool, args, ctx), TOOL_CEILING_S)
@@ -457,7 +463,7 @@ class ToolCalls:
                     args, blocked=f"A PreToolUse hook rewrote the arguments badly: {exc}"
                 )
         subject = tool.permission_subject(args, self.cwd)
-        self._approved[call.id] = subject
+        self._approved[call.id] = (args, subject)
         decision = self.permissions.decide(call.name, subject)
         if decision == "deny":
             return _Hooked(args)
