@@ -41,7 +41,7 @@ from opencode.sessions.rewind.snapshots import (
 )
 from opencode.sessions.secrets import scrub
 from opencode.sessions.store.sessions import SessionRepo
-from opencode.sessions.tools.base import Tool, ToolContext, ToolResult
+from opencode.sessions.tools.base import PermissionSubject, Tool, ToolContext, ToolResult
 
 if TYPE_CHECKING:
     from opencode.sessions.hooks import HookRunner
@@ -87,6 +87,11 @@ class ToolCalls:
         # bash call costs one stat walk when nothing changed.
         self.snapshot_budget = snapshot_budget or SnapshotBudget()
         self._snapshots: dict[str, WorkspaceSnapshot] = {}
+        # call id -> (its final arguments, the permission subject last decided on for them);
+        # handed to the tool so it acts on exactly what was approved (files.py resolves paths
+        # once). The arguments object is kept to check identity: two calls that share an id
+        # (a provider's bug) never get each other's subject.
+        self._approved: dict[str, tuple[dict[str, Any], PermissionSubject]] = {}
 
     async def run_step(
         self,
@@ -231,6 +236,7 @@ class ToolCalls:
                     status = "error" if result.is_error else "completed"
                     # --- hooks: PostToolUse sees the result; feedback goes to the model
                     result = await self._post_tool_use(session_id, call, args, result)
+        self._approved.pop(call.id, None)  # denied or failed calls leave no entry behind
         duration = int((time.monotonic() - started) * 1000)
         # Secret values (env tokens, keys, URL passwords) never reach the store, the screen or
         # the model, whatever the tool printed.
@@ -279,6 +285,7 @@ class ToolCalls:
         """True if the call may run; False if the person said no; the rule's text if a
         configured rule denied it (so the model and the user are told which)."""
         subject = tool.permission_subject(args, self.cwd)
+        self._approved[call.id] = (args, subject)
         decision, rule = self.permissions.explain(call.name, subject)
         if decision == "allow":
             return True
@@ -397,6 +404,10 @@ class ToolCalls:
         )
         return report.to_metadata()
 
+    def _approved_subject(self, call_id: str, args: dict[str, Any]) -> PermissionSubject | None:
+        decided = self._approved.pop(call_id, None)
+        return decided[1] if decided is not None and decided[0] is args else None
+
     async def _execute_tool(
         self,
         session_id: str,
@@ -414,6 +425,7 @@ class ToolCalls:
             call_id=call.id,
             record_change=record,
             cancel=cancel,
+            approved=self._approved_subject(call.id, args),
         )
         try:
             return await asyncio.wait_for(execute(tool, args, ctx), TOOL_CEILING_S)
@@ -450,7 +462,9 @@ class ToolCalls:
                 return _Hooked(
                     args, blocked=f"A PreToolUse hook rewrote the arguments badly: {exc}"
                 )
-        decision = self.permissions.decide(call.name, tool.permission_subject(args, self.cwd))
+        subject = tool.permission_subject(args, self.cwd)
+        self._approved[call.id] = (args, subject)
+        decision = self.permissions.decide(call.name, subject)
         if decision == "deny":
             return _Hooked(args)
         return _Hooked(args, approved=outcome.approved and decision == "ask")

@@ -19,6 +19,10 @@ from opencode.commands.registry import (
     command,
 )
 
+# `session rewind` exits with this when files were skipped (and not --force): the code
+# rewind is incomplete and the conversation was left as it is.
+REWIND_INCOMPLETE_EXIT = 3
+
 
 def _when(ts: float) -> str:
     return time.strftime("%Y-%m-%d %H:%M", time.localtime(ts))
@@ -189,7 +193,9 @@ async def session_export(ctx: CommandContext, args: dict[str, Any]) -> CommandRe
         "Files come back from the before-images the session recorded (write, edit and bash "
         "snapshots), so this works outside git and never touches files the session did not "
         "change; a file changed since by someone else is reported, not overwritten, unless "
-        "--force. Rewound messages are kept (marked), `session show --all` shows them."
+        "--force. Rewound messages are kept (marked), `session show --all` shows them. "
+        "When files are skipped (and no --force) the conversation is left as it is and the "
+        f"exit status is {REWIND_INCOMPLETE_EXIT}."
     ),
     args=[
         Arg("id", positional=True, required=True, help="session id (a unique prefix works)"),
@@ -227,9 +233,12 @@ async def session_rewind(ctx: CommandContext, args: dict[str, Any]) -> CommandRe
     except RewindError as exc:
         raise CommandError(str(exc)) from exc
     cwd = Path(record.cwd)
+    # A half-done rewind must not read as success to `rewind ... && next-step` (exit 3).
+    incomplete = bool(plan.skipped) and not dry_run and not args.get("force")
     return CommandResult(
         data={**plan.to_dict(cwd), "dry_run": dry_run},
         text=summary(plan, cwd, dry_run=dry_run),
+        exit_code=REWIND_INCOMPLETE_EXIT if incomplete else 0,
     )
 
 

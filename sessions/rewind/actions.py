@@ -62,12 +62,25 @@ async def rewind(
 ) -> tuple[SessionRecord, RewindPlan]:
     record = await session_or_error(store, session_id)
     target = await resolve_target(store, record.id, to)
+    """Files first, then the conversation. With files skipped (changed since, a write that
+    failed) and no ``force``, the conversation is left as it is and ``plan.chat_held`` says
+    why: rewinding it too would drop the turns that explain the files still changed. With
+    ``force`` it goes ahead and the summary says files were skipped."""
     plan = await plan_rewind(store, target, code=code, chat=chat, force=force)
-    if dry_run:
-        return record, plan
-    if code and plan.files:
+    if not dry_run and code and plan.files:
         await asyncio.to_thread(apply_files, plan, Path(record.cwd))
         await mark_files_rewound(store, plan)
+    if chat and plan.messages and plan.skipped and not force:
+        count = len(plan.skipped)
+        plan.chat_held = (
+            f"{count} file{'s' if count != 1 else ''} "
+            f"{'would be ' if dry_run else ''}skipped, so the "
+            f"{len(plan.messages)} message(s) {'would ' if dry_run else ''}stay; fix the "
+            "files (or rerun with --force), then rewind again"
+        )
+        plan.messages = []
+    if dry_run:
+        return record, plan
     if chat and plan.messages:
         await (emit or store_emitter(store))(MessagesRewound(record.id, plan.messages))
     return record, plan

@@ -8,6 +8,14 @@ before-image, or absent), and the last change says how the session left it (``af
 A file whose current content is neither of those was changed by someone else since: it is
 reported and left alone unless ``force``. A file already as it must be is left alone too.
 
+A directory left empty by a delete is removed only when the session made it in the rewound
+range (``created_dirs`` in the write tool's and the bash snapshot's result metadata): an
+empty directory that was there before (a mount point, an output folder) stays.
+
+When files are skipped (and not ``force``), the conversation is left as it is
+(``chat_held`` says why): a rewind that half happened must not also drop the turns that
+explain the files still changed.
+
 Conversation rewind marks messages (``MessagesRewound``, written by the store's subscriber);
 nothing is deleted. The file changes a rewind undid are marked ``rewound_at`` (undo data, not
 session rows), so a later rewind to an earlier point starts from the restored state. With a
@@ -76,6 +84,14 @@ class RewindPlan:
     files: list[FileStep] = field(default_factory=list)
     messages: list[str] = field(default_factory=list)
     not_covered: list[str] = field(default_factory=list)
+    # Directories the session made in the rewound range: the only ones a delete may remove.
+    created_dirs: set[str] = field(default_factory=set)
+    # Why the conversation part was not done although asked for (files were skipped).
+    chat_held: str | None = None
+
+    @property
+    def skipped(self) -> list[FileStep]:
+        return [f for f in self.files if f.action == "skip"]
 
     def to_dict(self, cwd: Path) -> dict[str, Any]:
         return {
@@ -87,6 +103,8 @@ class RewindPlan:
             "messages_rewound": self.messages,
             "not_covered": self.not_covered,
             "prompt": self.target.text if self.target.role == "user" else None,
+            "chat_held": self.chat_held,
+            "skipped": [shown(f.path, cwd) for f in self.skipped],
         }
 
 
@@ -195,6 +213,7 @@ async def plan_rewind(
             by_path.setdefault(row["path"], []).append(row)
         plan.files = [_file_step(path, changes, force) for path, changes in by_path.items()]
         plan.not_covered = await _not_covered(store, target)
+        plan.created_dirs = await _created_dirs(store, target)
     if chat:
         messages = await store.fetchall(
             "SELECT id FROM message WHERE session_id = ? AND id >= ? AND rewound_at IS NULL"
@@ -282,6 +301,35 @@ async def _not_covered(store: Store, target: Target) -> list[str]:
     return lines
 
 
+async def _created_dirs(store: Store, target: Target) -> set[str]:
+    """Directories the write tool or a bash call made in the rewound range (their results'
+    ``created_dirs``). Sessions recorded before this was kept give none: nothing is pruned."""
+    parts = await store.fetchall(
+        "SELECT p.tool_name, p.metadata FROM part p JOIN message m ON m.id = p.message_id"
+        " WHERE p.session_id = ? AND p.kind = 'tool_result' AND p.tool_name IN ('write', 'bash')"
+        " AND m.rewound_at IS NULL AND p.metadata IS NOT NULL"
+        " AND (m.id > ? OR (m.id = ? AND (? IS NULL OR p.id >= ?)))",
+        (
+            target.session_id,
+            target.message_id,
+            target.message_id,
+            target.part_id,
+            target.part_id,
+        ),
+    )
+    made: set[str] = set()
+    for part in parts:
+        try:
+            meta = json.loads(part["metadata"])
+            if part["tool_name"] == "bash":
+                meta = meta.get("snapshot") or {}
+            dirs = meta.get("created_dirs") or []
+        except (ValueError, AttributeError):
+            continue
+        made.update(d for d in dirs if isinstance(d, str))
+    return made
+
+
 def apply_files(plan: RewindPlan, cwd: Path) -> None:
     """Carry out the plan's file steps (blocking). A step that fails becomes a skip with
     the reason; the others still run."""
@@ -291,7 +339,9 @@ def apply_files(plan: RewindPlan, cwd: Path) -> None:
         try:
             if step.action == "delete":
                 os.unlink(step.path)
-                step.removed_dirs = _prune_empty_dirs(Path(step.path).parent, cwd)
+                step.removed_dirs = _prune_empty_dirs(
+                    Path(step.path).parent, cwd, plan.created_dirs
+                )
             else:
                 _write(Path(step.path), step.data or b"", cwd)
         except OSError as exc:
@@ -315,10 +365,11 @@ def _write(path: Path, data: bytes, cwd: Path) -> None:
         fh.write(data)
 
 
-def _prune_empty_dirs(directory: Path, cwd: Path) -> list[str]:
-    """Remove directories left empty by a delete, up to (not including) the workspace."""
+def _prune_empty_dirs(directory: Path, cwd: Path, made: set[str]) -> list[str]:
+    """Remove directories left empty by a delete, up to (not including) the workspace, as
+    long as the session made them (``made``); the first one it did not make stops it."""
     removed: list[str] = []
-    while directory != cwd and directory.is_relative_to(cwd):
+    while directory != cwd and directory.is_relative_to(cwd) and str(directory) in made:
         try:
             os.rmdir(directory)
         except OSError:
@@ -366,12 +417,19 @@ def summary(plan: RewindPlan, cwd: Path, *, dry_run: bool) -> str:
             lines.append("skipped (left as they are):")
             for step in skipped:
                 lines.append(f"  {shown(step.path, cwd)}: {step.reason}")
+            lines.append(
+                f"the code rewind is incomplete ({len(skipped)} file"
+                f"{'s' if len(skipped) != 1 else ''} skipped); --force overwrites files "
+                "changed since"
+            )
         if plan.not_covered:
             lines.append("not covered (these changes cannot be undone):")
             lines.extend(f"  {line}" for line in plan.not_covered)
     else:
         lines.append("files: left as they are (--chat)")
-    if plan.chat:
+    if plan.chat and plan.chat_held:
+        lines.append(f"conversation: left as it is: {plan.chat_held}")
+    elif plan.chat:
         count = len(plan.messages)
         lines.append(
             f"conversation: {count} message{'s' if count != 1 else ''} "
@@ -380,6 +438,11 @@ def summary(plan: RewindPlan, cwd: Path, *, dry_run: bool) -> str:
         )
     else:
         lines.append("conversation: left as it is (--code)")
+    if plan.chat and plan.chat_held is None and plan.code and plan.skipped:
+        lines.append(
+            f"note: the conversation was rewound although {len(plan.skipped)} file(s) were "
+            "skipped (--force)"
+        )
     if plan.target.role == "user" and plan.target.part_id is None and plan.chat:
         lines.append(f"the rewound prompt was: {plan.target.text}")
     return "\n".join(lines)

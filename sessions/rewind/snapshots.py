@@ -40,6 +40,7 @@ from opencode.sessions.globs import IgnoreRules
 Key = tuple[int, int, int]
 RACY_NS = 50_000_000
 REPORT_LIMIT = 20
+CREATED_DIRS_LIMIT = 1000
 ABSENT = ""  # the after-hash of a file the step left absent
 
 DEFAULT_MAX_FILES = 20_000
@@ -121,6 +122,8 @@ class Walk:
     """One stat pass: every watched file's key, and what the file budget left out."""
 
     keys: dict[str, Key] = field(default_factory=dict)
+    # Every directory listed (empty ones included): a call's new ones are the dirs it made.
+    dirs: set[str] = field(default_factory=set)
     unwalked_dirs: list[str] = field(default_factory=list)
     unwatched_files: int = 0
     gitignores: dict[str, Key] = field(default_factory=dict)
@@ -160,6 +163,7 @@ class Walker:
             listing = self._listing(directory, parent_rules, racy_after)
             if listing is None:
                 continue
+            out.dirs.add(directory)
             for name in listing.files:
                 path = f"{directory}/{name}"
                 try:
@@ -242,6 +246,9 @@ class Report:
     # What the budget kept out of the snapshot altogether.
     not_covered: list[str] = field(default_factory=list)
     not_covered_count: int = 0
+    # Directories that appeared during the call: rewind may remove these (and only these)
+    # once the files in them are deleted again. Capped: a dir left out is merely kept.
+    created_dirs: list[str] = field(default_factory=list)
     ms: float = 0.0
 
     def to_metadata(self) -> dict[str, Any]:
@@ -256,6 +263,8 @@ class Report:
         if self.not_covered_count:
             data["not_covered"] = self.not_covered[:REPORT_LIMIT]
             data["not_covered_count"] = self.not_covered_count
+        if self.created_dirs:
+            data["created_dirs"] = self.created_dirs[:CREATED_DIRS_LIMIT]
         return data
 
 
@@ -286,6 +295,7 @@ class WorkspaceSnapshot:
         # Copies: ``_absorb`` below replaces what moved, and the diff needs the old state.
         old_keys, old_content, old_uncopied = self.keys, dict(self.content), dict(self.uncopied)
         old_racy = set(self.racy)
+        old_dirs = self._last_walk.dirs
         walk = self.walker.walk()
         self._last_walk = walk
         changes: list[Change] = []
@@ -316,6 +326,8 @@ class WorkspaceSnapshot:
         report = self.report()
         report.changed = len(changes)
         report.uncovered_changes = uncovered
+        if old_dirs:  # no walk before this one: nothing is known to be new
+            report.created_dirs = sorted(walk.dirs - old_dirs)
         report.ms = (time.perf_counter() - started) * 1000
         return changes, report
 

@@ -131,17 +131,30 @@ def _copy_database(source: Path, target: Path) -> None:
         ) from exc
 
 
-async def _to_the_end(statement: Awaitable[Any]) -> None:
-    """Await a COMMIT or ROLLBACK that runs to its end even if this task is being cancelled.
+async def _settled(statement: Awaitable[T]) -> T:
+    """Await one statement (BEGIN, COMMIT, ROLLBACK) that runs to its end even if this task
+    is cancelled meanwhile; then return its result (or raise its error), and only after that
+    raise the cancellation, if one came.
 
     Under anyio (the proxy's request tasks) cancellation is level-triggered: every await in a
-    cancelled scope raises again, so a plain ``await ROLLBACK`` would never be sent and the
-    write lock would stay held by the connection. The statement runs as its own task, queued
-    before the store's lock is released, so the next transaction still starts after it.
+    cancelled scope raises again, so a single ``await asyncio.shield(...)`` would return at
+    once while the statement still runs, and the caller would go on (release the store's
+    lock, test ``in_transaction``) before it ended. The statement therefore runs as its own
+    task and this waits on it in a loop until it is done, whatever arrives meanwhile.
     """
-    ending = asyncio.ensure_future(statement)
-    ending.add_done_callback(lambda done: done.cancelled() or done.exception())
-    await asyncio.shield(ending)
+    running = asyncio.ensure_future(statement)
+    cancelled: asyncio.CancelledError | None = None
+    while not running.done():
+        try:
+            await asyncio.shield(running)
+        except asyncio.CancelledError as exc:
+            if running.cancelled():  # the statement itself was cancelled: nothing to wait for
+                raise
+            cancelled = cancelled or exc
+    if cancelled is not None:
+        running.exception()  # retrieved (and superseded by the cancellation) so none is logged
+        raise cancelled
+    return running.result()
 
 
 class Store:
@@ -276,13 +289,17 @@ class Store:
         async with self._lock:
             token = self._in_tx.set(True)
             try:
-                await self._run(lambda: self.conn.execute("BEGIN IMMEDIATE"))
-                try:
-                    yield
-                except BaseException:
-                    await _to_the_end(self.conn.execute("ROLLBACK"))
-                    raise
-                await _to_the_end(self._run(lambda: self.conn.execute("COMMIT")))
+                # From BEGIN to COMMIT/ROLLBACK nothing may leave the shared connection inside
+                # an open transaction once the lock is released: each statement runs to its
+                # end even when this task is cancelled (BEGIN included: aiosqlite's thread
+                # runs it anyway), and whatever ends the block early rolls back first.
+                await self._run(lambda: _settled(self.conn.execute("BEGIN IMMEDIATE")))
+                yield
+                await self._run(lambda: _settled(self.conn.execute("COMMIT")))
+            except BaseException:
+                if self.conn.in_transaction:
+                    await _settled(self.conn.execute("ROLLBACK"))
+                raise
             finally:
                 self._in_tx.reset(token)
 

@@ -20,6 +20,9 @@ class ToolContext:
     call_id: str
     record_change: ChangeRecorder
     cancel: asyncio.Event = field(default_factory=asyncio.Event)
+    # The subject the permission decision was made on, for this very call: a file tool acts
+    # on the path resolved then (``subject.resolved``), never on a second resolution.
+    approved: PermissionSubject | None = None
 
 
 @dataclass(slots=True)
@@ -43,6 +46,8 @@ class PermissionSubject:
 
     subject: str
     default: str | None = None
+    # For path subjects: the resolved path the decision is about (not part of equality).
+    resolved: Path | None = field(default=None, compare=False)
 
 
 class Tool(Protocol):

@@ -5,6 +5,11 @@ followed before the workspace check, sensitive paths asked about, regular files 
 in a daemon thread with a deadline. ``read`` holds at most one bounded line in memory whatever
 the file's size. ``write`` and ``edit`` hand the file's bytes before the change to
 ``ctx.record_change`` before touching it, for undo.
+
+The path acted on is the one resolved for the permission decision of the same call
+(``ctx.approved``), never resolved a second time, and it is opened with ``open_resolved``
+(every component ``O_NOFOLLOW``): a directory link flipped after the decision cannot send a
+read or write anywhere else.
 """
 
 from __future__ import annotations
@@ -20,13 +25,10 @@ from opencode.sessions.tools.paths import (
     BINARY_SNIFF_BYTES,
     display_path,
     looks_binary,
-    open_regular,
+    open_resolved,
     path_subject,
-    read_regular,
-    regular_size,
     resolve_path,
     run_blocking,
-    write_regular,
 )
 
 DEFAULT_LIMIT = 2000
@@ -84,19 +86,42 @@ def _counts(diff: str) -> tuple[int, int]:
 
 
 def _before_image(path: Path, shown: str) -> bytes | None:
-    """The current bytes of the file ``write``/``edit`` will replace; None when it is new."""
-    size = regular_size(path, shown)
-    if size is None:
-        return None
-    if size > MAX_EDIT_BYTES:
-        raise ToolError(
-            f"{shown} is {size} bytes; `write` and `edit` change files up to {MAX_EDIT_BYTES} "
-            "bytes (use bash for bigger ones)"
-        )
+    """The current bytes of the file ``write``/``edit`` will replace; None when it is new.
+    Read through ``open_resolved``: a link swapped in cannot make it another file's bytes."""
     try:
-        return read_regular(path, shown)
+        fd = open_resolved(path, shown)
     except FileNotFoundError:
         return None
+    with os.fdopen(fd, "rb") as fh:
+        size = os.fstat(fd).st_size
+        if size > MAX_EDIT_BYTES:
+            raise ToolError(
+                f"{shown} is {size} bytes; `write` and `edit` change files up to "
+                f"{MAX_EDIT_BYTES} bytes (use bash for bigger ones)"
+            )
+        return fh.read()
+
+
+def _write_file(path: Path, shown: str, data: bytes, *, make_dirs: bool) -> list[Path]:
+    """Replace the content of the resolved ``path``, no component followed as a symlink;
+    return the parent directories it had to create."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC
+    created: list[Path] = []
+    fd = open_resolved(path, shown, flags, make_dirs=make_dirs, created=created)
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(data)
+    return created
+
+
+def _target(args: dict[str, Any], ctx: ToolContext) -> Path:
+    """The path this call acts on: the one resolved when permission was decided for this very
+    call (carried in ``ctx.approved``), so a symlink flipped since cannot redirect it; resolved
+    here only when the caller decided nothing (a direct call outside the tool loop)."""
+    raw = _str_arg(args, "path")
+    approved = ctx.approved
+    if approved is not None and approved.resolved is not None:
+        return approved.resolved
+    return resolve_path(raw, ctx.cwd)
 
 
 def _str_arg(args: dict[str, Any], key: str) -> str:
@@ -143,7 +168,7 @@ class ReadTool:
         return path_subject(str(args.get("path", "")), cwd)
 
     async def run(self, args: dict[str, Any], ctx: ToolContext) -> ToolResult:
-        path = resolve_path(_str_arg(args, "path"), ctx.cwd)
+        path = _target(args, ctx)
         offset = int(args.get("offset") or 1)
         limit = int(args.get("limit") or DEFAULT_LIMIT)
         if offset < 1 or limit < 1:
@@ -179,7 +204,7 @@ def _read(path: Path, cwd: Path, offset: int, limit: int) -> ToolResult:
     if path.is_dir():
         raise ToolError(f"{shown} is a directory, not a file; use `list` to see its contents")
     try:
-        fd = open_regular(path, shown)
+        fd = open_resolved(path, shown)
     except FileNotFoundError:
         raise _missing(path, cwd) from None
     with os.fdopen(fd, "rb") as fh:
@@ -252,7 +277,7 @@ class WriteTool:
         return path_subject(str(args.get("path", "")), cwd)
 
     async def run(self, args: dict[str, Any], ctx: ToolContext) -> ToolResult:
-        path = resolve_path(_str_arg(args, "path"), ctx.cwd)
+        path = _target(args, ctx)
         content = _str_arg(args, "content")
         shown = display_path(path, ctx.cwd)
         if path.is_dir():
@@ -261,11 +286,9 @@ class WriteTool:
         await ctx.record_change(path, before)
         data = content.encode("utf-8")
 
-        def put() -> None:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            write_regular(path, shown, data)
-
-        await run_blocking(put, f"writing {shown}")
+        made = await run_blocking(
+            lambda: _write_file(path, shown, data, make_dirs=True), f"writing {shown}"
+        )
         created = before is None
         if before is not None and looks_binary(before[:BINARY_SNIFF_BYTES]):
             diff = f"(binary file {shown} replaced by text)\n"
@@ -281,6 +304,8 @@ class WriteTool:
             metadata={
                 "path": str(path),
                 "created": created,
+                # Rewind removes a directory only when the session made it (sessions/rewind).
+                **({"created_dirs": [str(d) for d in made]} if made else {}),
                 "diff": diff,
                 "additions": added,
                 "deletions": removed,
@@ -320,7 +345,7 @@ class EditTool:
         return path_subject(str(args.get("path", "")), cwd)
 
     async def run(self, args: dict[str, Any], ctx: ToolContext) -> ToolResult:
-        path = resolve_path(_str_arg(args, "path"), ctx.cwd)
+        path = _target(args, ctx)
         old_string = _str_arg(args, "old_string")
         new_string = _str_arg(args, "new_string")
         replace_all = bool(args.get("replace_all", False))
@@ -367,7 +392,9 @@ class EditTool:
             else text.replace(old_string, new_string, 1)
         )
         await ctx.record_change(path, before)
-        await run_blocking(lambda: write_regular(path, shown, after.encode("utf-8")), shown)
+        await run_blocking(
+            lambda: _write_file(path, shown, after.encode("utf-8"), make_dirs=False), shown
+        )
         diff = _diff(shown, text, after)
         added, removed = _counts(diff)
         replaced = count if replace_all else 1

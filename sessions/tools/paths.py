@@ -13,11 +13,15 @@ endless. ``open_regular`` checks with ``os.stat`` and opens non-blocking, so eve
 in between the two calls cannot hang. ``run_blocking`` runs file I/O in a daemon thread with a
 deadline, so a stuck file system never holds the event loop or stops SIGINT/SIGTERM ending
 ``opencode run``.
+
+``open_resolved`` opens an already resolved path with no symlink followed anywhere on it
+(openat-style, one ``O_NOFOLLOW`` directory descriptor per component), for the file tools.
 """
 
 from __future__ import annotations
 
 import asyncio
+import errno
 import os
 import stat
 import threading
@@ -105,7 +109,7 @@ def path_subject(raw: str, cwd: Path) -> PermissionSubject:
     default = None
     if not is_inside(path, cwd) or sensitive_reason(path) is not None:
         default = "ask"
-    return PermissionSubject(display_path(path, cwd), default)
+    return PermissionSubject(display_path(path, cwd), default, resolved=path)
 
 
 def looks_binary(head: bytes) -> bool:
@@ -174,6 +178,107 @@ def open_regular(path: Path, shown: str, flags: int = os.O_RDONLY) -> int:
         os.close(fd)
         raise not_regular(shown, mode)
     return fd
+
+
+_DIR_FLAGS = os.O_DIRECTORY | getattr(os, "O_PATH", os.O_RDONLY) | os.O_CLOEXEC | _NOFOLLOW
+
+
+def _swapped(shown: str, where: str, why: str) -> ToolError:
+    return ToolError(
+        f"{where} on the way to {shown} is {why}: it changed after permission was decided "
+        "(a symlink swapped in?); nothing was written or read there. Check that directory, "
+        "then retry"
+    )
+
+
+def _not_a_dir(parent_fd: int, name: str, walked: Path, shown: str) -> ToolError:
+    try:
+        mode = os.stat(name, dir_fd=parent_fd, follow_symlinks=False).st_mode
+    except OSError:
+        mode = 0
+    if stat.S_ISLNK(mode):
+        return _swapped(shown, str(walked), "a symlink")
+    return ToolError(f"{walked} is a {file_kind(mode)}, not a directory; {shown} cannot be there")
+
+
+def open_resolved(
+    path: Path,
+    shown: str,
+    flags: int = os.O_RDONLY,
+    *,
+    make_dirs: bool = False,
+    created: list[Path] | None = None,
+) -> int:
+    """A file descriptor on the regular file at the already resolved absolute ``path``, opened
+    so that no component can be a symlink: every directory from ``/`` down is opened with
+    ``O_DIRECTORY | O_NOFOLLOW`` relative to its parent's descriptor (openat), and the file
+    itself with ``O_NOFOLLOW`` relative to its parent. A resolved path has no links, so a link
+    found on the way was swapped in after the permission decision and is refused (ToolError)
+    rather than followed out of the approved place. ``make_dirs`` creates missing parents (one
+    ``mkdir`` at a time, relative to the parent descriptor), each one it made appended to
+    ``created`` (rewind removes only directories the session made). ``O_TRUNC`` is applied
+    only after the descriptor is known to be a regular file. A missing file (or parent, without
+    ``make_dirs``) raises FileNotFoundError unless ``O_CREAT`` is given."""
+    if not path.is_absolute():
+        raise ValueError(f"open_resolved needs an absolute path, not {path}")
+    truncate = bool(flags & os.O_TRUNC)
+    flags &= ~os.O_TRUNC
+    parts = path.parts[1:]
+    if not parts:
+        raise ToolError(f"{shown} is a directory, not a file")
+    fd = os.open(path.anchor, _DIR_FLAGS & ~_NOFOLLOW)
+    try:
+        walked = Path(path.anchor)
+        for name in parts[:-1]:
+            walked = walked / name
+            try:
+                child = os.open(name, _DIR_FLAGS, dir_fd=fd)
+            except FileNotFoundError:
+                if not make_dirs:
+                    raise
+                try:
+                    os.mkdir(name, 0o777, dir_fd=fd)
+                except FileExistsError:
+                    pass  # made meanwhile: opened (and checked) below like any other
+                else:
+                    if created is not None:
+                        created.append(walked)
+                child = os.open(name, _DIR_FLAGS, dir_fd=fd)
+            except OSError as exc:
+                if exc.errno in (errno.ELOOP, errno.ENOTDIR):
+                    raise _not_a_dir(fd, name, walked, shown) from None
+                if isinstance(exc, PermissionError):
+                    raise ToolError(f"permission denied opening {walked}") from None
+                raise
+            os.close(fd)
+            fd = child
+            if not stat.S_ISDIR(os.fstat(fd).st_mode):  # O_PATH|O_NOFOLLOW on a link
+                raise _swapped(shown, str(walked), "a symlink")
+        try:
+            file_fd = os.open(
+                parts[-1], flags | os.O_NONBLOCK | os.O_CLOEXEC | _NOFOLLOW, 0o666, dir_fd=fd
+            )
+        except PermissionError:
+            raise ToolError(f"permission denied opening {shown}") from None
+        except IsADirectoryError:
+            raise ToolError(f"{shown} is a directory, not a file") from None
+        except OSError as exc:
+            if exc.errno == errno.ELOOP:
+                raise _swapped(shown, shown, "a symlink") from None
+            if isinstance(exc, FileNotFoundError):
+                raise
+            raise ToolError(f"cannot open {shown}: {exc.strerror}") from None
+    finally:
+        os.close(fd)
+    mode = os.fstat(file_fd).st_mode
+    if not stat.S_ISREG(mode):
+        os.close(file_fd)
+        if stat.S_ISDIR(mode):
+            raise ToolError(f"{shown} is a directory, not a file")
+        raise not_regular(shown, mode)
+    if truncate:
+        os.ftruncate(file_fd, 0)
+    return file_fd
 
 
 def read_regular(path: Path, shown: str) -> bytes:
