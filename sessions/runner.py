@@ -157,7 +157,7 @@ class Runner:
         if tools is None:
             from opencode.sessions.tools.registry import builtin_tools
 
-            tools = builtin_tools()
+            tools = builtin_tools(config.sandbox)
             self._add_task_tool(tools)
         self.tools = tools
         # A subagent's own system prompt (its profile's); None: the configured one.
