@@ -32,7 +32,14 @@ from opencode.sessions.config import SandboxConfig, global_config_path
 Kind = Literal["bwrap", "sandbox-exec", "none"]
 # Paths under the workspace that must not change from inside: git runs hooks and reads its
 # config outside the sandbox later; opencode reads its own config at the next start.
-PROTECTED_IN_WORKSPACE = (".git/hooks", ".git/config", "opencode.toml", ".opencode")
+PROTECTED_IN_WORKSPACE = (
+    ".git/hooks",
+    ".git/config",
+    "opencode.toml",
+    ".opencode",
+    ".claude",
+    ".mcp.json",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,6 +155,35 @@ def linked_git_dirs(cwd: Path) -> list[Path]:
     return found
 
 
+def git_pointers(cwd: Path) -> list[Path]:
+    """Files that tell git where a worktree's repository is (the workspace's ``.git`` file,
+    its git dir's ``commondir``/``gitdir``) and the config and hooks of every git dir git
+    would read for it (the common one, submodules'): rewriting any of them points the host's
+    next git command at a config the sandbox made. Only those that exist."""
+    root = cwd.resolve()
+    found: list[Path] = []
+    marker = root / ".git"
+    if marker.is_file() and not marker.is_symlink():
+        found.append(marker)
+    dirs = linked_git_dirs(cwd)
+    if marker.is_dir() and not marker.is_symlink():
+        modules = marker / "modules"
+        if modules.is_dir():
+            dirs += [p.parent for p in modules.glob("**/config")][:200]
+    for d in dirs:
+        found += [d / name for name in ("commondir", "gitdir", "config", "hooks")]
+    return [p for p in found if p.exists()]
+
+
+def guarded_outside(cwd: Path) -> tuple[Path, ...]:
+    """Paths outside the workspace ``protected.Guard`` also checks (a worktree's git dirs)."""
+    root = cwd.resolve()
+    found = [p for p in git_pointers(cwd) if not p.is_relative_to(root)]
+    # Absent ones too: a `commondir` created in the common dir redirects git run there.
+    found += [d / "commondir" for d in linked_git_dirs(cwd) if d / "commondir" not in found]
+    return tuple(found)
+
+
 def wrap(
     mode: SandboxMode,
     config: SandboxConfig,
@@ -174,12 +210,15 @@ def _bwrap(
     for extra in config.writable:  # [sandbox] writable: only those that exist
         if extra.is_dir():
             args += ["--bind", str(extra.resolve()), str(extra.resolve())]
+    git = Path(root) / ".git"
+    if git.is_dir() and not git.is_symlink():
+        # A mount point cannot be renamed or removed (EBUSY): `mv .git x; mkdir .git` with a
+        # writable config of its own is not possible; its config and hooks are ro below.
+        args += ["--bind", str(git), str(git)]
     linked = linked_git_dirs(cwd)
     for path in linked:  # a worktree's git dirs live outside it: git must write there
         args += ["--bind", str(path), str(path)]
-    for path in protected_paths(config, cwd) + [
-        p for d in linked for p in (d / "hooks", d / "config") if p.exists()
-    ]:
+    for path in protected_paths(config, cwd) + git_pointers(cwd):
         args += ["--ro-bind", str(path), str(path)]
     # A user namespace with no capabilities, and no nested one: otherwise a root caller's
     # command keeps CAP_SYS_ADMIN and `mount -o remount,rw /` undoes the read-only view.
