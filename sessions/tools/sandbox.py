@@ -94,6 +94,16 @@ def sandbox_mode(config: SandboxConfig, cwd: Path, network: bool | None = None) 
         return SandboxMode("none", True, "[sandbox] enabled = false")
     if cwd.resolve() == Path("/"):
         return SandboxMode("none", True, "the workspace is /, so nothing would be protected")
+    home = _home_inside(cwd)
+    if home is not None:
+        # Writable as a whole it would hand out ~/.bashrc, ~/.ssh/authorized_keys, ~/.config
+        # autostart entries...: no "sandbox" worth the name; commands are asked about.
+        return SandboxMode(
+            "none",
+            True,
+            f"the workspace {cwd.resolve()} contains the home directory {home}; "
+            "start opencode in a project folder to get the sandbox",
+        )
     if sys.platform == "darwin":
         if shutil.which("sandbox-exec"):
             return SandboxMode("sandbox-exec", net, "macOS sandbox-exec")
@@ -103,6 +113,50 @@ def sandbox_mode(config: SandboxConfig, cwd: Path, network: bool | None = None) 
             return SandboxMode("bwrap", net, "bubblewrap")
         return SandboxMode("none", True, "bwrap not installed or not usable; install bubblewrap")
     return SandboxMode("none", True, f"no sandbox for {sys.platform}")
+
+
+# Start-up files and credentials under $HOME: kept read-only by any sandbox whose workspace
+# contains them (a workspace that contains $HOME itself is not sandboxed at all, see above).
+HOME_PROTECTED = (
+    ".ssh",
+    ".bashrc",
+    ".bash_profile",
+    ".bash_login",
+    ".profile",
+    ".zshrc",
+    ".zshenv",
+    ".zprofile",
+    ".config",
+    ".gitconfig",
+    ".local/bin",
+    ".pam_environment",
+)
+
+
+def _homes() -> list[Path]:
+    """$HOME and the account's home from the password database (they can differ)."""
+    found: list[Path] = []
+    candidates = [os.environ.get("HOME")]
+    try:
+        import pwd
+
+        candidates.append(pwd.getpwuid(os.getuid()).pw_dir)
+    except (ImportError, KeyError):
+        pass
+    for raw in candidates:
+        if raw and raw != "/":
+            path = Path(raw).resolve()
+            if path not in found:
+                found.append(path)
+    return found
+
+
+def _home_inside(cwd: Path) -> Path | None:
+    root = cwd.resolve()
+    for home in _homes():
+        if home == root or home.is_relative_to(root):
+            return home
+    return None
 
 
 def describe(config: SandboxConfig, cwd: Path) -> str:
@@ -118,6 +172,7 @@ def protected_paths(config: SandboxConfig, cwd: Path) -> list[Path]:
         # A hooks dir created from inside would run later outside: make it now, read-only.
         (git / "hooks").mkdir()
     candidates = [root / name for name in PROTECTED_IN_WORKSPACE]
+    candidates += [home / name for home in _homes() for name in HOME_PROTECTED]
     candidates += [Path(p) for p in config.protect]
     candidates.append(global_config_path().parent)
     data_env = os.environ.get("OPENCODE_DATA_DIR")

@@ -146,3 +146,26 @@ def test_guard_restores_a_changed_file_and_leaves_others(project: Path) -> None:
     assert not (project / ".mcp.json").exists()
     assert (project / "notes.md").read_text() == "fine"
     assert len(lines) == 2
+
+
+@pytest.mark.parametrize("where", ["home", "parent"])
+def test_a_workspace_containing_home_is_not_sandboxed_and_bash_asks(
+    project: Path, monkeypatch: pytest.MonkeyPatch, where: str
+) -> None:
+    from opencode.sessions.config import PermissionConfig
+    from opencode.sessions.tools.permissions import Permissions
+    from opencode.sessions.tools.sandbox import sandbox_mode
+
+    home = project if where == "home" else project / "users" / "me"
+    (home / ".ssh").mkdir(parents=True)
+    monkeypatch.setenv("HOME", str(home))
+    mode = sandbox_mode(SandboxConfig(), project)
+    assert not mode.sandboxed and "contains the home directory" in mode.reason
+    verdict = Permissions(PermissionConfig(), project, sandbox=SandboxConfig()).explain_bash(
+        "echo x >> ~/.bashrc"
+    )
+    assert verdict.action == "ask"
+    assert "contains the home directory" in verdict.reason
+    # A project folder under the home stays sandboxed.
+    inner = Permissions(PermissionConfig(), project / "src", sandbox=SandboxConfig())
+    assert inner.explain_bash("ls").action == "allow"
