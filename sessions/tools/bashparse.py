@@ -55,7 +55,11 @@ _WRAPPERS: dict[str, tuple[frozenset[str], int]] = {
 }
 _SHELLS = frozenset({"bash", "sh", "dash", "zsh", "ksh", "mksh", "ash", "fish", "rbash"})
 _OUTPUT_REDIRECTS = frozenset({">", ">>", ">|", "&>", "&>>", "<>", ">&"})
-_DEVICES = ("/dev/null", "/dev/stdout", "/dev/stderr", "/dev/tty", "/dev/fd/")
+_DEVICES = ("/dev/null", "/dev/stdout", "/dev/stderr", "/dev/tty", "/dev/zero")
+_FD = re.compile(r"/dev/fd/\d+")
+# Links whose target depends on the process that follows them (its fds, cwd, root): the
+# checker's own would be a guess, so a path through them is "cannot be known".
+_PROCESS_RELATIVE = ("/proc/", "/dev/fd/", "/dev/stdin", "/dev/stdout", "/dev/stderr")
 _OPAQUE = re.compile(r"[*?\[\]{}]")
 _DYNAMIC = frozenset({"parameter", "commandsubstitution", "processsubstitution"})
 
@@ -107,11 +111,12 @@ def matches(text: str, pattern: str) -> bool:
     return fnmatchcase(text, pattern)
 
 
-def network_allowed(command: str, patterns: tuple[str, ...]) -> bool:
-    """True when every part of ``command`` matches one of ``patterns`` (``network_commands``)."""
+def network_allowed(command: str, patterns: tuple[str, ...], cwd: Path) -> bool:
+    """True when every part of ``command`` matches one of ``patterns`` (``network_commands``);
+    paths are judged against the session's ``cwd``."""
     if not patterns:
         return False
-    parsed = parse(command, Path.cwd())
+    parsed = parse(command, cwd)
     if not parsed.parts or parsed.problems:
         return False
     return all(
@@ -198,21 +203,35 @@ class _Walker:
         for text in candidates:
             if not (always or _pathlike(text) or self._maybe_link(text)):
                 continue
-            if text.startswith(_DEVICES) or text in _DEVICES:
-                continue
+            if os.path.normpath(text) in _DEVICES or _FD.fullmatch(os.path.normpath(text)):
+                continue  # exactly a device; `/dev/fd/../x` is judged as the path it is
             if text.startswith("~"):
-                text = os.path.expanduser(text)
-            full = _real(Path(self.cwd) / text)
+                expanded = _tilde(text)
+                if expanded is None:
+                    return True  # ~+ ($PWD), ~- ($OLDPWD), ~N, an unknown user: not knowable
+                text = expanded
+            full = _resolve(os.path.join(self.cwd, text))
+            if full is None:
+                return True
             if full != self.cwd and not full.startswith(self.cwd.rstrip("/") + "/"):
                 return True
         return False
 
     def _maybe_link(self, text: str) -> bool:
-        """A relative path that may lead out through a symlink (``up/x`` with ``up -> ..``)."""
-        if not text or "://" in text:
+        """A relative path that may lead out through a symlink at any depth (``up/x`` with
+        ``up -> ..``, ``docs/ext/x`` with ``docs/ext -> /elsewhere``)."""
+        if not text or "://" in text or text.startswith("-"):
             return False
-        first = text.split("/", 1)[0]
-        return first not in ("", ".") and os.path.islink(os.path.join(self.cwd, first))
+        current = self.cwd
+        for name in text.split("/")[:-1] if not text.endswith("/") else text.split("/"):
+            if name in ("", "."):
+                continue
+            current = os.path.join(current, name)
+            if os.path.islink(current):
+                return True
+            if not os.path.isdir(current):
+                return False
+        return os.path.islink(os.path.join(self.cwd, text))
 
     def _unwrap(self, argv: list[str], part: Part) -> None:
         current = argv
@@ -360,6 +379,48 @@ def _pathlike(text: str) -> bool:
 
 def _real(path: Path) -> str:
     return os.path.realpath(path)
+
+
+def _tilde(text: str) -> str | None:
+    """``~`` / ``~/x`` / ``~user/x`` expanded as bash would, or None when bash's value is
+    not knowable here (``~+`` is $PWD, ``~-`` $OLDPWD, ``~N`` the directory stack)."""
+    head = text[1:].split("/", 1)[0]
+    if head and (head[0] in "+-" or head.isdigit()):
+        return None
+    expanded = os.path.expanduser(text)
+    return None if expanded == text else expanded
+
+
+def _resolve(path: str, limit: int = 40) -> str | None:
+    """``path`` with every symlink at any depth followed (like ``realpath``), or None when it
+    goes through a process-relative link (``/proc/self/cwd``, ``/dev/fd/N``) or loops."""
+    parts = [p for p in path.split("/") if p]
+    done = "/"
+    hops = 0
+    while parts:
+        name = parts.pop(0)
+        if name == ".":
+            continue
+        if name == "..":
+            done = os.path.dirname(done.rstrip("/")) or "/"
+            continue
+        candidate = os.path.join(done, name)
+        if (candidate + "/").startswith(_PROCESS_RELATIVE) or candidate in _PROCESS_RELATIVE:
+            return None
+        if os.path.islink(candidate):
+            hops += 1
+            if hops > limit:
+                return None
+            try:
+                target = os.readlink(candidate)
+            except OSError:
+                return None
+            base = "/" if target.startswith("/") else done
+            parts = [p for p in target.split("/") if p] + parts
+            done = base if target.startswith("/") else done
+            continue
+        done = candidate
+    return done
 
 
 def _kinds(node: Any) -> set[str]:

@@ -137,7 +137,7 @@ def mode_for(command: str, config: SandboxConfig, cwd: Path) -> SandboxMode:
     from opencode.sessions.tools.bashparse import network_allowed
     from opencode.sessions.tools.sandbox import sandbox_mode
 
-    network = config.network or network_allowed(command, config.network_commands)
+    network = config.network or network_allowed(command, config.network_commands, cwd)
     return sandbox_mode(config, cwd, network)
 
 
