@@ -8,9 +8,12 @@ to ``bash -c``/``sh -c``/``eval``. For each it records:
 - ``inner``: the command a wrapper runs (``sudo rm x`` -> ``rm x``; also ``env``, ``command``,
   ``exec``, ``nice``, ``timeout``, ``xargs``, ``find -exec``, ...), which rules must allow too;
 - ``deny_views``: the above plus the executable's basename (``/bin/rm`` -> ``rm``), what deny
-  rules match, so no spelling of a denied program slips past;
+  rules match, so no spelling of a denied program the parser can see slips past;
 - ``outside``: output redirections and path arguments that reach outside the workspace (or
   that cannot be known: ``$VAR``, ``~``), which keep an allow rule from applying;
+- ``hidden``: why it runs code the parser cannot see (a shell reading a script file or
+  stdin, ``source``, ``alias``, ``trap``, ``BASH_ENV=``, ``su``/``unshare``/``chroot``...):
+  asked about while deny rules exist. Interpreters (``python -c``) are not looked into at all;
 - ``problem``: why it cannot be judged (a computed command name, an unparseable ``-c``
   string): such a part is asked about, never allowed by a rule.
 
@@ -54,6 +57,18 @@ _WRAPPERS: dict[str, tuple[frozenset[str], int]] = {
     "firejail": (frozenset(), 0),
 }
 _SHELLS = frozenset({"bash", "sh", "dash", "zsh", "ksh", "mksh", "ash", "fish", "rbash"})
+# Programs that run a command line, script or shell in a way not parsed here.
+_OPAQUE_RUNNERS = frozenset(
+    {"trap", "su", "runuser", "script", "unshare", "chroot", "parallel", "nsenter", "sg"}
+    | {"systemd-run", "machinectl", "newgrp", "expect", "tmux", "screen", "at", "batch"}
+)
+_HOOK_VARIABLES = frozenset({"BASH_ENV", "ENV", "PROMPT_COMMAND", "PS4", "SHELLOPTS", "BASHOPTS"})
+_DECLARERS = frozenset({"env", "export", "declare", "typeset", "readonly", "local"})
+_GIT_COMMAND_KEYS = re.compile(
+    r"(?i)(alias\.[^=]*=\s*!|core\.(fsmonitor|sshcommand|pager|editor|hookspath|askpass)=|"
+    r"[^=]*\.(textconv|command|clean|smudge|process|helper)=|sequence\.editor=)"
+)
+_HIDDEN_SUBSTITUTION = re.compile(r"\$\{[^}]*(\$\(|`)")
 _OUTPUT_REDIRECTS = frozenset({">", ">>", ">|", "&>", "&>>", "<>", ">&"})
 _DEVICES = ("/dev/null", "/dev/stdout", "/dev/stderr", "/dev/tty", "/dev/zero")
 _FD = re.compile(r"/dev/fd/\d+")
@@ -71,6 +86,10 @@ class Part:
     deny_views: list[str] = field(default_factory=list)
     outside: list[str] = field(default_factory=list)
     problem: str | None = None
+    # Runs code this parser cannot see (a shell reading a script file or stdin, ``source``,
+    # ``alias``, ``trap``, ``BASH_ENV=``, ``su``/``unshare``/``chroot``...): asked about
+    # whenever a deny rule exists, since it could run a denied program; fine otherwise.
+    hidden: str | None = None
 
     @property
     def allow_views(self) -> list[str]:
@@ -85,6 +104,10 @@ class Parsed:
     @property
     def problems(self) -> list[str]:
         return [p.problem for p in self.parts if p.problem]
+
+    @property
+    def hidden(self) -> list[str]:
+        return [p.hidden for p in self.parts if p.hidden]
 
 
 def parse(command: str, cwd: Path, depth: int = 0) -> Parsed:
@@ -150,6 +173,13 @@ class _Walker:
         # command name they could become any program, so they are not judged by their text.
         self._opaque = {i for i, w in enumerate(words) if _opaque(self._raw(w))}
         part = Part(" ".join([*assigns, *argv]))
+        raw = self._raw(node)
+        if _HIDDEN_SUBSTITUTION.search(raw):
+            # `${x:-$(rm x)}`: bashlex does not see a substitution nested in ${...}.
+            part.problem = "a command substitution inside ${...} the checker cannot see"
+        for assign in assigns:
+            if assign.split("=", 1)[0] in _HOOK_VARIABLES:
+                part.hidden = f"{assign.split('=', 1)[0]}= makes a shell run another script"
         if words and _kinds(words[0]) & (_DYNAMIC | {"tilde"}):
             part.problem = f"the command name {words[0].word!r} is computed at run time"
         elif 0 in self._opaque:
@@ -242,6 +272,9 @@ class _Walker:
                 part.problem = f"the command name {current[0]!r} is expanded by bash"
                 return
             name = _basename(current[0])
+            hidden = _hidden_code(name, current[1:])
+            if hidden is not None and part.hidden is None:
+                part.hidden = hidden
             if name in _SHELLS or name == "eval":
                 start = len(argv) - len(current) + 1
                 if any(i in self._opaque for i in range(start, len(argv))):
@@ -259,6 +292,9 @@ class _Walker:
             if name == "find":
                 for inner in _find_exec(current):
                     part.inner.append(" ".join(inner))
+                    hidden = _hidden_code(_basename(inner[0]), inner[1:])
+                    if hidden is not None and part.hidden is None:
+                        part.hidden = hidden
                 return
             if name == "env" and any(a in ("-S", "--split-string") for a in current[1:]):
                 part.problem = "env -S splits a string into a command the checker cannot see"
@@ -279,6 +315,30 @@ class _Walker:
             if inner.problem and not part.problem:
                 part.problem = f"inner command {script!r}: {inner.problem}"
             self.out.append(inner)
+
+
+def _hidden_code(name: str, args: list[str]) -> str | None:
+    """Why ``name args`` runs code the checker cannot see, or None."""
+    if name in _SHELLS and _dash_c(args) is None:
+        return f"{name} runs a script from a file or stdin the checker cannot see"
+    if name in ("source", "."):
+        return f"{name} runs a script file the checker cannot see"
+    if name in _OPAQUE_RUNNERS:
+        return f"{name} runs commands the checker cannot see"
+    if name == "alias" and any("=" in a for a in args):
+        return "alias defines a command the checker cannot see"
+    if name == "shopt" and "expand_aliases" in args:
+        return "shopt expand_aliases lets aliases run commands the checker cannot see"
+    if name in _DECLARERS and any(a.split("=", 1)[0] in _HOOK_VARIABLES for a in args):
+        return "it sets a variable that makes a shell run another script"
+    if name == "git":
+        for i, arg in enumerate(args):
+            value = args[i + 1] if arg == "-c" and i + 1 < len(args) else None
+            if arg.startswith("-c") and len(arg) > 2:
+                value = arg[2:]
+            if value is not None and _GIT_COMMAND_KEYS.match(value):
+                return f"git -c {value.split('=', 1)[0]} runs a command the checker cannot see"
+    return None
 
 
 def _after_wrapper(name: str, args: list[str]) -> list[str] | None:
