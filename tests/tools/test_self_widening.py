@@ -77,3 +77,33 @@ def test_ordinary_files_stay_allowed(project: Path) -> None:
     permissions = Permissions(load_config(project).permission, project, sandbox=SandboxConfig())
     subject = WriteTool().permission_subject({"path": "src/app.py", "content": "x"}, project)
     assert permissions.explain("write", subject)[0] == "allow"
+
+
+async def test_the_engine_hands_its_start_time_sandbox_to_bash_and_permissions(
+    project: Path,
+) -> None:
+    from opencode.sessions.engine import Engine
+    from opencode.sessions.permissions_api import PermissionAnswer, PermissionRequest
+    from tests.engine.helpers import write_config
+
+    async def never_ask(request: PermissionRequest) -> PermissionAnswer:
+        raise AssertionError(request)
+
+    write_config(project, "openai", "http://127.0.0.1:9", "")
+    engine = Engine(load_config(project), project)
+    await engine.open(never_ask)
+    try:
+        runner = engine.runner()
+        started = engine.config.sandbox
+        assert isinstance(runner.permissions, Permissions)
+        assert runner.permissions.sandbox is started
+        bash = runner.tools["bash"]
+        assert isinstance(bash, BashTool) and bash.sandbox is started
+        # The model widens the file and something re-loads it: the session does not change.
+        with (project / "opencode.toml").open("a") as fh:
+            fh.write("\n[sandbox]\nnetwork = true\nwritable = ['/']\n")
+        assert load_config(project, warn=lambda line: None).sandbox.network
+        assert runner.permissions.sandbox is started and not started.network
+        assert bash.sandbox is started
+    finally:
+        await engine.close()
