@@ -32,7 +32,6 @@ PROTECTED_NAMES = (
     ".git/config",
     ".git/hooks",
     ".git/commondir",  # git follows it to another "common" dir with its own config
-    ".git/info/attributes",  # filter drivers named here run from the config
 )
 _MAX_FILE = 1 << 20  # bigger files are compared by size and time only (and not restored)
 _MAX_ENTRIES = 2000  # a directory with more entries is compared by its first ones
@@ -99,9 +98,14 @@ def _remove(path: Path) -> None:
 class Guard:
     """The protected paths of ``cwd`` as they were; ``undo`` reverts changes since."""
 
-    def __init__(self, cwd: Path, extra: tuple[Path, ...] = ()) -> None:
+    def __init__(
+        self, cwd: Path, extra: tuple[Path, ...] = (), *, restore_existing: bool = True
+    ) -> None:
         """``extra``: absolute paths outside the workspace to guard too (a worktree's
-        ``gitdir``/``commondir`` pointers and its git dirs' config and hooks)."""
+        ``gitdir``/``commondir`` pointers and its git dirs' config and hooks).
+        ``restore_existing`` False (bwrap, which keeps existing ones read-only): only what
+        the command created is undone, so an edit the user makes meanwhile is never undone."""
+        self.restore_existing = restore_existing
         self.root = cwd.resolve()
         self.paths = {name: self.root / name for name in PROTECTED_NAMES}
         self.paths.update((str(p), p) for p in extra)
@@ -116,7 +120,7 @@ class Guard:
                 continue  # the whole new .git goes
             path = self.paths[name]
             now = _state(path, name == ".git")
-            if now == before:
+            if now == before or (before.kind != "absent" and not self.restore_existing):
                 continue
             try:
                 lines.append(self._revert(name, path, before, now))

@@ -157,7 +157,7 @@ async def run_command(
     from opencode.sessions.tools.protected import Guard, undo_note
     from opencode.sessions.tools.sandbox import guarded_outside
 
-    guard = Guard(cwd, guarded_outside(cwd))
+    guard = Guard(cwd, guarded_outside(cwd), restore_existing=mode.kind != "bwrap")
     try:
         result = await _run(command, cwd, limit_s, cancel, mode, config)
     finally:

@@ -169,3 +169,14 @@ def test_a_workspace_containing_home_is_not_sandboxed_and_bash_asks(
     # A project folder under the home stays sandboxed.
     inner = Permissions(PermissionConfig(), project / "src", sandbox=SandboxConfig())
     assert inner.explain_bash("ls").action == "allow"
+
+
+def test_under_bwrap_only_created_paths_are_undone(project: Path) -> None:
+    # bwrap keeps existing ones read-only, so a change to one came from the user (their
+    # editor, meanwhile): it must survive; what appeared is still removed.
+    (project / "opencode.toml").write_text("# mine\n")
+    guard = Guard(project, restore_existing=False)
+    (project / "opencode.toml").write_text("# edited by the user meanwhile\n")
+    (project / ".mcp.json").write_text("{}")
+    assert guard.undo() == [".mcp.json: created by the command, removed"]
+    assert (project / "opencode.toml").read_text() == "# edited by the user meanwhile\n"
