@@ -222,12 +222,27 @@ def git_pointers(cwd: Path) -> list[Path]:
         found.append(marker)
     dirs = linked_git_dirs(cwd)
     if marker.is_dir() and not marker.is_symlink():
-        modules = marker / "modules"
-        if modules.is_dir():
-            dirs += [p.parent for p in modules.glob("**/config")][:200]
+        dirs += _module_git_dirs(marker / "modules")
     for d in dirs:
         found += [d / name for name in ("commondir", "gitdir", "config", "hooks")]
     return [p for p in found if p.exists()]
+
+
+def _module_git_dirs(modules: Path, limit: int = 200) -> list[Path]:
+    """Submodules' git dirs under ``.git/modules`` (names may hold slashes; nested ones sit
+    in ``modules/`` again), without walking their objects."""
+    found: list[Path] = []
+    if not modules.is_dir():
+        return found
+    for dirpath, dirnames, filenames in os.walk(modules):
+        if "HEAD" in filenames and "config" in filenames:
+            found.append(Path(dirpath))
+            dirnames[:] = [d for d in dirnames if d == "modules"]
+        else:
+            dirnames[:] = [d for d in dirnames if d not in ("objects", "refs", "logs")]
+        if len(found) >= limit:
+            break
+    return found
 
 
 def guarded_outside(cwd: Path) -> tuple[Path, ...]:

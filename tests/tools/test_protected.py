@@ -180,3 +180,14 @@ def test_under_bwrap_only_created_paths_are_undone(project: Path) -> None:
     (project / ".mcp.json").write_text("{}")
     assert guard.undo() == [".mcp.json: created by the command, removed"]
     assert (project / "opencode.toml").read_text() == "# edited by the user meanwhile\n"
+
+
+def test_submodule_git_configs_stay_read_only(tmp_path: Path) -> None:
+    lib = repo(tmp_path / "lib")
+    ws = repo(tmp_path / "ws")
+    git(ws, "-c", "protocol.file.allow=always", "submodule", "add", "-q", str(lib), "libs/lib")
+    config = ws / ".git" / "modules" / "libs" / "lib" / "config"
+    before = config.read_text()
+    result = sandboxed(f"echo '[core] fsmonitor = touch x' >> {config}; echo end", ws)
+    assert "Read-only file system" in result.output
+    assert config.read_text() == before
