@@ -2,12 +2,17 @@
 
 Linux: bubblewrap (``bwrap``). The command sees the whole filesystem read-only except the
 workspace and a private ``/tmp``; inside the workspace ``.git/hooks``, ``.git/config``,
-``opencode.toml``, ``.opencode/`` and the loaded config files / data dir stay read-only
-(a hook or a config edit would run or take effect later, outside the sandbox). The network is
-a private loopback only, unless ``[sandbox] network = true``. ``--die-with-parent`` ties
-the sandbox to the process that started it (the shell tool's supervisor). No pid namespace:
-that would kill ``cmd &`` background jobs the moment the shell exits, which bash's contract
-(a dev server started with ``&`` keeps running) forbids.
+``opencode.toml``, ``.opencode/``, ``.claude/``, ``.mcp.json``, the loaded config files / data
+dir, a worktree's ``.git`` file and its git dirs' ``commondir``/``gitdir``/config/hooks, and
+submodules' configs stay read-only (a hook or a config edit would run or take effect later,
+outside the sandbox). ``.git`` itself is bound onto itself: a mount point cannot be renamed,
+so it cannot be swapped for a copy with a writable config. Binds need existing paths; those
+absent are guarded by ``protected.Guard`` (created ones are removed after the command). A
+workspace that is ``/``, ``$HOME`` or an ancestor of it is not sandboxed at all (bash asks).
+The network is a private loopback only, unless ``[sandbox] network = true``.
+``--die-with-parent`` ties the sandbox to the process that started it (the shell tool's
+supervisor). No pid namespace: that would kill ``cmd &`` background jobs the moment the
+shell exits, which bash's contract (a dev server started with ``&`` keeps running) forbids.
 
 macOS: ``sandbox-exec`` with a small profile (writes only to the workspace and temp dirs, the
 same read-only paths, network denied unless allowed). Best effort and untested here.
