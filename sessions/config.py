@@ -112,14 +112,12 @@ class SandboxConfig:
     protect: tuple[Path, ...] = ()
 
 
-# The [sandbox] section of the config loaded last: the bash tool and Permissions read it, so
-# the sandbox a permission decision assumed is the one the command runs in.
-_ACTIVE_SANDBOX: list[SandboxConfig] = [SandboxConfig()]
-
-
 def active_sandbox() -> SandboxConfig:
-    """The ``[sandbox]`` settings of the config loaded last (defaults before any load)."""
-    return _ACTIVE_SANDBOX[0]
+    """The default ``[sandbox]`` settings, for a bash tool or ``Permissions`` built without
+    one. ``load_config`` has no process-wide side effect: an engine snapshots
+    ``config.sandbox`` when it starts and hands it to both explicitly, so a config file the
+    model rewrites mid-session (then re-read by some tool) cannot widen its own sandbox."""
+    return SandboxConfig()
 
 
 @dataclass(slots=True)
@@ -502,7 +500,6 @@ def _build(
     permission = _permission(check.table(merged, ("permission",)), check)
     system_prompt = check.string(merged, ("system_prompt",))
     sandbox = _sandbox(check.table(merged, ("sandbox",)), check, (*paths, data_dir))
-    _ACTIVE_SANDBOX[0] = sandbox
     return Config(
         model=model,
         data_dir=data_dir,

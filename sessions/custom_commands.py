@@ -329,7 +329,8 @@ def tool_runners(
         return None
 
     async def run_shell(command: str) -> str:
-        bash = BashTool()
+        # The sandbox the permission decision assumed (the session's), not the defaults.
+        bash = BashTool(getattr(permissions, "sandbox", None))
         args: dict[str, Any] = {"command": command, "timeout": SHELL_TIMEOUT_S}
         await permit("bash", bash.permission_subject(args, cwd), f"!`{command}`", args)
         ctx = ToolContext(cwd=cwd, session_id=session_id, call_id=new_id("cmd"), record_change=noop)

@@ -173,7 +173,12 @@ class Engine:
                 cwd=self.cwd,
                 bus=self.bus,
                 permissions=Permissions(
-                    self.config.permission, self.cwd, allow=self.allow, allow_all=self.allow_all
+                    self.config.permission,
+                    self.cwd,
+                    allow=self.allow,
+                    allow_all=self.allow_all,
+                    # The sandbox of the config loaded at start: the one bash runs under.
+                    sandbox=self.config.sandbox,
                 ),
                 asker=self._asker,
                 provider_factory=factory,

@@ -146,7 +146,9 @@ class Runner:
         tools: dict[str, Tool] | None = None,
         system_prompt: str | None = None,
         mcp: McpManager | None = None,
+        hooks: HookRunner | None = None,
     ) -> None:
+        """``hooks``: the parent's hook set for a subagent (None: load them here)."""
         self.store = store
         self.repo = SessionRepo(store)
         self.config = config
@@ -167,7 +169,7 @@ class Runner:
         if tools is None:
             from opencode.sessions.tools.registry import builtin_tools
 
-            tools = builtin_tools()
+            tools = builtin_tools(config.sandbox)
             self._add_task_tool(tools)
         self.tools = tools
         # A subagent's own system prompt (its profile's); None: the configured one.
@@ -195,7 +197,9 @@ class Runner:
             self.tool_calls.asker = self.subagents.tree_asker
         # Hooks (sessions/hooks.py): SessionStart, UserPromptSubmit, Stop here; tool hooks in
         # tool_calls. Context a SessionStart hook printed joins that session's system prompt.
-        self.hooks = _hook_runner(config, cwd)
+        # A subagent reuses its parent's hooks: project files are never re-read mid-session,
+        # where a command may have written a new .claude/settings.local.json (review C3).
+        self.hooks = hooks if hooks is not None else _hook_runner(config, cwd)
         self.tool_calls.hooks = self.hooks
         self._hook_context: dict[str, list[str]] = {}
         self.instructions: Instructions | None = None  # the AGENTS.md files of the last turn

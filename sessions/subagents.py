@@ -178,6 +178,7 @@ class Subagents:
             provider_factory=parent.provider_factory,
             tools=tools,
             system_prompt=system,
+            hooks=parent.hooks,
         )
         # One connection pool and one rule cache for the whole tree: a child opening its own
         # HTTP client per model call costs more than its share of a parallel step. The

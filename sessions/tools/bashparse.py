@@ -8,9 +8,12 @@ to ``bash -c``/``sh -c``/``eval``. For each it records:
 - ``inner``: the command a wrapper runs (``sudo rm x`` -> ``rm x``; also ``env``, ``command``,
   ``exec``, ``nice``, ``timeout``, ``xargs``, ``find -exec``, ...), which rules must allow too;
 - ``deny_views``: the above plus the executable's basename (``/bin/rm`` -> ``rm``), what deny
-  rules match, so no spelling of a denied program slips past;
+  rules match, so no spelling of a denied program the parser can see slips past;
 - ``outside``: output redirections and path arguments that reach outside the workspace (or
   that cannot be known: ``$VAR``, ``~``), which keep an allow rule from applying;
+- ``hidden``: why it runs code the parser cannot see (a shell reading a script file or
+  stdin, ``source``, ``alias``, ``trap``, ``BASH_ENV=``, ``su``/``unshare``/``chroot``...):
+  asked about while deny rules exist. Interpreters (``python -c``) are not looked into at all;
 - ``problem``: why it cannot be judged (a computed command name, an unparseable ``-c``
   string): such a part is asked about, never allowed by a rule.
 
@@ -54,8 +57,24 @@ _WRAPPERS: dict[str, tuple[frozenset[str], int]] = {
     "firejail": (frozenset(), 0),
 }
 _SHELLS = frozenset({"bash", "sh", "dash", "zsh", "ksh", "mksh", "ash", "fish", "rbash"})
+# Programs that run a command line, script or shell in a way not parsed here.
+_OPAQUE_RUNNERS = frozenset(
+    {"trap", "su", "runuser", "script", "unshare", "chroot", "parallel", "nsenter", "sg"}
+    | {"systemd-run", "machinectl", "newgrp", "expect", "tmux", "screen", "at", "batch"}
+)
+_HOOK_VARIABLES = frozenset({"BASH_ENV", "ENV", "PROMPT_COMMAND", "PS4", "SHELLOPTS", "BASHOPTS"})
+_DECLARERS = frozenset({"env", "export", "declare", "typeset", "readonly", "local"})
+_GIT_COMMAND_KEYS = re.compile(
+    r"(?i)(alias\.[^=]*=\s*!|core\.(fsmonitor|sshcommand|pager|editor|hookspath|askpass)=|"
+    r"[^=]*\.(textconv|command|clean|smudge|process|helper)=|sequence\.editor=)"
+)
+_HIDDEN_SUBSTITUTION = re.compile(r"\$\{[^}]*(\$\(|`)")
 _OUTPUT_REDIRECTS = frozenset({">", ">>", ">|", "&>", "&>>", "<>", ">&"})
-_DEVICES = ("/dev/null", "/dev/stdout", "/dev/stderr", "/dev/tty", "/dev/fd/")
+_DEVICES = ("/dev/null", "/dev/stdout", "/dev/stderr", "/dev/tty", "/dev/zero")
+_FD = re.compile(r"/dev/fd/\d+")
+# Links whose target depends on the process that follows them (its fds, cwd, root): the
+# checker's own would be a guess, so a path through them is "cannot be known".
+_PROCESS_RELATIVE = ("/proc/", "/dev/fd/", "/dev/stdin", "/dev/stdout", "/dev/stderr")
 _OPAQUE = re.compile(r"[*?\[\]{}]")
 _DYNAMIC = frozenset({"parameter", "commandsubstitution", "processsubstitution"})
 
@@ -67,6 +86,10 @@ class Part:
     deny_views: list[str] = field(default_factory=list)
     outside: list[str] = field(default_factory=list)
     problem: str | None = None
+    # Runs code this parser cannot see (a shell reading a script file or stdin, ``source``,
+    # ``alias``, ``trap``, ``BASH_ENV=``, ``su``/``unshare``/``chroot``...): asked about
+    # whenever a deny rule exists, since it could run a denied program; fine otherwise.
+    hidden: str | None = None
 
     @property
     def allow_views(self) -> list[str]:
@@ -81,6 +104,10 @@ class Parsed:
     @property
     def problems(self) -> list[str]:
         return [p.problem for p in self.parts if p.problem]
+
+    @property
+    def hidden(self) -> list[str]:
+        return [p.hidden for p in self.parts if p.hidden]
 
 
 def parse(command: str, cwd: Path, depth: int = 0) -> Parsed:
@@ -107,11 +134,12 @@ def matches(text: str, pattern: str) -> bool:
     return fnmatchcase(text, pattern)
 
 
-def network_allowed(command: str, patterns: tuple[str, ...]) -> bool:
-    """True when every part of ``command`` matches one of ``patterns`` (``network_commands``)."""
+def network_allowed(command: str, patterns: tuple[str, ...], cwd: Path) -> bool:
+    """True when every part of ``command`` matches one of ``patterns`` (``network_commands``);
+    paths are judged against the session's ``cwd``."""
     if not patterns:
         return False
-    parsed = parse(command, Path.cwd())
+    parsed = parse(command, cwd)
     if not parsed.parts or parsed.problems:
         return False
     return all(
@@ -145,6 +173,13 @@ class _Walker:
         # command name they could become any program, so they are not judged by their text.
         self._opaque = {i for i, w in enumerate(words) if _opaque(self._raw(w))}
         part = Part(" ".join([*assigns, *argv]))
+        raw = self._raw(node)
+        if _HIDDEN_SUBSTITUTION.search(raw):
+            # `${x:-$(rm x)}`: bashlex does not see a substitution nested in ${...}.
+            part.problem = "a command substitution inside ${...} the checker cannot see"
+        for assign in assigns:
+            if assign.split("=", 1)[0] in _HOOK_VARIABLES:
+                part.hidden = f"{assign.split('=', 1)[0]}= makes a shell run another script"
         if words and _kinds(words[0]) & (_DYNAMIC | {"tilde"}):
             part.problem = f"the command name {words[0].word!r} is computed at run time"
         elif 0 in self._opaque:
@@ -198,21 +233,35 @@ class _Walker:
         for text in candidates:
             if not (always or _pathlike(text) or self._maybe_link(text)):
                 continue
-            if text.startswith(_DEVICES) or text in _DEVICES:
-                continue
+            if os.path.normpath(text) in _DEVICES or _FD.fullmatch(os.path.normpath(text)):
+                continue  # exactly a device; `/dev/fd/../x` is judged as the path it is
             if text.startswith("~"):
-                text = os.path.expanduser(text)
-            full = _real(Path(self.cwd) / text)
+                expanded = _tilde(text)
+                if expanded is None:
+                    return True  # ~+ ($PWD), ~- ($OLDPWD), ~N, an unknown user: not knowable
+                text = expanded
+            full = _resolve(os.path.join(self.cwd, text))
+            if full is None:
+                return True
             if full != self.cwd and not full.startswith(self.cwd.rstrip("/") + "/"):
                 return True
         return False
 
     def _maybe_link(self, text: str) -> bool:
-        """A relative path that may lead out through a symlink (``up/x`` with ``up -> ..``)."""
-        if not text or "://" in text:
+        """A relative path that may lead out through a symlink at any depth (``up/x`` with
+        ``up -> ..``, ``docs/ext/x`` with ``docs/ext -> /elsewhere``)."""
+        if not text or "://" in text or text.startswith("-"):
             return False
-        first = text.split("/", 1)[0]
-        return first not in ("", ".") and os.path.islink(os.path.join(self.cwd, first))
+        current = self.cwd
+        for name in text.split("/")[:-1] if not text.endswith("/") else text.split("/"):
+            if name in ("", "."):
+                continue
+            current = os.path.join(current, name)
+            if os.path.islink(current):
+                return True
+            if not os.path.isdir(current):
+                return False
+        return os.path.islink(os.path.join(self.cwd, text))
 
     def _unwrap(self, argv: list[str], part: Part) -> None:
         current = argv
@@ -223,6 +272,9 @@ class _Walker:
                 part.problem = f"the command name {current[0]!r} is expanded by bash"
                 return
             name = _basename(current[0])
+            hidden = _hidden_code(name, current[1:])
+            if hidden is not None and part.hidden is None:
+                part.hidden = hidden
             if name in _SHELLS or name == "eval":
                 start = len(argv) - len(current) + 1
                 if any(i in self._opaque for i in range(start, len(argv))):
@@ -240,6 +292,9 @@ class _Walker:
             if name == "find":
                 for inner in _find_exec(current):
                     part.inner.append(" ".join(inner))
+                    hidden = _hidden_code(_basename(inner[0]), inner[1:])
+                    if hidden is not None and part.hidden is None:
+                        part.hidden = hidden
                 return
             if name == "env" and any(a in ("-S", "--split-string") for a in current[1:]):
                 part.problem = "env -S splits a string into a command the checker cannot see"
@@ -260,6 +315,30 @@ class _Walker:
             if inner.problem and not part.problem:
                 part.problem = f"inner command {script!r}: {inner.problem}"
             self.out.append(inner)
+
+
+def _hidden_code(name: str, args: list[str]) -> str | None:
+    """Why ``name args`` runs code the checker cannot see, or None."""
+    if name in _SHELLS and _dash_c(args) is None:
+        return f"{name} runs a script from a file or stdin the checker cannot see"
+    if name in ("source", "."):
+        return f"{name} runs a script file the checker cannot see"
+    if name in _OPAQUE_RUNNERS:
+        return f"{name} runs commands the checker cannot see"
+    if name == "alias" and any("=" in a for a in args):
+        return "alias defines a command the checker cannot see"
+    if name == "shopt" and "expand_aliases" in args:
+        return "shopt expand_aliases lets aliases run commands the checker cannot see"
+    if name in _DECLARERS and any(a.split("=", 1)[0] in _HOOK_VARIABLES for a in args):
+        return "it sets a variable that makes a shell run another script"
+    if name == "git":
+        for i, arg in enumerate(args):
+            value = args[i + 1] if arg == "-c" and i + 1 < len(args) else None
+            if arg.startswith("-c") and len(arg) > 2:
+                value = arg[2:]
+            if value is not None and _GIT_COMMAND_KEYS.match(value):
+                return f"git -c {value.split('=', 1)[0]} runs a command the checker cannot see"
+    return None
 
 
 def _after_wrapper(name: str, args: list[str]) -> list[str] | None:
@@ -360,6 +439,48 @@ def _pathlike(text: str) -> bool:
 
 def _real(path: Path) -> str:
     return os.path.realpath(path)
+
+
+def _tilde(text: str) -> str | None:
+    """``~`` / ``~/x`` / ``~user/x`` expanded as bash would, or None when bash's value is
+    not knowable here (``~+`` is $PWD, ``~-`` $OLDPWD, ``~N`` the directory stack)."""
+    head = text[1:].split("/", 1)[0]
+    if head and (head[0] in "+-" or head.isdigit()):
+        return None
+    expanded = os.path.expanduser(text)
+    return None if expanded == text else expanded
+
+
+def _resolve(path: str, limit: int = 40) -> str | None:
+    """``path`` with every symlink at any depth followed (like ``realpath``), or None when it
+    goes through a process-relative link (``/proc/self/cwd``, ``/dev/fd/N``) or loops."""
+    parts = [p for p in path.split("/") if p]
+    done = "/"
+    hops = 0
+    while parts:
+        name = parts.pop(0)
+        if name == ".":
+            continue
+        if name == "..":
+            done = os.path.dirname(done.rstrip("/")) or "/"
+            continue
+        candidate = os.path.join(done, name)
+        if (candidate + "/").startswith(_PROCESS_RELATIVE) or candidate in _PROCESS_RELATIVE:
+            return None
+        if os.path.islink(candidate):
+            hops += 1
+            if hops > limit:
+                return None
+            try:
+                target = os.readlink(candidate)
+            except OSError:
+                return None
+            base = "/" if target.startswith("/") else done
+            parts = [p for p in target.split("/") if p] + parts
+            done = base if target.startswith("/") else done
+            continue
+        done = candidate
+    return done
 
 
 def _kinds(node: Any) -> set[str]:

@@ -88,12 +88,23 @@ def _protected_dirs_for(_env: tuple[str | None, ...]) -> tuple[tuple[Path, str],
     return tuple((d.resolve(strict=False), why) for d, why in dirs)
 
 
+# A project's own configuration: a write there could widen the sandbox or permissions, add
+# hooks (run unsandboxed) or MCP servers at the next start, so it is asked about.
+_PROJECT_CONFIG_FILES = frozenset({"opencode.toml", ".mcp.json"})
+_PROJECT_CONFIG_DIRS = frozenset({".opencode", ".claude"})
+
+
 def sensitive_reason(path: Path) -> str | None:
     """Why acting on the resolved ``path`` must be asked about even when the tool is allowed,
     or None. ``.git`` internals: hooks run on the next git command and ``core.fsmonitor`` in
     ``.git/config`` runs any program; ``.env*``: secrets."""
     if ".git" in path.parts:
         return "git internals (.git): its hooks and config run commands"
+    if path.name in _PROJECT_CONFIG_FILES or any(p in _PROJECT_CONFIG_DIRS for p in path.parts):
+        return (
+            "project configuration (opencode.toml, .opencode/, .claude/, .mcp.json): "
+            "it sets the sandbox, permissions, hooks and servers"
+        )
     if is_env_file(path):
         return "an environment file (.env*) that may hold secrets"
     for directory, why in _protected_dirs():

@@ -7,8 +7,11 @@ Precedence, first that applies wins:
    written and by the executable's basename). Deny beats ``--yes``, ``--allow``, session
    grants and the sandbox default, as in Claude Code.
 2. ``allow_all`` (``--yes``) or the tool named in ``allow`` (``--allow read,edit``): allow.
-   For a bash command the checker cannot parse while deny rules exist, ask instead: nobody
-   can tell whether it runs a denied program.
+   For a bash command the checker cannot parse, or one running code it cannot see (a
+   script file, stdin, ``source``, ``alias``... see ``bashparse``), while deny rules exist,
+   ask instead: nobody can tell whether it runs a denied program. Interpreters
+   (``python -c``) are not looked into: deny rules guard against slips, the sandbox is the
+   boundary.
 3. A session grant (an "allow for this session" answer, or one restored from the store):
    allow. A grant is for one exact subject, or for every subject when it is ``*``.
 4. Config. ``[permission.bash]`` glob patterns (``fnmatch``, case-sensitive, the LAST
@@ -186,10 +189,11 @@ class Permissions:
             return BashVerdict("allow", "allowed for this session", parts)
         granted = self._override()
         if granted is not None:
-            if parsed.problems and self._has_deny_rules():
+            unseen = parsed.problems + parsed.hidden
+            if unseen and self._has_deny_rules():
                 reason = (
                     f"{granted} does not cover a command that cannot be checked against "
-                    f"deny rules: {parsed.problems[0]}"
+                    f"deny rules: {unseen[0]}"
                 )
                 return BashVerdict("ask", reason, parts)
             return BashVerdict("allow", granted, parts)
@@ -227,6 +231,9 @@ class Permissions:
                 return PartDecision(part.text, "deny", f"{found[1]}{shown}")
         if part.problem:
             return PartDecision(part.text, "ask", part.problem)
+        if part.hidden and self._has_deny_rules():
+            why = f"{part.hidden}; with deny rules it could run a denied program"
+            return PartDecision(part.text, "ask", why)
         results = [self._bash_rule(view) for view in part.allow_views]
         for view, found in zip(part.allow_views, results, strict=True):
             if found is not None and found[0] == "ask":

@@ -55,8 +55,9 @@ class RagSearchTool:
         limit = int(args.get("limit") or DEFAULT_LIMIT)
         try:
             # Quietly: unknown-key warnings were shown when the session's config was loaded,
-            # and stderr belongs to the TUI's screen. (Loading also re-sets the active
-            # [sandbox]; for the session's own cwd and environment it is the same value.)
+            # and stderr belongs to the TUI's screen. ``load_config`` is pure: re-reading a
+            # config file the model may have rewritten changes nothing the session runs under
+            # (its sandbox and permissions were fixed when the engine started).
             config = load_config(ctx.cwd, warn=lambda line: None)
             store = await Store.open(self.db_path or config.db_path)
         except (ConfigError, StoreError) as exc:

@@ -12,10 +12,13 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from opencode.sessions.providers.base import ToolSpec
 from opencode.sessions.tools.base import Tool, ToolContext, ToolError, ToolResult
+
+if TYPE_CHECKING:
+    from opencode.sessions.config import SandboxConfig
 
 _JSON_TYPES: dict[str, str] = {
     "string": "a string",
@@ -27,7 +30,9 @@ _JSON_TYPES: dict[str, str] = {
 }
 
 
-def builtin_tools() -> dict[str, Tool]:
+def builtin_tools(sandbox: SandboxConfig | None = None) -> dict[str, Tool]:
+    """The built-in tools; bash runs under ``sandbox`` (the session's snapshot of
+    ``[sandbox]``; None: the defaults)."""
     from opencode.sessions.tools.files import EditTool, ReadTool, WriteTool
     from opencode.sessions.tools.rag_search import RagSearchTool
     from opencode.sessions.tools.search import GlobTool, GrepTool, ListTool
@@ -37,7 +42,7 @@ def builtin_tools() -> dict[str, Tool]:
         ReadTool(),
         WriteTool(),
         EditTool(),
-        BashTool(),
+        BashTool(sandbox),
         GlobTool(),
         GrepTool(),
         ListTool(),

@@ -2,12 +2,17 @@
 
 Linux: bubblewrap (``bwrap``). The command sees the whole filesystem read-only except the
 workspace and a private ``/tmp``; inside the workspace ``.git/hooks``, ``.git/config``,
-``opencode.toml``, ``.opencode/`` and the loaded config files / data dir stay read-only
-(a hook or a config edit would run or take effect later, outside the sandbox). The network is
-a private loopback only, unless ``[sandbox] network = true``. ``--die-with-parent`` ties
-the sandbox to the process that started it (the shell tool's supervisor). No pid namespace:
-that would kill ``cmd &`` background jobs the moment the shell exits, which bash's contract
-(a dev server started with ``&`` keeps running) forbids.
+``opencode.toml``, ``.opencode/``, ``.claude/``, ``.mcp.json``, the loaded config files / data
+dir, a worktree's ``.git`` file and its git dirs' ``commondir``/``gitdir``/config/hooks, and
+submodules' configs stay read-only (a hook or a config edit would run or take effect later,
+outside the sandbox). ``.git`` itself is bound onto itself: a mount point cannot be renamed,
+so it cannot be swapped for a copy with a writable config. Binds need existing paths; those
+absent are guarded by ``protected.Guard`` (created ones are removed after the command). A
+workspace that is ``/``, ``$HOME`` or an ancestor of it is not sandboxed at all (bash asks).
+The network is a private loopback only, unless ``[sandbox] network = true``.
+``--die-with-parent`` ties the sandbox to the process that started it (the shell tool's
+supervisor). No pid namespace: that would kill ``cmd &`` background jobs the moment the
+shell exits, which bash's contract (a dev server started with ``&`` keeps running) forbids.
 
 macOS: ``sandbox-exec`` with a small profile (writes only to the workspace and temp dirs, the
 same read-only paths, network denied unless allowed). Best effort and untested here.
@@ -32,7 +37,14 @@ from opencode.sessions.config import SandboxConfig, global_config_path
 Kind = Literal["bwrap", "sandbox-exec", "none"]
 # Paths under the workspace that must not change from inside: git runs hooks and reads its
 # config outside the sandbox later; opencode reads its own config at the next start.
-PROTECTED_IN_WORKSPACE = (".git/hooks", ".git/config", "opencode.toml", ".opencode")
+PROTECTED_IN_WORKSPACE = (
+    ".git/hooks",
+    ".git/config",
+    "opencode.toml",
+    ".opencode",
+    ".claude",
+    ".mcp.json",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,6 +99,16 @@ def sandbox_mode(config: SandboxConfig, cwd: Path, network: bool | None = None) 
         return SandboxMode("none", True, "[sandbox] enabled = false")
     if cwd.resolve() == Path("/"):
         return SandboxMode("none", True, "the workspace is /, so nothing would be protected")
+    home = _home_inside(cwd)
+    if home is not None:
+        # Writable as a whole it would hand out ~/.bashrc, ~/.ssh/authorized_keys, ~/.config
+        # autostart entries...: no "sandbox" worth the name; commands are asked about.
+        return SandboxMode(
+            "none",
+            True,
+            f"the workspace {cwd.resolve()} contains the home directory {home}; "
+            "start opencode in a project folder to get the sandbox",
+        )
     if sys.platform == "darwin":
         if shutil.which("sandbox-exec"):
             return SandboxMode("sandbox-exec", net, "macOS sandbox-exec")
@@ -96,6 +118,50 @@ def sandbox_mode(config: SandboxConfig, cwd: Path, network: bool | None = None) 
             return SandboxMode("bwrap", net, "bubblewrap")
         return SandboxMode("none", True, "bwrap not installed or not usable; install bubblewrap")
     return SandboxMode("none", True, f"no sandbox for {sys.platform}")
+
+
+# Start-up files and credentials under $HOME: kept read-only by any sandbox whose workspace
+# contains them (a workspace that contains $HOME itself is not sandboxed at all, see above).
+HOME_PROTECTED = (
+    ".ssh",
+    ".bashrc",
+    ".bash_profile",
+    ".bash_login",
+    ".profile",
+    ".zshrc",
+    ".zshenv",
+    ".zprofile",
+    ".config",
+    ".gitconfig",
+    ".local/bin",
+    ".pam_environment",
+)
+
+
+def _homes() -> list[Path]:
+    """$HOME and the account's home from the password database (they can differ)."""
+    found: list[Path] = []
+    candidates = [os.environ.get("HOME")]
+    try:
+        import pwd
+
+        candidates.append(pwd.getpwuid(os.getuid()).pw_dir)
+    except (ImportError, KeyError):
+        pass
+    for raw in candidates:
+        if raw and raw != "/":
+            path = Path(raw).resolve()
+            if path not in found:
+                found.append(path)
+    return found
+
+
+def _home_inside(cwd: Path) -> Path | None:
+    root = cwd.resolve()
+    for home in _homes():
+        if home == root or home.is_relative_to(root):
+            return home
+    return None
 
 
 def describe(config: SandboxConfig, cwd: Path) -> str:
@@ -111,6 +177,7 @@ def protected_paths(config: SandboxConfig, cwd: Path) -> list[Path]:
         # A hooks dir created from inside would run later outside: make it now, read-only.
         (git / "hooks").mkdir()
     candidates = [root / name for name in PROTECTED_IN_WORKSPACE]
+    candidates += [home / name for home in _homes() for name in HOME_PROTECTED]
     candidates += [Path(p) for p in config.protect]
     candidates.append(global_config_path().parent)
     data_env = os.environ.get("OPENCODE_DATA_DIR")
@@ -148,6 +215,50 @@ def linked_git_dirs(cwd: Path) -> list[Path]:
     return found
 
 
+def git_pointers(cwd: Path) -> list[Path]:
+    """Files that tell git where a worktree's repository is (the workspace's ``.git`` file,
+    its git dir's ``commondir``/``gitdir``) and the config and hooks of every git dir git
+    would read for it (the common one, submodules'): rewriting any of them points the host's
+    next git command at a config the sandbox made. Only those that exist."""
+    root = cwd.resolve()
+    found: list[Path] = []
+    marker = root / ".git"
+    if marker.is_file() and not marker.is_symlink():
+        found.append(marker)
+    dirs = linked_git_dirs(cwd)
+    if marker.is_dir() and not marker.is_symlink():
+        dirs += _module_git_dirs(marker / "modules")
+    for d in dirs:
+        found += [d / name for name in ("commondir", "gitdir", "config", "hooks")]
+    return [p for p in found if p.exists()]
+
+
+def _module_git_dirs(modules: Path, limit: int = 200) -> list[Path]:
+    """Submodules' git dirs under ``.git/modules`` (names may hold slashes; nested ones sit
+    in ``modules/`` again), without walking their objects."""
+    found: list[Path] = []
+    if not modules.is_dir():
+        return found
+    for dirpath, dirnames, filenames in os.walk(modules):
+        if "HEAD" in filenames and "config" in filenames:
+            found.append(Path(dirpath))
+            dirnames[:] = [d for d in dirnames if d == "modules"]
+        else:
+            dirnames[:] = [d for d in dirnames if d not in ("objects", "refs", "logs")]
+        if len(found) >= limit:
+            break
+    return found
+
+
+def guarded_outside(cwd: Path) -> tuple[Path, ...]:
+    """Paths outside the workspace ``protected.Guard`` also checks (a worktree's git dirs)."""
+    root = cwd.resolve()
+    found = [p for p in git_pointers(cwd) if not p.is_relative_to(root)]
+    # Absent ones too: a `commondir` created in the common dir redirects git run there.
+    found += [d / "commondir" for d in linked_git_dirs(cwd) if d / "commondir" not in found]
+    return tuple(found)
+
+
 def wrap(
     mode: SandboxMode,
     config: SandboxConfig,
@@ -174,12 +285,15 @@ def _bwrap(
     for extra in config.writable:  # [sandbox] writable: only those that exist
         if extra.is_dir():
             args += ["--bind", str(extra.resolve()), str(extra.resolve())]
+    git = Path(root) / ".git"
+    if git.is_dir() and not git.is_symlink():
+        # A mount point cannot be renamed or removed (EBUSY): `mv .git x; mkdir .git` with a
+        # writable config of its own is not possible; its config and hooks are ro below.
+        args += ["--bind", str(git), str(git)]
     linked = linked_git_dirs(cwd)
     for path in linked:  # a worktree's git dirs live outside it: git must write there
         args += ["--bind", str(path), str(path)]
-    for path in protected_paths(config, cwd) + [
-        p for d in linked for p in (d / "hooks", d / "config") if p.exists()
-    ]:
+    for path in protected_paths(config, cwd) + git_pointers(cwd):
         args += ["--ro-bind", str(path), str(path)]
     # A user namespace with no capabilities, and no nested one: otherwise a root caller's
     # command keeps CAP_SYS_ADMIN and `mount -o remount,rw /` undoes the read-only view.

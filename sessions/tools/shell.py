@@ -137,7 +137,7 @@ def mode_for(command: str, config: SandboxConfig, cwd: Path) -> SandboxMode:
     from opencode.sessions.tools.bashparse import network_allowed
     from opencode.sessions.tools.sandbox import sandbox_mode
 
-    network = config.network or network_allowed(command, config.network_commands)
+    network = config.network or network_allowed(command, config.network_commands, cwd)
     return sandbox_mode(config, cwd, network)
 
 
@@ -149,7 +149,33 @@ async def run_command(
     mode: SandboxMode | None = None,
     config: SandboxConfig | None = None,
 ) -> ToolResult:
-    """Run ``command``; ``mode`` None means unsandboxed (with the parent-death signal)."""
+    """Run ``command``; ``mode`` None means unsandboxed (with the parent-death signal).
+    Sandboxed, changes it made to the project's protected files are undone afterwards
+    (``protected``), and the result says so."""
+    if mode is None or not mode.sandboxed:
+        return await _run(command, cwd, limit_s, cancel, mode, config)
+    from opencode.sessions.tools.protected import Guard, undo_note
+    from opencode.sessions.tools.sandbox import guarded_outside
+
+    guard = Guard(cwd, guarded_outside(cwd), restore_existing=mode.kind != "bwrap")
+    try:
+        result = await _run(command, cwd, limit_s, cancel, mode, config)
+    finally:
+        undone = guard.undo()  # also when we were cancelled: nothing created may stay
+    if undone:
+        result.output = f"{result.output}\n{undo_note(undone)}"
+        result.metadata["undone"] = undone
+    return result
+
+
+async def _run(
+    command: str,
+    cwd: Path,
+    limit_s: float,
+    cancel: asyncio.Event,
+    mode: SandboxMode | None,
+    config: SandboxConfig | None,
+) -> ToolResult:
     from opencode.sessions.tools.sandbox import wrap
 
     loop = asyncio.get_running_loop()

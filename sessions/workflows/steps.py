@@ -59,7 +59,9 @@ async def run_shell(
     from opencode.sessions.tools.permissions import Permissions
     from opencode.sessions.tools.shell import BashTool
 
-    permissions = Permissions(config.permission, cwd, allow=frozenset(allow))
+    permissions = Permissions(
+        config.permission, cwd, allow=frozenset(allow), sandbox=config.sandbox
+    )
     verdict = permissions.explain_bash(step.action)
     if verdict.action != "allow":
         what = "denied" if verdict.action == "deny" else "needs permission"

@@ -292,7 +292,8 @@ def test_sandbox_section_is_read_and_checked(tmp_path: Path) -> None:
     assert config.sandbox.enabled and config.sandbox.network
     assert config.sandbox.network_commands == ("git fetch*",)
     assert config.sandbox.writable == (Path.home() / ".npm",)
-    assert active_sandbox() is config.sandbox  # what the bash tool will run under
+    # Loading is pure (review C2): the engine hands config.sandbox to bash explicitly.
+    assert active_sandbox() == SandboxConfig() and active_sandbox() is not config.sandbox
     (tmp_path / "opencode.toml").write_text('[sandbox]\nenabled = "no"\n')
     with pytest.raises(ConfigError, match=r"opencode.toml:2: key sandbox.enabled: expected true"):
         load_config(tmp_path)
