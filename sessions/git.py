@@ -16,6 +16,8 @@ import signal
 from dataclasses import dataclass
 from pathlib import Path
 
+from opencode.sessions.processes import spawn
+
 # A hung git (a lock, a credential helper, a network filesystem) must not hang a sync, or the
 # TUI worker running it, forever. Read at call time, so tests and callers may lower it.
 GIT_TIMEOUT_S = 60.0
@@ -112,16 +114,18 @@ async def run_git(
             args,
         )
     try:
-        proc = await asyncio.create_subprocess_exec(
-            "git",
-            "-C",
-            str(repo),
-            *args,
-            stdin=asyncio.subprocess.DEVNULL,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
-            env=_environment(),
-            start_new_session=True,
+        proc = await spawn(
+            lambda: asyncio.create_subprocess_exec(
+                "git",
+                "-C",
+                str(repo),
+                *args,
+                stdin=asyncio.subprocess.DEVNULL,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.PIPE,
+                env=_environment(),
+                start_new_session=True,
+            )
         )
     except FileNotFoundError as exc:
         raise GitNotFound(

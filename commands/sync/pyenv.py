@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from opencode.commands.registry import CommandError
+from opencode.sessions.processes import spawn
 
 OUTPUT_LIMIT = 8000
 PIP_LOG_LIMIT = 2_000_000
@@ -69,24 +70,28 @@ async def run_proc(
     full_env = {**os.environ, **(env or {})}
     try:
         if shell:
-            proc = await asyncio.create_subprocess_shell(
-                argv[0],
-                cwd=cwd,
-                env=full_env,
-                stdout=asyncio.subprocess.PIPE,
-                stderr=asyncio.subprocess.STDOUT,
-                stdin=asyncio.subprocess.DEVNULL,
-                start_new_session=True,
+            proc = await spawn(
+                lambda: asyncio.create_subprocess_shell(
+                    argv[0],
+                    cwd=cwd,
+                    env=full_env,
+                    stdout=asyncio.subprocess.PIPE,
+                    stderr=asyncio.subprocess.STDOUT,
+                    stdin=asyncio.subprocess.DEVNULL,
+                    start_new_session=True,
+                )
             )
         else:
-            proc = await asyncio.create_subprocess_exec(
-                *argv,
-                cwd=cwd,
-                env=full_env,
-                stdout=asyncio.subprocess.PIPE,
-                stderr=asyncio.subprocess.STDOUT,
-                stdin=asyncio.subprocess.DEVNULL,
-                start_new_session=True,
+            proc = await spawn(
+                lambda: asyncio.create_subprocess_exec(
+                    *argv,
+                    cwd=cwd,
+                    env=full_env,
+                    stdout=asyncio.subprocess.PIPE,
+                    stderr=asyncio.subprocess.STDOUT,
+                    stdin=asyncio.subprocess.DEVNULL,
+                    start_new_session=True,
+                )
             )
     except OSError as exc:
         return ProcResult(

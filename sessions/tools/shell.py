@@ -176,6 +176,7 @@ async def _run(
     mode: SandboxMode | None,
     config: SandboxConfig | None,
 ) -> ToolResult:
+    from opencode.sessions.processes import spawn
     from opencode.sessions.tools.sandbox import wrap
 
     loop = asyncio.get_running_loop()
@@ -199,16 +200,18 @@ async def _run(
         argv = wrap(mode, config or SandboxConfig(), cwd, argv, seccomp)
     argv, preexec = _die_with_parent(argv)
     try:
-        proc = await asyncio.create_subprocess_exec(
-            *argv,
-            cwd=str(cwd),
-            preexec_fn=preexec,
-            pass_fds=pass_fds,
-            stdin=asyncio.subprocess.DEVNULL,
-            stdout=write_fd,
-            stderr=write_fd,
-            start_new_session=True,
-            env=env,
+        proc = await spawn(
+            lambda: asyncio.create_subprocess_exec(
+                *argv,
+                cwd=str(cwd),
+                preexec_fn=preexec,
+                pass_fds=pass_fds,
+                stdin=asyncio.subprocess.DEVNULL,
+                stdout=write_fd,
+                stderr=write_fd,
+                start_new_session=True,
+                env=env,
+            )
         )
     except BaseException:
         os.close(read_fd)
