@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import socket
 import statistics
 import sys
@@ -22,6 +23,10 @@ import tempfile
 import time
 from collections.abc import AsyncGenerator
 from pathlib import Path
+
+# The bench's projects are throwaway folders with their own opencode.toml (providers that
+# point at its loopback servers): trust them, as a user would trust their own project.
+os.environ.setdefault("OPENCODE_TRUST_PROJECT", "1")
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))

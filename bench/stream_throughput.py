@@ -25,6 +25,10 @@ import sys
 import tempfile
 from pathlib import Path
 
+# The bench's projects are throwaway folders with their own opencode.toml (providers that
+# point at its loopback servers): trust them, as a user would trust their own project.
+os.environ.setdefault("OPENCODE_TRUST_PROJECT", "1")
+
 ROOT = Path(__file__).resolve().parent.parent
 
 SERVER = r"""

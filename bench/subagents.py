@@ -26,6 +26,10 @@ import time
 from pathlib import Path
 from typing import Any
 
+# The bench's projects are throwaway folders with their own opencode.toml (providers that
+# point at its loopback servers): trust them, as a user would trust their own project.
+os.environ.setdefault("OPENCODE_TRUST_PROJECT", "1")
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 

@@ -38,6 +38,11 @@ PROBE_EVERY_S = 0.05
 PAINT_WAITERS: list[tuple[asyncio.Future[float], Callable[[], bool]]] = []
 
 
+# The bench's projects are throwaway folders with their own opencode.toml (providers that
+# point at its loopback servers): trust them, as a user would trust their own project.
+os.environ.setdefault("OPENCODE_TRUST_PROJECT", "1")
+
+
 def sse_body(chars: int) -> tuple[bytes, int]:
     """An SSE reply of ``chars`` characters in 4-character deltas; and its line length."""
     from bench.tui_stream import make_reply, tokens_of

@@ -34,6 +34,11 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 
+# The bench's projects are throwaway folders with their own opencode.toml (providers that
+# point at its loopback servers): trust them, as a user would trust their own project.
+os.environ.setdefault("OPENCODE_TRUST_PROJECT", "1")
+
+
 def pct(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]

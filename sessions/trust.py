@@ -234,13 +234,25 @@ def of_config(state: TrustState | None, cwd: Path) -> TrustState:
     return state if state is not None else state_for(cwd)
 
 
-def ignore(state: TrustState, what: str) -> None:
-    """Note (and report once on stderr) one project setting ignored while untrusted."""
+def ignore(state: TrustState, what: str, *, report: bool = True) -> None:
+    """Note (and report once on stderr) one project setting ignored while untrusted.
+    ``report=False`` leaves the reporting to a caller that says several at once."""
     if what not in state.ignored:
         state.ignored.append(what)
+    if report:
+        _report(
+            f"opencode: untrusted project {state.root} ({state.reason}): ignored {what}; "
+            f"{state.advice()}"
+        )
+
+
+def _report_several(state: TrustState, items: list[str]) -> None:
+    """One line naming everything one opencode.toml had to give up."""
+    if not items:
+        return
     _report(
-        f"opencode: untrusted project {state.root} ({state.reason}): ignored {what}; "
-        f"{state.advice()}"
+        f"opencode: untrusted project {state.root} ({state.reason}): ignored "
+        f"{'; '.join(items)}; {state.advice()}"
     )
 
 
@@ -279,7 +291,9 @@ def _drop_substitutions(node: dict[str, Any], keys: tuple[str, ...], state: Trus
             _drop_substitutions(value, (*keys, str(key)), state)
         elif _reads_outside(value):
             del node[key]
-            ignore(state, f"{'.'.join((*keys, str(key)))} (reads {{env:}} or {{file:}})")
+            ignore(
+                state, f"{'.'.join((*keys, str(key)))} (reads {{env:}} or {{file:}})", report=False
+            )
 
 
 def _stricter(new: Any, old: Any) -> bool:
@@ -288,11 +302,18 @@ def _stricter(new: Any, old: Any) -> bool:
 
 def filter_project(data: dict[str, Any], merged: dict[str, Any], state: TrustState) -> None:
     """Remove, in place, what an untrusted project's opencode.toml may not set (before any
-    ``{env:}``/``{file:}`` in it is substituted). ``merged`` holds the global layers."""
+    ``{env:}``/``{file:}`` in it is substituted). ``merged`` holds the global layers. What was
+    removed is reported in one line."""
+    before = len(state.ignored)
+    _filter_project(data, merged, state)
+    _report_several(state, state.ignored[before:])
+
+
+def _filter_project(data: dict[str, Any], merged: dict[str, Any], state: TrustState) -> None:
     for key, what in _DROPPED.items():
         if key in data:
             del data[key]
-            ignore(state, f"{what} in {state.root / 'opencode.toml'}")
+            ignore(state, f"{what} in {state.root / 'opencode.toml'}", report=False)
     _drop_substitutions(data, (), state)
     permission = data.get("permission")
     if isinstance(permission, dict):
@@ -302,11 +323,11 @@ def filter_project(data: dict[str, Any], merged: dict[str, Any], state: TrustSta
         for key, safe in (("enabled", True), ("network", False)):
             if key in sandbox and sandbox[key] is not safe:
                 del sandbox[key]
-                ignore(state, f"[sandbox] {key} = {str(not safe).lower()}")
+                ignore(state, f"[sandbox] {key} = {str(not safe).lower()}", report=False)
         for key in ("network_commands", "writable"):
             if key in sandbox:
                 del sandbox[key]
-                ignore(state, f"[sandbox] {key}")
+                ignore(state, f"[sandbox] {key}", report=False)
 
 
 def _filter_permission(table: dict[str, Any], base: Any, state: TrustState) -> None:
@@ -318,14 +339,16 @@ def _filter_permission(table: dict[str, Any], base: Any, state: TrustState) -> N
             if isinstance(base.get(tool), str):
                 # Patterns would replace a tool-wide global action (a global deny) entirely.
                 del table[tool]
-                ignore(state, f"[permission.{tool}] patterns over the global {tool} rule")
+                ignore(
+                    state, f"[permission.{tool}] patterns over the global {tool} rule", report=False
+                )
                 continue
             old = base.get(tool) if isinstance(base.get(tool), dict) else {}
             for pattern in list(value):
                 action = value[pattern]
                 if action == "allow" or not _stricter(action, old.get(pattern)):
                     del value[pattern]
-                    ignore(state, f"[permission.{tool}] {pattern!r} = {action!r}")
+                    ignore(state, f"[permission.{tool}] {pattern!r} = {action!r}", report=False)
             if not value:
                 del table[tool]
             continue
@@ -337,4 +360,4 @@ def _filter_permission(table: dict[str, Any], base: Any, state: TrustState) -> N
             keep = value != "allow" and _stricter(value, old_action)
         if not keep:
             del table[tool]
-            ignore(state, f"[permission] {tool} = {value!r}")
+            ignore(state, f"[permission] {tool} = {value!r}", report=False)
