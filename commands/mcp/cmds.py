@@ -96,10 +96,7 @@ async def mcp_tools(ctx: CommandContext, args: dict[str, Any]) -> CommandResult:
     name = args["name"]
     _known(manager, name)
     try:
-        await manager.start([name])
-        connection = manager.connections[name]
-        if connection.state != "ready":
-            raise CommandError(connection.error or f"MCP server {name!r} did not start")
+        await _started(manager, name)
         tools = manager.tools_of(name)
     finally:
         await manager.aclose()
@@ -137,10 +134,7 @@ async def mcp_resources(ctx: CommandContext, args: dict[str, Any]) -> CommandRes
     name = args["name"]
     _known(manager, name)
     try:
-        await manager.start([name])
-        connection = manager.connections[name]
-        if connection.state != "ready":
-            raise CommandError(connection.error or f"MCP server {name!r} did not start")
+        connection = await _started(manager, name)
         try:
             found = await connection.list_resources()
         except McpServerError as exc:
