@@ -13,7 +13,6 @@ arrived for ``ARMING_S``; an answer before that is ignored and restarts the wait
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -23,15 +22,14 @@ from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.screen import ModalScreen
 from textual.widgets import Button, Static
 
+from opencode.tui.screens.armed import ArmedModal
 
-class PermissionScreen(ModalScreen[str]):
+
+class PermissionScreen(ArmedModal[str]):
     CSS_PATH = Path(__file__).with_suffix(".tcss")
-    # Quiet time before an answer counts: longer than the gap between keys of someone typing,
-    # short enough that a deliberate answer is not noticeably held up.
-    ARMING_S = 0.5
+    SAFE_BUTTON = "allow_once"
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("a", "answer('allow_once')", "Allow once"),
@@ -46,7 +44,6 @@ class PermissionScreen(ModalScreen[str]):
         self.tool = tool
         self.subject = subject
         self.arguments = arguments
-        self._quiet_since = time.monotonic()
 
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog"):
@@ -76,26 +73,6 @@ class PermissionScreen(ModalScreen[str]):
     def on_resize(self, event: events.Resize) -> None:
         width, height = self.COMPACT_BELOW
         self.set_class(event.size.width < width or event.size.height < height, "-compact")
-
-    def on_mount(self) -> None:
-        self._quiet_since = time.monotonic()
-        self.query_one("#allow_once", Button).focus()
-
-    @property
-    def armed(self) -> bool:
-        """Whether an answer counts now: no key for ``ARMING_S`` since the modal opened."""
-        return time.monotonic() - self._quiet_since >= self.ARMING_S
-
-    def _deliberate(self) -> bool:
-        if self.armed:
-            return True
-        self._quiet_since = time.monotonic()  # still typing: wait for a pause
-        return False
-
-    def on_key(self, event: events.Key) -> None:
-        # Every key restarts the quiet time while unarmed, bound or not (the "l" of "list").
-        if not self.armed:
-            self._quiet_since = time.monotonic()
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         event.stop()

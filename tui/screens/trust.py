@@ -9,22 +9,21 @@ answer it: it is armed only once no key has arrived for ``ARMING_S``.
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 from typing import ClassVar
 
 from rich.text import Text
-from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.screen import ModalScreen
 from textual.widgets import Button, Static
 
+from opencode.tui.screens.armed import ArmedModal
 
-class TrustScreen(ModalScreen[bool]):
+
+class TrustScreen(ArmedModal[bool]):
     CSS_PATH = Path(__file__).with_suffix(".tcss")
-    ARMING_S = 0.5
+    SAFE_BUTTON = "not_now"
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("t", "answer(True)", "Trust"),
@@ -39,7 +38,6 @@ class TrustScreen(ModalScreen[bool]):
         self.root = root
         self.reason = reason
         self.ignored = ignored
-        self._quiet_since = time.monotonic()
 
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog"):
@@ -59,25 +57,6 @@ class TrustScreen(ModalScreen[bool]):
             with Horizontal(id="buttons"):
                 yield Button("Trust (t)", id="trust", variant="warning")
                 yield Button("Not now (n)", id="not_now", variant="primary")
-
-    def on_mount(self) -> None:
-        self._quiet_since = time.monotonic()
-        # The safe answer has the focus: a stray Enter does not trust.
-        self.query_one("#not_now", Button).focus()
-
-    @property
-    def armed(self) -> bool:
-        return time.monotonic() - self._quiet_since >= self.ARMING_S
-
-    def _deliberate(self) -> bool:
-        if self.armed:
-            return True
-        self._quiet_since = time.monotonic()
-        return False
-
-    def on_key(self, event: events.Key) -> None:
-        if not self.armed:
-            self._quiet_since = time.monotonic()
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         event.stop()
