@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncGenerator
 from dataclasses import dataclass, field
-from functools import partial
 from typing import Any
 
 import httpx
@@ -32,10 +31,8 @@ from opencode.sessions.providers.base import ChatMessage, ChatRequest, ProviderC
 from opencode.sessions.providers.http import HttpTransport, excerpt, merge_extra
 from opencode.sessions.providers.sse import SSEDecoder
 from opencode.sessions.providers.stream_reader import (
-    LineReader,
     StreamFault,
     coalesce,
-    stream_limits,
 )
 from opencode.sessions.providers.usage import normalize_usage
 
@@ -303,12 +300,11 @@ class AnthropicMessagesProvider:
     async def _sse(
         self, response: httpx.Response, url: str, model: str
     ) -> AsyncGenerator[ProviderEvent, None]:
-        try:
-            limits = stream_limits(self.config)
-        except ValueError as exc:
-            yield self.http.error(str(exc), url=url, hint="fix it in opencode.toml")
+        made = self.http.line_reader(response, url)
+        if isinstance(made, ProviderError):
+            yield made
             return
-        reader = LineReader(response, limits, partial(self.http.limit_error, url))
+        reader, limits = made
         decoder = SSEDecoder()
         parser = MessagesStreamParser(self.http, url)
         try:
@@ -329,11 +325,8 @@ class AnthropicMessagesProvider:
                         return
                 if parser.stopped:
                     return
-        except StreamFault as fault:
-            yield fault.error
-            return
-        except httpx.HTTPError as exc:
-            yield self.http.stream_error(exc, url)
+        except (StreamFault, httpx.HTTPError) as exc:
+            yield self.http.read_failure(exc, url)
             return
         last = decoder.flush()  # an event the body ended without its blank line
         if last is not None and (reader.ended_clean or _is_json(last[1])):

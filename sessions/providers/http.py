@@ -20,6 +20,7 @@ import secrets
 import time
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
+from functools import partial
 from http import HTTPStatus
 from typing import Any
 
@@ -27,6 +28,12 @@ import httpx
 
 from opencode.sessions.events import ProviderError
 from opencode.sessions.providers.base import ProviderConfig
+from opencode.sessions.providers.stream_reader import (
+    LineReader,
+    StreamFault,
+    StreamLimits,
+    stream_limits,
+)
 from opencode.sessions.secrets import redact_url
 
 log = logging.getLogger(__name__)
@@ -328,6 +335,22 @@ class HttpTransport:
             hint=f"is the server running at {self.config.base_url}? "
             f"check [provider.{name}] base_url in opencode.toml",
         )
+
+    def line_reader(
+        self, response: httpx.Response, url: str
+    ) -> tuple[LineReader, StreamLimits] | ProviderError:
+        """The stream's limits from config and a bounded line reader over ``response``; a
+        limit configured wrongly is a ProviderError naming it (every adapter starts here)."""
+        try:
+            limits = stream_limits(self.config)
+        except ValueError as exc:
+            return self.error(str(exc), url=url, hint="fix it in opencode.toml")
+        return LineReader(response, limits, partial(self.limit_error, url)), limits
+
+    def read_failure(self, exc: StreamFault | httpx.HTTPError, url: str) -> ProviderError:
+        """What a failed stream read is told as: a broken limit (already phrased), or a cut
+        stream or read timeout."""
+        return exc.error if isinstance(exc, StreamFault) else self.stream_error(exc, url)
 
     def stream_error(self, exc: Exception, url: str) -> ProviderError:
         """A failure after the response began: a cut stream or a read timeout."""

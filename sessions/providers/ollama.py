@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncGenerator
-from functools import partial
 from typing import Any
 
 import httpx
@@ -34,10 +33,8 @@ from opencode.sessions.providers.base import (
 )
 from opencode.sessions.providers.http import HttpTransport, merge_extra, synth_call_id
 from opencode.sessions.providers.stream_reader import (
-    LineReader,
     StreamFault,
     coalesce,
-    stream_limits,
 )
 from opencode.sessions.providers.usage import normalize_usage
 
@@ -181,12 +178,11 @@ class OllamaProvider:
     async def _lines(
         self, response: httpx.Response, url: str
     ) -> AsyncGenerator[ProviderEvent, None]:
-        try:
-            limits = stream_limits(self.config)
-        except ValueError as exc:
-            yield self.http.error(str(exc), url=url, hint="fix it in opencode.toml")
+        made = self.http.line_reader(response, url)
+        if isinstance(made, ProviderError):
+            yield made
             return
-        reader = LineReader(response, limits, partial(self.http.limit_error, url))
+        reader, limits = made
         parser = ChatLineParser()
         try:
             async for lines in reader.batches():
@@ -206,11 +202,8 @@ class OllamaProvider:
                         return
                 if parser.done:
                     return
-        except StreamFault as fault:
-            yield fault.error
-            return
-        except httpx.HTTPError as exc:
-            yield self.http.stream_error(exc, url)
+        except (StreamFault, httpx.HTTPError) as exc:
+            yield self.http.read_failure(exc, url)
             return
         if parser.lines == 0 and reader.ended_clean:
             yield self.http.error(
