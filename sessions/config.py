@@ -107,6 +107,8 @@ class SandboxConfig:
     network_commands: tuple[str, ...] = ()
     # Extra directories writable inside (caches a build tool needs: ~/.cache/pip, ~/.npm).
     writable: tuple[Path, ...] = ()
+    # Not filtered: sandboxed commands may connect to the host's Unix sockets (a way out).
+    unix_sockets: bool = False
     # Not from TOML: the config files and data dir that were loaded, kept read-only inside
     # the sandbox even when they lie in the workspace.
     protect: tuple[Path, ...] = ()
@@ -570,7 +572,7 @@ def _permission(table: dict[str, Any], check: _Checker) -> PermissionConfig:
 
 def _sandbox(table: dict[str, Any], check: _Checker, protect: tuple[Path, ...]) -> SandboxConfig:
     flags: dict[str, bool] = {}
-    for key in ("enabled", "network"):
+    for key in ("enabled", "network", "unix_sockets"):
         value = table.get(key, key == "enabled")
         if not isinstance(value, bool):
             raise check.fail(("sandbox", key), "true or false", value)
@@ -583,7 +585,12 @@ def _sandbox(table: dict[str, Any], check: _Checker, protect: tuple[Path, ...]) 
         lists[key] = tuple(value)
     writable = tuple(Path(p).expanduser() for p in lists["writable"])
     return SandboxConfig(
-        flags["enabled"], flags["network"], lists["network_commands"], writable, protect
+        flags["enabled"],
+        flags["network"],
+        lists["network_commands"],
+        writable,
+        protect=protect,
+        unix_sockets=flags["unix_sockets"],
     )
 
 

@@ -320,7 +320,7 @@ def _filter_project(data: dict[str, Any], merged: dict[str, Any], state: TrustSt
         _filter_permission(permission, merged.get("permission"), state)
     sandbox = data.get("sandbox")
     if isinstance(sandbox, dict):
-        for key, safe in (("enabled", True), ("network", False)):
+        for key, safe in (("enabled", True), ("network", False), ("unix_sockets", False)):
             if key in sandbox and sandbox[key] is not safe:
                 del sandbox[key]
                 ignore(state, f"[sandbox] {key} = {str(not safe).lower()}", report=False)
