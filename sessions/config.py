@@ -486,6 +486,11 @@ def _build(
     max_steps = merged.get("max_steps", DEFAULT_MAX_STEPS)
     if not isinstance(max_steps, int) or isinstance(max_steps, bool) or max_steps < 1:
         raise check.fail(("max_steps",), "a positive integer", max_steps)
+    # Read by sessions/providers/resilience/audit.py when an engine opens; checked here so a
+    # bad value is a config error (exit 2) in every front end, not a failure at open.
+    keep_days = check.table(merged, ("audit",)).get("keep_days", 30)
+    if not isinstance(keep_days, int) or isinstance(keep_days, bool) or keep_days < 0:
+        raise check.fail(("audit", "keep_days"), "whole days, 0 to keep every row", keep_days)
 
     providers: dict[str, ProviderConfig] = {}
     user_providers = check.table(merged, ("provider",))
@@ -628,6 +633,8 @@ TOP_LEVEL_KEYS: set[str] = {
     # The global fallback chain and the model-list cache TTL (providers/resilience).
     "fallback",
     "models_ttl_s",
+    # [audit] keep_days: the provider-call audit's retention (providers/resilience/audit.py).
+    "audit",
 }
 # ``[provider.NAME]`` keys beyond the ones ``_provider`` checks: options adapters read.
 PROVIDER_OPTION_KEYS: set[str] = {

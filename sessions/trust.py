@@ -271,6 +271,7 @@ _DROPPED = {
     "provider": "[provider.*] overrides (they may send API keys to another URL)",
     "trust": "[trust] (only the global config may trust projects)",
     "data_dir": "data_dir",
+    "audit": "[audit] (it would prune the provider-call audit in your database)",
 }
 
 

@@ -64,10 +64,10 @@ def live_stranger() -> Iterator[subprocess.Popen[bytes]]:
 def test_two_resumes_started_together_run_the_pending_steps_once(tmp_path: Path) -> None:
     _failed_run(tmp_path)
     procs = [spawn(tmp_path, "workflow", "resume", "1") for _ in range(3)]
-    outcomes = []
+    outcomes: list[tuple[int, str]] = []
     for proc in procs:
-        out, err = proc.communicate(timeout=120)
-        outcomes.append((proc.returncode, err.decode()))
+        _, raw = proc.communicate(timeout=120)
+        outcomes.append((proc.returncode, raw.decode()))
     codes = sorted(code for code, _ in outcomes)
     assert codes == [0, 1, 1], outcomes
     for code, err in outcomes:
