@@ -107,11 +107,12 @@ class SandboxConfig:
     network_commands: tuple[str, ...] = ()
     # Extra directories writable inside (caches a build tool needs: ~/.cache/pip, ~/.npm).
     writable: tuple[Path, ...] = ()
-    # Not filtered: sandboxed commands may connect to the host's Unix sockets (a way out).
-    unix_sockets: bool = False
     # Not from TOML: the config files and data dir that were loaded, kept read-only inside
     # the sandbox even when they lie in the workspace.
     protect: tuple[Path, ...] = ()
+    # Not filtered: sandboxed commands may connect to the host's Unix sockets (a way out).
+    # Last, so that positional constructions from before it keep their meaning.
+    unix_sockets: bool = False
 
 
 def active_sandbox() -> SandboxConfig:
