@@ -110,6 +110,9 @@ class SandboxConfig:
     # Not from TOML: the config files and data dir that were loaded, kept read-only inside
     # the sandbox even when they lie in the workspace.
     protect: tuple[Path, ...] = ()
+    # Not filtered: sandboxed commands may connect to the host's Unix sockets (a way out).
+    # Last, so that positional constructions from before it keep their meaning.
+    unix_sockets: bool = False
 
 
 def active_sandbox() -> SandboxConfig:
@@ -484,6 +487,11 @@ def _build(
     max_steps = merged.get("max_steps", DEFAULT_MAX_STEPS)
     if not isinstance(max_steps, int) or isinstance(max_steps, bool) or max_steps < 1:
         raise check.fail(("max_steps",), "a positive integer", max_steps)
+    # Read by sessions/providers/resilience/audit.py when an engine opens; checked here so a
+    # bad value is a config error (exit 2) in every front end, not a failure at open.
+    keep_days = check.table(merged, ("audit",)).get("keep_days", 30)
+    if not isinstance(keep_days, int) or isinstance(keep_days, bool) or keep_days < 0:
+        raise check.fail(("audit", "keep_days"), "whole days, 0 to keep every row", keep_days)
 
     providers: dict[str, ProviderConfig] = {}
     user_providers = check.table(merged, ("provider",))
@@ -570,7 +578,7 @@ def _permission(table: dict[str, Any], check: _Checker) -> PermissionConfig:
 
 def _sandbox(table: dict[str, Any], check: _Checker, protect: tuple[Path, ...]) -> SandboxConfig:
     flags: dict[str, bool] = {}
-    for key in ("enabled", "network"):
+    for key in ("enabled", "network", "unix_sockets"):
         value = table.get(key, key == "enabled")
         if not isinstance(value, bool):
             raise check.fail(("sandbox", key), "true or false", value)
@@ -583,7 +591,12 @@ def _sandbox(table: dict[str, Any], check: _Checker, protect: tuple[Path, ...]) 
         lists[key] = tuple(value)
     writable = tuple(Path(p).expanduser() for p in lists["writable"])
     return SandboxConfig(
-        flags["enabled"], flags["network"], lists["network_commands"], writable, protect
+        flags["enabled"],
+        flags["network"],
+        lists["network_commands"],
+        writable,
+        protect=protect,
+        unix_sockets=flags["unix_sockets"],
     )
 
 
@@ -621,6 +634,8 @@ TOP_LEVEL_KEYS: set[str] = {
     # The global fallback chain and the model-list cache TTL (providers/resilience).
     "fallback",
     "models_ttl_s",
+    # [audit] keep_days: the provider-call audit's retention (providers/resilience/audit.py).
+    "audit",
 }
 # ``[provider.NAME]`` keys beyond the ones ``_provider`` checks: options adapters read.
 PROVIDER_OPTION_KEYS: set[str] = {

@@ -127,6 +127,7 @@ class Engine:
         self._store = store if store is not None else await Store.open(self.config.db_path)
         self._repo = SessionRepo(self._store)
         self._writer = StoreWriter(self._store)
+        await _prune_audit(self._store, self.config)
 
     async def close(self) -> None:
         """Write what is buffered, close the providers, and the store if this engine opened
@@ -449,3 +450,15 @@ def _local_endpoint(provider: ProviderConfig) -> bool:
     except ValueError:
         return False
     return host in ("localhost", "::1") or host.startswith("127.")
+
+
+async def _prune_audit(store: Store, config: Config) -> None:
+    """The provider-call audit keeps ``[audit] keep_days`` (at most one prune a day, whichever
+    process opens first). A failed prune never stops a session: the next day tries again."""
+    from opencode.sessions.providers.resilience.audit import keep_days, prune_if_due
+    from opencode.sessions.store.db import StoreError
+
+    try:
+        await prune_if_due(store, keep_days(config))
+    except StoreError:
+        pass

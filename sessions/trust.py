@@ -271,6 +271,7 @@ _DROPPED = {
     "provider": "[provider.*] overrides (they may send API keys to another URL)",
     "trust": "[trust] (only the global config may trust projects)",
     "data_dir": "data_dir",
+    "audit": "[audit] (it would prune the provider-call audit in your database)",
 }
 
 
@@ -320,7 +321,7 @@ def _filter_project(data: dict[str, Any], merged: dict[str, Any], state: TrustSt
         _filter_permission(permission, merged.get("permission"), state)
     sandbox = data.get("sandbox")
     if isinstance(sandbox, dict):
-        for key, safe in (("enabled", True), ("network", False)):
+        for key, safe in (("enabled", True), ("network", False), ("unix_sockets", False)):
             if key in sandbox and sandbox[key] is not safe:
                 del sandbox[key]
                 ignore(state, f"[sandbox] {key} = {str(not safe).lower()}", report=False)

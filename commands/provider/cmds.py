@@ -1,9 +1,10 @@
 """Provider commands: ``provider status``, ``provider log``, ``provider models [NAME]``.
 
 ``status`` shows each endpoint's circuit breaker (closed / open / half-open), its last error,
-p50/p95 latency and calls in the last hour; ``log`` the provider-call audit rows; ``models``
-what an endpoint serves (cached with a TTL; ``--refresh`` asks again). A bad resilience key in
-opencode.toml is a config error with exit code 2, as for a turn.
+p50/p95 latency and calls in the last hour; ``log`` the provider-call audit rows and what the
+last ``[audit] keep_days`` prune deleted; ``models`` what an endpoint serves (cached with a
+TTL; ``--refresh`` asks again). A bad resilience key in opencode.toml is a config error with
+exit code 2, as for a turn.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from opencode.commands.registry import (
 )
 
 if TYPE_CHECKING:
+    from opencode.sessions.providers.resilience.audit import Prune
     from opencode.sessions.providers.resilience.settings import ResilienceSettings
 
 _SPAN = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d)\s*$", re.IGNORECASE)
@@ -153,7 +155,7 @@ def _split(ref: str) -> tuple[str, str]:
     ],
 )
 async def provider_log(ctx: CommandContext, args: dict[str, Any]) -> CommandResult:
-    from opencode.sessions.providers.resilience.audit import AuditLog
+    from opencode.sessions.providers.resilience.audit import AuditLog, keep_days, last_prune
 
     since = parse_since(args["since"]) if args.get("since") else None
     if args["limit"] < 1:
@@ -182,10 +184,27 @@ async def provider_log(ctx: CommandContext, args: dict[str, Any]) -> CommandResu
     ]
     columns = ["started", "model", "step", "retry", "status", "error", "breaker"]
     columns += ["ttft ms", "ms", "tokens", "cost"]
+    empty = "No provider calls recorded" + (" in that span." if since else ".")
+    retention = _retention(keep_days(ctx.config), await last_prune(ctx.store))
     return CommandResult(
         data=[c.to_dict() for c in calls],
         tables=[Table(columns, rows)] if rows else [],
-        text=None if rows else "No provider calls recorded" + (" in that span." if since else "."),
+        text=retention if rows else f"{empty}\n{retention}",
+    )
+
+
+def _retention(days: int, last: Prune | None) -> str:
+    """One line under the log: how long rows are kept, and what the last prune deleted."""
+    kept = (
+        "Rows are kept forever ([audit] keep_days = 0)"
+        if days == 0
+        else (f"Rows are kept {days} day(s) ([audit] keep_days)")
+    )
+    if last is None:
+        return f"{kept}; not pruned yet."
+    return (
+        f"{kept}; last pruned {_when(last.pruned_at)}: {last.rows} row(s) from before "
+        f"{_when(last.cutoff)} deleted."
     )
 
 

@@ -225,8 +225,19 @@ async def _resume(ctx: CommandContext, run_id: int, spec: WorkflowSpec) -> Comma
             exit_code=2,
             hint=f"restore the file, or start a new run with `opencode workflow run {spec.source}`",
         )
-    done = {s["name"] for s in run["steps"] if s["status"] == "ok"}
-    await repo.reopen(run_id)
+    claim = await repo.claim(run_id)
+    if not claim.won:
+        # Between the look above and the claim another `workflow resume` took it (or ended it).
+        if claim.status == "ok":
+            raise CommandError(f"workflow run {run_id} already finished ok; nothing to resume")
+        raise CommandError(
+            f"workflow run {run_id} was resumed by another process ({claim.pid}) just now; "
+            "its steps run there, not here",
+            hint=f"follow it with `opencode workflow status {run_id}`",
+        )
+    claimed = await repo.run(run_id)  # the steps as the claim left them
+    assert claimed is not None
+    done = {s["name"] for s in claimed["steps"] if s["status"] == "ok"}
     return await _execute(ctx, spec, run_id, done)
 
 

@@ -9,7 +9,12 @@ outside the sandbox). ``.git`` itself is bound onto itself: a mount point cannot
 so it cannot be swapped for a copy with a writable config. Binds need existing paths; those
 absent are guarded by ``protected.Guard`` (created ones are removed after the command). A
 workspace that is ``/``, ``$HOME`` or an ancestor of it is not sandboxed at all (bash asks).
-The network is a private loopback only, unless ``[sandbox] network = true``.
+The network is a private loopback only, unless ``[sandbox] network = true``. Either way the
+host's Unix sockets stay out of reach (``/run``, ``/var/run`` and ``$XDG_RUNTIME_DIR`` are
+empty tmpfs, and a seccomp filter refuses ``socket(AF_UNIX)``, which is what also stops
+abstract sockets when the network namespace is the host's): the session bus, the systemd user
+manager, X11, docker would each run code outside. ``[sandbox] unix_sockets = true`` lifts
+both (docker's and podman's sockets stay masked); a trusted project only.
 ``--die-with-parent`` ties the sandbox to the process that started it (the shell tool's
 supervisor). No pid namespace: that would kill ``cmd &`` background jobs the moment the
 shell exits, which bash's contract (a dev server started with ``&`` keeps running) forbids.
@@ -281,7 +286,12 @@ def _bwrap(
     root = str(cwd.resolve())
     # /proc stays the host's (read-only): a fresh one needs a pid namespace, see above.
     args = [shutil.which("bwrap") or "bwrap", "--ro-bind", "/", "/", "--dev", "/dev"]
-    args += ["--tmpfs", "/tmp", "--tmpfs", "/var/tmp", "--bind", root, root]
+    args += ["--tmpfs", "/tmp", "--tmpfs", "/var/tmp"]
+    if not config.unix_sockets:
+        # Before the binds below: a workspace (or its git dir) under /run, e.g. a USB drive
+        # in /run/media, is bound on top of the empty tmpfs and stays visible.
+        args += _hide_host_sockets(root, mode.network)
+    args += ["--bind", root, root]
     for extra in config.writable:  # [sandbox] writable: only those that exist
         if extra.is_dir():
             args += ["--bind", str(extra.resolve()), str(extra.resolve())]
@@ -302,17 +312,17 @@ def _bwrap(
         args.append("--disable-userns")
     args += ["--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try"]
     if not mode.network:
-        # No network: also no host services behind Unix sockets (/run: docker, dbus, the
-        # user's runtime dir); the seccomp filter covers socket files elsewhere.
-        args += ["--unshare-net", "--tmpfs", "/run"]
-        if Path("/var/run").is_dir() and not Path("/var/run").is_symlink():
-            args += ["--tmpfs", "/var/run"]
-        if seccomp_fd is not None:
-            args += ["--seccomp", str(seccomp_fd)]
-    else:
-        for sock in ("/run/docker.sock", "/var/run/docker.sock", "/run/podman/podman.sock"):
-            if Path(sock).exists():
-                args += ["--ro-bind", "/dev/null", sock]
+        args.append("--unshare-net")
+    if seccomp_fd is not None:
+        args += ["--seccomp", str(seccomp_fd)]
+    for sock in ("/run/docker.sock", "/var/run/docker.sock", "/run/podman/podman.sock"):
+        # Root on the host by another name: masked even where Unix sockets are allowed.
+        if Path(sock).exists() and not Path(sock).is_symlink():
+            args += ["--ro-bind", "/dev/null", sock]
+    if not config.unix_sockets:
+        # Points at the session bus (a path under /run/user or an abstract name): refused
+        # anyway, but a client that finds no address fails faster and says why.
+        args += ["--unsetenv", "DBUS_SESSION_BUS_ADDRESS"]
     args += [
         "--unsetenv",
         "SSH_AUTH_SOCK",
@@ -325,6 +335,43 @@ def _bwrap(
         "--",
         *argv,
     ]
+    return args
+
+
+def filters_unix_sockets(mode: SandboxMode, config: SandboxConfig) -> bool:
+    """Whether the command gets the seccomp filter that refuses ``socket(AF_UNIX)`` (see
+    ``seccomp``): under bwrap, network on or off, unless ``[sandbox] unix_sockets = true``."""
+    return mode.kind == "bwrap" and not config.unix_sockets
+
+
+def _hide_host_sockets(root: str, network: bool) -> list[str]:
+    """bwrap arguments that lay empty tmpfs over where host services keep their sockets:
+    ``/run`` (``/run/user/UID/bus``, ``/run/dbus``, systemd's, docker's, postgres'...),
+    ``/var/run`` where it is a directory of its own, and ``$XDG_RUNTIME_DIR`` wherever it is
+    (``/tmp/.X11-unix`` is under the private ``/tmp`` already). Defence in depth beside the
+    seccomp filter, which alone also stops abstract sockets (X11's ``@/tmp/.X11-unix/X0``,
+    dbus): those live in the network namespace, which is the host's when the network is on.
+    With the network on, a ``/etc/resolv.conf`` that points into ``/run`` (systemd-resolved,
+    NetworkManager, resolvconf) is bound back read-only, or name lookups would stop."""
+    args = ["--tmpfs", "/run"]
+    var_run = Path("/var/run")
+    if var_run.is_dir() and not var_run.is_symlink():
+        args += ["--tmpfs", "/var/run"]
+    hidden = [Path("/run"), Path("/tmp"), Path("/var/tmp"), Path("/var/run").resolve()]
+    runtime = os.environ.get("XDG_RUNTIME_DIR", "")
+    if runtime and Path(runtime).is_absolute() and Path(runtime).is_dir():
+        path = Path(runtime).resolve()
+        covered = any(path == h or path.is_relative_to(h) for h in hidden)
+        # Never over the workspace or above it: that would hide the project itself.
+        overlaps = path.is_relative_to(root) or Path(root).is_relative_to(path)
+        if not covered and not overlaps and path != Path("/"):
+            args += ["--tmpfs", str(path)]
+    if network:
+        resolv = Path("/etc/resolv.conf")
+        target = resolv.resolve()
+        if resolv.is_symlink() and target.is_file():
+            if any(target.is_relative_to(h) for h in (Path("/run"), var_run.resolve())):
+                args += ["--ro-bind", str(target), str(target)]
     return args
 
 

@@ -177,7 +177,7 @@ async def _run(
     config: SandboxConfig | None,
 ) -> ToolResult:
     from opencode.sessions.processes import spawn
-    from opencode.sessions.tools.sandbox import wrap
+    from opencode.sessions.tools.sandbox import filters_unix_sockets, wrap
 
     loop = asyncio.get_running_loop()
     read_fd, write_fd = os.pipe()
@@ -191,7 +191,7 @@ async def _run(
     argv = ["/bin/bash", "-c", command]
     pass_fds: list[int] = []
     if mode is not None and mode.sandboxed:
-        if mode.kind == "bwrap" and not mode.network:
+        if filters_unix_sockets(mode, config or SandboxConfig()):
             from opencode.sessions.tools.seccomp import program_fd
 
             fd = program_fd()

@@ -1,14 +1,18 @@
 """Workflow runs and steps in SQLite (``workflow_run``, ``workflow_step``).
 
 A run's rows are written as it goes, so a killed process leaves a run that ``resume`` can
-continue: steps that finished ``ok`` are kept, everything else runs again.
+continue: steps that finished ``ok`` are kept, everything else runs again. ``claim`` hands a
+run to one resuming process only (``owner`` tells a live owner from a reused pid).
 """
 
 from __future__ import annotations
 
 import os
 import time
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
+
+from opencode.sessions.workflows.owner import own_start, owner_alive
 
 if TYPE_CHECKING:
     from opencode.sessions.store.db import Store
@@ -17,23 +21,21 @@ if TYPE_CHECKING:
 MAX_OUTPUT_CHARS = 64_000
 
 
+@dataclass(frozen=True, slots=True)
+class Claim:
+    """What ``WorkflowRepo.claim`` found: ``won`` (this process now owns the run), else the
+    run's stored status and the pid that holds it (``running``) or why not (``ok``)."""
+
+    won: bool
+    status: str
+    pid: int | None = None
+
+
 def clip(text: str) -> str:
     """The end of a long output (where errors are), marked as cut."""
     if len(text) <= MAX_OUTPUT_CHARS:
         return text
     return f"[... {len(text) - MAX_OUTPUT_CHARS} characters cut ...]\n" + text[-MAX_OUTPUT_CHARS:]
-
-
-def pid_alive(pid: int | None) -> bool:
-    if not pid:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 class WorkflowRepo:
@@ -45,8 +47,8 @@ class WorkflowRepo:
         async with self.store.transaction():
             run_id = await self.store.execute(
                 "INSERT INTO workflow_run (name, source, spec_sha256, status, cwd, pid, "
-                "started_at) VALUES (?, ?, ?, 'running', ?, ?, ?)",
-                (spec.name, str(spec.source), spec.sha256, cwd, os.getpid(), now),
+                "owner_start, started_at) VALUES (?, ?, ?, 'running', ?, ?, ?, ?)",
+                (spec.name, str(spec.source), spec.sha256, cwd, os.getpid(), own_start(), now),
             )
             await self.store.executemany(
                 "INSERT INTO workflow_step (run_id, name, kind, status) "
@@ -55,18 +57,35 @@ class WorkflowRepo:
             )
         return run_id
 
-    async def reopen(self, run_id: int) -> None:
-        """Mark a run running again in this process; unfinished steps go back to pending."""
+    async def claim(self, run_id: int) -> Claim:
+        """Make this process the run's owner, unless it finished ``ok`` or a live process
+        owns it already (this one included: the TUI can resume twice). One write
+        transaction reads and claims, and the UPDATE only matches the row as read, so two
+        resumers started together cannot both win. Unfinished steps go back to pending."""
         async with self.store.transaction():
-            await self.store.execute(
-                "UPDATE workflow_run SET status = 'running', pid = ?, finished_at = NULL, "
-                "error = '' WHERE id = ?",
-                (os.getpid(), run_id),
+            row = await self.store.fetchone(
+                "SELECT status, pid, owner_start FROM workflow_run WHERE id = ?", (run_id,)
             )
+            if row is None:
+                return Claim(False, "missing")
+            status, pid, start = row["status"], row["pid"], row["owner_start"]
+            if status == "ok":
+                return Claim(False, "ok", pid)
+            if status == "running" and owner_alive(pid, start):
+                return Claim(False, "running", pid)
+            changed = await self.store.execute(
+                "UPDATE workflow_run SET status = 'running', pid = ?, owner_start = ?, "
+                "finished_at = NULL, error = '' WHERE id = ? AND status = ? AND pid IS ? "
+                "AND owner_start IS ?",
+                (os.getpid(), own_start(), run_id, status, pid, start),
+            )
+            if changed != 1:
+                return Claim(False, "running", pid)
             await self.store.execute(
                 "UPDATE workflow_step SET status = 'pending' WHERE run_id = ? AND status != 'ok'",
                 (run_id,),
             )
+        return Claim(True, "running", os.getpid())
 
     async def step_started(self, run_id: int, name: str, attempt: int) -> None:
         await self.store.execute(
@@ -136,11 +155,8 @@ class WorkflowRepo:
 
 def _run_dict(row: Any) -> dict[str, Any]:
     run = dict(row)
-    # A run left 'running' by a process that is gone (kill -9, a crash) was interrupted.
-    if (
-        run["status"] == "running"
-        and run.get("pid") != os.getpid()
-        and not pid_alive(run.get("pid"))
-    ):
+    # A run left 'running' by a process that is gone (kill -9, a crash; its pid maybe taken
+    # by another process since) was interrupted.
+    if run["status"] == "running" and not owner_alive(run.get("pid"), run.get("owner_start")):
         run["status"] = "interrupted"
     return run

@@ -8,6 +8,10 @@ through ``endpoint_label`` (no credentials, no query string); error text goes th
 
 The session a call belongs to comes from ``call_session`` (a context variable the engine sets
 around a turn), because the ``Provider`` protocol carries no session id.
+
+Retention: rows older than ``[audit] keep_days`` (default 30; 0 keeps everything) are deleted
+by ``prune_if_due``, which the engine calls on open and which does the work at most once a
+day across processes; ``last_prune`` is what ``opencode provider log`` reports.
 """
 
 from __future__ import annotations
@@ -18,13 +22,21 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
 from opencode.sessions.secrets import redact_url, scrub
 from opencode.sessions.store.db import Store
 
+if TYPE_CHECKING:
+    from opencode.sessions.config import Config
+
 ERROR_CHARS = 500
+DEFAULT_KEEP_DAYS = 30
+DAY_S = 86_400.0
+# Rows deleted per statement: a first prune of a years-old log never holds the write lock
+# (and stalls a streaming turn in another process) for long.
+PRUNE_BATCH = 5_000
 
 _SESSION: ContextVar[str | None] = ContextVar("opencode_provider_call_session", default=None)
 
@@ -226,3 +238,77 @@ async def session_cost(store: Store, session_id: str) -> tuple[float | None, int
     if row is None:
         return None, 0
     return (None if row["cost"] is None else float(row["cost"])), int(row["calls"])
+
+
+@dataclass(frozen=True, slots=True)
+class Prune:
+    """One prune of the audit: when, under which ``keep_days``, the cutoff, rows deleted."""
+
+    pruned_at: float
+    keep_days: int
+    cutoff: float
+    rows: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def keep_days(config: Config) -> int:
+    """``[audit] keep_days`` (checked when the config loaded); 0 keeps every row."""
+    value = config.section("audit").get("keep_days", DEFAULT_KEEP_DAYS)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        return DEFAULT_KEEP_DAYS
+    return value
+
+
+async def last_prune(store: Store) -> Prune | None:
+    row = await store.fetchone(
+        "SELECT pruned_at, keep_days, cutoff, rows FROM audit_prune WHERE id = 1"
+    )
+    if row is None:
+        return None
+    return Prune(float(row["pruned_at"]), int(row["keep_days"]), float(row["cutoff"]), row["rows"])
+
+
+def _due(last: Prune | None, now: float) -> bool:
+    # A clock set back (now before the last prune) counts as due rather than never again.
+    return last is None or not 0 <= now - last.pruned_at < DAY_S
+
+
+async def prune_if_due(store: Store, days: int, *, now: float | None = None) -> Prune | None:
+    """Delete ``provider_call`` rows started more than ``days`` ago, unless some process did
+    so in the last day (or ``days`` is 0, or no row is that old). Returns the prune done here,
+    or None."""
+    if days <= 0:
+        return None
+    now = time.time() if now is None else now
+    if not _due(await last_prune(store), now):
+        return None  # the usual case: one small read per engine open
+    cutoff = now - days * DAY_S
+    old = await store.fetchone(
+        "SELECT 1 FROM provider_call WHERE started_at < ? LIMIT 1", (cutoff,)
+    )
+    if old is None:
+        return None  # nothing to delete: no write at all (the started_at index answers)
+    async with store.transaction():
+        # Claim the day first: engines opening together do not both walk the table.
+        if not _due(await last_prune(store), now):
+            return None
+        await store.execute(
+            "INSERT INTO audit_prune (id, pruned_at, keep_days, cutoff, rows) "
+            "VALUES (1, ?, ?, ?, 0) ON CONFLICT (id) DO UPDATE SET pruned_at = excluded.pruned_at, "
+            "keep_days = excluded.keep_days, cutoff = excluded.cutoff, rows = 0",
+            (now, days, cutoff),
+        )
+    total = 0
+    while True:
+        deleted = await store.execute(
+            "DELETE FROM provider_call WHERE id IN "
+            "(SELECT id FROM provider_call WHERE started_at < ? LIMIT ?)",
+            (cutoff, PRUNE_BATCH),
+        )
+        total += deleted
+        if deleted < PRUNE_BATCH:
+            break
+    await store.execute("UPDATE audit_prune SET rows = ? WHERE id = 1", (total,))
+    return Prune(now, days, cutoff, total)
