@@ -4,7 +4,10 @@ SVGs. Frames are deterministic: fixed size, no blinking cursor, durations given 
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
+
+import pytest
 
 from opencode.sessions.events import (
     MessageFinished,
@@ -120,7 +123,11 @@ def test_tool_call_expanded(snap_compare: Any, make_app: Any) -> None:
     assert snap_compare(make_app(), terminal_size=(100, 40), run_before=run_before)
 
 
-def test_permission_modal(snap_compare: Any, make_app: Any) -> None:
+def test_permission_modal(
+    snap_compare: Any, make_app: Any, project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HOME", str(project.parent))  # the folder shown reads ~/proj
+
     async def run_before(pilot: Any) -> None:
         from opencode.tui.screens.permission import PermissionScreen
 
