@@ -50,10 +50,20 @@ DIFF = """--- a/hello.txt
 """
 
 
+@pytest.fixture(autouse=True)
+def home_above_project(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The folder the welcome block and the permission modal show reads ``~/proj``."""
+    monkeypatch.setenv("HOME", str(project.parent))
+
+
 async def settle(pilot: Any) -> None:
+    from opencode.tui.widgets.welcome import Welcome
+
     app = pilot.app
     app.chat.prompt.cursor_blink = False
     await pilot.pause()
+    # The welcome block's reachability check has answered (its text is part of the frame).
+    await wait_for(pilot, lambda: all(w.checked for w in app.chat.query(Welcome)))
     await app.workers.wait_for_complete()
     await pilot.pause(0.1)
 
@@ -123,11 +133,7 @@ def test_tool_call_expanded(snap_compare: Any, make_app: Any) -> None:
     assert snap_compare(make_app(), terminal_size=(100, 40), run_before=run_before)
 
 
-def test_permission_modal(
-    snap_compare: Any, make_app: Any, project: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("HOME", str(project.parent))  # the folder shown reads ~/proj
-
+def test_permission_modal(snap_compare: Any, make_app: Any) -> None:
     async def run_before(pilot: Any) -> None:
         from opencode.tui.screens.permission import PermissionScreen
 

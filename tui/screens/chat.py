@@ -28,6 +28,7 @@ from textual.widgets import ContentSwitcher, Footer
 
 from opencode.sessions.events import (
     MessageFinished,
+    MessageStarted,
     PartDelta,
     SessionEvent,
     SessionStarted,
@@ -48,6 +49,7 @@ from opencode.tui.widgets.prompt import PromptArea, PromptBar
 from opencode.tui.widgets.queued import QueuedPrompts
 from opencode.tui.widgets.status import StatusLine
 from opencode.tui.widgets.transcript import PAGE, Transcript
+from opencode.tui.widgets.welcome import Welcome
 
 logger = logging.getLogger(__name__)
 
@@ -136,6 +138,24 @@ class ChatScreen(Screen[None]):
         self.transcript.load_earlier = self._load_earlier
         self.status.model = engine.model or self.oc_app.config.model
         engine.on_notice = self.status.show_notice  # fallback answered, breaker open
+        self.show_welcome()
+
+    # ------------------------------------------------------------------ welcome
+
+    def show_welcome(self) -> None:
+        """An empty chat shows where it is, the model and whether it answers, and the keys."""
+        transcript = self.transcript
+        if transcript.query(Welcome):
+            return
+        host = self.oc_app
+        welcome = Welcome(host.config, host.cwd, host.engine.model or host.config.model)
+        if transcript.children:
+            transcript.mount(welcome, before=0)
+        else:
+            transcript.mount(welcome)
+
+    def hide_welcome(self) -> None:
+        self.transcript.query(Welcome).remove()
 
     # ------------------------------------------------------------------ sessions
 
@@ -162,6 +182,8 @@ class ChatScreen(Screen[None]):
         total = await engine.repo.count_messages(record.id)
         messages = await engine.messages(record.id, limit=PAGE) if total else []
         await self.transcript.show_history(record.id, messages, total > len(messages))
+        if not total:
+            self.show_welcome()
         self.status.title = record.title
         self.status.model = engine.model or record.model
         self.status.input_tokens = record.input_tokens
@@ -177,6 +199,12 @@ class ChatScreen(Screen[None]):
             return
         if isinstance(event, SessionStarted) and event.parent_call_id:
             return  # a subagent starting: the status bar stays the parent's
+        if (
+            isinstance(event, MessageStarted)
+            and event.role == "user"
+            and event.session_id == self.transcript.session_id
+        ):
+            self.hide_welcome()  # the first message: the chat is not empty any more
         if isinstance(event, SessionTitled | TurnFinished) and (
             event.session_id != self.transcript.session_id
         ):
@@ -222,6 +250,7 @@ class ChatScreen(Screen[None]):
         self.start_turn(text)
 
     def start_turn(self, text: str, **turn: Any) -> None:
+        self.hide_welcome()
         self.running = True
         self.status.state = "streaming"
         self.transcript.anchor()
@@ -423,6 +452,7 @@ class ChatScreen(Screen[None]):
         self.oc_app.engine.session = None
         await self.transcript.clear()
         self.transcript.session_id = None
+        self.show_welcome()
         status = self.status
         status.title, status.input_tokens, status.output_tokens, status.cost = "", 0, 0, 0.0
         status.state = "ready"
@@ -485,6 +515,8 @@ class ChatScreen(Screen[None]):
     async def use_model(self, ref: str) -> None:
         self.oc_app.engine.model = ref
         self.status.model = ref
+        for welcome in self.transcript.query(Welcome):
+            welcome.set_model(ref)
         if not self.running and self.status.state == "error":
             self.status.state = "ready"  # the error was the old model's: try this one
 
