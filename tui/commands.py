@@ -62,6 +62,14 @@ class ChatActions(Protocol):
         """Fork the current session and switch to the fork."""
         ...
 
+    async def recent_replies(self, count: int) -> list[str]:
+        """The text of the last ``count`` assistant replies (those with text), newest first."""
+        ...
+
+    def copy_to_clipboard(self, text: str) -> None:
+        """Hand ``text`` to the terminal's clipboard (OSC 52)."""
+        ...
+
     def start_turn(
         self, text: str, *, model: str | None = None, request_options: dict[str, Any] | None = None
     ) -> None:
@@ -156,6 +164,36 @@ async def _fork(ctx: CommandContext, values: dict[str, Any]) -> CommandResult:
     return CommandResult()
 
 
+async def _copy(ctx: CommandContext, values: dict[str, Any]) -> CommandResult:
+    import asyncio
+
+    from opencode.tui.clipboard import copy_with_tool, save_copy
+
+    chat = _chat(ctx, "copy")
+    nth = values.get("n") or 1
+    if nth < 1:
+        raise CommandError(f"/copy N counts replies from the last (1); {nth} is not one")
+    replies = await chat.recent_replies(nth)
+    if len(replies) < nth:
+        have = f"there are only {len(replies)}" if replies else "there is none yet"
+        raise CommandError(f"no reply {nth} back to copy: {have} in this session")
+    text = replies[nth - 1]
+    chat.copy_to_clipboard(text)  # OSC 52: the terminal may or may not pass it on
+    tool = await copy_with_tool(text)
+    try:
+        path = await asyncio.to_thread(save_copy, text, ctx.config.data_dir)
+    except OSError as exc:
+        saved = f"; could not save it to {ctx.config.data_dir} ({exc.strerror or exc})"
+    else:
+        saved = f"; also saved to {path}"
+    which = "the last reply" if nth == 1 else f"reply {nth} from the last"
+    via = f"terminal (OSC 52) and {tool}" if tool else "terminal (OSC 52)"
+    return CommandResult(
+        data={"chars": len(text), "tool": tool},
+        text=f"copied {which} ({len(text):,} characters) to the clipboard via the {via}{saved}",
+    )
+
+
 def _register(name: str, help: str, handler: Handler, args: tuple[Arg, ...] = ()) -> None:
     REGISTRY.register(Command(path=(name,), help=help, handler=handler, args=args, surface="tui"))
 
@@ -183,6 +221,12 @@ _register(
 _register("clear", "clear the transcript view (the session is kept)", _clear)
 _register("rewind", "undo files and/or conversation back to an earlier step (a picker)", _rewind)
 _register("fork", "continue in a copy of this session (the original stays as it is)", _fork)
+_register(
+    "copy",
+    "copy the last reply to the clipboard (/copy N: the Nth last)",
+    _copy,
+    (Arg("n", positional=True, type=int, metavar="N", help="which reply, 1 = the last"),),
+)
 
 
 async def _compact(ctx: CommandContext, values: dict[str, Any]) -> CommandResult:

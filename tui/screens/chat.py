@@ -537,6 +537,24 @@ class ChatScreen(Screen[None]):
 
         await fork_current(self)
 
+    async def recent_replies(self, count: int) -> list[str]:
+        engine = self.oc_app.engine
+        session_id = self.transcript.session_id
+        if engine.session is None or session_id is None:
+            return []
+        found: list[str] = []
+        before: str | None = None
+        while len(found) < count:
+            page = await engine.messages(session_id, limit=PAGE, before=before)
+            found += [m.text() for m in reversed(page) if m.role == "assistant" and m.text()]
+            if len(page) < PAGE:
+                break
+            before = page[0].id
+        return found[:count]
+
+    def copy_to_clipboard(self, text: str) -> None:
+        self.app.copy_to_clipboard(text)
+
     # ------------------------------------------------------------------ panels
 
     def action_toggle_panel(self, domain: str) -> None:
