@@ -63,6 +63,11 @@ PANELS["workflow"] = "panel-workflows"
 PANELS["corrections"] = "panel-corrections"
 
 
+def _clip(text: str, width: int) -> str:
+    text = " ".join(text.split())  # a title on one line
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
 class ChatScreen(Screen[None]):
     CSS_PATH = Path(__file__).with_suffix(".tcss")
 
@@ -471,14 +476,18 @@ class ChatScreen(Screen[None]):
         from opencode.tui.screens.picker import PickerScreen
 
         engine = self.oc_app.engine
-        records = await engine.repo.list(engine.cwd, limit=100)
+        # One query for the sessions and their message counts (not one count per session).
+        records = await engine.repo.list_with_counts(engine.cwd, limit=100)
+        width = max((len(_clip(r.title or "(untitled)", 99)) for r, _ in records), default=0)
+        width = min(max(width, 12), 48)
         items = [
             (
                 r.id,
-                f"{time.strftime('%m-%d %H:%M', time.localtime(r.updated_at))}  "
-                f"{r.title or '(untitled)'}  [{r.model}]",
+                f"{time.strftime('%Y-%m-%d %H:%M', time.localtime(r.updated_at))}  "
+                f"{_clip(r.title or '(untitled)', width):<{width}}  {r.model}  "
+                f"{count} msg{'s' if count != 1 else ''}",
             )
-            for r in records
+            for r, count in records
         ]
 
         async def picked(session_id: str | None) -> None:
