@@ -7,16 +7,20 @@ file: its line count and first lines), for ``edit`` the result of the edit tool'
 not found, a binary file, a directory) comes back with ``error`` set to the tool's own message.
 Files past ``MAX_PREVIEW_BYTES`` are not diffed (the user is told their size); the diff itself
 is bounded by the tools' ``MAX_DIFF_CHARS``. Reading runs in a daemon thread with a deadline
-(``run_blocking``): a FIFO or a stuck network mount cannot hold the caller up.
+(``run_blocking``): a FIFO or a stuck network mount cannot hold the caller up. Secrets are
+scrubbed from what is shown (``sessions.secrets.scrub``): overwriting ``.env`` shows that a
+key changes, not the key.
 """
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from opencode.sessions.secrets import scrub
 from opencode.sessions.tools.base import ToolError
 from opencode.sessions.tools.files import (
     _counts,
@@ -128,10 +132,28 @@ def _preview_edit(path: Path, shown: str, args: dict[str, Any], cwd: Path) -> Ch
     )
 
 
-def preview_change_sync(tool: str, args: dict[str, Any], cwd: Path) -> ChangePreview | None:
-    """The preview of a ``write``/``edit`` call (None for any other tool), computed here."""
+def _scrubbed(preview: ChangePreview, secrets: Iterable[str]) -> ChangePreview:
+    extra = tuple(secrets)
+    return replace(
+        preview,
+        diff=scrub(preview.diff, extra),
+        head=scrub(preview.head, extra),
+        error=None if preview.error is None else scrub(preview.error, extra),
+    )
+
+
+def preview_change_sync(
+    tool: str, args: dict[str, Any], cwd: Path, secrets: Iterable[str] = ()
+) -> ChangePreview | None:
+    """The preview of a ``write``/``edit`` call (None for any other tool), computed here;
+    ``secrets`` (config's literal keys) are scrubbed along with the environment's."""
     if tool not in PREVIEWED_TOOLS:
         return None
+    found = _preview(tool, args, cwd)
+    return _scrubbed(found, secrets)
+
+
+def _preview(tool: str, args: dict[str, Any], cwd: Path) -> ChangePreview:
     raw = args.get("path")
     if not isinstance(raw, str) or not raw:
         return ChangePreview("?", error="argument 'path' must be a non-empty string")
@@ -150,13 +172,16 @@ def preview_change_sync(tool: str, args: dict[str, Any], cwd: Path) -> ChangePre
         return ChangePreview(shown, error=f"cannot read {shown}: {exc.strerror or exc}")
 
 
-async def preview_change(tool: str, args: dict[str, Any], cwd: Path) -> ChangePreview | None:
+async def preview_change(
+    tool: str, args: dict[str, Any], cwd: Path, secrets: Iterable[str] = ()
+) -> ChangePreview | None:
     """``preview_change_sync`` in a daemon thread with a deadline (a FIFO, a stuck mount)."""
     if tool not in PREVIEWED_TOOLS:
         return None
+    extra = tuple(secrets)
     try:
         return await run_blocking(
-            lambda: preview_change_sync(tool, args, cwd),
+            lambda: preview_change_sync(tool, args, cwd, extra),
             "previewing the change",
             PREVIEW_DEADLINE_S,
         )

@@ -110,3 +110,13 @@ def test_other_tools_have_no_preview(tmp_path: Path) -> None:
     assert preview_change_sync("bash", {"command": "ls"}, tmp_path) is None
     bad = preview_change_sync("write", {"path": 3, "content": "x"}, tmp_path)
     assert bad is not None and bad.error is not None
+
+
+def test_secrets_in_the_file_are_not_shown(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DEPLOY_TOKEN", "tok-live-1234567890")
+    (tmp_path / ".env").write_text("DEPLOY_TOKEN=tok-live-1234567890\nOTHER=sk-config-abcdefgh\n")
+    args = {"path": ".env", "content": "DEPLOY_TOKEN=\n"}
+    preview = preview_change_sync("write", args, tmp_path, secrets=["sk-config-abcdefgh"])
+    assert preview is not None and preview.diff
+    assert "tok-live-1234567890" not in preview.diff and "sk-config-abcdefgh" not in preview.diff
+    assert "[redacted DEPLOY_TOKEN]" in preview.diff and "[redacted config]" in preview.diff

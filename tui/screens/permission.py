@@ -171,7 +171,9 @@ class PermissionScreen(ArmedModal[str]):
 
     @work(group="preview", exclusive=True, exit_on_error=False)
     async def _load_preview(self) -> None:
-        preview = await preview_change(self.tool, self.arguments, self.cwd)
+        config = getattr(self.app, "config", None)
+        secrets = config.literal_secrets() if config is not None else ()
+        preview = await preview_change(self.tool, self.arguments, self.cwd, secrets)
         if preview is None:
             return
         self.preview = preview
