@@ -187,10 +187,10 @@ async def _copy(ctx: CommandContext, values: dict[str, Any]) -> CommandResult:
     else:
         saved = f"; also saved to {path}"
     which = "the last reply" if nth == 1 else f"reply {nth} from the last"
-    via = f"terminal (OSC 52) and {tool}" if tool else "terminal (OSC 52)"
+    via = f"the terminal (OSC 52) and {tool}" if tool else "the terminal (OSC 52)"
     return CommandResult(
         data={"chars": len(text), "tool": tool},
-        text=f"copied {which} ({len(text):,} characters) to the clipboard via the {via}{saved}",
+        text=f"copied {which} ({len(text):,} characters): sent to {via}{saved}",
     )
 
 

@@ -82,5 +82,5 @@ async def test_copy_uses_a_clipboard_program_where_there_is_one(
         await type_and_send(pilot, "hi")
         await wait_for(pilot, lambda: app.chat.status.state == "ready" and not app.chat.running)
         done = await last_output(pilot, "/copy")
-        assert "terminal (OSC 52) and xclip" in done.plain, done.plain
+        assert "sent to the terminal (OSC 52) and xclip" in done.plain, done.plain
     assert got.read_text() == "Copy me.\n"

@@ -45,7 +45,13 @@ async def test_welcome_says_the_model_is_reachable_and_goes_with_the_first_messa
         await wait_for(pilot, lambda: app.chat.status.state == "ready")
         assert not app.chat.transcript.query(Welcome)
         assert len(server.requests) == 1
+        await type_and_send(pilot, "/clear")  # a session with messages: the view just empties
+        await wait_for(pilot, lambda: not app.chat.transcript.children)
+        await app.workers.wait_for_complete()  # /clear has finished deciding
+        assert not app.chat.transcript.query(Welcome)
         await type_and_send(pilot, "/new")
+        await wait_for(pilot, lambda: app.chat.transcript.query(Welcome))
+        await type_and_send(pilot, "/clear")  # nothing said yet: the welcome comes back
         await wait_for(pilot, lambda: app.chat.transcript.query(Welcome))
 
 

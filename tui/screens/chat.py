@@ -466,6 +466,9 @@ class ChatScreen(Screen[None]):
         session_id = self.transcript.session_id
         await self.transcript.clear()
         self.transcript.session_id = session_id
+        repo = self.oc_app.engine.repo
+        if session_id is None or not await repo.count_messages(session_id):
+            self.show_welcome()  # nothing said yet: the screen is not left blank
 
     def quit_app(self) -> None:
         self.app.exit(0)

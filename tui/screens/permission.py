@@ -173,11 +173,16 @@ class PermissionScreen(ArmedModal[str]):
     async def _load_preview(self) -> None:
         config = getattr(self.app, "config", None)
         secrets = config.literal_secrets() if config is not None else ()
-        preview = await preview_change(self.tool, self.arguments, self.cwd, secrets)
+        details = self.query_one("#details", Static)
+        try:
+            preview = await preview_change(self.tool, self.arguments, self.cwd, secrets)
+        except Exception as exc:  # a preview bug must not leave the modal saying "computing"
+            details.update(Text(f"cannot preview the change: {type(exc).__name__}: {exc}"))
+            return
         if preview is None:
             return
         self.preview = preview
-        self.query_one("#details", Static).update(render_preview(preview))
+        details.update(render_preview(preview))
 
     COMPACT_BELOW = (72, 26)  # width, height under which the dialog fills the screen
 
