@@ -62,6 +62,14 @@ class ChatActions(Protocol):
         """Fork the current session and switch to the fork."""
         ...
 
+    async def recent_replies(self, count: int) -> list[str]:
+        """The text of the last ``count`` assistant replies (those with text), newest first."""
+        ...
+
+    def copy_to_clipboard(self, text: str) -> None:
+        """Hand ``text`` to the terminal's clipboard (OSC 52)."""
+        ...
+
     def start_turn(
         self, text: str, *, model: str | None = None, request_options: dict[str, Any] | None = None
     ) -> None:
@@ -84,9 +92,19 @@ def _chat(ctx: CommandContext, name: str) -> ChatActions:
 
 
 async def _help(ctx: CommandContext, values: dict[str, Any]) -> CommandResult:
-    rows = [[name, text] for name, text in slash_entries()]
+    sections = slash_sections()
+    wanted = (values.get("group") or "").strip().lstrip("/")
+    if wanted:
+        sections = [s for s in sections if s.group == wanted]
+        if not sections:
+            groups = ", ".join(s.group for s in slash_sections() if s.group)
+            raise CommandError(f"no command group {wanted!r}; the groups are: {groups}")
+    tables = [
+        Table(["command", "what it does"], [[n, t] for n, t in s.entries], title=s.title)
+        for s in sections
+    ]
     notes = "".join(f"\nwarning: {line}" for line in custom_warnings())
-    return CommandResult(text=KEYS_HELP + notes, tables=[Table(["command", "what it does"], rows)])
+    return CommandResult(text=KEYS_HELP + notes, tables=tables)
 
 
 async def _new(ctx: CommandContext, values: dict[str, Any]) -> CommandResult:
@@ -146,11 +164,46 @@ async def _fork(ctx: CommandContext, values: dict[str, Any]) -> CommandResult:
     return CommandResult()
 
 
+async def _copy(ctx: CommandContext, values: dict[str, Any]) -> CommandResult:
+    import asyncio
+
+    from opencode.tui.clipboard import copy_with_tool, save_copy
+
+    chat = _chat(ctx, "copy")
+    nth = values.get("n") or 1
+    if nth < 1:
+        raise CommandError(f"/copy N counts replies from the last (1); {nth} is not one")
+    replies = await chat.recent_replies(nth)
+    if len(replies) < nth:
+        have = f"there are only {len(replies)}" if replies else "there is none yet"
+        raise CommandError(f"no reply {nth} back to copy: {have} in this session")
+    text = replies[nth - 1]
+    chat.copy_to_clipboard(text)  # OSC 52: the terminal may or may not pass it on
+    tool = await copy_with_tool(text)
+    try:
+        path = await asyncio.to_thread(save_copy, text, ctx.config.data_dir)
+    except OSError as exc:
+        saved = f"; could not save it to {ctx.config.data_dir} ({exc.strerror or exc})"
+    else:
+        saved = f"; also saved to {path}"
+    which = "the last reply" if nth == 1 else f"reply {nth} from the last"
+    via = f"the terminal (OSC 52) and {tool}" if tool else "the terminal (OSC 52)"
+    return CommandResult(
+        data={"chars": len(text), "tool": tool},
+        text=f"copied {which} ({len(text):,} characters): sent to {via}{saved}",
+    )
+
+
 def _register(name: str, help: str, handler: Handler, args: tuple[Arg, ...] = ()) -> None:
     REGISTRY.register(Command(path=(name,), help=help, handler=handler, args=args, surface="tui"))
 
 
-_register("help", "list every command", _help)
+_register(
+    "help",
+    "list every command",
+    _help,
+    (Arg("group", positional=True, metavar="GROUP", help="only this group (sync, backlog, …)"),),
+)
 _register("new", "start a new session", _new)
 _register("sessions", "pick a session of this directory to resume", _sessions)
 _register(
@@ -168,6 +221,12 @@ _register(
 _register("clear", "clear the transcript view (the session is kept)", _clear)
 _register("rewind", "undo files and/or conversation back to an earlier step (a picker)", _rewind)
 _register("fork", "continue in a copy of this session (the original stays as it is)", _fork)
+_register(
+    "copy",
+    "copy the last reply to the clipboard (/copy N: the Nth last)",
+    _copy,
+    (Arg("n", positional=True, type=int, metavar="N", help="which reply, 1 = the last"),),
+)
 
 
 async def _compact(ctx: CommandContext, values: dict[str, Any]) -> CommandResult:
@@ -257,14 +316,94 @@ def _custom_handler(custom: CustomCommand) -> Handler:
     return handler
 
 
-def slash_entries() -> list[tuple[str, str]]:
-    """Every slash command with its help, for autocomplete and /help: a command's own help wins
-    over an alias of the same name (``/export`` is the chat's, not ``session export``'s)."""
+# The chat's own commands in the order a newcomer needs them; custom and MCP ones follow.
+CHAT_ORDER = (
+    "help", "new", "sessions", "model", "copy", "compact", "clear", "export", "rewind", "fork",
+    "quit",
+)  # fmt: skip
+# One line per command group, for its collapsed entry in completion and its /help heading.
+GROUP_HELP = {
+    "agent": "subagent profiles for the task tool",
+    "backlog": "the work backlog: add, groom, done, check against git",
+    "config": "where settings come from; merge configs into targets",
+    "hooks": "hooks run on session events",
+    "mcp": "MCP servers, their tools, resources and prompts",
+    "patch": "correction rules applied to model output",
+    "permission": "why a tool call is allowed, asked or denied",
+    "provider": "providers: breakers, call log, models an endpoint serves",
+    "proxy": "the local OpenAI/Anthropic proxy",
+    "rag": "troubleshooting notes and docs search",
+    "session": "sessions: list, search, show, export, fork, rewind",
+    "sync": "synchronise target projects with this source",
+    "target": "the registry of target projects, their backups",
+    "verify": "post-sync verification runs",
+    "workflow": "multi-step workflows with dependencies",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class SlashSection:
+    """A heading of /help and a block of the completion list: the chat's commands, the other
+    single commands, or one command group (``group``) with its subcommands."""
+
+    title: str
+    entries: list[tuple[str, str]]
+    group: str = ""
+
+
+def slash_sections() -> list[SlashSection]:
+    """The slash commands by section: the chat's own first (``CHAT_ORDER``, then custom and MCP
+    ones), the other single commands, then one section per group, alphabetical. A command's own
+    help wins over an alias of the same name (``/export`` is the chat's, not
+    ``session export``'s)."""
     register_custom_commands(Path.cwd())
-    entries = {"/" + c.name: c.help for c in REGISTRY.commands()}
+    commands = REGISTRY.commands()
+    entries = {"/" + c.name: c.help for c in commands}
     for name, text in REGISTRY.slash_entries():
         entries.setdefault(name, text)
-    return sorted(entries.items())
+    chat_names = {"/" + c.name for c in commands if c.surface == "tui"}
+    rank = {f"/{name}": i for i, name in enumerate(CHAT_ORDER)}
+    chat = sorted(chat_names, key=lambda n: (rank.get(n, len(rank)), n))
+    single = sorted(n for n in entries if " " not in n and n not in chat_names)
+    groups: dict[str, list[str]] = {}
+    for name in sorted(entries):
+        if " " in name:
+            groups.setdefault(name[1:].split(" ", 1)[0], []).append(name)
+    sections = [
+        SlashSection("Chat", [(n, entries[n]) for n in chat]),
+        SlashSection("Project", [(n, entries[n]) for n in single if n[1:] not in groups]),
+    ]
+    for group, names in sorted(groups.items()):
+        own = entries.get(f"/{group}")  # /mcp is a command and a group
+        about = GROUP_HELP.get(group) or own or f"the {group} commands"
+        head = f"{about} · {len(names)} command{'s' if len(names) != 1 else ''}"
+        lead = [(f"/{group}", own or head)]
+        sections.append(
+            SlashSection(f"/{group}: {about}", lead + [(n, entries[n]) for n in names], group)
+        )
+    return [s for s in sections if s.entries]
+
+
+def slash_entries() -> list[tuple[str, str]]:
+    """Every slash command with its help in display order (``slash_sections``): a group's own
+    entry (``/sync``) comes before its subcommands, which ``suggestions`` shows only once the
+    group's name is typed."""
+    return [entry for section in slash_sections() for entry in section.entries]
+
+
+def suggestions(entries: list[tuple[str, str]], typed: str) -> list[tuple[str, str]]:
+    """The entries to offer for the prompt text ``typed`` (which starts with ``/``): those it
+    is a prefix of, a group's subcommands only once the group's word is typed whole
+    (``/sy`` offers ``/sync``; ``/sync`` and ``/sync r`` offer ``/sync run``...)."""
+    typed = typed.rstrip()
+    first = typed.split(" ", 1)[0]
+    return [
+        (name, text)
+        for name, text in entries
+        if name.startswith(typed)
+        and name != typed
+        and (" " not in name or name.split(" ", 1)[0] == first)
+    ]
 
 
 # ---------------------------------------------------------------- MCP prompts (/SERVER:PROMPT)

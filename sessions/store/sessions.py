@@ -219,6 +219,19 @@ class SessionRepo:
             )
         return [_session(r) for r in rows]
 
+    async def list_with_counts(
+        self, cwd: Path | str, limit: int = 50
+    ) -> builtins.list[tuple[SessionRecord, int]]:
+        """``list(cwd, limit)`` with each session's message count (rewound ones left out), in
+        one query: a picker of 100 sessions costs one round trip, not 101."""
+        rows = await self.store.fetchall(
+            "SELECT session.*, (SELECT COUNT(*) FROM message c WHERE c.session_id = session.id"
+            " AND c.rewound_at IS NULL) AS message_count FROM session WHERE cwd = ? AND"
+            f" {_HAS_MESSAGE} ORDER BY updated_at DESC, id DESC LIMIT ?",
+            (str(cwd), limit),
+        )
+        return [(_session(r), int(r["message_count"])) for r in rows]
+
     async def count_messages(self, session_id: str, *, include_rewound: bool = False) -> int:
         visible = "" if include_rewound else " AND rewound_at IS NULL"
         row = await self.store.fetchone(

@@ -350,47 +350,14 @@ class EditTool:
         new_string = _str_arg(args, "new_string")
         replace_all = bool(args.get("replace_all", False))
         shown = display_path(path, ctx.cwd)
-        if old_string == "":
-            raise ToolError(
-                f"old_string is empty; use `write` to create or overwrite {shown}, or give the "
-                "exact text to replace"
-            )
-        if old_string == new_string:
-            raise ToolError("old_string and new_string are identical; there is nothing to change")
+        check_edit_strings(old_string, new_string, shown)
         if path.is_dir():
             raise ToolError(f"{shown} is a directory, not a file")
         before = await run_blocking(lambda: _before_image(path, shown), f"reading {shown}")
         if before is None:
             raise _missing(path, ctx.cwd)
-        if looks_binary(before[:BINARY_SNIFF_BYTES]):
-            raise ToolError(f"{shown} is a binary file; `edit` changes text files only")
-        try:
-            text = before.decode("utf-8")
-        except UnicodeDecodeError:
-            raise ToolError(f"{shown} is not UTF-8 text; `edit` cannot change it safely") from None
-
-        count = text.count(old_string)
-        if count == 0 and "\r\n" in text and "\n" in old_string and "\r\n" not in old_string:
-            # The model writes "\n"; a CRLF file keeps its own line endings.
-            old_string = old_string.replace("\n", "\r\n")
-            new_string = new_string.replace("\r\n", "\n").replace("\n", "\r\n")
-            count = text.count(old_string)
-        if count == 0:
-            raise ToolError(
-                f"old_string not found in {shown}; read the file first and copy the exact text, "
-                "whitespace included"
-            )
-        if count > 1 and not replace_all:
-            raise ToolError(
-                f"old_string occurs {count} times in {shown}; include more surrounding lines to "
-                "make it unique, or pass replace_all"
-            )
-        first_line = text[: text.index(old_string)].count("\n") + 1
-        after = (
-            text.replace(old_string, new_string)
-            if replace_all
-            else text.replace(old_string, new_string, 1)
-        )
+        text = edit_text(before, shown)
+        after, count, first_line = plan_edit(text, old_string, new_string, replace_all, shown)
         await ctx.record_change(path, before)
         await run_blocking(
             lambda: _write_file(path, shown, after.encode("utf-8"), make_dirs=False), shown
@@ -413,3 +380,55 @@ class EditTool:
                 "deletions": removed,
             },
         )
+
+
+def check_edit_strings(old_string: str, new_string: str, shown: str) -> None:
+    """The edit arguments that can be refused before the file is read."""
+    if old_string == "":
+        raise ToolError(
+            f"old_string is empty; use `write` to create or overwrite {shown}, or give the "
+            "exact text to replace"
+        )
+    if old_string == new_string:
+        raise ToolError("old_string and new_string are identical; there is nothing to change")
+
+
+def edit_text(before: bytes, shown: str) -> str:
+    """The file's bytes as the text ``edit`` may change (binary and non-UTF-8 refused)."""
+    if looks_binary(before[:BINARY_SNIFF_BYTES]):
+        raise ToolError(f"{shown} is a binary file; `edit` changes text files only")
+    try:
+        return before.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ToolError(f"{shown} is not UTF-8 text; `edit` cannot change it safely") from None
+
+
+def plan_edit(
+    text: str, old_string: str, new_string: str, replace_all: bool, shown: str
+) -> tuple[str, int, int]:
+    """What ``edit`` makes of ``text``: (the new text, occurrences found, first line changed);
+    ToolError when old_string is missing or not unique. Pure: the tool and the approval
+    preview (``opencode.sessions.tools.preview``) share it, so the preview is the edit."""
+    count = text.count(old_string)
+    if count == 0 and "\r\n" in text and "\n" in old_string and "\r\n" not in old_string:
+        # The model writes "\n"; a CRLF file keeps its own line endings.
+        old_string = old_string.replace("\n", "\r\n")
+        new_string = new_string.replace("\r\n", "\n").replace("\n", "\r\n")
+        count = text.count(old_string)
+    if count == 0:
+        raise ToolError(
+            f"old_string not found in {shown}; read the file first and copy the exact text, "
+            "whitespace included"
+        )
+    if count > 1 and not replace_all:
+        raise ToolError(
+            f"old_string occurs {count} times in {shown}; include more surrounding lines to "
+            "make it unique, or pass replace_all"
+        )
+    first_line = text[: text.index(old_string)].count("\n") + 1
+    after = (
+        text.replace(old_string, new_string)
+        if replace_all
+        else text.replace(old_string, new_string, 1)
+    )
+    return after, count, first_line

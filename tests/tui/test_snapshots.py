@@ -4,7 +4,10 @@ SVGs. Frames are deterministic: fixed size, no blinking cursor, durations given 
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
+
+import pytest
 
 from opencode.sessions.events import (
     MessageFinished,
@@ -47,10 +50,20 @@ DIFF = """--- a/hello.txt
 """
 
 
+@pytest.fixture(autouse=True)
+def home_above_project(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The folder the welcome block and the permission modal show reads ``~/proj``."""
+    monkeypatch.setenv("HOME", str(project.parent))
+
+
 async def settle(pilot: Any) -> None:
+    from opencode.tui.widgets.welcome import Welcome
+
     app = pilot.app
     app.chat.prompt.cursor_blink = False
     await pilot.pause()
+    # The welcome block's reachability check has answered (its text is part of the frame).
+    await wait_for(pilot, lambda: all(w.checked for w in app.chat.query(Welcome)))
     await app.workers.wait_for_complete()
     await pilot.pause(0.1)
 

@@ -28,6 +28,7 @@ from textual.widgets import ContentSwitcher, Footer
 
 from opencode.sessions.events import (
     MessageFinished,
+    MessageStarted,
     PartDelta,
     SessionEvent,
     SessionStarted,
@@ -48,6 +49,7 @@ from opencode.tui.widgets.prompt import PromptArea, PromptBar
 from opencode.tui.widgets.queued import QueuedPrompts
 from opencode.tui.widgets.status import StatusLine
 from opencode.tui.widgets.transcript import PAGE, Transcript
+from opencode.tui.widgets.welcome import Welcome
 
 logger = logging.getLogger(__name__)
 
@@ -59,6 +61,11 @@ if TYPE_CHECKING:
 PANELS = {"backlog": "panel-backlog", "target": "panel-targets", "verification": "panel-verify"}
 PANELS["workflow"] = "panel-workflows"
 PANELS["corrections"] = "panel-corrections"
+
+
+def _clip(text: str, width: int) -> str:
+    text = " ".join(text.split())  # a title on one line
+    return text if len(text) <= width else text[: width - 1] + "…"
 
 
 class ChatScreen(Screen[None]):
@@ -136,6 +143,24 @@ class ChatScreen(Screen[None]):
         self.transcript.load_earlier = self._load_earlier
         self.status.model = engine.model or self.oc_app.config.model
         engine.on_notice = self.status.show_notice  # fallback answered, breaker open
+        self.show_welcome()
+
+    # ------------------------------------------------------------------ welcome
+
+    def show_welcome(self) -> None:
+        """An empty chat shows where it is, the model and whether it answers, and the keys."""
+        transcript = self.transcript
+        if transcript.query(Welcome):
+            return
+        host = self.oc_app
+        welcome = Welcome(host.config, host.cwd, host.engine.model or host.config.model)
+        if transcript.children:
+            transcript.mount(welcome, before=0)
+        else:
+            transcript.mount(welcome)
+
+    def hide_welcome(self) -> None:
+        self.transcript.query(Welcome).remove()
 
     # ------------------------------------------------------------------ sessions
 
@@ -162,6 +187,8 @@ class ChatScreen(Screen[None]):
         total = await engine.repo.count_messages(record.id)
         messages = await engine.messages(record.id, limit=PAGE) if total else []
         await self.transcript.show_history(record.id, messages, total > len(messages))
+        if not total:
+            self.show_welcome()
         self.status.title = record.title
         self.status.model = engine.model or record.model
         self.status.input_tokens = record.input_tokens
@@ -177,6 +204,12 @@ class ChatScreen(Screen[None]):
             return
         if isinstance(event, SessionStarted) and event.parent_call_id:
             return  # a subagent starting: the status bar stays the parent's
+        if (
+            isinstance(event, MessageStarted)
+            and event.role == "user"
+            and event.session_id == self.transcript.session_id
+        ):
+            self.hide_welcome()  # the first message: the chat is not empty any more
         if isinstance(event, SessionTitled | TurnFinished) and (
             event.session_id != self.transcript.session_id
         ):
@@ -222,6 +255,7 @@ class ChatScreen(Screen[None]):
         self.start_turn(text)
 
     def start_turn(self, text: str, **turn: Any) -> None:
+        self.hide_welcome()
         self.running = True
         self.status.state = "streaming"
         self.transcript.anchor()
@@ -423,6 +457,7 @@ class ChatScreen(Screen[None]):
         self.oc_app.engine.session = None
         await self.transcript.clear()
         self.transcript.session_id = None
+        self.show_welcome()
         status = self.status
         status.title, status.input_tokens, status.output_tokens, status.cost = "", 0, 0, 0.0
         status.state = "ready"
@@ -431,6 +466,9 @@ class ChatScreen(Screen[None]):
         session_id = self.transcript.session_id
         await self.transcript.clear()
         self.transcript.session_id = session_id
+        repo = self.oc_app.engine.repo
+        if session_id is None or not await repo.count_messages(session_id):
+            self.show_welcome()  # nothing said yet: the screen is not left blank
 
     def quit_app(self) -> None:
         self.app.exit(0)
@@ -441,14 +479,18 @@ class ChatScreen(Screen[None]):
         from opencode.tui.screens.picker import PickerScreen
 
         engine = self.oc_app.engine
-        records = await engine.repo.list(engine.cwd, limit=100)
+        # One query for the sessions and their message counts (not one count per session).
+        records = await engine.repo.list_with_counts(engine.cwd, limit=100)
+        width = max((len(_clip(r.title or "(untitled)", 99)) for r, _ in records), default=0)
+        width = min(max(width, 12), 48)
         items = [
             (
                 r.id,
-                f"{time.strftime('%m-%d %H:%M', time.localtime(r.updated_at))}  "
-                f"{r.title or '(untitled)'}  [{r.model}]",
+                f"{time.strftime('%Y-%m-%d %H:%M', time.localtime(r.updated_at))}  "
+                f"{_clip(r.title or '(untitled)', width):<{width}}  {r.model}  "
+                f"{count} msg{'s' if count != 1 else ''}",
             )
-            for r in records
+            for r, count in records
         ]
 
         async def picked(session_id: str | None) -> None:
@@ -485,6 +527,8 @@ class ChatScreen(Screen[None]):
     async def use_model(self, ref: str) -> None:
         self.oc_app.engine.model = ref
         self.status.model = ref
+        for welcome in self.transcript.query(Welcome):
+            welcome.set_model(ref)
         if not self.running and self.status.state == "error":
             self.status.state = "ready"  # the error was the old model's: try this one
 
@@ -504,6 +548,24 @@ class ChatScreen(Screen[None]):
         from opencode.tui.screens.rewind import fork_current
 
         await fork_current(self)
+
+    async def recent_replies(self, count: int) -> list[str]:
+        engine = self.oc_app.engine
+        session_id = self.transcript.session_id
+        if engine.session is None or session_id is None:
+            return []
+        found: list[str] = []
+        before: str | None = None
+        while len(found) < count:
+            page = await engine.messages(session_id, limit=PAGE, before=before)
+            found += [m.text() for m in reversed(page) if m.role == "assistant" and m.text()]
+            if len(page) < PAGE:
+                break
+            before = page[0].id
+        return found[:count]
+
+    def copy_to_clipboard(self, text: str) -> None:
+        self.app.copy_to_clipboard(text)
 
     # ------------------------------------------------------------------ panels
 

@@ -8,6 +8,11 @@ decision with the session.
 The modal opens while the user may still be typing into the prompt: keys already on their way
 (and any typed while the modal is new) must not answer it. It is armed only once no key has
 arrived for ``ARMING_S``; an answer before that is ignored and restarts the wait.
+
+What is approved is shown, not only named: ``write`` and ``edit`` show the diff they would
+apply (``opencode.sessions.tools.preview``, computed off the event loop after the modal is up;
+an edit that would fail says so), ``bash`` the command highlighted as shell and the folder it
+runs in; other tools their arguments as JSON.
 """
 
 from __future__ import annotations
@@ -16,15 +21,67 @@ import json
 from pathlib import Path
 from typing import Any, ClassVar
 
+from rich.console import Group, RenderableType
 from rich.syntax import Syntax
 from rich.text import Text
-from textual import events
+from textual import events, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Button, Static
 
+from opencode.sessions.tools.preview import PREVIEWED_TOOLS, ChangePreview, preview_change
 from opencode.tui.screens.armed import ArmedModal
+from opencode.tui.widgets.welcome import short_path
+
+MAX_DIFF_LINES = 2000  # drawn in the modal; the diff itself is already cut at 64 KB
+
+
+def diff_text(diff: str) -> Text:
+    """A unified diff coloured as in a terminal: + green, - red, hunks cyan."""
+    text = Text(no_wrap=False)
+    lines = diff.splitlines()
+    for line in lines[:MAX_DIFF_LINES]:
+        if line.startswith(("+++", "---")):
+            style = "bold"
+        elif line.startswith("+"):
+            style = "green"
+        elif line.startswith("-"):
+            style = "red"
+        elif line.startswith("@@"):
+            style = "cyan"
+        else:
+            style = ""
+        text.append(line + "\n", style=style)
+    if len(lines) > MAX_DIFF_LINES:
+        text.append(f"… {len(lines) - MAX_DIFF_LINES} more lines\n", style="dim")
+    return text
+
+
+def render_preview(preview: ChangePreview) -> RenderableType:
+    """What the modal shows of a write/edit: the diff, a new file's head, or why neither."""
+    if preview.error is not None:
+        return Text.assemble(
+            ("This call would fail: ", "bold red"), (preview.error, "red"), style=""
+        )
+    parts: list[RenderableType] = []
+    if preview.new_file:
+        parts.append(Text(f"new file, {preview.lines} lines", style="bold green"))
+    elif preview.diff:
+        parts.append(Text(f"+{preview.additions} -{preview.deletions}", style="bold"))
+    if preview.note:
+        parts.append(Text(preview.note, style="yellow"))
+    if preview.diff:
+        parts.append(diff_text(preview.diff))
+    elif preview.head:
+        head = Text("\n".join(f"+{line}" for line in preview.head.splitlines()), style="green")
+        parts.append(head)
+        if preview.lines > len(preview.head.splitlines()):
+            more = preview.lines - len(preview.head.splitlines())
+            parts.append(Text(f"… {more} more lines", style="dim"))
+    elif not preview.note:
+        parts.append(Text("no change to the file", style="dim"))
+    return Group(*parts)
 
 
 class PermissionScreen(ArmedModal[str]):
@@ -39,11 +96,23 @@ class PermissionScreen(ArmedModal[str]):
         Binding("right", "app.focus_next", show=False),
     ]
 
-    def __init__(self, tool: str, subject: str, arguments: dict[str, Any]) -> None:
+    def __init__(
+        self, tool: str, subject: str, arguments: dict[str, Any], cwd: Path | None = None
+    ) -> None:
         super().__init__()
         self.tool = tool
         self.subject = subject
         self.arguments = arguments
+        self._cwd = cwd
+        self.preview: ChangePreview | None = None  # set once computed (write/edit)
+
+    @property
+    def cwd(self) -> Path:
+        """The folder the call runs in: given, else the hosting app's, else the process's."""
+        if self._cwd is None:
+            app_cwd = getattr(self.app, "cwd", None)
+            self._cwd = app_cwd if isinstance(app_cwd, Path) else Path.cwd()
+        return self._cwd
 
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog"):
@@ -52,21 +121,68 @@ class PermissionScreen(ArmedModal[str]):
             title.append(self.tool, style="bold magenta")
             title.append("?", style="bold")
             yield Static(title, id="title")
-            yield Static(Text(self.subject), id="subject")
+            subject = Static(Text(self.subject), id="subject")
+            # bash: the subject is the command, shown highlighted just below.
+            subject.display = not (
+                self.tool == "bash" and self.subject.strip() == self._command().strip()
+            )
+            yield subject
             with VerticalScroll(id="arguments"):
-                yield Static(
-                    Syntax(
-                        json.dumps(self.arguments, indent=2, ensure_ascii=False),
-                        "json",
-                        theme="monokai",
-                        word_wrap=True,
-                        background_color="default",
-                    )
-                )
+                yield Static(self._details(), id="details")
             with Horizontal(id="buttons"):
                 yield Button("Allow once (a)", id="allow_once", variant="primary")
                 yield Button("Allow for session", id="allow_session", variant="success")
                 yield Button("Deny (d)", id="deny", variant="error")
+
+    def _command(self) -> str:
+        command = self.arguments.get("command")
+        return command if isinstance(command, str) else ""
+
+    def _details(self) -> RenderableType:
+        if self.tool in PREVIEWED_TOOLS:
+            return Text("computing the change…", style="dim")
+        if self.tool == "bash" and self._command():
+            where = Text.assemble(("in ", "dim"), (short_path(self.cwd), "bold"))
+            timeout = self.arguments.get("timeout")
+            if isinstance(timeout, int | float) and not isinstance(timeout, bool):
+                where.append(f"  ·  timeout {timeout:g} s", style="dim")
+            return Group(
+                Syntax(
+                    self._command(),
+                    "bash",
+                    theme="monokai",
+                    word_wrap=True,
+                    background_color="default",
+                ),
+                where,
+            )
+        return Syntax(
+            json.dumps(self.arguments, indent=2, ensure_ascii=False),
+            "json",
+            theme="monokai",
+            word_wrap=True,
+            background_color="default",
+        )
+
+    def on_mount(self) -> None:
+        # ArmedModal.on_mount (focus, arming) runs too: Textual calls each class's handler.
+        if self.tool in PREVIEWED_TOOLS:
+            self._load_preview()
+
+    @work(group="preview", exclusive=True, exit_on_error=False)
+    async def _load_preview(self) -> None:
+        config = getattr(self.app, "config", None)
+        secrets = config.literal_secrets() if config is not None else ()
+        details = self.query_one("#details", Static)
+        try:
+            preview = await preview_change(self.tool, self.arguments, self.cwd, secrets)
+        except Exception as exc:  # a preview bug must not leave the modal saying "computing"
+            details.update(Text(f"cannot preview the change: {type(exc).__name__}: {exc}"))
+            return
+        if preview is None:
+            return
+        self.preview = preview
+        details.update(render_preview(preview))
 
     COMPACT_BELOW = (72, 26)  # width, height under which the dialog fills the screen
 

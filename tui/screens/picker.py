@@ -1,4 +1,9 @@
-"""A modal list to pick one item (a session to resume, a model): Enter picks, Esc cancels."""
+"""A modal list to pick one item (a session to resume, a model): typing filters the list,
+Up/Down move in it, Enter picks, Esc cancels.
+
+The filter keeps the items whose label holds every word typed (any order, any case): "fix
+parser" finds "2026-11-30 09:12  Fix the tokenizer parser  openai/gpt-4o  12 msgs".
+"""
 
 from __future__ import annotations
 
@@ -9,8 +14,14 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.screen import ModalScreen
-from textual.widgets import OptionList, Static
+from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
+
+
+def matches(label: str, query: str) -> bool:
+    """Whether ``label`` holds every word of ``query`` (case-insensitive)."""
+    folded = label.casefold()
+    return all(word in folded for word in query.casefold().split())
 
 
 class PickerScreen(ModalScreen[str | None]):
@@ -18,6 +29,11 @@ class PickerScreen(ModalScreen[str | None]):
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "cancel", "Cancel"),
+        # The filter box has focus; the list follows the arrows from there.
+        Binding("down", "move(1)", show=False),
+        Binding("up", "move(-1)", show=False),
+        Binding("pagedown", "move(10)", show=False),
+        Binding("pageup", "move(-10)", show=False),
     ]
 
     def __init__(self, title: str, items: list[tuple[str, str]], *, empty: str = "") -> None:
@@ -25,17 +41,56 @@ class PickerScreen(ModalScreen[str | None]):
         self.title_text = title
         self.items = items
         self.empty = empty
+        self.shown: list[tuple[str, str]] = list(items)  # the items the filter keeps
 
     def compose(self) -> ComposeResult:
         with Vertical(id="picker"):
             yield Static(self.title_text, id="picker-title")
             if self.items:
+                yield Input(placeholder="type to filter", id="picker-filter")
                 yield OptionList(
                     *[Option(label, id=value) for value, label in self.items], id="options"
                 )
+                nothing = Static("Nothing matches.", id="picker-nomatch")
+                nothing.display = False
+                yield nothing
+                help_text = "type to filter · ↑↓ move · Enter pick · Esc cancel"
             else:
                 yield Static(self.empty or "Nothing to pick.", id="picker-empty")
-            yield Static("Enter pick · Esc cancel", id="picker-help")
+                help_text = "Esc close"
+            yield Static(help_text, id="picker-help")
+
+    def on_mount(self) -> None:
+        if self.items:
+            self.query_one("#options", OptionList).highlighted = 0
+            self.query_one("#picker-filter", Input).focus()
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        event.stop()
+        self.shown = [(v, label) for v, label in self.items if matches(label, event.value)]
+        options = self.query_one("#options", OptionList)
+        options.clear_options()
+        options.add_options([Option(label, id=value) for value, label in self.shown])
+        options.display = bool(self.shown)
+        self.query_one("#picker-nomatch").display = not self.shown
+        if self.shown:
+            options.highlighted = 0
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        options = self.query_one("#options", OptionList)
+        index = options.highlighted
+        if index is None or not self.shown:
+            return  # nothing matches: Enter picks nothing, the filter stays to be edited
+        self.dismiss(options.get_option_at_index(index).id)
+
+    def action_move(self, step: int) -> None:
+        found = self.query("#options")
+        if not found or not self.shown:
+            return
+        options = self.query_one("#options", OptionList)
+        current = options.highlighted or 0
+        options.highlighted = max(0, min(len(self.shown) - 1, current + step))
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         event.stop()

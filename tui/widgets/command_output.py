@@ -1,8 +1,14 @@
 """The result of a slash command in the transcript: its line, progress while it runs, then its
-text and tables."""
+text and tables.
+
+Tables of the result are drawn as tables. Its text is drawn as markdown when it is markdown (a
+heading, a code fence, a pipe table, a list: ``looks_like_markdown``), as plain text otherwise:
+markdown would join the lines of plain output into one paragraph. A failure stays plain.
+"""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from rich.console import RenderableType
@@ -10,6 +16,18 @@ from rich.markup import escape
 from rich.table import Table as RichTable
 from rich.text import Text
 from textual.widgets import Static
+
+_BLOCK = re.compile(r"^(?:#{1,6} \S|```|~~~)", re.M)  # a heading or a code fence
+_LIST_ITEM = re.compile(r"^ {0,3}(?:[-*+]|\d{1,3}[.)]) \S", re.M)
+_TABLE_RULE = re.compile(r"^ {0,3}\|? *:?-{3,}:? *(?:\| *:?-{3,}:? *)+\|? *$", re.M)
+
+
+def looks_like_markdown(text: str) -> bool:
+    """Whether ``text`` is meant as markdown: a heading, a fence, a pipe table, or a list of
+    two items or more (one ``- x`` line may just be output)."""
+    return bool(
+        _BLOCK.search(text) or _TABLE_RULE.search(text) or len(_LIST_ITEM.findall(text)) >= 2
+    )
 
 
 class CommandOutput(Static):
@@ -82,5 +100,16 @@ class CommandOutput(Static):
                 rich_table.add_row(*("-" if v is None else escape(str(v)) for v in row))
             parts.append(rich_table)
         if self.plain:
-            parts.append(Text(self.plain))
+            parts.append(self._text())
         return Group(*parts)
+
+    @property
+    def is_markdown(self) -> bool:
+        return not self.has_class("-failed") and looks_like_markdown(self.plain)
+
+    def _text(self) -> RenderableType:
+        if self.is_markdown:
+            from rich.markdown import Markdown
+
+            return Markdown(self.plain, code_theme="monokai", hyperlinks=False)
+        return Text(self.plain)

@@ -15,6 +15,7 @@ from textual.containers import Vertical
 from textual.widgets import OptionList, TextArea
 from textual.widgets.option_list import Option
 
+from opencode.tui.commands import suggestions
 from opencode.tui.messages import PromptSubmitted
 from opencode.tui.widgets.queued import QueuedPrompts
 
@@ -176,12 +177,7 @@ class PromptArea(TextArea):
         if not text.startswith("/") or "\n" in text:
             self.hide_suggestions()
             return
-        typed = text.rstrip()
-        matches = [
-            (name, text)
-            for name, text in self.entries
-            if name.startswith(typed) and name != typed.rstrip()
-        ]
+        matches = suggestions(self.entries, text)  # a group's subcommands once it is typed
         if text.endswith(" ") and not matches:
             self.hide_suggestions()
             return

@@ -1,0 +1,190 @@
+"""What a ``write`` or ``edit`` call would change, shown before it is approved.
+
+``preview_change`` reads the file the call names (without changing anything) and returns the
+unified diff the call would apply: for ``write`` the current content against the new one (a new
+file: its line count and first lines), for ``edit`` the result of the edit tool's own
+``plan_edit``, so what the user approves is what runs. A call the tool would refuse (old string
+not found, a binary file, a directory) comes back with ``error`` set to the tool's own message.
+Files past ``MAX_PREVIEW_BYTES`` are not diffed (the user is told their size); the diff itself
+is bounded by the tools' ``MAX_DIFF_CHARS``. Reading runs in a daemon thread with a deadline
+(``run_blocking``): a FIFO or a stuck network mount cannot hold the caller up. Secrets are
+scrubbed from what is shown (``sessions.secrets.scrub``): overwriting ``.env`` shows that a
+key changes, not the key.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from opencode.sessions.secrets import scrub
+from opencode.sessions.tools.base import ToolError
+from opencode.sessions.tools.files import (
+    _counts,
+    _diff,
+    _missing,
+    check_edit_strings,
+    edit_text,
+    plan_edit,
+)
+from opencode.sessions.tools.paths import (
+    BINARY_SNIFF_BYTES,
+    display_path,
+    looks_binary,
+    open_regular,
+    regular_size,
+    resolve_path,
+    run_blocking,
+)
+
+PREVIEWED_TOOLS = ("write", "edit")
+MAX_PREVIEW_BYTES = 2 * 1024 * 1024  # per side; past it the size is shown, not a diff
+HEAD_LINES = 40  # of a new file's content
+PREVIEW_DEADLINE_S = 5.0
+
+
+@dataclass(frozen=True, slots=True)
+class ChangePreview:
+    """The change a ``write``/``edit`` call would make to ``path`` (as shown to the user)."""
+
+    path: str
+    diff: str = ""  # unified diff; "" for a new file or when not computed
+    new_file: bool = False
+    lines: int = 0  # lines of the new content (write) or of the file after the edit
+    head: str = ""  # a new file's first HEAD_LINES lines
+    additions: int = 0
+    deletions: int = 0
+    error: str | None = None  # why the call would fail (the tool's own words)
+    note: str | None = None  # why no diff is shown although the call may succeed
+
+
+def _line_count(text: str) -> int:
+    return text.count("\n") + (0 if text.endswith("\n") or not text else 1)
+
+
+def _current(path: Path, shown: str) -> bytes | None:
+    """The file's bytes now, None when it does not exist; ToolError for a directory, a
+    special file, or one past MAX_PREVIEW_BYTES (its size in the message)."""
+    size = regular_size(path, shown)
+    if size is None:
+        return None
+    if size > MAX_PREVIEW_BYTES:
+        raise _TooLarge(f"{shown} is {size:,} bytes now: too large to show a diff")
+    try:
+        fd = open_regular(path, shown)
+    except FileNotFoundError:
+        return None
+    with os.fdopen(fd, "rb") as fh:
+        return fh.read(MAX_PREVIEW_BYTES + 1)
+
+
+class _TooLarge(Exception):
+    pass
+
+
+def _preview_write(path: Path, shown: str, content: str) -> ChangePreview:
+    lines = _line_count(content)
+    if len(content) > MAX_PREVIEW_BYTES:
+        head = "\n".join(content[:65536].splitlines()[:HEAD_LINES])
+        note = f"the new content is {len(content):,} characters: too large to show a diff"
+        try:
+            new_file = regular_size(path, shown) is None
+        except ToolError as exc:
+            return ChangePreview(shown, error=str(exc))
+        return ChangePreview(shown, new_file=new_file, lines=lines, head=head, note=note)
+    try:
+        before = _current(path, shown)
+    except _TooLarge as exc:
+        head = "\n".join(content.splitlines()[:HEAD_LINES])
+        return ChangePreview(shown, lines=lines, head=head, note=str(exc))
+    if before is None:
+        head = "\n".join(content.splitlines()[:HEAD_LINES])
+        return ChangePreview(shown, new_file=True, lines=lines, head=head, additions=lines)
+    if looks_binary(before[:BINARY_SNIFF_BYTES]):
+        head = "\n".join(content.splitlines()[:HEAD_LINES])
+        note = f"{shown} is a binary file now; it will be replaced by this text"
+        return ChangePreview(shown, lines=lines, head=head, note=note)
+    diff = _diff(shown, before.decode("utf-8", errors="replace"), content)
+    added, removed = _counts(diff)
+    return ChangePreview(shown, diff=diff, lines=lines, additions=added, deletions=removed)
+
+
+def _preview_edit(path: Path, shown: str, args: dict[str, Any], cwd: Path) -> ChangePreview:
+    old_string, new_string = args.get("old_string"), args.get("new_string")
+    if not isinstance(old_string, str) or not isinstance(new_string, str):
+        return ChangePreview(shown, error="old_string and new_string must be strings")
+    check_edit_strings(old_string, new_string, shown)
+    try:
+        before = _current(path, shown)
+    except _TooLarge as exc:
+        return ChangePreview(shown, note=str(exc))
+    if before is None:
+        raise _missing(path, cwd)
+    text = edit_text(before, shown)
+    after, _, _ = plan_edit(text, old_string, new_string, bool(args.get("replace_all")), shown)
+    diff = _diff(shown, text, after)
+    added, removed = _counts(diff)
+    return ChangePreview(
+        shown, diff=diff, lines=_line_count(after), additions=added, deletions=removed
+    )
+
+
+def _scrubbed(preview: ChangePreview, secrets: Iterable[str]) -> ChangePreview:
+    extra = tuple(secrets)
+    return replace(
+        preview,
+        diff=scrub(preview.diff, extra),
+        head=scrub(preview.head, extra),
+        error=None if preview.error is None else scrub(preview.error, extra),
+    )
+
+
+def preview_change_sync(
+    tool: str, args: dict[str, Any], cwd: Path, secrets: Iterable[str] = ()
+) -> ChangePreview | None:
+    """The preview of a ``write``/``edit`` call (None for any other tool), computed here;
+    ``secrets`` (config's literal keys) are scrubbed along with the environment's."""
+    if tool not in PREVIEWED_TOOLS:
+        return None
+    found = _preview(tool, args, cwd)
+    return _scrubbed(found, secrets)
+
+
+def _preview(tool: str, args: dict[str, Any], cwd: Path) -> ChangePreview:
+    raw = args.get("path")
+    if not isinstance(raw, str) or not raw:
+        return ChangePreview("?", error="argument 'path' must be a non-empty string")
+    path = resolve_path(raw, cwd)
+    shown = display_path(path, cwd)
+    try:
+        if tool == "write":
+            content = args.get("content")
+            if not isinstance(content, str):
+                return ChangePreview(shown, error="argument 'content' must be a string")
+            return _preview_write(path, shown, content)
+        return _preview_edit(path, shown, args, cwd)
+    except ToolError as exc:
+        return ChangePreview(shown, error=str(exc))
+    except OSError as exc:
+        return ChangePreview(shown, error=f"cannot read {shown}: {exc.strerror or exc}")
+
+
+async def preview_change(
+    tool: str, args: dict[str, Any], cwd: Path, secrets: Iterable[str] = ()
+) -> ChangePreview | None:
+    """``preview_change_sync`` in a daemon thread with a deadline (a FIFO, a stuck mount)."""
+    if tool not in PREVIEWED_TOOLS:
+        return None
+    extra = tuple(secrets)
+    try:
+        return await run_blocking(
+            lambda: preview_change_sync(tool, args, cwd, extra),
+            "previewing the change",
+            PREVIEW_DEADLINE_S,
+        )
+    except ToolError as exc:
+        raw = args.get("path")
+        return ChangePreview(str(raw), error=str(exc))

@@ -1,0 +1,92 @@
+"""The permission modal shows what it approves: the diff of a write/edit (or why the edit would
+fail), a new file's size and head, a bash command with the folder it runs in."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from textual.widgets import Button, Static
+
+from opencode.tui.screens.permission import PermissionScreen
+from tests.tui.conftest import wait_for
+
+
+def shown(screen: PermissionScreen) -> str:
+    console = Console(record=True, width=100, file=open("/dev/null", "w"))  # noqa: SIM115
+    console.print(screen.query_one("#details", Static).content)
+    return console.export_text()
+
+
+async def open_modal(pilot: Any, tool: str, arguments: dict[str, Any]) -> PermissionScreen:
+    app = pilot.app
+    app.push_screen(PermissionScreen(tool, f"{tool} …", arguments))
+    await wait_for(pilot, lambda: isinstance(app.screen, PermissionScreen))
+    screen = app.screen
+    assert isinstance(screen, PermissionScreen)
+    await wait_for(pilot, lambda: screen.query("#details"))
+    if tool in ("write", "edit"):
+        await wait_for(pilot, lambda: screen.preview is not None)
+        await pilot.pause()
+    return screen
+
+
+async def test_edit_shows_the_diff_it_will_apply(make_app: Any, project: Path) -> None:
+    app = make_app(open_session=False)
+    async with app.run_test(size=(100, 32)) as pilot:
+        args = {"path": "hello.txt", "old_string": "world", "new_string": "there"}
+        screen = await open_modal(pilot, "edit", args)
+        text = shown(screen)
+        assert "-hello world" in text and "+hello there" in text and "+1 -1" in text
+        assert screen.focused is not None and screen.focused.id == "allow_once"
+    assert (project / "hello.txt").read_text() == "hello world\n"
+
+
+async def test_edit_that_would_fail_says_so(make_app: Any) -> None:
+    app = make_app(open_session=False)
+    async with app.run_test(size=(100, 32)) as pilot:
+        args = {"path": "hello.txt", "old_string": "planet", "new_string": "there"}
+        screen = await open_modal(pilot, "edit", args)
+        text = shown(screen)
+        assert "This call would fail" in text and "old_string not found in hello.txt" in text
+
+
+async def test_write_of_a_new_file_and_an_overwrite(make_app: Any, project: Path) -> None:
+    app = make_app(open_session=False)
+    async with app.run_test(size=(100, 32)) as pilot:
+        screen = await open_modal(pilot, "write", {"path": "notes.md", "content": "# A\nb\n"})
+        text = shown(screen)
+        assert "new file, 2 lines" in text and "+# A" in text
+        screen.dismiss("deny")
+        await wait_for(pilot, lambda: not isinstance(app.screen, PermissionScreen))
+        screen = await open_modal(pilot, "write", {"path": "hello.txt", "content": "bye\n"})
+        text = shown(screen)
+        assert "-hello world" in text and "+bye" in text
+    assert not (project / "notes.md").exists()
+
+
+async def test_bash_shows_the_command_and_the_working_directory(
+    make_app: Any, project: Path
+) -> None:
+    app = make_app(open_session=False)
+    async with app.run_test(size=(100, 32)) as pilot:
+        screen = await open_modal(pilot, "bash", {"command": "rm -rf build/ && make"})
+        text = shown(screen)
+        assert "rm -rf build/ && make" in text
+        assert f"in {project}" in text or f"in ~/{project.relative_to(Path.home())}" in text
+
+
+async def test_a_huge_diff_scrolls_and_the_buttons_still_fit(make_app: Any, project: Path) -> None:
+    (project / "big.txt").write_text("".join(f"old {i}\n" for i in range(3000)))
+    app = make_app(open_session=False)
+    async with app.run_test(size=(60, 15)) as pilot:
+        content = "".join(f"new {i}\n" for i in range(3000))
+        screen = await open_modal(pilot, "write", {"path": "big.txt", "content": content})
+        text = shown(screen)
+        assert "-old 0" in text and "more lines" in text
+        scroll = screen.query_one("#arguments")
+        assert scroll.max_scroll_y > 0
+        for button in screen.query(Button):
+            assert screen.region.contains_region(button.region), button.id
+            assert screen.get_widget_at(button.region.x + 1, button.region.y)[0] is button

