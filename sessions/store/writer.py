@@ -32,7 +32,9 @@ from opencode.sessions.events import (
     SessionEvent,
     SessionForked,
     SessionTitled,
+    TodosUpdated,
     ToolFinished,
+    ToolOutputDelta,
     ToolStarted,
     TurnFinished,
     UnfinishedInterrupted,
@@ -68,6 +70,8 @@ class StoreWriter:
                 loop = asyncio.get_running_loop()
                 self._timer = loop.call_later(self.flush_interval, self._on_timer)
             return
+        if isinstance(event, ToolOutputDelta):
+            return  # live display only: the call's final output is stored by ToolFinished
         await self._write(event)
 
     def _on_timer(self) -> None:
@@ -134,7 +138,8 @@ class StoreWriter:
             | ToolStarted
             | ToolFinished
             | MessageFinished
-            | PermissionAnswered,
+            | PermissionAnswered
+            | TodosUpdated,
         ) or (isinstance(event, ErrorOccurred) and event.message_id is not None)
         if not writes_content:
             return  # e.g. SessionStarted, TurnFinished: no row of this session to update yet
@@ -322,6 +327,11 @@ class StoreWriter:
         elif isinstance(event, SessionForked):
             async with store.transaction():
                 await self._fork(event, now)
+        elif isinstance(event, TodosUpdated):
+            from opencode.sessions.store.todos import replace_todos
+
+            async with store.transaction():
+                await replace_todos(store, event.session_id, event.todos, event.call_id)
 
     async def _fork(self, event: SessionForked, now: float) -> None:
         """Copy the source's visible messages (before ``until_message_id``), their parts and
@@ -358,6 +368,9 @@ class StoreWriter:
                     row["cost"],
                 ),
             )
+        from opencode.sessions.store.todos import copy_todos
+
+        await copy_todos(store, event.source_id, event.session_id)
         if not messages:
             return
         parts = await store.fetchall(
