@@ -222,3 +222,34 @@ def test_a_refused_list_leaves_the_stored_one_alone(tmp_path: Path) -> None:
     assert "todos[0].status must be one of" in told  # the model reads what to fix
     assert len(run.of_type("todo")) == 1
     assert len(query("SELECT * FROM todo")) == 3
+
+
+def statuses(session_id: str) -> list[str]:
+    rows = query("SELECT status FROM todo WHERE session_id = ? ORDER BY position", (session_id,))
+    return [r["status"] for r in rows]
+
+
+def test_a_fork_starts_with_its_sources_list_and_they_part_ways(tmp_path: Path) -> None:
+    project = tmp_path / "proj"
+    done = [dict(item, status="completed") for item in PLAN]
+    with StreamServer(
+        [
+            tool_call_reply("todowrite", {"todos": PLAN}),
+            text_reply("Planned."),
+            tool_call_reply("todowrite", {"todos": done}, "call_2"),
+            text_reply("All done."),
+        ]
+    ) as server:
+        write_config(project, "openai", server.url)
+        first = opencode(project, "run", "--format", "json", "Plan the fix")
+        assert first.code == 0, first.stderr
+        source = first.of_type("session")[0]["session_id"]
+        forked = opencode(project, "session", "fork", source, "--format", "json")
+        assert forked.code == 0, forked.stderr
+        fork_id = json.loads(forked.stdout)["id"]
+        assert statuses(fork_id) == ["completed", "in_progress", "pending"]  # copied
+        in_fork = opencode(project, "run", "--format", "json", "-s", fork_id, "Finish")
+        assert in_fork.code == 0, in_fork.stderr
+
+    assert statuses(fork_id) == ["completed", "completed", "completed"]
+    assert statuses(source) == ["completed", "in_progress", "pending"]  # untouched by the fork

@@ -195,10 +195,13 @@ class ChatScreen(Screen[None]):
                 view.add_live_output(event.text, event.dropped)
             return
         if isinstance(event, TodosUpdated):
-            if event.session_id == self.transcript.session_id:  # a subagent's is its own
+            if event.session_id == self.transcript.session_id:
                 self.todos.show_todos(event.todos)
+            else:  # a subagent's own list, shown under the session's while the turn runs
+                self.todos.show_child(event.session_id, event.todos)
             return
         if isinstance(event, SessionStarted) and event.parent_call_id:
+            self.todos.child_started(event.session_id, event.title)
             return  # a subagent starting: the status bar stays the parent's
         if isinstance(event, SessionTitled | TurnFinished) and (
             event.session_id != self.transcript.session_id
@@ -217,6 +220,7 @@ class ChatScreen(Screen[None]):
             status.show_context(self.oc_app.engine.context_usage())  # the engine saw it first
             status.cost += event.cost or 0.0
         elif isinstance(event, TurnFinished):
+            self.todos.clear_children()  # the subagents' lists were this turn's
             status.state = {"stop": "ready", "interrupted": "interrupted"}.get(
                 event.finish, event.finish
             )

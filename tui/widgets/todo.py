@@ -5,6 +5,10 @@ while the session has a list and the user has not hidden it; Ctrl+T (the chat sc
 binding) shows or hides it. It follows the ``TodosUpdated`` events of the screen's own session
 and is loaded from the store when a session is opened. A long list keeps the rows around the
 item in progress in view and counts the others.
+
+A subagent (a child session run by ``task``) keeps its own list; while the parent's turn runs,
+each child's list shows here as one line (its title, its count, the item in progress), so the
+user sees the whole tree's progress in one place. The parent's turn ending clears them.
 """
 
 from __future__ import annotations
@@ -28,7 +32,7 @@ class TodoPanel(Static):
     TodoPanel {
         display: none;
         height: auto;
-        max-height: 12;  /* border, title, MAX_ROWS items, two '…' rows */
+        max-height: 16;  /* border, title, MAX_ROWS items, two '…' rows, a few subagents */
         padding: 0 1;
         border-top: solid $primary 40%;
     }
@@ -41,6 +45,9 @@ class TodoPanel(Static):
         super().__init__(id=id)
         self.todos: list[Todo] = []
         self.user_hidden = False  # Ctrl+T hid it: a new list does not bring it back
+        # Subagents' lists during the parent's turn: child session id -> (title, list).
+        self.subagents: dict[str, tuple[str, list[Todo]]] = {}
+        self.titles: dict[str, str] = {}
 
     @property
     def shown(self) -> bool:
@@ -49,7 +56,26 @@ class TodoPanel(Static):
     def show_todos(self, todos: list[Todo]) -> None:
         """The session's list changed (or another session was opened)."""
         self.todos = list(todos)
-        self.set_class(bool(self.todos) and not self.user_hidden, "-visible")
+        self._refresh()
+
+    def child_started(self, session_id: str, title: str) -> None:
+        self.titles[session_id] = title
+
+    def show_child(self, session_id: str, todos: list[Todo]) -> None:
+        """A subagent's list changed."""
+        title = self.titles.get(session_id, session_id)
+        self.subagents[session_id] = (title, list(todos))
+        self._refresh()
+
+    def clear_children(self) -> None:
+        if self.subagents or self.titles:
+            self.subagents.clear()
+            self.titles.clear()
+            self._refresh()
+
+    def _refresh(self) -> None:
+        has_any = bool(self.todos) or any(todos for _, todos in self.subagents.values())
+        self.set_class(has_any and not self.user_hidden, "-visible")
         self.update(self.render_list())
 
     def toggle(self) -> None:
@@ -62,8 +88,15 @@ class TodoPanel(Static):
         todos = self.todos
         text = Text()
         if not todos:
-            text.append("No todo list in this session yet.", style="dim")
+            if not any(child for _, child in self.subagents.values()):
+                text.append("No todo list in this session yet.", style="dim")
+                text.append("  ctrl+t hide", style="dim")
+                return text
+            text.append("Todos", style="bold")
             text.append("  ctrl+t hide", style="dim")
+            self._append_children(text)
+            text.no_wrap = True
+            text.overflow = "ellipsis"
             return text
         done = sum(t.status == "completed" for t in todos)
         text.append("Todos", style="bold")
@@ -80,9 +113,21 @@ class TodoPanel(Static):
                 text.append("  !", style="bold red")
         if end < len(todos):
             text.append(f"\n  … {len(todos) - end} more", style="dim")
+        self._append_children(text)
         text.no_wrap = True
         text.overflow = "ellipsis"
         return text
+
+    def _append_children(self, text: Text) -> None:
+        for title, todos in self.subagents.values():
+            if not todos:
+                continue
+            done = sum(t.status == "completed" for t in todos)
+            text.append(f"\n↳ {title}", style="bold")
+            text.append(f"  {done}/{len(todos)} done", style="dim")
+            current = next((t for t in todos if t.status == "in_progress"), None)
+            if current is not None:
+                text.append(f"  {MARKS['in_progress']} {current.content}", style="bold yellow")
 
 
 def _window(todos: list[Todo]) -> tuple[int, int]:
