@@ -71,7 +71,12 @@ def parse_todos(raw: Any) -> tuple[list[Todo], list[str]]:
         if not isinstance(content, str) or not content.strip():
             problems.append(f"{where}.content must be a non-empty string")
             continue
-        content = " ".join(content.split())  # one line: the panel shows one row per item
+        # One line of printable text: the panel shows one row per item, and a control
+        # character (an escape sequence) must not reach the terminal.
+        content = " ".join("".join(c for c in content if c.isprintable() or c.isspace()).split())
+        if not content:
+            problems.append(f"{where}.content must be a non-empty string")
+            continue
         if len(content) > MAX_CONTENT_CHARS:
             problems.append(
                 f"{where}.content has {len(content)} characters, at most {MAX_CONTENT_CHARS}; "

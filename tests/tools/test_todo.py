@@ -96,6 +96,14 @@ def test_every_bad_item_is_named_by_position_and_nothing_is_kept() -> None:
     assert "Send the whole list again" in message
 
 
+def test_control_characters_never_reach_the_list() -> None:
+    todos, _ = parse_todos([{"content": "\x1b[2J\x1b]0;pwned\x07Fix\tit\r\n", "status": "pending"}])
+    assert todos[0].content == "[2J]0;pwnedFix it"
+    assert "\x1b" not in render_todos(todos)
+    with pytest.raises(TodoError, match="non-empty"):
+        parse_todos([{"content": "\x1b\x07", "status": "pending"}])
+
+
 def test_limits_and_wrong_shapes_say_what_to_do() -> None:
     with pytest.raises(TodoError, match="must be an array"):
         parse_todos({"content": "x"})

@@ -61,6 +61,10 @@ async def test_the_live_tail_keeps_the_last_lines_only(make_app: Any) -> None:
         assert list(view.live_lines) == [f"b49 l{i}" for i in range(90, 100)]
         assert len(view.live_lines) == LIVE_LINES
         assert view.query_one(".tool-live").region.height == LIVE_LINES
+        view.add_live_output("\x1b[31mFAILED\x1b[0m test_x \x1b]0;title\x07\n")
+        plain = view.query_one(".tool-live").render().plain  # type: ignore[union-attr]
+        assert plain.splitlines()[-1].startswith("FAILED test_x")  # colour kept as style
+        assert "\x1b" not in plain and "\x07" not in plain  # no escape reaches the terminal
         view.finish("completed", "[exit code 0]", 5, {"exit_code": 0})
         view.add_live_output("late\n")  # a delta after the end changes nothing
         assert not view.live_lines and not view.has_class("-live")

@@ -257,7 +257,9 @@ class ToolCallView(Vertical, can_focus=True):
         self.live_chars += len(text) + dropped
         for line in text.splitlines()[-LIVE_LINES:]:
             self.live_lines.append(line[:LIVE_LINE_CHARS])
-        shown = Text("\n".join(self.live_lines), no_wrap=True, overflow="ellipsis")
+        # Colours as the command printed them; other escape sequences are dropped, never
+        # passed to the terminal.
+        shown = Text.from_ansi("\n".join(self.live_lines), no_wrap=True, overflow="ellipsis")
         self._live.update(shown)
         self.add_class("-live")
 
