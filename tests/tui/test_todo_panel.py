@@ -96,3 +96,21 @@ async def test_a_long_list_keeps_the_item_in_progress_in_view(make_app: Any) -> 
         assert "… 12 earlier" in text and "more" not in text  # the last 8 fit below it
         rows = [line for line in text.splitlines() if line[:1] in "☐◐☑☒"]
         assert len(rows) == MAX_ROWS
+
+
+async def test_a_short_terminal_gives_the_list_fewer_rows(make_app: Any) -> None:
+    from opencode.sessions.todos import Todo
+
+    todos = [Todo(f"step {i}", "pending", None, str(i)) for i in range(6)]
+    app = make_app(open_session=False)
+    async with app.run_test(size=(60, 15)) as pilot:
+        app.chat.todos.show_todos(todos)
+        await pilot.pause()
+        text = panel_text(app)
+        assert [line for line in text.splitlines() if line[:1] == "☐"] == [
+            "☐ step 0",
+            "☐ step 1",
+        ]
+        assert "… 4 more" in text
+        assert app.chat.prompt.region.height >= 1  # the prompt keeps its room
+        assert app.chat.transcript.region.height >= 3

@@ -102,7 +102,7 @@ class TodoPanel(Static):
         text.append("Todos", style="bold")
         text.append(f"  {done}/{len(todos)} done", style="dim")
         text.append("  ctrl+t hide", style="dim")
-        start, end = _window(todos)
+        start, end = _window(todos, self.rows())
         if start:
             text.append(f"\n  … {start} earlier", style="dim")
         for todo in todos[start:end]:
@@ -118,6 +118,15 @@ class TodoPanel(Static):
         text.overflow = "ellipsis"
         return text
 
+    def rows(self) -> int:
+        """Items shown at most: ``MAX_ROWS``, fewer in a short terminal, where the transcript
+        and the prompt need the room (two items at 15 rows)."""
+        height = self.app.size.height if self.is_attached else 30
+        return max(1, min(MAX_ROWS, (height - 10) // 2))
+
+    def on_resize(self) -> None:
+        self.update(self.render_list())
+
     def _append_children(self, text: Text) -> None:
         for title, todos in self.subagents.values():
             if not todos:
@@ -130,14 +139,14 @@ class TodoPanel(Static):
                 text.append(f"  {MARKS['in_progress']} {current.content}", style="bold yellow")
 
 
-def _window(todos: list[Todo]) -> tuple[int, int]:
-    """The rows to show: all of them when they fit, else ``MAX_ROWS`` from just before the
+def _window(todos: list[Todo], rows: int = MAX_ROWS) -> tuple[int, int]:
+    """The rows to show: all of them when they fit, else ``rows`` from just before the
     first item not yet done (the one in progress, or the next to do)."""
-    if len(todos) <= MAX_ROWS:
+    if len(todos) <= rows:
         return 0, len(todos)
     active = next(
         (i for i, t in enumerate(todos) if t.status == "in_progress"),
         next((i for i, t in enumerate(todos) if t.status == "pending"), len(todos) - 1),
     )
-    start = max(0, min(active - 1, len(todos) - MAX_ROWS))
-    return start, start + MAX_ROWS
+    start = max(0, min(active - 1, len(todos) - rows))
+    return start, start + rows
