@@ -59,6 +59,10 @@ class StoreWriter:
         self._held: dict[str, MessageStarted] = {}
 
     async def __call__(self, event: SessionEvent) -> None:
+        if isinstance(event, ToolOutputDelta):
+            # Live display only: the call's final output is stored by ToolFinished. Before the
+            # failure check: a stored failure is raised in the turn, not in the relay's task.
+            return
         if self._failure is not None:
             # A timed flush failed in the background: the text is still buffered; say so now,
             # in the turn, rather than losing it quietly.
@@ -70,8 +74,6 @@ class StoreWriter:
                 loop = asyncio.get_running_loop()
                 self._timer = loop.call_later(self.flush_interval, self._on_timer)
             return
-        if isinstance(event, ToolOutputDelta):
-            return  # live display only: the call's final output is stored by ToolFinished
         await self._write(event)
 
     def _on_timer(self) -> None:

@@ -68,3 +68,30 @@ async def test_the_live_tail_keeps_the_last_lines_only(make_app: Any) -> None:
         view.finish("completed", "[exit code 0]", 5, {"exit_code": 0})
         view.add_live_output("late\n")  # a delta after the end changes nothing
         assert not view.live_lines and not view.has_class("-live")
+
+
+async def test_a_flood_reaches_the_widget_as_a_few_merged_updates(
+    make_app: Any, server: StreamServer
+) -> None:
+    from opencode.sessions.events import SessionEvent, ToolOutputDelta
+    from tests.tools.test_live_output import FLOOD, FLOOD_LINES
+
+    server.add(tool_call_reply("bash", {"command": FLOOD}), text_reply("Done."))
+    app = make_app()
+    deltas: list[ToolOutputDelta] = []
+
+    def count(event: SessionEvent) -> None:
+        if isinstance(event, ToolOutputDelta):
+            deltas.append(event)
+
+    async with app.run_test(size=(100, 30)) as pilot:
+        app.engine.bus.subscribe(count)
+        await type_and_send(pilot, "Flood")
+        await allow_if_asked(pilot)
+        await wait_for(pilot, lambda: app.chat.status.state == "ready", limit=60)
+        view = app.chat.query_one(ToolCallView)
+        assert view.status == "completed"
+        assert view.duration_ms is not None
+        assert 1 <= len(deltas) <= view.duration_ms / 50 + 2
+        assert f"line {FLOOD_LINES}\n" in view.output
+        assert "bytes omitted" in view.output  # the stored result is bounded as before
