@@ -99,6 +99,12 @@ class TextPrinter:
                 first = event.output.strip().splitlines()[0] if event.output.strip() else ""
                 line += f": {first[:200]}"
             self._err(line)
+        elif isinstance(event, TodosUpdated):
+            from opencode.sessions.todos import summary
+
+            current = next((t for t in event.todos if t.status == "in_progress"), None)
+            doing = f"; now: {current.content}" if current is not None else ""
+            self._err(f"todo: {summary(event.todos)}{doing}")
         elif isinstance(event, PermissionAsked) and event.decision == "deny":
             if event.reason in ASKED_REASONS:  # it would have asked; headless cannot
                 advice = f"allow it with --allow {event.tool} or --yes"

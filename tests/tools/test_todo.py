@@ -261,3 +261,17 @@ def test_a_fork_starts_with_its_sources_list_and_they_part_ways(tmp_path: Path) 
 
     assert statuses(fork_id) == ["completed", "completed", "completed"]
     assert statuses(source) == ["completed", "in_progress", "pending"]  # untouched by the fork
+
+
+def test_text_mode_prints_the_lists_counts_to_stderr() -> None:
+    import io
+
+    from opencode.commands.printers import TextPrinter
+    from opencode.sessions.events import TodosUpdated
+
+    out, err = io.StringIO(), io.StringIO()
+    TextPrinter(out, err)(TodosUpdated("ses_1", "call_1", parse_todos(PLAN)[0]))
+    assert out.getvalue() == ""  # stdout stays the reply's
+    assert err.getvalue() == (
+        "todo: 3 todos: 1 done, 1 in progress, 1 pending; now: Fix the parser\n"
+    )
