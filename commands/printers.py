@@ -10,6 +10,13 @@ subagent's session also have ``parent_session_id``):
 - ``tool_call``    call_id, tool, arguments (object)
 - ``permission``   call_id, tool, subject, decision (allow|deny), reason
 - ``tool_result``  call_id, tool, status (completed|error|denied), output, duration_ms
+- ``tool_output``  call_id, text, dropped (a running bash command's output as it prints, in
+                   whole lines, merged to at most ~20 lines a second; ``dropped`` counts
+                   characters of a flood left out. Live display only: ``tool_result`` has
+                   the output the model gets)
+- ``todo``         call_id, todos [{id, content, status (pending|in_progress|completed|
+                   cancelled), priority (high|medium|low, absent when not given)}]: the
+                   session's whole todo list each time the model rewrites it
 - ``error``        message, hint
 - ``finish``       reason (stop|length|tool_calls|max_steps|max_cost|error|permission_required|
                    interrupted), steps, usage {input_tokens, output_tokens}, cost (the turn's,
@@ -29,7 +36,9 @@ from opencode.sessions.events import (
     PermissionAsked,
     SessionEvent,
     SessionStarted,
+    TodosUpdated,
     ToolFinished,
+    ToolOutputDelta,
     ToolStarted,
     TurnFinished,
 )
@@ -90,6 +99,12 @@ class TextPrinter:
                 first = event.output.strip().splitlines()[0] if event.output.strip() else ""
                 line += f": {first[:200]}"
             self._err(line)
+        elif isinstance(event, TodosUpdated):
+            from opencode.sessions.todos import summary
+
+            current = next((t for t in event.todos if t.status == "in_progress"), None)
+            doing = f"; now: {current.content}" if current is not None else ""
+            self._err(f"todo: {summary(event.todos)}{doing}")
         elif isinstance(event, PermissionAsked) and event.decision == "deny":
             if event.reason in ASKED_REASONS:  # it would have asked; headless cannot
                 advice = f"allow it with --allow {event.tool} or --yes"
@@ -191,6 +206,21 @@ class JsonPrinter:
                 status=event.status,
                 output=event.output,
                 duration_ms=event.duration_ms,
+            )
+        elif isinstance(event, ToolOutputDelta):
+            self.emit(
+                "tool_output",
+                event.session_id,
+                call_id=event.call_id,
+                text=event.text,
+                dropped=event.dropped,
+            )
+        elif isinstance(event, TodosUpdated):
+            self.emit(
+                "todo",
+                event.session_id,
+                call_id=event.call_id,
+                todos=[todo.to_json() for todo in event.todos],
             )
         elif isinstance(event, ErrorOccurred):
             self.emit("error", event.session_id, message=event.message, hint=event.hint)

@@ -13,6 +13,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from opencode.sessions.todos import Todo
+
 # --------------------------------------------------------------------------- provider events
 
 
@@ -302,6 +304,29 @@ class SessionForked:
     model: str
 
 
+@dataclass(slots=True)
+class TodosUpdated:
+    """The session's todo list was replaced (``todowrite``); ``todos`` is the whole new list.
+    The store keeps the latest list per session; the TUI's todo panel shows it."""
+
+    session_id: str
+    call_id: str
+    todos: list[Todo]
+
+
+@dataclass(slots=True)
+class ToolOutputDelta:
+    """Output a running tool (bash) printed since the previous delta of ``call_id``, for live
+    display only: the store keeps the final output of ``ToolFinished``, not these. Merged and
+    throttled at the source (``sessions/tool_output.py``); ``dropped`` counts bytes printed
+    since the previous delta that are not in ``text`` (a flood keeps only its tail)."""
+
+    session_id: str
+    call_id: str
+    text: str
+    dropped: int = 0
+
+
 SessionEvent = (
     SessionStarted
     | MessageStarted
@@ -320,6 +345,8 @@ SessionEvent = (
     | PermissionAnswered
     | MessagesRewound
     | SessionForked
+    | TodosUpdated
+    | ToolOutputDelta
 )
 
 Subscriber = Callable[[SessionEvent], Awaitable[None] | None]

@@ -417,8 +417,11 @@ class ToolCalls:
         cancel: asyncio.Event,
         record: Callable[[Path, bytes | None], Any],
     ) -> ToolResult:
+        from opencode.sessions.tool_output import OutputRelay
         from opencode.sessions.tools.registry import execute
 
+        # Live output (bash): throttled ToolOutputDelta events while the call runs.
+        relay = OutputRelay(self.bus.emit, session_id, call.id, self.secrets)
         ctx = ToolContext(
             cwd=self.cwd,
             session_id=session_id,
@@ -426,6 +429,9 @@ class ToolCalls:
             record_change=record,
             cancel=cancel,
             approved=self._approved_subject(call.id, args),
+            on_output=relay.feed,
+            emit=self.bus.emit,
+            store=self.repo.store,
         )
         try:
             return await asyncio.wait_for(execute(tool, args, ctx), TOOL_CEILING_S)
@@ -434,6 +440,8 @@ class ToolCalls:
                 f"tool {call.name} did not finish within {TOOL_CEILING_S:.0f} s and was stopped",
                 is_error=True,
             )
+        finally:
+            await relay.close()  # no delta after the call's ToolFinished
 
     # ------------------------------------------------------------------ hooks (sessions/hooks.py)
 

@@ -32,7 +32,9 @@ from opencode.sessions.events import (
     SessionEvent,
     SessionForked,
     SessionTitled,
+    TodosUpdated,
     ToolFinished,
+    ToolOutputDelta,
     ToolStarted,
     TurnFinished,
     UnfinishedInterrupted,
@@ -57,6 +59,10 @@ class StoreWriter:
         self._held: dict[str, MessageStarted] = {}
 
     async def __call__(self, event: SessionEvent) -> None:
+        if isinstance(event, ToolOutputDelta):
+            # Live display only: the call's final output is stored by ToolFinished. Before the
+            # failure check: a stored failure is raised in the turn, not in the relay's task.
+            return
         if self._failure is not None:
             # A timed flush failed in the background: the text is still buffered; say so now,
             # in the turn, rather than losing it quietly.
@@ -134,7 +140,8 @@ class StoreWriter:
             | ToolStarted
             | ToolFinished
             | MessageFinished
-            | PermissionAnswered,
+            | PermissionAnswered
+            | TodosUpdated,
         ) or (isinstance(event, ErrorOccurred) and event.message_id is not None)
         if not writes_content:
             return  # e.g. SessionStarted, TurnFinished: no row of this session to update yet
@@ -322,6 +329,11 @@ class StoreWriter:
         elif isinstance(event, SessionForked):
             async with store.transaction():
                 await self._fork(event, now)
+        elif isinstance(event, TodosUpdated):
+            from opencode.sessions.store.todos import replace_todos
+
+            async with store.transaction():
+                await replace_todos(store, event.session_id, event.todos, event.call_id)
 
     async def _fork(self, event: SessionForked, now: float) -> None:
         """Copy the source's visible messages (before ``until_message_id``), their parts and
@@ -358,6 +370,9 @@ class StoreWriter:
                     row["cost"],
                 ),
             )
+        from opencode.sessions.store.todos import copy_todos
+
+        await copy_todos(store, event.source_id, event.session_id)
         if not messages:
             return
         parts = await store.fetchall(

@@ -6,11 +6,18 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from opencode.sessions.events import SessionEvent
+    from opencode.sessions.store.db import Store
 
 # Called with (absolute path, bytes before the change or None if the file did not exist),
 # before a tool changes a file; the store keeps it for undo.
 ChangeRecorder = Callable[[Path, bytes | None], Awaitable[None]]
+# Called with the bytes a running command printed, as they arrive (bash): the tool-call path
+# turns them into throttled ``ToolOutputDelta`` events for live display. Must not block.
+OutputSink = Callable[[bytes], None]
 
 
 @dataclass(slots=True)
@@ -23,6 +30,12 @@ class ToolContext:
     # The subject the permission decision was made on, for this very call: a file tool acts
     # on the path resolved then (``subject.resolved``), never on a second resolution.
     approved: PermissionSubject | None = None
+    # Live output of a running command (None: nobody watches). Set by ``ToolCalls``.
+    on_output: OutputSink | None = None
+    # For tools that change session state through the bus (``todowrite``) or read it back
+    # (``todoread``): the session's event bus ``emit`` and its store. None outside a session.
+    emit: Callable[[SessionEvent], Awaitable[None]] | None = None
+    store: Store | None = None
 
 
 @dataclass(slots=True)

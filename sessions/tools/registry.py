@@ -37,6 +37,7 @@ def builtin_tools(sandbox: SandboxConfig | None = None) -> dict[str, Tool]:
     from opencode.sessions.tools.rag_search import RagSearchTool
     from opencode.sessions.tools.search import GlobTool, GrepTool, ListTool
     from opencode.sessions.tools.shell import BashTool
+    from opencode.sessions.tools.todo import TodoReadTool, TodoWriteTool
 
     tools: list[Tool] = [
         ReadTool(),
@@ -47,6 +48,8 @@ def builtin_tools(sandbox: SandboxConfig | None = None) -> dict[str, Tool]:
         GrepTool(),
         ListTool(),
         RagSearchTool(),
+        TodoWriteTool(),
+        TodoReadTool(),
     ]
     return {tool.name: tool for tool in tools}
 

@@ -32,7 +32,13 @@ from pathlib import Path
 from typing import Any
 
 from opencode.sessions.config import SandboxConfig, active_sandbox
-from opencode.sessions.tools.base import PermissionSubject, ToolContext, ToolError, ToolResult
+from opencode.sessions.tools.base import (
+    OutputSink,
+    PermissionSubject,
+    ToolContext,
+    ToolError,
+    ToolResult,
+)
 from opencode.sessions.tools.sandbox import SandboxMode
 
 DEFAULT_TIMEOUT_S = 120
@@ -128,7 +134,13 @@ class BashTool:
             )
         config = self.sandbox or active_sandbox()
         return await run_command(
-            command, ctx.cwd, timeout, ctx.cancel, mode_for(command, config, ctx.cwd), config
+            command,
+            ctx.cwd,
+            timeout,
+            ctx.cancel,
+            mode_for(command, config, ctx.cwd),
+            config,
+            on_output=ctx.on_output,
         )
 
 
@@ -148,18 +160,21 @@ async def run_command(
     cancel: asyncio.Event,
     mode: SandboxMode | None = None,
     config: SandboxConfig | None = None,
+    *,
+    on_output: OutputSink | None = None,
 ) -> ToolResult:
     """Run ``command``; ``mode`` None means unsandboxed (with the parent-death signal).
     Sandboxed, changes it made to the project's protected files are undone afterwards
-    (``protected``), and the result says so."""
+    (``protected``), and the result says so. ``on_output`` gets each chunk read from the
+    command's stdout and stderr as it arrives (for live display)."""
     if mode is None or not mode.sandboxed:
-        return await _run(command, cwd, limit_s, cancel, mode, config)
+        return await _run(command, cwd, limit_s, cancel, mode, config, on_output)
     from opencode.sessions.tools.protected import Guard, undo_note
     from opencode.sessions.tools.sandbox import guarded_outside
 
     guard = Guard(cwd, guarded_outside(cwd), restore_existing=mode.kind != "bwrap")
     try:
-        result = await _run(command, cwd, limit_s, cancel, mode, config)
+        result = await _run(command, cwd, limit_s, cancel, mode, config, on_output)
     finally:
         undone = guard.undo()  # also when we were cancelled: nothing created may stay
     if undone:
@@ -175,6 +190,7 @@ async def _run(
     cancel: asyncio.Event,
     mode: SandboxMode | None,
     config: SandboxConfig | None,
+    on_output: OutputSink | None = None,
 ) -> ToolResult:
     from opencode.sessions.processes import spawn
     from opencode.sessions.tools.sandbox import filters_unix_sockets, wrap
@@ -230,6 +246,8 @@ async def _run(
     async def pump() -> None:
         while chunk := await reader.read(_CHUNK):
             capture.feed(chunk)
+            if on_output is not None:
+                on_output(chunk)
 
     pump_task = asyncio.create_task(pump())
     exit_task = asyncio.create_task(proc.wait())

@@ -14,7 +14,18 @@ from opencode.sessions.tools.registry import builtin_tools, execute, parse_argum
 
 def test_builtin_tools_and_specs() -> None:
     tools = builtin_tools()
-    assert sorted(tools) == ["bash", "edit", "glob", "grep", "list", "rag_search", "read", "write"]
+    assert sorted(tools) == [
+        "bash",
+        "edit",
+        "glob",
+        "grep",
+        "list",
+        "rag_search",
+        "read",
+        "todoread",
+        "todowrite",
+        "write",
+    ]
     specs = tool_specs(tools.values())
     assert all(isinstance(s, ToolSpec) for s in specs)
     by_name = {s.name: s for s in specs}

@@ -33,6 +33,8 @@ from opencode.sessions.events import (
     SessionEvent,
     SessionStarted,
     SessionTitled,
+    TodosUpdated,
+    ToolOutputDelta,
     TurnFinished,
 )
 from opencode.tui.commands import custom_warnings, slash_entries
@@ -48,6 +50,8 @@ from opencode.tui.widgets.command_output import CommandOutput
 from opencode.tui.widgets.prompt import PromptArea, PromptBar
 from opencode.tui.widgets.queued import QueuedPrompts
 from opencode.tui.widgets.status import StatusLine
+from opencode.tui.widgets.todo import TodoPanel
+from opencode.tui.widgets.tool_call import running_view
 from opencode.tui.widgets.transcript import PAGE, Transcript
 from opencode.tui.widgets.welcome import Welcome
 
@@ -81,6 +85,8 @@ class ChatScreen(Screen[None]):
         # F6/F7 are the prompt's own (TextArea: select line, select all).
         Binding("f8", "toggle_panel('corrections')", "Corrections", show=False),
         Binding("ctrl+n", "new_session", "New"),
+        # The todo checklist above the prompt (not in the footer: its layout is pinned).
+        Binding("ctrl+t", "toggle_todos", "Todos", show=False),
         Binding("ctrl+c", "interrupt", "Interrupt", show=False, priority=True),
         # Priority: the prompt (a TextArea) would otherwise take them to move its cursor.
         Binding("pageup", "scroll_transcript(-1)", "Page up", show=False, priority=True),
@@ -104,6 +110,7 @@ class ChatScreen(Screen[None]):
         with Horizontal(id="main"):
             with Vertical(id="chat"):
                 yield Transcript(id="transcript")
+                yield TodoPanel(id="todos")
                 yield PromptBar()
             with Vertical(id="side"), ContentSwitcher(initial=None):
                 yield BacklogPanel(id=PANELS["backlog"])
@@ -121,6 +128,10 @@ class ChatScreen(Screen[None]):
     @property
     def prompt(self) -> PromptArea:
         return self.query_one("#prompt", PromptArea)
+
+    @property
+    def todos(self) -> TodoPanel:
+        return self.query_one("#todos", TodoPanel)
 
     @property
     def queued(self) -> QueuedPrompts:
@@ -189,6 +200,9 @@ class ChatScreen(Screen[None]):
         await self.transcript.show_history(record.id, messages, total > len(messages))
         if not total:
             self.show_welcome()
+        from opencode.sessions.store.todos import load_todos
+
+        self.todos.show_todos(await load_todos(engine.repo.store, record.id))
         self.status.title = record.title
         self.status.model = engine.model or record.model
         self.status.input_tokens = record.input_tokens
@@ -202,7 +216,19 @@ class ChatScreen(Screen[None]):
     def _on_event(self, event: SessionEvent) -> None:
         if isinstance(event, PartDelta):  # the hot path: nothing for the status line
             return
+        if isinstance(event, ToolOutputDelta):  # a running command's output, live
+            view = running_view(event.call_id)
+            if view is not None:
+                view.add_live_output(event.text, event.dropped)
+            return
+        if isinstance(event, TodosUpdated):
+            if event.session_id == self.transcript.session_id:
+                self.todos.show_todos(event.todos)
+            else:  # a subagent's own list, shown under the session's while the turn runs
+                self.todos.show_child(event.session_id, event.todos)
+            return
         if isinstance(event, SessionStarted) and event.parent_call_id:
+            self.todos.child_started(event.session_id, event.title)
             return  # a subagent starting: the status bar stays the parent's
         if (
             isinstance(event, MessageStarted)
@@ -227,6 +253,7 @@ class ChatScreen(Screen[None]):
             status.show_context(self.oc_app.engine.context_usage())  # the engine saw it first
             status.cost += event.cost or 0.0
         elif isinstance(event, TurnFinished):
+            self.todos.clear_children()  # the subagents' lists were this turn's
             status.state = {"stop": "ready", "interrupted": "interrupted"}.get(
                 event.finish, event.finish
             )
@@ -458,6 +485,7 @@ class ChatScreen(Screen[None]):
         await self.transcript.clear()
         self.transcript.session_id = None
         self.show_welcome()
+        self.todos.show_todos([])
         status = self.status
         status.title, status.input_tokens, status.output_tokens, status.cost = "", 0, 0, 0.0
         status.state = "ready"
@@ -600,6 +628,10 @@ class ChatScreen(Screen[None]):
                     exclusive=True,
                     exit_on_error=False,
                 )
+
+    def action_toggle_todos(self) -> None:
+        """Ctrl+T: show or hide the session's todo checklist above the prompt."""
+        self.todos.toggle()
 
     async def action_new_session(self) -> None:
         await self.new_session()

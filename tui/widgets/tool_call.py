@@ -3,12 +3,19 @@
 The header reads ``<status> tool  key-argument  duration``; the status is a spinner while the
 tool runs and ✓ / ✗ / ⊘ (denied) after. Enter or a click toggles the body: arguments as
 highlighted JSON, the output (highlighted by the file's lexer for ``read``), and for
-``edit``/``write`` the unified diff the tool reported.
+``edit``/``write`` the unified diff the tool reported. ``todowrite`` reads as the list's
+counts in the header and as the checklist in the body, never as its JSON.
+
+While a command runs, its latest ``LIVE_LINES`` lines of output show under the header
+(``add_live_output``, fed by ``ToolOutputDelta`` through ``running_view``); the final result
+replaces them when the call ends.
 """
 
 from __future__ import annotations
 
 import json
+import weakref
+from collections import deque
 from typing import Any, ClassVar
 
 from rich.console import Group, RenderableType
@@ -24,10 +31,27 @@ STATUS_MARK = {"completed": "✓", "error": "✗", "denied": "⊘", "interrupted
 KEY_ARGS = ("path", "file_path", "command", "pattern", "query", "url", "name")
 OUTPUT_LIMIT = 20_000
 THEME = "monokai"
+LIVE_LINES = 10
+LIVE_LINE_CHARS = 500  # a longer line is cut: the view shows one row per line anyway
+
+# Running calls by call id, so live output finds its view without walking the DOM. Weak: a
+# view unmounted with its message (pruned, cleared) is not kept alive by this map.
+_RUNNING: weakref.WeakValueDictionary[str, ToolCallView] = weakref.WeakValueDictionary()
+
+
+def running_view(call_id: str) -> ToolCallView | None:
+    """The view of the running call ``call_id``, if one is on screen."""
+    return _RUNNING.get(call_id)
 
 
 def key_argument(tool: str, arguments: dict[str, Any]) -> str:
     """The argument that says what the call is about, shortened to one line."""
+    if tool == "todowrite":
+        from opencode.sessions.todos import summary, todos_from_json
+
+        return summary(todos_from_json(arguments.get("todos")))
+    if tool == "todoread":
+        return ""
     for key in KEY_ARGS:
         value = arguments.get(key)
         if isinstance(value, str) and value:
@@ -104,6 +128,16 @@ class ToolCallView(Vertical, can_focus=True):
     ToolCallView.-error > .tool-header, ToolCallView.-denied > .tool-header {
         color: $text-error;
     }
+    ToolCallView > .tool-live {
+        display: none;
+        height: auto;
+        max-height: 10;
+        padding: 0 0 0 2;
+        color: $text-muted;
+    }
+    ToolCallView.-live > .tool-live {
+        display: block;
+    }
     ToolCallView > .tool-body {
         display: none;
         height: auto;
@@ -142,11 +176,18 @@ class ToolCallView(Vertical, can_focus=True):
         self.permission: str | None = None
         self._frame = 0
         self._header = Static(classes="tool-header")
+        self._live = Static(classes="tool-live")
         self._body = Static(classes="tool-body")
         self.expanded = False
+        # The last lines a running command printed (bounded), and how much scrolled past.
+        self.live_lines: deque[str] = deque(maxlen=LIVE_LINES)
+        self.live_chars = 0
+        if status == "running" and call_id:
+            _RUNNING[call_id] = self
 
     def compose(self) -> ComposeResult:
         yield self._header
+        yield self._live
         yield self._body
 
     def on_mount(self) -> None:
@@ -183,6 +224,10 @@ class ToolCallView(Vertical, can_focus=True):
         text.append(f"{self.mark} ", style=style)
         text.append(self.tool, style="bold")
         arg = key_argument(self.tool, self.arguments)
+        if self.tool == "todoread" and "todos" in self.metadata:
+            from opencode.sessions.todos import summary, todos_from_json
+
+            arg = summary(todos_from_json(self.metadata["todos"]))
         if arg:
             text.append(f"  {arg}")
         if self.permission:
@@ -204,9 +249,27 @@ class ToolCallView(Vertical, can_focus=True):
         self.permission = permission_tag(decision, reason)
         self._update_header()
 
+    def add_live_output(self, text: str, dropped: int = 0) -> None:
+        """Whole lines a running command printed (a ``ToolOutputDelta``): keep the last
+        ``LIVE_LINES`` and show them under the header until the call finishes."""
+        if self.status != "running":
+            return
+        self.live_chars += len(text) + dropped
+        for line in text.splitlines()[-LIVE_LINES:]:
+            self.live_lines.append(line[:LIVE_LINE_CHARS])
+        # Colours as the command printed them; other escape sequences are dropped, never
+        # passed to the terminal.
+        shown = Text.from_ansi("\n".join(self.live_lines), no_wrap=True, overflow="ellipsis")
+        self._live.update(shown)
+        self.add_class("-live")
+
     def finish(
         self, status: str, output: str, duration_ms: int | None, metadata: dict[str, Any]
     ) -> None:
+        if _RUNNING.get(self.call_id) is self:
+            del _RUNNING[self.call_id]
+        self.live_lines.clear()
+        self.remove_class("-live")
         self.status = status
         self.output = output
         self.duration_ms = duration_ms
@@ -218,6 +281,8 @@ class ToolCallView(Vertical, can_focus=True):
             self._body.update(self.body())
 
     def body(self) -> RenderableType:
+        if self.tool in ("todowrite", "todoread"):
+            return self._todo_body()
         parts: list[RenderableType] = [Text("arguments", style="bold dim")]
         args = json.dumps(self.arguments, indent=2, ensure_ascii=False)
         parts.append(Syntax(args, "json", theme=THEME, word_wrap=True, background_color="default"))
@@ -252,6 +317,25 @@ class ToolCallView(Vertical, can_focus=True):
         elif self.status == "running":
             parts.append(Text("running…", style="dim"))
         return Group(*parts)
+
+    def _todo_body(self) -> RenderableType:
+        """The checklist the call wrote (or read), then any note or error the model got."""
+        from opencode.sessions.todos import MARKS, todos_from_json
+
+        source = self.metadata.get("todos", self.arguments.get("todos"))
+        todos = todos_from_json(source)
+        text = Text()
+        for todo in todos:
+            text.append(f"{MARKS[todo.status]} {todo.content}\n")
+        warnings = self.metadata.get("warnings")
+        if self.status in ("error", "denied"):
+            text.append(self.output.strip(), style="red")
+        elif isinstance(warnings, list) and warnings:
+            text.append("note: " + "\n".join(map(str, warnings)), style="yellow")
+        elif not todos and self.status != "running":
+            text.append("(empty list)", style="dim")
+        text.rstrip()
+        return text if text.plain else Text("running…", style="dim")
 
     def action_expand(self) -> None:
         self.expanded = not self.expanded
