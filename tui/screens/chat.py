@@ -135,7 +135,9 @@ class ChatScreen(Screen[None]):
         engine.bus.subscribe(Pacer())  # last: it may pause the runner for the keys' sake
         self.transcript.load_earlier = self._load_earlier
         self.status.model = engine.model or self.oc_app.config.model
-        engine.on_notice = self.status.show_notice  # fallback answered, breaker open
+        engine.on_notice = self.status.show_notice  # fallback answered, breaker open, waits
+        engine.on_compacted = self.status.show_compaction
+        engine.mcp_warn = self.status.show_warning  # not stderr: the screen is ours
 
     # ------------------------------------------------------------------ sessions
 
