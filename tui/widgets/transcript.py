@@ -173,9 +173,15 @@ class Transcript(VerticalScroll):
         )
 
     async def _children(self, messages: Sequence[MessageRecord]) -> Children:
+        from opencode.sessions.store.db import StoreError
+
         if self.load_children is None or not messages:
             return {}
-        return await self.load_children(messages)
+        try:
+            return await self.load_children(messages)
+        except StoreError as exc:  # the session's own history still shows, without them
+            self.notify(f"subagents not shown: {exc}", severity="warning", markup=False)
+            return {}
 
     async def clear(self) -> None:
         self._builder = TranscriptBuilder()
