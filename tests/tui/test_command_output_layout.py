@@ -4,6 +4,7 @@ terminal was resized: the height of the "running…" line stayed cached)."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from textual.geometry import Size
@@ -62,3 +63,48 @@ async def test_output_after_clear_is_in_view_even_when_the_user_had_scrolled_up(
         await pilot.pause(0.2)
         visible = output.region.intersection(transcript.region)
         assert visible.height >= 13, (output.region, transcript.scroll_y)
+
+
+async def test_result_in_any_mount_window_after_clear_gets_its_full_height(make_app: Any) -> None:
+    """The exact sequence of the report: /clear, then a command whose result arrives while
+    its widget mounts. Each step of the event loop between mount and result is tried: with
+    Textual 8.2, before the fix of 28867e0, a result arriving 6 steps in stayed one line."""
+    app = make_app(open_session=False)
+    async with app.run_test(size=(110, 32)) as pilot:
+        chat = app.chat
+        transcript = chat.transcript
+        stuck = []
+        for steps in range(16):
+            await chat.clear_view()
+            output = CommandOutput("/sync checklist demo", running=True)
+            transcript.add_output(output)
+            for _ in range(steps):
+                await asyncio.sleep(0)
+            output.set_result(RESULT, [], failed=False)
+            for _ in range(4):
+                await pilot.pause()
+            if output.region.height < 13:
+                stuck.append((steps, output.region.height))
+        assert not stuck
+
+
+async def test_result_while_a_layout_is_pending_gets_its_full_height(make_app: Any) -> None:
+    """A progress line asks for a layout; before the widget's own idle hands that request
+    on, the screen lays out (a sibling was mounted) and measures the progress; then the
+    result arrives. Textual's box model is cached under a layout counter that a refresh
+    does not advance while a layout is pending, so the result kept the two-line height."""
+    app = make_app(open_session=False)
+    async with app.run_test(size=(110, 32)) as pilot:
+        transcript = app.chat.transcript
+        output = CommandOutput("/sync run demo", running=True)
+        transcript.add_output(output)
+        await wait_for(pilot, lambda: output.region.height == 1)
+        await pilot.pause()
+        output.add_progress("checking the target")
+        transcript.add_output(CommandOutput("/help", "a line"))
+        # The layout pass the sibling causes, run now: the interleaving under load, made
+        # deterministic (the screen's own layout step, as its update timer runs it).
+        app.screen._refresh_layout()
+        assert output.region.height == 2
+        output.set_result(RESULT, [], failed=False)
+        await wait_for(pilot, lambda: output.region.height >= 13)

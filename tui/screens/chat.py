@@ -46,6 +46,7 @@ from opencode.tui.panels.corrections import CorrectionsPanel
 from opencode.tui.panels.targets import TargetsPanel
 from opencode.tui.panels.verification import VerificationPanel
 from opencode.tui.panels.workflows import WorkflowsPanel
+from opencode.tui.replay import child_events
 from opencode.tui.widgets.command_output import CommandOutput
 from opencode.tui.widgets.prompt import PromptArea, PromptBar
 from opencode.tui.widgets.queued import QueuedPrompts
@@ -152,8 +153,13 @@ class ChatScreen(Screen[None]):
         engine.bus.subscribe(self._on_event)
         engine.bus.subscribe(Pacer())  # last: it may pause the runner for the keys' sake
         self.transcript.load_earlier = self._load_earlier
+        self.transcript.load_children = lambda messages: child_events(
+            self.oc_app.engine.repo, messages
+        )
         self.status.model = engine.model or self.oc_app.config.model
-        engine.on_notice = self.status.show_notice  # fallback answered, breaker open
+        engine.on_notice = self.status.show_notice  # fallback answered, breaker open, waits
+        engine.on_compacted = self.status.show_compaction
+        engine.mcp_warn = self.status.show_warning  # not stderr: the screen is ours
         self.show_welcome()
 
     # ------------------------------------------------------------------ welcome

@@ -4,8 +4,11 @@
 changed, and under it the tool calls that changed files, with timestamps). Enter rewinds
 files and conversation to just before the step, ``c`` files only, ``t`` the conversation
 only; the transcript is then reloaded and what was done (skips included) is shown. Esc
-twice in the chat (no turn running) opens the same picker. /fork starts a copy of the
-current session and switches to it.
+twice in the chat (no turn running) opens the same picker. When the conversation went back to
+before a message of the user's, that message is put back in the prompt to edit and send
+again (as in Claude Code); the rewound turns stay stored (``session show ID --all``), and what
+was being typed stays too, below it. /fork starts a copy of the current session and switches
+to it.
 """
 
 from __future__ import annotations
@@ -77,7 +80,8 @@ class RewindScreen(ModalScreen[Choice | None]):
             else:
                 yield Static("Nothing to rewind in this session yet.", id="picker-empty")
             yield Static(
-                "Enter files + conversation · c files only · t conversation only · Esc cancel",
+                "Enter files + conversation · c files only · t conversation only · Esc cancel"
+                " · a message comes back to the prompt to edit and resend",
                 id="picker-help",
             )
 
@@ -120,21 +124,35 @@ async def open_rewind(chat: ChatScreen) -> None:
     steps = await rewind_steps(engine.store, session.id, Path(session.cwd))
 
     async def picked(choice: Choice | None) -> None:
-        if choice is not None:
-            await rewind_to(chat, choice[0], choice[1])
+        if choice is None:
+            return
+        step = next((s for s in steps if s.id == choice[0]), None)
+        if await rewind_to(chat, choice[0], choice[1]) and step is not None:
+            if step.kind == "user":
+                edit_again(chat, step.text)
 
     chat.app.push_screen(RewindScreen(steps), picked)
 
 
-async def rewind_to(chat: ChatScreen, target: str, mode: str) -> None:
+def edit_again(chat: ChatScreen, text: str) -> None:
+    """Put a rewound message back in the prompt, ready to edit and send from that point;
+    anything already typed there stays, after it."""
+    prompt = chat.prompt
+    typed = prompt.text.strip()
+    prompt.load_text(f"{text}\n\n{typed}" if typed and typed != text.strip() else text)
+    prompt.move_cursor(prompt.document.end)
+    prompt.focus()
+
+
+async def rewind_to(chat: ChatScreen, target: str, mode: str) -> bool:
     """Rewind the current session (through the engine's bus, so its writer writes the marks)
-    and reload the transcript."""
+    and reload the transcript. True when messages left the conversation."""
     from opencode.sessions.rewind.actions import rewind
     from opencode.sessions.rewind.restore import RewindError, summary
 
     engine = chat.oc_app.engine
     if engine.session is None:
-        return
+        return False
     session_id = engine.session.id
     try:
         record, plan = await rewind(
@@ -147,9 +165,10 @@ async def rewind_to(chat: ChatScreen, target: str, mode: str) -> None:
         )
     except RewindError as exc:
         chat.show_output("/rewind", str(exc), failed=True)
-        return
+        return False
     await chat.open_session(session_id=session_id)
     chat.show_output("/rewind", summary(plan, Path(record.cwd), dry_run=False))
+    return bool(plan.messages)
 
 
 async def fork_current(chat: ChatScreen) -> None:

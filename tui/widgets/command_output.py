@@ -63,13 +63,15 @@ class CommandOutput(Static):
 
     def update(self, content: Any = "", *, layout: bool = True) -> None:
         super().update(content, layout=layout)
-        # Static.update skips this while the widget is still mounting: a result that arrives
-        # then would keep the height measured for the one "running…" line (seen as output
-        # that stays invisible until the terminal is resized).
+        # New content must be measured again, or its height stays the old one (output seen
+        # as one line until the terminal is resized). Static.update does not clear the
+        # measured content size while the widget is mounting, and Textual keeps the box
+        # model under the widget's layout counter, which refresh(layout=True) does not
+        # advance while a layout is already pending: a result arriving after a layout pass
+        # measured the "running…" line, before that pending layout, kept its height.
         self.clear_cached_dimensions()
-
-    def on_mount(self) -> None:
-        self.refresh(layout=True)
+        if hasattr(self, "_layout_updates"):  # Textual's counter; no public way to advance it
+            self._layout_updates += 1
 
     def add_progress(self, line: str) -> None:
         """A progress line from the running command, shown as it comes."""

@@ -1,5 +1,7 @@
-"""The status line: model, session title, tokens and cost, the context meter, the provider
-layer's last word (a fallback answered, a breaker is open), and whether a turn is streaming."""
+"""The status line: model, session title, tokens and cost, the context meter, the engine's last
+word (a fallback answered, a breaker is open, a rate-limit or retry wait, the context compacted),
+and whether a turn is streaming. Waits, compactions and MCP server problems also get a toast:
+the line may be cut short in a narrow terminal, and a wait is worth seeing."""
 
 from __future__ import annotations
 
@@ -10,7 +12,10 @@ from textual.reactive import reactive
 from textual.widgets import Static
 
 if TYPE_CHECKING:
+    from opencode.sessions.compaction import Compaction
     from opencode.sessions.providers.resilience.chain import Notice
+
+WAITS = ("rate_wait", "retry_wait")
 
 
 def _tokens(n: int) -> str:
@@ -39,11 +44,20 @@ def notice_note(notice: Notice) -> str | None:
         return f"answered by {notice.ref} ({notice.requested} failed)"
     if notice.kind == "skipped" and "breaker" in notice.text:
         return f"breaker open: {notice.ref}"
-    if notice.kind in ("rate_wait", "retry_wait"):
-        return f"waiting {notice.seconds:.0f} s ({notice.ref})"
+    if notice.kind in WAITS:
+        # The chain's own sentence: "openrouter/m: rate limited; retry 1 in 12.0 s",
+        # "openrouter/m: waiting 3.0 s for the client-side requests per minute limit".
+        return notice.text
     if notice.kind == "exhausted":
         return "every model of the chain failed"
     return None
+
+
+def compaction_note(done: Compaction) -> str:
+    """``context compacted: 48k -> 9k tokens`` (estimates; every message stays stored)."""
+    if done.tokens_before is None or done.tokens_after is None:
+        return "context compacted: older turns summarised"
+    return f"context compacted: {_k(done.tokens_before)} -> {_k(done.tokens_after)} tokens"
 
 
 class StatusLine(Static):
@@ -64,7 +78,8 @@ class StatusLine(Static):
     state: reactive[str] = reactive("ready")
     context_used: reactive[int] = reactive(0)
     context_window: reactive[int] = reactive(0)  # 0: unknown
-    note: reactive[str] = reactive("")  # the provider layer's last word this turn
+    note: reactive[str] = reactive("")  # the engine's last word this turn
+    _waiting = False  # the note is a wait, cleared when the call is made
 
     def show_context(self, usage: tuple[int, int | None] | None) -> None:
         """``Engine.context_usage()``: (tokens of the last call, window or None) or None."""
@@ -75,8 +90,25 @@ class StatusLine(Static):
         note = notice_note(notice)
         if note is not None:
             self.note = note
-        elif notice.kind == "attempt" and self.note.startswith("waiting"):
+            self._waiting = notice.kind in WAITS
+            if self._waiting and notice.seconds >= 1:
+                self.notify(
+                    note, title="Waiting", timeout=max(3.0, min(notice.seconds, 10.0)), markup=False
+                )
+        elif notice.kind == "attempt" and self._waiting:
             self.note = ""
+            self._waiting = False
+
+    def show_compaction(self, done: Compaction) -> None:
+        """An ``Engine.on_compacted`` observer: an automatic compaction before a turn."""
+        self.note = compaction_note(done)
+        self._waiting = False
+        self.notify(f"{self.note} (every message stays stored)", timeout=8, markup=False)
+
+    def show_warning(self, line: str) -> None:
+        """An ``Engine.mcp_warn`` observer: an MCP server problem, as a toast (under the TUI
+        a line on stderr would land on the screen or nowhere)."""
+        self.notify(line, title="MCP", severity="warning", timeout=10, markup=False)
 
     def watch_state(self, state: str) -> None:
         if state == "streaming":

@@ -6,6 +6,9 @@ and feeds them to a ``SubagentView`` mounted inside the parent's ``task`` tool-c
 inside another ``SubagentView`` for a grandchild. A view is one line (status, title, the tail of
 its latest text) that Enter or a click expands to the child's transcript: its tool calls,
 errors and text, as lines. Header refreshes are throttled to a frame timer, never per token.
+
+A reopened session replays its children the same way (``opencode.tui.replay``), into widgets
+not mounted yet: the router keeps those views in ``pending`` until the history is mounted.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from opencode.sessions.events import (
     ErrorOccurred,
     MessageStarted,
     PartDelta,
+    PartStarted,
     SessionEvent,
     SessionStarted,
     ToolFinished,
@@ -66,6 +70,7 @@ class SubagentView(Vertical, can_focus=True):
         self.lines: list[str] = []
         self.text = ""  # the text of its latest assistant message
         self.expanded = False
+        self._in_user = False  # inside the child's own prompt (not shown)
         self._frame = 0
         self._dirty = True
         self._header = Static(classes="subagent-header")
@@ -85,8 +90,14 @@ class SubagentView(Vertical, can_focus=True):
                 self.text += event.text
                 self._dirty = True
             return
-        if isinstance(event, MessageStarted) and event.role == "assistant":
-            self._flush_text()
+        if isinstance(event, MessageStarted):
+            self._in_user = event.role == "user"
+            if not self._in_user:
+                self._flush_text()
+        elif isinstance(event, PartStarted):
+            # A stored part arrives whole (replayed history); live ones start empty.
+            if event.kind == "text" and event.content and not self._in_user:
+                self.text += event.content
         elif isinstance(event, ToolStarted):
             self._flush_text()
             self._line(f"→ {event.tool} {key_argument(event.tool, event.arguments)}".rstrip())
@@ -158,6 +169,9 @@ class SubagentRouter:
 
     def __init__(self) -> None:
         self.views: dict[str, SubagentView] = {}
+        # Views whose host is not mounted yet (history being built): mounted by the
+        # transcript once the history is (``mount_pending``).
+        self.pending: list[tuple[Widget, SubagentView]] = []
 
     def route(
         self, event: SessionEvent, root_session_id: str | None, tools: Mapping[str, Widget]
@@ -172,10 +186,21 @@ class SubagentRouter:
                 return False
             child = SubagentView(event.session_id, event.title, event.model)
             self.views[event.session_id] = child
-            host.mount(child)
+            if host.is_attached:
+                host.mount(child)
+            else:
+                self.pending.append((host, child))
             return True
         view = self.views.get(event.session_id)
         if view is None:
             return False
         view.apply(event)
         return True
+
+    async def mount_pending(self) -> None:
+        """Mount the views built with the history into their (now mounted) hosts, parents
+        before their own children. A host that did not get mounted keeps none."""
+        pending, self.pending = self.pending, []
+        for host, child in pending:
+            if host.is_attached:
+                await host.mount(child)

@@ -19,7 +19,7 @@ from textual.widget import Widget
 from textual.widgets import Static
 
 from opencode.sessions.events import SessionEvent
-from opencode.tui.replay import replay
+from opencode.tui.replay import Children, replay
 from opencode.tui.widgets.markdown_stream import StreamingMarkdown
 from opencode.tui.widgets.message_views import AssistantMessage, UserMessage
 from opencode.tui.widgets.subagent import SubagentRouter
@@ -35,9 +35,15 @@ LINE_BUDGET = 3000  # lines kept mounted in a live session (long replies count f
 MIN_MOUNTED = 6  # messages always kept, however long
 
 
-def history_widgets(messages: Sequence[MessageRecord]) -> list[Widget]:
-    """Widgets for stored messages: replayed as events through a builder of their own."""
-    return TranscriptBuilder().build(replay(messages))
+def history_widgets(
+    messages: Sequence[MessageRecord],
+    children: Children | None = None,
+    router: SubagentRouter | None = None,
+) -> list[Widget]:
+    """Widgets for stored messages: replayed as events through a builder of their own; the
+    subagents' views (``children``) wait in ``router.pending`` until their hosts are mounted."""
+    root = messages[0].session_id if messages else None
+    return TranscriptBuilder().build(replay(messages, children), router, root)
 
 
 class Transcript(VerticalScroll):
@@ -63,6 +69,8 @@ class Transcript(VerticalScroll):
         self._has_more = False
         self._loading = False
         self.load_earlier: Callable[[str, str], Awaitable[list[MessageRecord]]] | None = None
+        # The stored subagents of a page of history (``opencode.tui.replay.child_events``).
+        self.load_children: Callable[[Sequence[MessageRecord]], Awaitable[Children]] | None = None
 
     def on_mount(self) -> None:
         self.anchor()
@@ -137,27 +145,43 @@ class Transcript(VerticalScroll):
         self._oldest_id = messages[0].id if messages else None
         self._has_more = has_more
         head, tail = messages[:-FIRST_PAINT], messages[-FIRST_PAINT:]
+        children = await self._children(messages)
+        router = SubagentRouter()
         widgets: list[Widget] = []
         if has_more:
             widgets.append(Static("↑ scroll up for earlier messages", classes="load-more"))
         if not head:
-            widgets.extend(history_widgets(tail))
+            widgets.extend(history_widgets(tail, children, router))
             if widgets:
                 await self.mount_all(widgets)
+                await router.mount_pending()
             self.anchor()
             return
-        latest = history_widgets(tail)
+        latest = history_widgets(tail, children, router)
         await self.mount_all([*widgets, *latest])
+        await router.mount_pending()
         self.anchor()
 
         async def mount_head() -> None:
             if self.session_id != session_id or not latest[0].is_attached:
                 return
-            await self.mount_all(history_widgets(head), before=latest[0])
+            await self.mount_all(history_widgets(head, children, router), before=latest[0])
+            await router.mount_pending()
 
         self.call_after_refresh(
             lambda: self.run_worker(mount_head(), group="history", exclusive=True)
         )
+
+    async def _children(self, messages: Sequence[MessageRecord]) -> Children:
+        from opencode.sessions.store.db import StoreError
+
+        if self.load_children is None or not messages:
+            return {}
+        try:
+            return await self.load_children(messages)
+        except StoreError as exc:  # the session's own history still shows, without them
+            self.notify(f"subagents not shown: {exc}", severity="warning", markup=False)
+            return {}
 
     async def clear(self) -> None:
         self._builder = TranscriptBuilder()
@@ -184,13 +208,15 @@ class Transcript(VerticalScroll):
                 return
             self._oldest_id = older[0].id
             marker = self.query(".load-more")
-            widgets = history_widgets(older)
+            router = SubagentRouter()
+            widgets = history_widgets(older, await self._children(older), router)
             first = self.children[1] if marker and len(self.children) > 1 else None
             before_height = self.virtual_size.height
             if first is not None:
                 await self.mount_all(widgets, before=first)
             else:
                 await self.mount_all(widgets, before=0)
+            await router.mount_pending()
             if not self._has_more:
                 await marker.remove()
 

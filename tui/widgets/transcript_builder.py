@@ -3,7 +3,8 @@
 ``TranscriptBuilder.apply`` takes one event and either changes a widget it built before (a
 delta into an open markdown part, a tool call finishing) or returns a new top-level widget for
 the caller to mount. The live transcript feeds it the bus's events and mounts as it goes;
-history feeds it ``replay(records)`` and mounts the widgets in one batch.
+history feeds it ``replay(records)`` and mounts the widgets in one batch, its subagents' events
+going through a ``SubagentRouter`` as they do live.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from opencode.tui.widgets.message_views import (
     ReasoningBlock,
     UserMessage,
 )
+from opencode.tui.widgets.subagent import SubagentRouter
 from opencode.tui.widgets.tool_call import ToolCallView
 
 
@@ -95,10 +97,18 @@ class TranscriptBuilder:
             self._message_finished(event)
         return None
 
-    def build(self, events: Iterable[SessionEvent]) -> list[Widget]:
-        """Apply every event; return the top-level widgets in order (none of them mounted)."""
+    def build(
+        self,
+        events: Iterable[SessionEvent],
+        router: SubagentRouter | None = None,
+        root: str | None = None,
+    ) -> list[Widget]:
+        """Apply every event; return the top-level widgets in order (none of them mounted).
+        With a ``router``, the events of subagents of session ``root`` go to their views."""
         widgets: list[Widget] = []
         for event in events:
+            if router is not None and router.route(event, root, self.tools):
+                continue
             widget = self.apply(event)
             if widget is not None:
                 widgets.append(widget)
