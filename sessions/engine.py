@@ -263,6 +263,14 @@ class Engine:
                 max_cost=max_cost,
             )
 
+    async def shell(self, command: str) -> TurnFinished:
+        """A ``!command`` the user typed, in the current session (a new one if there is
+        none): run, shown, and kept as context for the next turn (sessions/shell_mode.py)."""
+        if self.session is None:
+            await self.start()
+        assert self.session is not None
+        return await self.runner().shell(self.session.id, command)
+
     async def compact(
         self, session_id: str | None = None, *, focus: str | None = None
     ) -> Compaction:

@@ -52,6 +52,7 @@ from opencode.sessions.history import history_messages
 from opencode.sessions.hooks import HookRunner
 from opencode.sessions.ids import new_id
 from opencode.sessions.instructions import Instructions, new_warnings
+from opencode.sessions.mentions import mention_blocks, user_content
 from opencode.sessions.permissions_api import (
     PermissionAnswer,
     PermissionAsker,
@@ -343,9 +344,11 @@ class Runner:
         user_id = new_id("msg")
         await self.bus.emit(MessageStarted(session.id, user_id, "user"))
         await self.bus.emit(PartStarted(session.id, user_id, new_id("prt"), 1, "text", text))
+        # ``@path`` mentions: read/list calls on the user's own message (sessions/mentions.py).
+        blocks = await mention_blocks(self, session.id, user_id, text)
         await self.bus.emit(MessageFinished(session.id, user_id, "stop"))
         self._unsaved.pop(session.id, None)  # the store wrote its row with this message
-        history.append(ChatMessage(role="user", content=text))
+        history.append(ChatMessage(role="user", content=user_content(text, blocks)))
 
         limit = max_steps or self.config.max_steps
         total = Usage()
@@ -502,6 +505,21 @@ class Runner:
         stopped = await self.hooks.fire("Stop", session.id, finish=finish, stop_hook_active=False)
         await self._hook_problems(session.id, stopped.problems)
         return event
+
+    async def shell(self, session_id: str, command: str) -> TurnFinished:
+        """A ``!command`` the user typed, as context for the next turn (shell_mode.py)."""
+        from opencode.sessions.shell_mode import run_user_command
+
+        session = self._unsaved.get(session_id) or await self.repo.get(session_id)
+        if session is None:
+            raise RunnerError(f"no session {session_id!r}")
+        if not session.title:
+            session.title = _title_from("!" + command)
+            await self.bus.emit(SessionTitled(session.id, session.title))
+        try:
+            return await run_user_command(self, session.id, command)
+        finally:
+            self._unsaved.pop(session.id, None)
 
     def _system_prompt(self, session_id: str, context: list[str]) -> str:
         """The configured (or built-in) prompt, the project's AGENTS.md files, hook context."""
