@@ -3,7 +3,9 @@
 A message is sent as one runner turn in an exclusive worker (Esc cancels it; the runner
 persists it as interrupted). A message sent while a turn runs is queued (``QueuedPrompts``)
 and sent when the turn ends; an interrupted or failed turn puts the queue back into the
-prompt, so typed text is never thrown away. A line starting with ``/`` is a command of the
+prompt, so typed text is never thrown away. A line starting with ``!`` is a shell command run
+for the user (``Engine.shell``), its output kept as context. A line starting with ``/`` is a
+command of the
 one registry: the chat's own (``/new``, ``/sessions``, ``/model``..., declared in
 ``opencode.tui.commands`` and acting on this screen through ``ChatActions``) or any shared one,
 whose result is shown in the transcript; panels whose domain the command changed are reloaded.
@@ -243,7 +245,13 @@ class ChatScreen(Screen[None]):
             if engine.session is None or self.transcript.session_id is None:
                 if not await self.open_session():
                     return
-            await engine.send(text, **turn)  # turn: a custom command's model/tools
+            from opencode.sessions.shell_mode import shell_command
+
+            command = shell_command(text)
+            if command is not None and not turn:
+                await engine.shell(command)  # `!cmd`: run for the user, output joins context
+            else:
+                await engine.send(text, **turn)  # turn: a custom command's model/tools
             completed = self.status.state not in ("error", "interrupted")
             if engine.session is not None:
                 self.status.title = engine.session.title
