@@ -52,7 +52,8 @@ def edit_in_editor(prompt: TextArea) -> None:
     path = Path(name)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(prompt.text)
+            # A text file ends in a newline (editors and ``>>`` expect one); taken off again.
+            fh.write(prompt.text + "\n" if prompt.text else "")
         try:
             with prompt.app.suspend():
                 code = subprocess.call([*argv, str(path)])
@@ -73,7 +74,7 @@ def edit_in_editor(prompt: TextArea) -> None:
             return
         text = path.read_text(encoding="utf-8", errors="replace")
         if text.endswith("\n"):
-            text = text[:-1]  # editors add a final newline the user did not type
+            text = text[:-1]
         prompt.load_text(text)
         prompt.move_cursor(prompt.document.end)
         prompt.focus()
