@@ -22,6 +22,7 @@ regular expressions over one joined string so a keystroke costs milliseconds at 
 from __future__ import annotations
 
 import asyncio
+import bisect
 import itertools
 import json
 import os
@@ -272,6 +273,37 @@ def _with_dirs(names: list[str], cwd: Path, check: bool) -> list[str]:
     return out
 
 
+class _Lines:
+    """Strings as the lines of one text (``\\n`` before each and after the last), lower-cased
+    when that keeps offsets, with where each line starts: a regex scan over the text is C
+    speed, and a match's offset maps back to its line's index by bisection."""
+
+    def __init__(self, lines: list[str]) -> None:
+        text = "\n" + "\n".join(lines) + "\n"
+        lower = text.lower()
+        self.folded = len(lower) == len(text)  # lower() may change lengths (rare scripts)
+        self.text = lower if self.folded else text
+        self.starts: list[int] = []
+        offset = 1
+        for line in lines:
+            self.starts.append(offset)
+            offset += len(line) + 1
+
+    def scan(self, pattern: re.Pattern[str], seen: set[int], found: list[int], limit: int) -> None:
+        """Add the indexes of lines ``pattern`` matches (starting at their ``\\n``) to
+        ``found``, in order, until it holds ``limit``."""
+        text, pos = self.text, 0
+        while len(found) < limit:
+            match = pattern.search(text, pos)
+            if match is None:
+                return
+            index = bisect.bisect_right(self.starts, match.start())
+            pos = self.starts[index + 1] - 1 if index + 1 < len(self.starts) else len(text)
+            if index not in seen:
+                seen.add(index)
+                found.append(index)
+
+
 class FileIndex:
     """A fixed list of paths, ranked per query. Built once per listing (off the event loop:
     ``FileIndex(paths)`` sorts and joins), queried per keystroke."""
@@ -280,7 +312,13 @@ class FileIndex:
         # Shortest first: a scan in this order finds the best matches of a tier first and
         # stops after ``limit`` of them.
         self.paths = sorted(set(paths), key=lambda p: (len(p), p))
-        self._text = "\n".join(self.paths) + "\n"
+        self._paths = _Lines(self.paths)
+        # Each path's basename (a directory's keeps its ``/``), line for line.
+        self._names = _Lines([_basename(p) for p in self.paths])
+        # The last query and every path it matched, when they were fewer than its limit:
+        # a query typed on from it can only match among those (each tier's match of
+        # ``q + c`` is a match of ``q``), so typing on after a rare prefix costs nothing.
+        self._narrowed: tuple[str, FileIndex] | None = None
 
     def __len__(self) -> int:
         return len(self.paths)
@@ -291,35 +329,46 @@ class FileIndex:
         then whose whole path does; within each, shorter paths first."""
         if not query:
             return self.paths[:limit]
-        found: list[str] = []
-        seen: set[str] = set()
-        for pattern in _tiers(query):
-            for match in pattern.finditer(self._text):
-                path = match.group(0)
-                if path not in seen:
-                    seen.add(path)
-                    found.append(path)
-                    if len(found) >= limit:
-                        return found
-        return found
+        if "\n" in query:
+            return []
+        narrowed = self._narrowed
+        if narrowed is not None and query.startswith(narrowed[0]):
+            return narrowed[1].rank(query, limit)
+        found = self._scan(query, limit)
+        if len(found) < limit:
+            self._narrowed = (query, FileIndex(found))
+        else:
+            self._narrowed = None
+        return found[:limit]
+
+    def _scan(self, query: str, limit: int) -> list[str]:
+        found: list[int] = []
+        seen: set[int] = set()
+        base = query.rstrip("/")
+        if base and "/" not in base:
+            names = self._names
+            flags = 0 if names.folded else re.IGNORECASE
+            q = base.lower() if names.folded else base
+            # A query ending in ``/`` asks for directories only.
+            end = "[^\n]*/\n" if query.endswith("/") else ""
+            names.scan(re.compile(rf"\n{re.escape(q)}{end}", flags), seen, found, limit)
+            names.scan(re.compile(rf"\n{_subsequence(q)}{end}", flags), seen, found, limit)
+        paths = self._paths
+        q = query.lower() if paths.folded else query
+        flags = 0 if paths.folded else re.IGNORECASE
+        paths.scan(re.compile(rf"\n{_subsequence(q)}", flags), seen, found, limit)
+        return [self.paths[i] for i in found]
 
 
-def _tiers(query: str) -> list[re.Pattern[str]]:
-    flags = re.IGNORECASE | re.MULTILINE
-    # Each char class excludes the next wanted char, so a line is matched left to right with
-    # no backtracking (the greedy leftmost subsequence), whatever the path's length.
-    path_seq = "".join(f"[^{_cls(c)}\\n]*+{re.escape(c)}" for c in query)
-    tiers = []
-    if "/" not in query.rstrip("/") and query.rstrip("/"):
-        q = query.rstrip("/")
-        base_seq = "".join(f"[^{_cls(c)}/\\n]*+{re.escape(c)}" for c in q)
-        # The basename: what follows the last slash (a directory's own name ends in ``/``;
-        # a query ending in ``/`` asks for directories only).
-        end = "/$" if query.endswith("/") else "/?$"
-        tiers.append(re.compile(rf"^(?:[^\n]*/)?{re.escape(q)}[^/\n]*{end}", flags))
-        tiers.append(re.compile(rf"^(?:[^\n]*/)?{base_seq}[^/\n]*{end}", flags))
-    tiers.append(re.compile(rf"^{path_seq}[^\n]*$", flags))
-    return tiers
+def _basename(path: str) -> str:
+    name = path.rstrip("/").rsplit("/", 1)[-1]
+    return name + "/" if path.endswith("/") else name
+
+
+def _subsequence(query: str) -> str:
+    """A line holding ``query``'s characters in order. Each class excludes the next wanted
+    character, so the match is the greedy leftmost one, found with no backtracking."""
+    return "".join(f"[^{_cls(c)}\\n]*+{re.escape(c)}" for c in query)
 
 
 def _cls(char: str) -> str:
