@@ -44,8 +44,10 @@ if TYPE_CHECKING:
     from opencode.sessions.tool_calls import ToolCalls
     from opencode.sessions.tools.base import Tool
 
-# More mentions than this in one message are not attached (the model can read the rest).
+# More mentions than this in one message are not attached (the model can read the rest);
+# at most MAX_CANDIDATES ``@words`` are looked up at all (a pasted log full of ``@``s).
 MAX_MENTIONS = 10
+MAX_CANDIDATES = 50
 # Listing files for completion: above this many the list is cut (and says so).
 MAX_INDEXED = 200_000
 GIT_LIST_TIMEOUT_S = 20.0
@@ -105,7 +107,7 @@ async def attach_mentions(
     model's calls). A mention of nothing that exists is left as text (``@someone``)."""
     attached: list[Attachment] = []
     seen: set[Path] = set()
-    for mention in find_mentions(text):
+    for mention in find_mentions(text)[:MAX_CANDIDATES]:
         if len(seen) >= MAX_MENTIONS:
             break
         resolved = resolve_path(mention.path, cwd)

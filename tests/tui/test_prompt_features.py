@@ -99,6 +99,38 @@ async def test_bang_runs_a_shell_command_shown_as_a_tool_block_and_sent_as_conte
     assert "BANG-42" in sent and "echo BANG" in sent
 
 
+async def test_enter_after_a_fully_typed_path_sends(
+    make_app: Any, project: Path, server: StreamServer
+) -> None:
+    files(project)
+    server.add(sse_reply("openai_text.sse"))
+    app = make_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        app.chat.prompt.focus()
+        await pilot.press(*"@README.md")
+        box = mention_box(app)
+        await wait_for(pilot, lambda: box.display and shown(box)[:1] == ["README.md"])
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: server.requests and app.chat.status.state == "ready")
+    assert "MARKER-README-77" in json.dumps(server.requests[0].json())
+
+
+async def test_escape_stops_a_running_bang_command_and_marks_it_interrupted(
+    make_app: Any, project: Path, server: StreamServer
+) -> None:
+    app = make_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await type_and_send(pilot, "!echo started; sleep 30")
+        await wait_for(pilot, lambda: app.chat.query(ToolCallView))
+        view = app.chat.query_one(ToolCallView)
+        assert view.status == "running"
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: not app.chat.running, limit=5)
+        await wait_for(pilot, lambda: view.status == "interrupted")
+        assert app.chat.status.state == "interrupted"
+    assert not server.requests
+
+
 async def test_resumed_session_shows_the_stored_bang_block(
     make_app: Any, project: Path, server: StreamServer
 ) -> None:

@@ -123,7 +123,10 @@ class PromptArea(TextArea):
         if key in ("enter", "tab") and self._completing_mention():
             event.stop()
             event.prevent_default()
-            self.complete_mention()
+            if key == "enter" and self._mention_complete():
+                self.submit()  # the path is typed out already: Enter sends
+            else:
+                self.complete_mention()
         elif key == "enter":
             event.stop()
             event.prevent_default()
@@ -164,6 +167,12 @@ class PromptArea(TextArea):
         self.load_text(f"{option.id} ")
         self.move_cursor(self.document.end)
         self.hide_suggestions()
+
+    def _mention_complete(self) -> bool:
+        box, typing = self.mention_box, self._mention
+        if box is None or typing is None or not box.option_count:
+            return False
+        return box.get_option_at_index(box.highlighted or 0).id == typing.query
 
     def complete_mention(self) -> None:
         box = self.mention_box
