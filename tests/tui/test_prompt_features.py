@@ -200,3 +200,24 @@ async def test_ctrl_g_without_an_editor_says_so_and_keeps_the_text(
         note = list(app._notifications)[-1]
         assert "no-such-editor-xyz" in note.message and "EDITOR" in note.message
         assert app.chat.prompt.text == "keep me"
+
+
+async def test_env_mention_asks_first_and_denied_is_never_sent(
+    make_app: Any, project: Path, server: StreamServer
+) -> None:
+    from opencode.tui.screens.permission import PermissionScreen
+
+    (project / ".env").write_text("API_KEY=never-to-the-model-31337\n")
+    server.add(sse_reply("openai_text.sse"))
+    app = make_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await type_and_send(pilot, "what is in @.env")
+        await wait_for(pilot, lambda: isinstance(app.screen, PermissionScreen))
+        await wait_for(pilot, lambda: app.screen.armed)
+        await pilot.press("d")
+        await wait_for(pilot, lambda: server.requests and app.chat.status.state == "ready")
+        view = app.chat.query_one(ToolCallView)
+        assert view.tool == "read" and view.status == "denied"
+    sent = json.dumps(server.requests[0].json())
+    assert "never-to-the-model-31337" not in sent
+    assert "@.env was not attached" in sent

@@ -116,7 +116,11 @@ class PromptArea(TextArea):
         return None
 
     def _completing_mention(self) -> bool:
-        return self._mention is not None and self._open_box() is self.mention_box
+        """A path is highlighted in the open ``@`` list (not "listing files…")."""
+        box = self._open_box()
+        if self._mention is None or box is None or box is not self.mention_box:
+            return False
+        return box.get_option_at_index(box.highlighted or 0).id is not None
 
     async def _on_key(self, event: events.Key) -> None:
         key = event.key
