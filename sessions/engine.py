@@ -242,9 +242,12 @@ class Engine:
         model: str | None = None,
         request_options: dict[str, Any] | None = None,
         max_cost: float | None = None,
+        mentions: bool = False,
     ) -> TurnFinished:
         """One user turn in the current session (a new one if there is none). ``model`` and
-        ``request_options`` apply to this turn only (a custom command's model and tools)."""
+        ``request_options`` apply to this turn only (a custom command's model and tools).
+        ``mentions``: the text is what the user typed (not a custom command's expansion, a
+        subagent's or a workflow's prompt), so its ``@path`` mentions are attached."""
         from opencode.sessions.providers.resilience.audit import call_session
 
         if self.session is None:
@@ -261,6 +264,7 @@ class Engine:
                 max_steps=max_steps,
                 request_options=request_options,
                 max_cost=max_cost,
+                mentions=mentions,
             )
 
     async def shell(self, command: str) -> TurnFinished:

@@ -3,6 +3,10 @@ a prompt may complete them from.
 
 A mention is ``@`` at the start of a word followed by a path (``@README.md``, ``@src/``,
 ``@"docs/a b.md"``); trailing punctuation is not part of it, and ``user@host`` is not one.
+Only text a person typed is searched for mentions (the prompt, ``opencode run "..."``:
+``Engine.send(mentions=True)``), never a subagent's prompt, a workflow step or a custom
+command's expansion, whose text a model or a program wrote.
+
 ``attach_mentions`` sends each mention that names an existing path through the tool-call path
 as a ``read`` call (a file) or a ``list`` call (a directory) on the user's message: the same
 permission decision the model's own calls get (outside the project, ``.env*``, ``.git``, SSH

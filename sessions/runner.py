@@ -308,9 +308,11 @@ class Runner:
         max_steps: int | None = None,
         request_options: dict[str, Any] | None = None,
         max_cost: float | None = None,
+        mentions: bool = False,
     ) -> TurnFinished:
         """One user turn. ``max_cost``: no further step starts once the turn's known cost
-        exceeds it (finish ``max_cost``); the step that crossed it is kept whole."""
+        exceeds it (finish ``max_cost``); the step that crossed it is kept whole. ``mentions``:
+        typed by a person, so its ``@path`` mentions are attached."""
         session = self._unsaved.get(session_id) or await self.repo.get(session_id)
         if session is None:
             raise RunnerError(f"no session {session_id!r}")
@@ -344,8 +346,7 @@ class Runner:
         user_id = new_id("msg")
         await self.bus.emit(MessageStarted(session.id, user_id, "user"))
         await self.bus.emit(PartStarted(session.id, user_id, new_id("prt"), 1, "text", text))
-        # ``@path`` mentions: read/list calls on the user's own message (sessions/mentions.py).
-        blocks = await mention_blocks(self, session.id, user_id, text)
+        blocks = await mention_blocks(self, session.id, user_id, text) if mentions else []
         await self.bus.emit(MessageFinished(session.id, user_id, "stop"))
         self._unsaved.pop(session.id, None)  # the store wrote its row with this message
         history.append(ChatMessage(role="user", content=user_content(text, blocks)))
@@ -516,10 +517,9 @@ class Runner:
         if not session.title:
             session.title = _title_from("!" + command)
             await self.bus.emit(SessionTitled(session.id, session.title))
-        try:
-            return await run_user_command(self, session.id, command)
-        finally:
-            self._unsaved.pop(session.id, None)
+        finished = await run_user_command(self, session.id, command)
+        self._unsaved.pop(session.id, None)  # written with its message (send pops it too)
+        return finished
 
     def _system_prompt(self, session_id: str, context: list[str]) -> str:
         """The configured (or built-in) prompt, the project's AGENTS.md files, hook context."""

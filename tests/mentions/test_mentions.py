@@ -135,7 +135,7 @@ async def test_mention_attaches_file_content_keeps_typed_text_and_stores_its_own
 ) -> None:
     engine = await open_engine(project, server.url, Asked("deny"))
     try:
-        await engine.send("explain @README.md and @src/")
+        await engine.send("explain @README.md and @src/", mentions=True)
         sent = sent_user_text(server)
         assert sent.startswith("explain @README.md and @src/")
         assert "MARKER-README-42" in sent  # the file's content
@@ -166,7 +166,7 @@ async def test_binary_file_is_not_attached_and_the_model_is_told(
 ) -> None:
     engine = await open_engine(project, server.url, Asked("deny"))
     try:
-        await engine.send("what is @blob.bin")
+        await engine.send("what is @blob.bin", mentions=True)
         sent = sent_user_text(server)
         assert "[@blob.bin was not attached" in sent and "binary" in sent
     finally:
@@ -187,7 +187,7 @@ async def test_sensitive_or_outside_mentions_are_asked_and_refused_when_denied(
     asker = Asked("deny")
     engine = await open_engine(project, server.url, asker)
     try:
-        await engine.send(f"look at {mention}")
+        await engine.send(f"look at {mention}", mentions=True)
         assert len(asker.questions) == 1 and asker.questions[0].tool == "read"
         sent = sent_user_text(server)
         assert marker not in sent
@@ -203,7 +203,9 @@ async def test_absolute_system_paths_go_through_the_same_question(
     asker = Asked("deny")
     engine = await open_engine(project, server.url, asker)
     try:
-        await engine.send("read @/etc/passwd and @../../../../../../etc/passwd please")
+        await engine.send(
+            "read @/etc/passwd and @../../../../../../etc/passwd please", mentions=True
+        )
         # One file, asked about once (the same resolved path is attached once).
         assert [q.subject for q in asker.questions] == ["/etc/passwd"]
         assert "root:" not in sent_user_text(server)
@@ -216,7 +218,7 @@ async def test_outside_mention_allowed_by_the_user_is_attached(
 ) -> None:
     engine = await open_engine(project, server.url, Asked("allow_once"))
     try:
-        await engine.send("check @../outside/secret.txt")
+        await engine.send("check @../outside/secret.txt", mentions=True)
         assert "MARKER-OUTSIDE" in sent_user_text(server)
     finally:
         await engine.close()
@@ -225,8 +227,22 @@ async def test_outside_mention_allowed_by_the_user_is_attached(
 async def test_mention_of_nothing_is_plain_text(project: Path, server: StreamServer) -> None:
     engine = await open_engine(project, server.url, Asked("deny"))
     try:
-        await engine.send("thanks @alice for the idea")
+        await engine.send("thanks @alice for the idea", mentions=True)
         assert sent_user_text(server) == "thanks @alice for the idea"
+    finally:
+        await engine.close()
+
+
+async def test_text_nobody_typed_attaches_nothing(project: Path, server: StreamServer) -> None:
+    """A subagent's prompt, a workflow step, a custom command's expansion: text a model or a
+    program wrote never pulls files in by naming them."""
+    asker = Asked("allow_once")
+    engine = await open_engine(project, server.url, asker)
+    try:
+        await engine.send("summarise @README.md and @../outside/secret.txt")
+        sent = sent_user_text(server)
+        assert sent == "summarise @README.md and @../outside/secret.txt"
+        assert asker.questions == []
     finally:
         await engine.close()
 

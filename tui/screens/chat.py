@@ -221,7 +221,7 @@ class ChatScreen(Screen[None]):
         if self.running:
             self.queued.add(text)
             return
-        self.start_turn(text)
+        self.start_turn(text, typed=True)
 
     def start_turn(self, text: str, **turn: Any) -> None:
         self.running = True
@@ -247,11 +247,14 @@ class ChatScreen(Screen[None]):
                     return
             from opencode.sessions.shell_mode import shell_command
 
-            command = shell_command(text)
-            if command is not None and not turn:
-                await engine.shell(command)  # `!cmd`: run for the user, output joins context
+            # Typed in the prompt (not a custom command's or an MCP prompt's expansion): a
+            # `!cmd` runs for the user, and @path mentions are attached.
+            typed = bool(turn.pop("typed", False))
+            command = shell_command(text) if typed else None
+            if command is not None:
+                await engine.shell(command)
             else:
-                await engine.send(text, **turn)  # turn: a custom command's model/tools
+                await engine.send(text, mentions=typed, **turn)  # a custom command's model/tools
             completed = self.status.state not in ("error", "interrupted")
             if engine.session is not None:
                 self.status.title = engine.session.title
@@ -301,7 +304,7 @@ class ChatScreen(Screen[None]):
         if completed:
             text = queued.pop_first()
             if text:
-                self.start_turn(text)
+                self.start_turn(text, typed=True)
             return
         prompt = self.prompt
         parts = [*queued.take_all(), prompt.text.strip()]
