@@ -117,8 +117,8 @@ class PromptArea(TextArea):
 
     def _completing_mention(self) -> bool:
         """A path is highlighted in the open ``@`` list (not "listing files…")."""
-        box = self._open_box()
-        if self._mention is None or box is None or box is not self.mention_box:
+        box = self.mention_box
+        if self._mention is None or box is None or self._open_box() is not box:
             return False
         return box.get_option_at_index(box.highlighted or 0).id is not None
 
