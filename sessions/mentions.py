@@ -94,6 +94,7 @@ class Attachment:
     tool: str  # read | list
     output: str
     failed: bool
+    required: bool = False  # a permission was needed and the asker must not answer
 
 
 async def attach_mentions(
@@ -129,18 +130,22 @@ async def attach_mentions(
                 session_id, message_id, next_seq, call, {name: tool}, cancel
             )
         except PermissionRequired as exc:  # headless --on-ask fail: recorded as denied
-            attached.append(Attachment(mention, name, str(exc), True))
-            continue
+            attached.append(Attachment(mention, name, str(exc), True, required=True))
+            break  # the turn ends: nothing more is read or sent
         attached.append(Attachment(mention, name, reply.content, reply.is_error))
     return attached
 
 
-async def mention_blocks(runner: Runner, session_id: str, user_id: str, text: str) -> list[str]:
-    """Attach what the ``@path`` mentions of the user message ``user_id`` name and return the
-    blocks the model reads after its text. Cancelled (Esc on a permission question), the
-    user message and the turn end as interrupted."""
-    if "@" not in text:
-        return []
+async def mention_blocks(
+    runner: Runner, session_id: str, user_id: str, text: str, enabled: bool = True
+) -> tuple[list[str], TurnFinished | None]:
+    """Attach what the ``@path`` mentions of the user message ``user_id`` name; return the
+    blocks the model reads after its text, and the end of the turn when a mention needed a
+    permission the asker must not give (headless ``--on-ask fail``: nothing is sent, exit 3).
+    Cancelled (Esc on a permission question), the user message and the turn end as
+    interrupted."""
+    if not enabled or "@" not in text:
+        return [], None
     seq = itertools.count(2)  # the typed text is part 1
     try:
         attached = await attach_mentions(
@@ -157,9 +162,13 @@ async def mention_blocks(runner: Runner, session_id: str, user_id: str, text: st
         await runner.bus.emit(MessageFinished(session_id, user_id, "interrupted"))
         await runner.bus.emit(TurnFinished(session_id, "interrupted", Usage(), 0))
         raise
-    return [
+    blocks = [
         attachment_block(a.tool, {"path": a.mention.path}, a.output, a.failed) for a in attached
     ]
+    required = next((a for a in attached if a.required), None)
+    if required is None:
+        return blocks, None
+    return blocks, TurnFinished(session_id, "permission_required", Usage(), 0, required.output)
 
 
 def _kind(path: Path) -> bool | None:

@@ -346,9 +346,12 @@ class Runner:
         user_id = new_id("msg")
         await self.bus.emit(MessageStarted(session.id, user_id, "user"))
         await self.bus.emit(PartStarted(session.id, user_id, new_id("prt"), 1, "text", text))
-        blocks = await mention_blocks(self, session.id, user_id, text) if mentions else []
+        blocks, stop = await mention_blocks(self, session.id, user_id, text, mentions)
         await self.bus.emit(MessageFinished(session.id, user_id, "stop"))
         self._unsaved.pop(session.id, None)  # the store wrote its row with this message
+        if stop is not None:  # a mention needed a permission nobody may give (--on-ask fail)
+            await self.bus.emit(stop)
+            return stop
         history.append(ChatMessage(role="user", content=user_content(text, blocks)))
 
         limit = max_steps or self.config.max_steps

@@ -267,6 +267,16 @@ def test_opencode_run_refuses_env_mention_without_permission(project: Path) -> N
         assert run.of_type("tool_result")[0]["status"] == "denied"
 
 
+def test_opencode_run_on_ask_fail_stops_before_sending_an_env_mention(project: Path) -> None:
+    with StreamServer([Reply(body=openai_text_chunks(["ok"]))]) as server:
+        write_config(project, "openai", server.url)
+        run = opencode(project, "run", "--on-ask", "fail", "explain @.env")
+        assert run.code == 3, run.stderr
+        assert "read on '.env' needs permission" in run.stderr
+        assert server.requests == []  # nothing was sent
+        assert SECRET_LINE not in run.stdout + run.stderr
+
+
 # ---------------------------------------------------------------------- ! shell mode
 
 
