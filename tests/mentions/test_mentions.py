@@ -5,6 +5,7 @@ without the read tool's permission decision."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import sqlite3
@@ -332,3 +333,28 @@ def test_mentions_module_has_no_textual_import() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, env=dict(os.environ)
     )
     assert out.stdout.strip() == "False", out.stderr
+
+
+async def test_bang_command_session_exports_readably_and_rewinds_its_file_changes(
+    project: Path, server: StreamServer
+) -> None:
+    engine = await open_engine(project, server.url, Asked("deny"))
+    try:
+        await engine.shell("echo made > made.txt")
+        await engine.send("explain @README.md", mentions=True)
+        assert (project / "made.txt").exists()
+        assert engine.session is not None
+        session_id = engine.session.id
+        bang_id = db_rows(engine, "SELECT id FROM message WHERE role = 'user' ORDER BY id")[0][0]
+    finally:
+        await engine.close()
+    exported = await asyncio.to_thread(opencode, project, "session", "export", session_id)
+    assert exported.code == 0, exported.stderr
+    # What was typed, then the attachment as its own fenced block.
+    assert "!echo made > made.txt" in exported.stdout
+    assert "explain @README.md" in exported.stdout and "MARKER-README-42" in exported.stdout
+    rewound = await asyncio.to_thread(
+        opencode, project, "session", "rewind", session_id, "--to", bang_id, "--code"
+    )
+    assert rewound.code == 0, rewound.stderr + rewound.stdout
+    assert not (project / "made.txt").exists()  # the ! command's change was undone
