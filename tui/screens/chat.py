@@ -3,10 +3,10 @@
 A message is sent as one runner turn in an exclusive worker (Esc cancels it; the runner
 persists it as interrupted). A message sent while a turn runs is queued (``QueuedPrompts``)
 and sent when the turn ends; an interrupted or failed turn puts the queue back into the
-prompt, so typed text is never thrown away. A line starting with ``!`` is a shell command run
-for the user (``Engine.shell``), its output kept as context. A line starting with ``/`` is a
-command of the
-one registry: the chat's own (``/new``, ``/sessions``, ``/model``..., declared in
+prompt, so typed text is never thrown away. A typed line starting with ``!`` is a shell
+command run for the user (``Engine.shell``), its output kept as context; typed ``@path``
+mentions are attached (``Engine.send(mentions=True)``). A line starting with ``/`` is a command
+of the one registry: the chat's own (``/new``, ``/sessions``, ``/model``..., declared in
 ``opencode.tui.commands`` and acting on this screen through ``ChatActions``) or any shared one,
 whose result is shown in the transcript; panels whose domain the command changed are reloaded.
 """
