@@ -76,6 +76,10 @@ async def test_enter_on_the_list_completes_and_escape_closes_it(
         await pilot.press("r")  # the same mention, dismissed: stays closed
         assert not box.display
         assert app.chat.prompt.text == "see @src/r"
+        await pilot.press(*["backspace"] * 6)
+        assert app.chat.prompt.text == "see "
+        await pilot.press("@", "s")  # typed again at the same place: a new mention, open
+        await wait_for(pilot, lambda: box.display and "src/" in shown(box))
         assert not server.requests  # nothing was sent by any of these keys
 
 

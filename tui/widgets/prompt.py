@@ -247,6 +247,8 @@ class PromptArea(TextArea):
         row, column = self.cursor_location
         typing = mention_at(self.document.get_line(row)[:column])
         if typing is None or self._dismissed == (row, typing.column):
+            if typing is None:
+                self._dismissed = None  # that mention is gone: a new ``@`` opens the list
             self._mention = None
             box.remove_class("-visible")
             return
