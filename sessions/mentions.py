@@ -199,7 +199,7 @@ def attachment_block(tool: str, args: dict[str, Any], output: str, failed: bool)
     return f"[@{path} attached: {what}]\n{output.rstrip()}\n[end of @{path}]"
 
 
-def user_content(text: str, blocks: Iterable[str]) -> str:
+def user_content(text: str, blocks: list[str]) -> str:
     """The user's typed text followed by its attachments."""
     return "\n\n".join([text, *blocks]) if blocks else text
 

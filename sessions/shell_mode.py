@@ -12,6 +12,7 @@ next turn, so a resumed session has them too. No model is called.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import weakref
 from typing import TYPE_CHECKING
@@ -99,7 +100,7 @@ async def run_user_command(runner: Runner, session_id: str, command: str) -> Tur
         finished = TurnFinished(session_id, "error", Usage(), 0, missing)
         await bus.emit(finished)
         return finished
-    seq = iter(range(2, 1_000_000))
+    seq = itertools.count(2)  # the typed line is part 1
     args = json.dumps({"command": command, "timeout": USER_COMMAND_TIMEOUT_S})
     call = ToolCallEnd(0, new_id("call"), "bash", args)
     cancel = asyncio.Event()
