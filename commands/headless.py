@@ -223,7 +223,10 @@ async def _agent_turn(
         if custom is not None:
             result = await _send_custom(engine, opts, custom[0], custom[1], asker)
         elif message is not None:
-            result = await engine.send(message, max_steps=opts.max_steps, max_cost=max_cost)
+            # Typed by the user: its @path mentions are attached (sessions/mentions.py).
+            result = await engine.send(
+                message, max_steps=opts.max_steps, max_cost=max_cost, mentions=True
+            )
         else:
             # stream-json input: one turn per line, in order, all in this session; a bad line
             # is reported (an `error` event naming it) and the run goes on. Exit status: the

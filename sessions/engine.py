@@ -243,9 +243,12 @@ class Engine:
         model: str | None = None,
         request_options: dict[str, Any] | None = None,
         max_cost: float | None = None,
+        mentions: bool = False,
     ) -> TurnFinished:
         """One user turn in the current session (a new one if there is none). ``model`` and
-        ``request_options`` apply to this turn only (a custom command's model and tools)."""
+        ``request_options`` apply to this turn only (a custom command's model and tools).
+        ``mentions``: the text is what the user typed (not a custom command's expansion, a
+        subagent's or a workflow's prompt), so its ``@path`` mentions are attached."""
         from opencode.sessions.providers.resilience.audit import call_session
 
         if self.session is None:
@@ -262,7 +265,16 @@ class Engine:
                 max_steps=max_steps,
                 request_options=request_options,
                 max_cost=max_cost,
+                mentions=mentions,
             )
+
+    async def shell(self, command: str) -> TurnFinished:
+        """A ``!command`` the user typed, in the current session (a new one if there is
+        none): run, shown, and kept as context for the next turn (sessions/shell_mode.py)."""
+        if self.session is None:
+            await self.start()
+        assert self.session is not None
+        return await self.runner().shell(self.session.id, command)
 
     async def compact(
         self, session_id: str | None = None, *, focus: str | None = None

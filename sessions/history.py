@@ -6,6 +6,7 @@ conversation from any session's messages the same way the runner does.
 
 from __future__ import annotations
 
+from opencode.sessions.mentions import attached_context, user_content
 from opencode.sessions.providers.base import ChatMessage, ToolCall
 from opencode.sessions.store.sessions import MessageRecord
 
@@ -22,7 +23,9 @@ def history_messages(messages: list[MessageRecord]) -> list[ChatMessage]:
         if message.rewound_at is not None:
             continue  # taken out of the conversation by a rewind (the row is kept)
         if message.role == "user":
-            text = message.text()
+            # What the user typed, then what it attached (``@path`` mentions, a ``!``
+            # command's output), stored as the message's own tool parts (mentions.py).
+            text = user_content(message.text(), attached_context(message))
             if text:
                 history.append(ChatMessage(role="user", content=text))
             continue

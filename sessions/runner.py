@@ -52,6 +52,7 @@ from opencode.sessions.history import history_messages
 from opencode.sessions.hooks import HookRunner
 from opencode.sessions.ids import new_id
 from opencode.sessions.instructions import Instructions, new_warnings
+from opencode.sessions.mentions import mention_blocks, user_content
 from opencode.sessions.permissions_api import (
     PermissionAnswer,
     PermissionAsker,
@@ -307,9 +308,11 @@ class Runner:
         max_steps: int | None = None,
         request_options: dict[str, Any] | None = None,
         max_cost: float | None = None,
+        mentions: bool = False,
     ) -> TurnFinished:
         """One user turn. ``max_cost``: no further step starts once the turn's known cost
-        exceeds it (finish ``max_cost``); the step that crossed it is kept whole."""
+        exceeds it (finish ``max_cost``); the step that crossed it is kept whole. ``mentions``:
+        typed by a person, so its ``@path`` mentions are attached."""
         session = self._unsaved.get(session_id) or await self.repo.get(session_id)
         if session is None:
             raise RunnerError(f"no session {session_id!r}")
@@ -343,9 +346,13 @@ class Runner:
         user_id = new_id("msg")
         await self.bus.emit(MessageStarted(session.id, user_id, "user"))
         await self.bus.emit(PartStarted(session.id, user_id, new_id("prt"), 1, "text", text))
+        blocks, stop = await mention_blocks(self, session.id, user_id, text, mentions)
         await self.bus.emit(MessageFinished(session.id, user_id, "stop"))
         self._unsaved.pop(session.id, None)  # the store wrote its row with this message
-        history.append(ChatMessage(role="user", content=text))
+        if stop is not None:  # a mention needed a permission nobody may give (--on-ask fail)
+            await self.bus.emit(stop)
+            return stop
+        history.append(ChatMessage(role="user", content=user_content(text, blocks)))
 
         limit = max_steps or self.config.max_steps
         total = Usage()
@@ -502,6 +509,20 @@ class Runner:
         stopped = await self.hooks.fire("Stop", session.id, finish=finish, stop_hook_active=False)
         await self._hook_problems(session.id, stopped.problems)
         return event
+
+    async def shell(self, session_id: str, command: str) -> TurnFinished:
+        """A ``!command`` the user typed, as context for the next turn (shell_mode.py)."""
+        from opencode.sessions.shell_mode import run_user_command
+
+        session = self._unsaved.get(session_id) or await self.repo.get(session_id)
+        if session is None:
+            raise RunnerError(f"no session {session_id!r}")
+        if not session.title:
+            session.title = _title_from("!" + command)
+            await self.bus.emit(SessionTitled(session.id, session.title))
+        finished = await run_user_command(self, session.id, command)
+        self._unsaved.pop(session.id, None)  # written with its message (send pops it too)
+        return finished
 
     def _system_prompt(self, session_id: str, context: list[str]) -> str:
         """The configured (or built-in) prompt, the project's AGENTS.md files, hook context."""

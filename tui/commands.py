@@ -29,7 +29,9 @@ if TYPE_CHECKING:
 
 KEYS_HELP = (
     "Enter sends · Shift+Enter/Ctrl+J newline · Up history · Tab completes · "
-    "Esc cancels a turn · F2/F3/F4 panels · Ctrl+P command palette"
+    "Esc cancels a turn · F2/F3/F4 panels · Ctrl+P command palette · "
+    "@path attaches a file · !cmd runs a shell command · Ctrl+R searches what you sent · "
+    "Ctrl+G edits the prompt in $EDITOR"
 )
 
 

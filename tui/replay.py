@@ -132,6 +132,11 @@ def _user(message: MessageRecord) -> Iterator[SessionEvent]:
     part_id = message.parts[0].id if message.parts else f"{message.id}:text"
     yield MessageStarted(sid, message.id, "user")
     yield PartStarted(sid, message.id, part_id, 1, "text", message.text())
+    # What the message attached (``@path`` reads, a ``!`` command): tool calls of its own.
+    results = {p.tool_call_id: p for p in message.parts if p.kind == "tool_result"}
+    for part in message.parts:
+        if part.kind == "tool_call":
+            yield from _tool(message, part, results.get(part.tool_call_id))
     yield MessageFinished(sid, message.id, message.finish or "stop")
 
 

@@ -3,8 +3,10 @@
 A message is sent as one runner turn in an exclusive worker (Esc cancels it; the runner
 persists it as interrupted). A message sent while a turn runs is queued (``QueuedPrompts``)
 and sent when the turn ends; an interrupted or failed turn puts the queue back into the
-prompt, so typed text is never thrown away. A line starting with ``/`` is a command of the
-one registry: the chat's own (``/new``, ``/sessions``, ``/model``..., declared in
+prompt, so typed text is never thrown away. A typed line starting with ``!`` is a shell
+command run for the user (``Engine.shell``), its output kept as context; typed ``@path``
+mentions are attached (``Engine.send(mentions=True)``). A line starting with ``/`` is a command
+of the one registry: the chat's own (``/new``, ``/sessions``, ``/model``..., declared in
 ``opencode.tui.commands`` and acting on this screen through ``ChatActions``) or any shared one,
 whose result is shown in the transcript; panels whose domain the command changed are reloaded.
 """
@@ -285,7 +287,7 @@ class ChatScreen(Screen[None]):
         if self.running:
             self.queued.add(text)
             return
-        self.start_turn(text)
+        self.start_turn(text, typed=True)
 
     def start_turn(self, text: str, **turn: Any) -> None:
         self.hide_welcome()
@@ -310,7 +312,16 @@ class ChatScreen(Screen[None]):
             if engine.session is None or self.transcript.session_id is None:
                 if not await self.open_session():
                     return
-            await engine.send(text, **turn)  # turn: a custom command's model/tools
+            from opencode.sessions.shell_mode import shell_command
+
+            # Typed in the prompt (not a custom command's or an MCP prompt's expansion): a
+            # `!cmd` runs for the user, and @path mentions are attached.
+            typed = bool(turn.pop("typed", False))
+            command = shell_command(text) if typed else None
+            if command is not None:
+                await engine.shell(command)
+            else:
+                await engine.send(text, mentions=typed, **turn)  # a custom command's model/tools
             completed = self.status.state not in ("error", "interrupted")
             if engine.session is not None:
                 self.status.title = engine.session.title
@@ -360,7 +371,7 @@ class ChatScreen(Screen[None]):
         if completed:
             text = queued.pop_first()
             if text:
-                self.start_turn(text)
+                self.start_turn(text, typed=True)
             return
         prompt = self.prompt
         parts = [*queued.take_all(), prompt.text.strip()]

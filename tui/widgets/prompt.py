@@ -1,22 +1,37 @@
-"""The multi-line prompt with history and slash-command autocomplete.
+"""The multi-line prompt with history and slash-command and ``@file`` autocomplete.
 
 Enter sends; Shift+Enter or Ctrl+J inserts a newline (many terminals cannot tell Shift+Enter
 from Enter, Ctrl+J always arrives). Up on the first line walks back through what was sent
 (Down walks forward). Typing ``/`` opens a list of every command with its help; Up/Down move
-in it, Tab completes the highlighted one. Messages queued while a turn runs sit above the
-prompt (``QueuedPrompts``); Up in an empty prompt takes the last one back to edit.
+in it, Tab completes the highlighted one. Typing ``@`` opens a list of project files
+(``widgets/mentions.py``); Tab or Enter completes, Esc closes it. A line starting with ``!`` is
+a shell command (``sessions/shell_mode.py``). Ctrl+R searches what was sent before
+(``screens/history_search.py``); Ctrl+G edits the prompt in ``$VISUAL``/``$EDITOR``.
+Messages queued while a turn runs sit above the prompt (``QueuedPrompts``); Up in an empty
+prompt takes the last one back to edit.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import ClassVar
+
 from textual import events
 from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.widgets import OptionList, TextArea
 from textual.widgets.option_list import Option
 
 from opencode.tui.commands import suggestions
 from opencode.tui.messages import PromptSubmitted
+from opencode.tui.widgets.mentions import (
+    FileCompleter,
+    MentionSuggestions,
+    Typing,
+    completion_text,
+    mention_at,
+)
 from opencode.tui.widgets.queued import QueuedPrompts
 
 MAX_SUGGESTIONS = 8
@@ -47,6 +62,11 @@ class PromptArea(TextArea):
     PromptArea:focus { border: tall $primary; }
     """
 
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("ctrl+r", "history_search", "History search", show=False),
+        Binding("ctrl+g", "external_editor", "Edit in $EDITOR", show=False),
+    ]
+
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(
             id=id,
@@ -59,6 +79,9 @@ class PromptArea(TextArea):
         self._history_pos: int | None = None
         self._draft = ""
         self.entries: list[tuple[str, str]] = []
+        self.files: FileCompleter | None = None  # made on the first ``@``
+        self._mention: Typing | None = None  # the mention the open list completes
+        self._dismissed: tuple[int, int] | None = None  # (row, column) of an Esc-closed one
 
     @property
     def suggestions(self) -> SlashSuggestions | None:
@@ -76,13 +99,40 @@ class PromptArea(TextArea):
         found = parent.query(QueuedPrompts)
         return found.first() if found else None
 
+    @property
+    def mention_box(self) -> MentionSuggestions | None:
+        parent = self.parent
+        if parent is None:
+            return None
+        found = parent.query(MentionSuggestions)
+        return found.first() if found else None
+
     def _suggesting(self) -> bool:
-        box = self.suggestions
-        return box is not None and box.has_class("-visible") and box.option_count > 0
+        return self._open_box() is not None
+
+    def _open_box(self) -> OptionList | None:
+        for box in (self.mention_box, self.suggestions):
+            if box is not None and box.has_class("-visible") and box.option_count > 0:
+                return box
+        return None
+
+    def _completing_mention(self) -> bool:
+        """A path is highlighted in the open ``@`` list (not "listing files…")."""
+        box = self.mention_box
+        if self._mention is None or box is None or self._open_box() is not box:
+            return False
+        return box.get_option_at_index(box.highlighted or 0).id is not None
 
     async def _on_key(self, event: events.Key) -> None:
         key = event.key
-        if key == "enter":
+        if key in ("enter", "tab") and self._completing_mention():
+            event.stop()
+            event.prevent_default()
+            if key == "enter" and self._mention_complete():
+                self.submit()  # the path is typed out already: Enter sends
+            else:
+                self.complete_mention()
+        elif key == "enter":
             event.stop()
             event.prevent_default()
             self.submit()
@@ -98,6 +148,8 @@ class PromptArea(TextArea):
         elif key == "escape" and self._suggesting():
             event.stop()
             event.prevent_default()
+            if self._mention is not None:
+                self._dismissed = (self.cursor_location[0], self._mention.column)
             self.hide_suggestions()
 
     def submit(self) -> None:
@@ -121,10 +173,28 @@ class PromptArea(TextArea):
         self.move_cursor(self.document.end)
         self.hide_suggestions()
 
+    def _mention_complete(self) -> bool:
+        box, typing = self.mention_box, self._mention
+        if box is None or typing is None or not box.option_count:
+            return False
+        return box.get_option_at_index(box.highlighted or 0).id == typing.query
+
+    def complete_mention(self) -> None:
+        box = self.mention_box
+        typing = self._mention
+        if box is None or typing is None or box.option_count == 0:
+            return
+        option = box.get_option_at_index(box.highlighted or 0)
+        if option.id is None:  # "listing files…": nothing to complete yet
+            return
+        row, column = self.cursor_location
+        self.replace(completion_text(option.id), (row, typing.column), (row, column))
+        if not option.id.endswith("/"):
+            self.hide_suggestions()
+
     def action_cursor_up(self, select: bool = False) -> None:
-        if self._suggesting():
-            box = self.suggestions
-            assert box is not None
+        box = self._open_box()
+        if box is not None:
             box.action_cursor_up()
             return
         queued = self.queued
@@ -144,9 +214,8 @@ class PromptArea(TextArea):
         super().action_cursor_up(select)
 
     def action_cursor_down(self, select: bool = False) -> None:
-        if self._suggesting():
-            box = self.suggestions
-            assert box is not None
+        box = self._open_box()
+        if box is not None:
             box.action_cursor_down()
             return
         last_row = self.document.line_count - 1
@@ -168,6 +237,49 @@ class PromptArea(TextArea):
 
     def on_text_area_changed(self, event: TextArea.Changed) -> None:
         self.update_suggestions()
+        self.update_mentions()
+
+    # ------------------------------------------------------------------ @ mentions
+
+    def update_mentions(self) -> None:
+        box = self.mention_box
+        if box is None:
+            return
+        row, column = self.cursor_location
+        typing = mention_at(self.document.get_line(row)[:column])
+        if typing is None or self._dismissed == (row, typing.column):
+            if typing is None:
+                self._dismissed = None  # that mention is gone: a new ``@`` opens the list
+            self._mention = None
+            box.remove_class("-visible")
+            return
+        self._dismissed = None
+        self._mention = typing
+        files = self.files
+        if files is None:
+            from opencode.tui.host import ChatHost
+
+            app = self.app
+            files = self.files = FileCompleter(app.cwd if isinstance(app, ChatHost) else Path())
+        if files.needs_load():
+            # A worker: listing a big repository must never hold up the keys.
+            self.run_worker(self._load_files(files), group="file-index", exit_on_error=False)
+        found = files.rank(typing.query)
+        box.clear_options()
+        if found is None:
+            box.add_option(Option("listing files…", id=None, disabled=True))
+        else:
+            box.add_options([Option(path, id=path) for path in found])
+            if files.error:
+                box.add_option(Option(files.error, id=None, disabled=True))
+        if found:
+            box.highlighted = 0
+        box.set_class(box.option_count > 0, "-visible")
+
+    async def _load_files(self, files: FileCompleter) -> None:
+        await files.load()
+        if self._mention is not None:
+            self.update_mentions()  # the list typed against while it loaded
 
     def update_suggestions(self) -> None:
         box = self.suggestions
@@ -189,9 +301,25 @@ class PromptArea(TextArea):
         box.set_class(bool(matches), "-visible")
 
     def hide_suggestions(self) -> None:
-        box = self.suggestions
-        if box is not None:
-            box.remove_class("-visible")
+        for box in (self.suggestions, self.mention_box):
+            if box is not None:
+                box.remove_class("-visible")
+        self._mention = None
+
+    # ------------------------------------------------------------------ Ctrl+R, Ctrl+G
+
+    def action_history_search(self) -> None:
+        """Ctrl+R: search what was sent here (this session and earlier ones), newest first;
+        the pick replaces the prompt's text for editing, Esc leaves the draft as it was."""
+        from opencode.tui.screens.history_search import open_history_search
+
+        self.run_worker(open_history_search(self), group="history-search", exit_on_error=False)
+
+    def action_external_editor(self) -> None:
+        """Ctrl+G: edit the prompt's text in ``$VISUAL``/``$EDITOR`` (``vi`` when unset)."""
+        from opencode.tui.widgets.external_editor import edit_in_editor
+
+        edit_in_editor(self)
 
 
 class PromptBar(Vertical):
@@ -202,4 +330,5 @@ class PromptBar(Vertical):
     def compose(self) -> ComposeResult:
         yield QueuedPrompts(id="queued")
         yield SlashSuggestions(id="slash-suggestions")
+        yield MentionSuggestions(id="mention-suggestions")
         yield PromptArea(id="prompt")

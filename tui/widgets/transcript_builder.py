@@ -44,6 +44,7 @@ class TranscriptBuilder:
         self.parts: dict[str, StreamingMarkdown | ReasoningBlock] = {}
         self.tools: dict[str, ToolCallView] = {}
         self._user_ids: set[str] = set()
+        self._user_calls: dict[str, list[str]] = {}  # a user message's own tool calls
         self._current: AssistantMessage | None = None
 
     def apply(self, event: SessionEvent) -> Widget | None:
@@ -70,7 +71,11 @@ class TranscriptBuilder:
         if isinstance(event, ToolStarted):
             view = ToolCallView(event.tool, event.arguments, call_id=event.call_id)
             self.tools[event.call_id] = view
-            host = self._host(event.message_id)
+            # A user message's own calls (``@path`` reads, a ``!`` command) stand alone.
+            user = event.message_id in self._user_ids
+            if user:
+                self._user_calls.setdefault(event.message_id, []).append(event.call_id)
+            host = None if user else self._host(event.message_id)
             if host is None:
                 return view
             view.set_class(isinstance(host.last_added, StreamingMarkdown), "-after-text")
@@ -145,14 +150,21 @@ class TranscriptBuilder:
         # transcript unmounts it (a live session would otherwise keep every reply).
         message = self.messages.pop(event.message_id, None)
         self._user_ids.discard(event.message_id)
+        for call_id in self._user_calls.pop(event.message_id, ()):
+            # Only this message's own calls: a ``!`` command cut off by Esc (a subagent's
+            # user message finishing must not touch the parent's running ``task`` call).
+            self._close_tools([call_id])
         if message is None:
             return
         for part in self.parts.values():
             part.finish()
         self.parts.clear()
-        for tool in self.tools.values():
-            if tool.status == "running":
-                tool.finish("interrupted", tool.output, tool.duration_ms, tool.metadata)
-        self.tools.clear()
+        self._close_tools(list(self.tools))
         if event.finish == "interrupted":
             message.mark_interrupted()
+
+    def _close_tools(self, call_ids: list[str]) -> None:
+        for call_id in call_ids:
+            tool = self.tools.pop(call_id, None)
+            if tool is not None and tool.status == "running":
+                tool.finish("interrupted", tool.output, tool.duration_ms, tool.metadata)

@@ -1,0 +1,146 @@
+"""Ctrl+R: a reverse search over what was sent in this directory (``sessions/prompt_history``).
+
+Newest first; typing filters (every word typed must appear, case-insensitive); Up/Down move;
+Enter puts the highlighted message in the prompt for editing; Esc closes and leaves the prompt's
+draft untouched. Messages of the current session still buffered in the store writer are flushed
+first, and those sent this run (the prompt's own list) lead even before they are stored.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, ClassVar
+
+from textual import events
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Input, OptionList, Static
+from textual.widgets.option_list import Option
+
+if TYPE_CHECKING:
+    from opencode.tui.widgets.prompt import PromptArea
+
+MAX_SHOWN = 200
+_LABEL_CHARS = 160
+
+
+def matches(entries: list[str], query: str, limit: int = MAX_SHOWN) -> list[int]:
+    """Indexes of the entries holding every word of ``query`` (case-insensitive), in order."""
+    words = query.lower().split()
+    found: list[int] = []
+    for i, entry in enumerate(entries):
+        low = entry.lower()
+        if all(word in low for word in words):
+            found.append(i)
+            if len(found) >= limit:
+                break
+    return found
+
+
+def _label(text: str) -> str:
+    one_line = " ⏎ ".join(line.strip() for line in text.splitlines() if line.strip())
+    return one_line if len(one_line) <= _LABEL_CHARS else one_line[: _LABEL_CHARS - 1] + "…"
+
+
+class HistorySearchScreen(ModalScreen[str | None]):
+    DEFAULT_CSS = """
+    HistorySearchScreen { align: center middle; background: $background 60%; }
+    #history { width: 100; max-width: 95%; height: auto; max-height: 80%;
+               border: thick $primary; background: $surface; padding: 0 1; }
+    #history-title { text-style: bold; height: 1; }
+    #history-query { margin: 1 0 0 0; }
+    #history-options { height: auto; max-height: 20; border: none; }
+    #history-help { color: $text-muted; height: 1; }
+    """
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "cancel", "Cancel"),
+        Binding("ctrl+r", "cursor_down", "Older", show=False),
+    ]
+
+    def __init__(self, entries: list[str]) -> None:
+        super().__init__()
+        self.entries = entries
+        self.shown: list[int] = []
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="history"):
+            yield Static("Search sent messages (newest first)", id="history-title")
+            yield Input(placeholder="type to filter", id="history-query")
+            yield OptionList(id="history-options")
+            yield Static("Enter: into the prompt · ↑↓ move · Esc cancel", id="history-help")
+
+    @property
+    def options(self) -> OptionList:
+        return self.query_one("#history-options", OptionList)
+
+    def on_mount(self) -> None:
+        self.refilter("")
+        self.query_one("#history-query", Input).focus()
+
+    def refilter(self, query: str) -> None:
+        self.shown = matches(self.entries, query)
+        options = self.options
+        options.clear_options()
+        if not self.shown:
+            empty = "nothing sent here yet" if not self.entries else "no message matches"
+            options.add_option(Option(empty, disabled=True))
+            return
+        options.add_options([Option(_label(self.entries[i]), id=str(i)) for i in self.shown])
+        options.highlighted = 0
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        self.refilter(event.value)
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        self.pick(self.options.highlighted)
+
+    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        event.stop()
+        self.pick(event.option_index)
+
+    def on_key(self, event: events.Key) -> None:
+        # The query input keeps focus; Up/Down move in the list.
+        if event.key in ("up", "down"):
+            event.stop()
+            event.prevent_default()
+            if event.key == "up":
+                self.options.action_cursor_up()
+            else:
+                self.options.action_cursor_down()
+
+    def action_cursor_down(self) -> None:
+        self.options.action_cursor_down()
+
+    def pick(self, index: int | None) -> None:
+        if index is None or not self.shown or index >= len(self.shown):
+            return
+        self.dismiss(self.entries[self.shown[index]])
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+async def open_history_search(prompt: PromptArea) -> None:
+    """Load the history (this run's first, then the store's) and open the search."""
+    from opencode.sessions.prompt_history import sent_prompts
+    from opencode.tui.host import ChatHost
+
+    entries = list(reversed(prompt.sent))
+    app = prompt.app
+    if isinstance(app, ChatHost) and app.engine.is_open:
+        await app.engine.flush()
+        stored = await sent_prompts(app.engine.store, app.engine.cwd)
+        known = set(entries)
+        entries.extend(text for text in stored if text not in known)
+
+    def chosen(text: str | None) -> None:
+        if text is None:
+            return  # Esc: the draft stays as it was
+        prompt.load_text(text)
+        prompt.move_cursor(prompt.document.end)
+        prompt.focus()
+
+    app.push_screen(HistorySearchScreen(entries), chosen)
