@@ -136,7 +136,7 @@ def _user(message: MessageRecord) -> Iterator[SessionEvent]:
     results = {p.tool_call_id: p for p in message.parts if p.kind == "tool_result"}
     for part in message.parts:
         if part.kind == "tool_call":
-            yield from _tool(message, part, results.get(part.tool_call_id))
+            yield from _tool(message, part, results.get(part.tool_call_id), {})
     yield MessageFinished(sid, message.id, message.finish or "stop")
 
 
