@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from opencode.sessions.runner import PermissionAnswer, PermissionRequest, ProviderFactory
     from opencode.tui.commands import ChatActions
     from opencode.tui.screens.chat import ChatScreen
+    from opencode.tui.widgets.transcript import Transcript
 
 
 def _chat_screen() -> Screen[Any]:
@@ -160,6 +161,17 @@ class OpencodeApp(App[int]):
         if self._gc_threshold is not None:  # leave the process as we found it (tests)
             gc.unfreeze()
             gc.set_threshold(*self._gc_threshold)
+
+    def on_transcript_released(self, event: Transcript.Released) -> None:
+        # Widgets of old messages are reference cycles, and full collections are rare here
+        # (the thresholds above): without one they would pile up, ~0.5 MB per long reply.
+        # The transcript releases when a turn starts or a session opens, not mid-stream.
+        self.call_after_refresh(self.collect_garbage)
+
+    def collect_garbage(self) -> None:
+        """A full collection: what start-up froze is not traversed, so it costs the widgets
+        mounted now (a few screens of messages), not the length of the session."""
+        gc.collect()
 
     @property
     def chat(self) -> ChatScreen:
