@@ -7,7 +7,10 @@ With ``--turns``: a live session instead, ``--turns`` turns of a user message an
 ``--reply-chars`` markdown reply, emitted on the app's bus as the runner does (the store writer
 stores them, the transcript shows them, old messages are unmounted as the session grows); the
 process's RSS is printed at turns 10, 100, 1000 (those up to ``--turns``) and at the end, with
-no forced garbage collection: what a user's ``top`` shows.
+no forced garbage collection: what a user's ``top`` shows; then the growth from turn 10 to the
+last turn (goal: at most 30 MB over 1,000 turns) and the cyclic collector's passes over the
+run: how many full ones, their pause p50/max (wall and CPU time), and the longest pass of any
+generation, with the load average (wall times stretch on a busy machine).
 
 Without it:
 
@@ -24,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import os
 import resource
 import sys
@@ -59,6 +63,20 @@ async def live_turns(turns: int, reply_chars: int) -> None:
 
     reply = make_reply(reply_chars)
     checkpoints = {n for n in (10, 100, 1000, turns) if n <= turns}
+    rss_at: dict[int, float] = {}
+    pauses: dict[int, list[float]] = {0: [], 1: [], 2: []}
+    full_cpu: list[float] = []  # the full passes' CPU time: wall time counts a busy machine
+    pass_started = cpu_started = 0.0
+
+    def on_gc(phase: str, info: dict[str, int]) -> None:
+        nonlocal pass_started, cpu_started
+        if phase == "start":
+            pass_started, cpu_started = time.perf_counter(), time.process_time()
+            return
+        pauses[info["generation"]].append((time.perf_counter() - pass_started) * 1000)
+        if info["generation"] == 2:
+            full_cpu.append((time.process_time() - cpu_started) * 1000)
+
     with tempfile.TemporaryDirectory() as tmp:
         app = await make_test_app(Path(tmp), open_session=False)
         async with app.run_test(size=(120, 40)) as pilot:
@@ -67,6 +85,7 @@ async def live_turns(turns: int, reply_chars: int) -> None:
             bus, sid = app.engine.bus, chat.transcript.session_id
             assert sid is not None
             started = time.perf_counter()
+            gc.callbacks.append(on_gc)
             for turn in range(1, turns + 1):
                 user = new_id("msg")
                 await bus.emit(MessageStarted(sid, user, "user"))
@@ -78,11 +97,24 @@ async def live_turns(turns: int, reply_chars: int) -> None:
                 await done()
                 await pilot.pause()
                 if turn in checkpoints:
+                    rss_at[turn] = rss_mb()
                     mounted = len(chat.query(UserMessage)) + len(chat.query(AssistantMessage))
                     print(
-                        f"turn {turn:>5}: RSS {rss_mb():6.1f} MB, {mounted} messages mounted, "
-                        f"{time.perf_counter() - started:.0f} s"
+                        f"turn {turn:>5}: RSS {rss_at[turn]:6.1f} MB, {mounted} messages mounted, "
+                        f"{time.perf_counter() - started:.0f} s",
+                        flush=True,
                     )
+            gc.callbacks.remove(on_gc)
+    if 10 in rss_at and turns > 10:
+        print(f"growth turn 10 -> {turns}: {rss_at[turns] - rss_at[10]:+.1f} MB")
+    full = pauses[2]
+    longest = max((p for gen in pauses.values() for p in gen), default=0.0)
+    print(
+        f"full collections: {len(full)}, pause p50 {pct(full, 0.5) if full else 0:.0f} ms "
+        f"(CPU {pct(full_cpu, 0.5) if full_cpu else 0:.0f} ms), max {max(full, default=0):.0f} "
+        f"ms (CPU {max(full_cpu, default=0):.0f} ms); longest pass of any generation "
+        f"{longest:.0f} ms; load average {os.getloadavg()[0]:.1f}"
+    )
 
 
 async def main() -> None:

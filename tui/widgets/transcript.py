@@ -7,6 +7,10 @@ the widgets the builder returns. Stored history goes through the same builder, a
 events (``opencode.tui.replay``). The transcript owns scrolling: it stays anchored to the
 bottom while streaming until the user scrolls up, and mounts only the most recent messages of
 a long session, loading earlier ones when the user scrolls to the top.
+
+Messages it takes out (pruned, or the view cleared) must not outlive their removal: it drops
+the references Textual keeps to their rendered lines and posts ``Transcript.Released``, on
+which the app collects their reference cycles (see ``release_render_caches``).
 """
 
 from __future__ import annotations
@@ -14,7 +18,9 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING
 
+from textual._styles_cache import StylesCache
 from textual.containers import VerticalScroll
+from textual.message import Message
 from textual.widget import Widget
 from textual.widgets import Static
 
@@ -26,6 +32,8 @@ from opencode.tui.widgets.subagent import SubagentRouter
 from opencode.tui.widgets.transcript_builder import TranscriptBuilder
 
 if TYPE_CHECKING:
+    from textual.await_remove import AwaitRemove
+
     from opencode.sessions.store.sessions import MessageRecord
 
 PAGE = 24  # messages mounted per page of history (a few screens full)
@@ -33,6 +41,20 @@ FIRST_PAINT = 6  # of which mounted before the first frame
 MAX_MOUNTED = 3 * PAGE  # messages kept mounted in a live session before the oldest are dropped
 LINE_BUDGET = 3000  # lines kept mounted in a live session (long replies count for their size)
 MIN_MOUNTED = 6  # messages always kept, however long
+
+
+def release_render_caches() -> None:
+    """Let go of the rendered lines of widgets that are no longer mounted.
+
+    Textual's ``StylesCache.get_inner_outer`` is an ``lru_cache`` on a method (textual#6665):
+    its keys hold the ``StylesCache`` of the last 1,024 widgets drawn, each with every line it
+    rendered, long after the widget is gone: about 0.6 MB per 20 KB reply. Emptying that cache
+    frees them; it refills with the widgets on screen at the next frame (two ``Style`` objects
+    each). Done where widgets are removed in bulk, so memory follows what is mounted.
+    """
+    cache_clear = getattr(StylesCache.get_inner_outer, "cache_clear", None)
+    if cache_clear is not None:  # a Textual without the lru_cache has nothing to clear
+        cache_clear()
 
 
 def history_widgets(
@@ -59,6 +81,10 @@ class Transcript(VerticalScroll):
     }
     Transcript > .load-more { color: $text-muted; height: 1; text-align: center; }
     """
+
+    class Released(Message):
+        """Widgets removed from the transcript are gone: their reference cycles are garbage
+        now, at a quiet moment (a turn starting, a session opening) to collect them."""
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
@@ -123,9 +149,38 @@ class Transcript(VerticalScroll):
             return
         self._oldest_id = keep.message_id
         self._has_more = True
-        self.remove_children(old)
+        self._forget_offscreen_lines()  # those going too: less for the collection to traverse
+        self._release(self.remove_children(old))
         if not self.query(".load-more"):
             self.mount(Static("↑ scroll up for earlier messages", classes="load-more"), before=0)
+
+    def _release(self, removal: AwaitRemove) -> None:
+        """Once ``removal`` is done, release what Textual still holds of the removed widgets
+        and tell the app (``Released``); the message handler goes on meanwhile."""
+
+        async def released() -> None:
+            await removal
+            release_render_caches()
+            self.post_message(self.Released())
+
+        self.call_later(released)
+
+    def _forget_offscreen_lines(self) -> None:
+        """Drop the drawn lines of messages scrolled out of view.
+
+        Textual caches every line a mounted widget has drawn, and each cached line carries
+        a dozen derived strips of its own: for messages nobody sees, that is most of what a
+        full collection traverses (and of the memory mounted messages take). A full refresh
+        drops them; a message scrolled back into view draws them again, cheaply, from its
+        own rendered segments.
+        """
+        top = self.scroll_offset.y
+        bottom = top + self.scrollable_content_region.height
+        for child in self.children:
+            region = child.virtual_region_with_margin
+            if region.bottom <= top or region.y >= bottom:
+                for widget in child.walk_children(with_self=True):
+                    widget.refresh()
 
     def open_stream(self, part_id: str) -> StreamingMarkdown | None:
         return self._builder.open_stream(part_id)
@@ -186,7 +241,13 @@ class Transcript(VerticalScroll):
     async def clear(self) -> None:
         self._builder = TranscriptBuilder()
         self._subagents = SubagentRouter()
-        await self.remove_children()
+        if self.children:
+            await self.remove_children()
+            # The child list caches its displayed children until the next layout that has
+            # children to arrange: read it now, or it holds the removed page until then.
+            _ = self.displayed_children
+            release_render_caches()
+            self.post_message(self.Released())
 
     def add_output(self, widget: Widget) -> None:
         self.mount(widget)
