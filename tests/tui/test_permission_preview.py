@@ -90,3 +90,53 @@ async def test_a_huge_diff_scrolls_and_the_buttons_still_fit(make_app: Any, proj
         for button in screen.query(Button):
             assert screen.region.contains_region(button.region), button.id
             assert screen.get_widget_at(button.region.x + 1, button.region.y)[0] is button
+
+
+async def test_control_characters_from_the_model_are_shown_not_sent(
+    make_app: Any, project: Path
+) -> None:
+    """An ESC in a diff, a new file, a bash command or a path would reach the terminal (clear
+    the screen under the modal, retitle the window, set the clipboard through OSC 52)."""
+    evil = "\x1b]52;c;cm0gLXJmIH4=\x1b\\\x1b[2J\u202eok\x9b31m"
+    (project / "old.txt").write_text(f"keep {evil}\n")
+    app = make_app(open_session=False)
+    async with app.run_test(size=(100, 32)) as pilot:
+        cases = [
+            ("write", {"path": "old.txt", "content": f"new {evil}\n"}),
+            ("write", {"path": f"n{evil}.txt", "content": f"{evil}\n"}),
+            ("bash", {"command": f"echo '{evil}'"}),
+            ("mcp_tool", {"text": evil}),
+        ]
+        for tool, arguments in cases:
+            screen = await open_modal(pilot, tool, arguments)
+            drawn = "\n".join(
+                "".join(segment.text for segment in strip)
+                for widget in (screen.query_one("#details"), screen.query_one("#subject"))
+                for strip in widget.render_lines(widget.region.reset_offset)
+            )
+            for bad in ("\x1b", "\x9b", "\u202e"):
+                assert bad not in drawn, (tool, drawn)
+            assert "␛" in drawn or "\\u001b" in drawn, (tool, drawn)
+            screen.dismiss("deny")
+            await wait_for(pilot, lambda: not isinstance(app.screen, PermissionScreen))
+
+
+async def test_the_diff_shows_a_file_only_where_reading_it_is_allowed(
+    make_app: Any, project: Path, tmp_path: Path
+) -> None:
+    """The preview asks the engine's permissions: by default a link out of the project is not
+    read; once reading the target is allowed for the session, it is diffed."""
+    secret = tmp_path / "outside-secret.txt"
+    secret.write_text("TOP-SECRET-CONTENT\n")
+    (project / "link.txt").symlink_to(secret)
+    args = {"path": "link.txt", "content": "replaced\n"}
+    app = make_app(open_session=False)
+    async with app.run_test(size=(100, 32)) as pilot:
+        text = shown(await open_modal(pilot, "write", args))
+        assert "TOP-SECRET" not in text and "is not shown" in text and "+replaced" in text
+        app.screen.dismiss("deny")
+        await wait_for(pilot, lambda: not isinstance(app.screen, PermissionScreen))
+        app.engine.runner().permissions.grant_session("read", str(secret.resolve()))
+        text = shown(await open_modal(pilot, "write", args))
+        assert "-TOP-SECRET-CONTENT" in text and "+replaced" in text
+    assert secret.read_text() == "TOP-SECRET-CONTENT\n"
