@@ -85,3 +85,30 @@ async def test_arrows_move_in_the_filtered_list(make_app: Any) -> None:
         await pilot.press(*"one", "down", "enter")
         await wait_for(pilot, lambda: picked)
         assert picked == ["b"]
+
+
+async def test_titles_with_markup_or_escapes_are_shown_as_typed(
+    make_app: Any, server: StreamServer
+) -> None:
+    """A session's title is the start of what the user typed; the picker once parsed it as
+    markup ("[link=https://x]" stopped the app when the list was drawn)."""
+    server.add(sse_reply("openai_text.sse"))
+    app = make_app()
+    title = "[link=https://x]a[/link] [/] \x1b]2;t\x1b\\ [b]"
+    async with app.run_test(size=(110, 30)) as pilot:
+        await turn(pilot, title)
+        await type_and_send(pilot, "/new")
+        await wait_for(pilot, lambda: app.engine.session is None)
+        await type_and_send(pilot, "/sessions")
+        await wait_for(pilot, lambda: isinstance(app.screen, PickerScreen))
+        picker = app.screen
+        options = picker.query_one("#options", OptionList)
+        await pilot.pause()
+        lines = options.render_lines(options.region.reset_offset)
+        drawn = "\n".join("".join(segment.text for segment in strip) for strip in lines)
+        assert "[link=https://x]a[/link] [/]" in drawn, drawn
+        assert "\x1b" not in drawn and "␛]2;t" in drawn, drawn
+        await pilot.press(*"[/]")
+        assert len(picker.shown) == 1
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: app.engine.session is not None)
