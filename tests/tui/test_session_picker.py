@@ -112,3 +112,34 @@ async def test_titles_with_markup_or_escapes_are_shown_as_typed(
         assert len(picker.shown) == 1
         await pilot.press("enter")
         await wait_for(pilot, lambda: app.engine.session is not None)
+
+
+async def test_the_filter_finds_an_old_session_among_500(make_app: Any) -> None:
+    """The picker read only the latest 100 sessions: the 500th one back could not be found
+    by typing its title."""
+    from opencode.sessions.store.sessions import SessionRepo
+
+    app = make_app(open_session=False)
+    async with app.run_test(size=(110, 30)) as pilot:
+        repo, store = SessionRepo(app.engine.store), app.engine.store
+        oldest = ""
+        for i in range(500):
+            title = "the needle session" if i == 0 else f"session {i}"
+            record = await repo.create(cwd=app.engine.cwd, model="mock/test-model", title=title)
+            oldest = oldest or record.id
+            await store.execute(
+                "UPDATE session SET updated_at = ? WHERE id = ?", (1_700_000_000 + i, record.id)
+            )
+            await store.execute(
+                "INSERT INTO message (id, session_id, role, created_at) VALUES (?, ?, 'user', ?)",
+                (f"msg_{i:04}", record.id, 1_700_000_000 + i),
+            )
+        await type_and_send(pilot, "/sessions")
+        await wait_for(pilot, lambda: isinstance(app.screen, PickerScreen))
+        picker = app.screen
+        assert isinstance(picker, PickerScreen) and len(picker.items) == 500
+        await pilot.press(*"needle")
+        assert [v for v, _ in picker.shown] == [oldest]
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: app.engine.session is not None)
+        assert app.engine.session.id == oldest

@@ -21,6 +21,10 @@ from textual.widgets.option_list import Option
 
 from opencode.tui.safe_text import one_line
 
+# Sessions offered by /sessions: the filter must reach old ones too (it searched only the
+# latest 100); filtering 1,000 rows stays well under a frame per key (docs/tui-probe-2026-11-30).
+PICKER_SESSIONS = 1000
+
 
 def matches(label: str, query: str) -> bool:
     """Whether ``label`` holds every word of ``query`` (case-insensitive)."""
