@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console
+from textual.geometry import Region
 from textual.widgets import Button, Static
 
 from opencode.tui.screens.permission import PermissionScreen
@@ -140,3 +141,31 @@ async def test_the_diff_shows_a_file_only_where_reading_it_is_allowed(
         text = shown(await open_modal(pilot, "write", args))
         assert "-TOP-SECRET-CONTENT" in text and "+replaced" in text
     assert secret.read_text() == "TOP-SECRET-CONTENT\n"
+
+
+async def test_the_end_of_a_long_command_is_in_view_and_the_keys_scroll_it(
+    make_app: Any,
+) -> None:
+    """A 10 KB heredoc pushed `rm -rf ~/important` out of the modal at 60x15, and no key
+    scrolled to it (the focus is on a button): approved blind."""
+    body = "".join(f"echo line {i} with some padding text\n" for i in range(280))
+    command = f"cat > /tmp/x.sh <<'EOF'\n{body}EOF\nrm -rf ~/important && bash /tmp/x.sh"
+    assert len(command) > 10_000
+    app = make_app(open_session=False)
+    async with app.run_test(size=(60, 15)) as pilot:
+        screen = await open_modal(pilot, "bash", {"command": command})
+        await pilot.pause()
+        scroll, details = screen.query_one("#arguments"), screen.query_one("#details")
+        viewport = Region(0, 0, details.size.width, scroll.scrollable_content_region.height)
+        visible_now = "\n".join(
+            "".join(segment.text for segment in strip) for strip in details.render_lines(viewport)
+        )
+        assert "rm -rf ~/important && bash /tmp/x.sh" in visible_now, visible_now
+        assert scroll.scroll_y == 0 and scroll.max_scroll_y > 0
+        await pilot.press("end")
+        assert scroll.scroll_y == scroll.max_scroll_y
+        await pilot.press("pageup", "up")
+        assert 0 < scroll.scroll_y < scroll.max_scroll_y
+        await pilot.press("home")
+        assert scroll.scroll_y == 0
+        assert isinstance(app.screen, PermissionScreen)  # scrolling answers nothing

@@ -42,6 +42,10 @@ from opencode.tui.safe_text import one_line, visible
 from opencode.tui.screens.armed import ArmedModal
 from opencode.tui.widgets.welcome import short_path
 
+LONG_COMMAND_LINES = 8  # a bash command past this shows its last TAIL_LINES first
+LONG_COMMAND_CHARS = 600  # ...and so does one past this many characters
+TAIL_LINES = 3
+TAIL_CHARS = 240
 MAX_DIFF_LINES = 2000  # drawn in the modal; the diff itself is already cut at 64 KB
 
 
@@ -93,6 +97,12 @@ def render_preview(preview: ChangePreview) -> RenderableType:
     return Group(*parts)
 
 
+def _shell(command: str) -> Syntax:
+    return Syntax(
+        visible(command), "bash", theme="monokai", word_wrap=True, background_color="default"
+    )
+
+
 class PermissionScreen(ArmedModal[str]):
     CSS_PATH = Path(__file__).with_suffix(".tcss")
     SAFE_BUTTON = "allow_once"
@@ -103,6 +113,14 @@ class PermissionScreen(ArmedModal[str]):
         Binding("escape", "answer('deny')", "Deny", show=False),
         Binding("left", "app.focus_previous", show=False),
         Binding("right", "app.focus_next", show=False),
+        # The focus sits on a button; what is approved scrolls from there (a long command's
+        # end, where `rm -rf ~` can hide after a heredoc, was out of reach of the keyboard).
+        Binding("up", "scroll_details('up')", show=False),
+        Binding("down", "scroll_details('down')", show=False),
+        Binding("pageup", "scroll_details('page_up')", show=False),
+        Binding("pagedown", "scroll_details('page_down')", show=False),
+        Binding("home", "scroll_details('home')", show=False),
+        Binding("end", "scroll_details('end')", show=False),
     ]
 
     def __init__(
@@ -155,16 +173,19 @@ class PermissionScreen(ArmedModal[str]):
             timeout = self.arguments.get("timeout")
             if isinstance(timeout, int | float) and not isinstance(timeout, bool):
                 where.append(f"  ·  timeout {timeout:g} s", style="dim")
-            return Group(
-                Syntax(
-                    visible(self._command()),
-                    "bash",
-                    theme="monokai",
-                    word_wrap=True,
-                    background_color="default",
-                ),
-                where,
-            )
+            text = self._command()
+            command = _shell(text)
+            lines = text.splitlines()
+            if len(lines) <= LONG_COMMAND_LINES and len(text) <= LONG_COMMAND_CHARS:
+                return Group(command, where)
+            # What a long command ends with is what scrolls out of view: shown first.
+            size = f"{len(lines)} lines" if len(lines) > 1 else f"{len(text):,} characters"
+            head = Text(f"{size} (↑↓ PgUp PgDn End scroll) · ends with:", style="bold yellow")
+            end = "\n".join(lines[-TAIL_LINES:])
+            if len(end) > TAIL_CHARS:
+                end = "…" + end[-TAIL_CHARS:]
+            tail = _shell(end)
+            return Group(head, tail, where, Text("─" * 20, style="dim"), command)
         return Syntax(
             # json escapes C0 controls itself; C1 and bidi characters pass with ensure_ascii off.
             visible(json.dumps(self.arguments, indent=2, ensure_ascii=False)),
@@ -228,6 +249,10 @@ class PermissionScreen(ArmedModal[str]):
         event.stop()
         if event.button.id and self._deliberate():
             self.dismiss(event.button.id)
+
+    def action_scroll_details(self, how: str) -> None:
+        scroll = self.query_one("#arguments", VerticalScroll)
+        getattr(scroll, f"scroll_{how}")(animate=False)
 
     def action_answer(self, answer: str) -> None:
         if self._deliberate():
