@@ -53,7 +53,10 @@ MayRead = Callable[[Path], bool]
 
 PREVIEWED_TOOLS = ("write", "edit")
 MAX_PREVIEW_BYTES = 2 * 1024 * 1024  # per side; past it the size is shown, not a diff
-HEAD_LINES = 40  # of a new file's content
+# Of a new file's content: all of it up to what a diff may show. It was 40 lines, so line 41
+# of a new script was approved unseen (the modal scrolls; what it shows must be what runs).
+HEAD_LINES = 2000
+HEAD_CHARS = 64 * 1024
 PREVIEW_DEADLINE_S = 5.0
 
 
@@ -65,11 +68,15 @@ class ChangePreview:
     diff: str = ""  # unified diff; "" for a new file or when not computed
     new_file: bool = False
     lines: int = 0  # lines of the new content (write) or of the file after the edit
-    head: str = ""  # a new file's first HEAD_LINES lines
+    head: str = ""  # a new file's first HEAD_LINES lines (HEAD_CHARS at most)
     additions: int = 0
     deletions: int = 0
     error: str | None = None  # why the call would fail (the tool's own words)
     note: str | None = None  # why no diff is shown although the call may succeed
+
+
+def _head(content: str) -> str:
+    return "\n".join(content[:HEAD_CHARS].splitlines()[:HEAD_LINES])
 
 
 def _line_count(text: str) -> int:
@@ -99,7 +106,7 @@ class _TooLarge(Exception):
 def _preview_write(path: Path, shown: str, content: str) -> ChangePreview:
     lines = _line_count(content)
     if len(content) > MAX_PREVIEW_BYTES:
-        head = "\n".join(content[:65536].splitlines()[:HEAD_LINES])
+        head = _head(content)
         note = f"the new content is {len(content):,} characters: too large to show a diff"
         try:
             new_file = regular_size(path, shown) is None
@@ -109,13 +116,13 @@ def _preview_write(path: Path, shown: str, content: str) -> ChangePreview:
     try:
         before = _current(path, shown)
     except _TooLarge as exc:
-        head = "\n".join(content.splitlines()[:HEAD_LINES])
+        head = _head(content)
         return ChangePreview(shown, lines=lines, head=head, note=str(exc))
     if before is None:
-        head = "\n".join(content.splitlines()[:HEAD_LINES])
+        head = _head(content)
         return ChangePreview(shown, new_file=True, lines=lines, head=head, additions=lines)
     if looks_binary(before[:BINARY_SNIFF_BYTES]):
-        head = "\n".join(content.splitlines()[:HEAD_LINES])
+        head = _head(content)
         note = f"{shown} is a binary file now; it will be replaced by this text"
         return ChangePreview(shown, lines=lines, head=head, note=note)
     diff = _diff(shown, before.decode("utf-8", errors="replace"), content)
@@ -136,7 +143,7 @@ def _preview_write_unread(path: Path, shown: str, content: str, cwd: Path) -> Ch
     """A write to a file the preview may not read: whether it exists and its size (what
     ``stat`` says), then the new content."""
     lines = _line_count(content)
-    head = "\n".join(content[:65536].splitlines()[:HEAD_LINES])
+    head = _head(content)
     size = regular_size(path, shown)
     if size is None:
         return ChangePreview(shown, new_file=True, lines=lines, head=head, additions=lines)
