@@ -169,3 +169,19 @@ async def test_the_end_of_a_long_command_is_in_view_and_the_keys_scroll_it(
         await pilot.press("home")
         assert scroll.scroll_y == 0
         assert isinstance(app.screen, PermissionScreen)  # scrolling answers nothing
+
+
+async def test_an_answer_typed_too_soon_is_ignored_with_a_word(make_app: Any) -> None:
+    """A key pressed as the modal opened was ignored silently: someone pressing d again and
+    again within the arming time saw nothing happen and did not know why."""
+    app = make_app(open_session=False)
+    async with app.run_test(size=(100, 32)) as pilot:
+        screen = await open_modal(pilot, "bash", {"command": "make"})
+        assert not screen.armed
+        await pilot.press("d", "d")
+        assert app.screen is screen  # not answered
+        title = screen.query_one("#title", Static)
+        assert str(title.content) == "Allow bash?  too soon: pause, then answer"
+        await wait_for(pilot, lambda: screen.armed)
+        await pilot.press("d")
+        await wait_for(pilot, lambda: app.screen is not screen)

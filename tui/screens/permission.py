@@ -132,6 +132,7 @@ class PermissionScreen(ArmedModal[str]):
         self.arguments = arguments
         self._cwd = cwd
         self.preview: ChangePreview | None = None  # set once computed (write/edit)
+        self._told_unarmed = False
 
     @property
     def cwd(self) -> Path:
@@ -143,11 +144,7 @@ class PermissionScreen(ArmedModal[str]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog"):
-            title = Text()
-            title.append("Allow ", style="bold")
-            title.append(one_line(self.tool), style="bold magenta")
-            title.append("?", style="bold")
-            yield Static(title, id="title")
+            yield Static(self._title(), id="title")
             subject = Static(Text(one_line(self.subject)), id="subject")
             # bash: the subject is the command, shown highlighted just below.
             subject.display = not (
@@ -160,6 +157,13 @@ class PermissionScreen(ArmedModal[str]):
                 yield Button("Allow once (a)", id="allow_once", variant="primary")
                 yield Button("Allow for session", id="allow_session", variant="success")
                 yield Button("Deny (d)", id="deny", variant="error")
+
+    def _title(self) -> Text:
+        title = Text()
+        title.append("Allow ", style="bold")
+        title.append(one_line(self.tool), style="bold magenta")
+        title.append("?", style="bold")
+        return title
 
     def _command(self) -> str:
         command = self.arguments.get("command")
@@ -249,6 +253,19 @@ class PermissionScreen(ArmedModal[str]):
         event.stop()
         if event.button.id and self._deliberate():
             self.dismiss(event.button.id)
+
+    def _deliberate(self) -> bool:
+        if super()._deliberate():
+            return True
+        # The answer was ignored (typed too soon after the modal opened, or mid-typing): say so
+        # on the title line (a new line would move the buttons under the pointer, a toast
+        # covers them). Someone pressing d again and again was ignored without a word.
+        if not self._told_unarmed:
+            self._told_unarmed = True
+            title = self._title()
+            title.append("  too soon: pause, then answer", style="bold yellow")
+            self.query_one("#title", Static).update(title)
+        return False
 
     def action_scroll_details(self, how: str) -> None:
         scroll = self.query_one("#arguments", VerticalScroll)
