@@ -75,6 +75,13 @@ class ChangePreview:
     note: str | None = None  # why no diff is shown although the call may succeed
 
 
+def _label(shown: str) -> str:
+    """The path as a diff header names it: escaped where it holds a newline or another
+    unprintable character, which would otherwise add lines of the path's choosing to the diff
+    (a file named "x\n+++ b/safe.txt")."""
+    return shown if shown.isprintable() else repr(shown)[1:-1]
+
+
 def _head(content: str) -> str:
     return "\n".join(content[:HEAD_CHARS].splitlines()[:HEAD_LINES])
 
@@ -125,7 +132,7 @@ def _preview_write(path: Path, shown: str, content: str) -> ChangePreview:
         head = _head(content)
         note = f"{shown} is a binary file now; it will be replaced by this text"
         return ChangePreview(shown, lines=lines, head=head, note=note)
-    diff = _diff(shown, before.decode("utf-8", errors="replace"), content)
+    diff = _diff(_label(shown), before.decode("utf-8", errors="replace"), content)
     added, removed = _counts(diff)
     return ChangePreview(shown, diff=diff, lines=lines, additions=added, deletions=removed)
 
@@ -158,7 +165,7 @@ def _preview_edit_unread(
     if regular_size(path, shown) is None:
         raise _missing(path, cwd)
     diff = "".join(
-        [f"--- a/{shown}\n", f"+++ b/{shown}\n", "@@ (context not shown) @@\n"]
+        [f"--- a/{_label(shown)}\n", f"+++ b/{_label(shown)}\n", "@@ (context not shown) @@\n"]
         + [f"-{line}\n" for line in old_string.splitlines() or [""]]
         + [f"+{line}\n" for line in new_string.splitlines() or [""]]
     )
@@ -185,7 +192,7 @@ def _preview_edit(
         raise _missing(path, cwd)
     text = edit_text(before, shown)
     after, _, _ = plan_edit(text, old_string, new_string, bool(args.get("replace_all")), shown)
-    diff = _diff(shown, text, after)
+    diff = _diff(_label(shown), text, after)
     added, removed = _counts(diff)
     return ChangePreview(
         shown, diff=diff, lines=_line_count(after), additions=added, deletions=removed
