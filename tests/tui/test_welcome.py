@@ -127,3 +127,25 @@ async def test_a_running_local_server_is_offered_when_there_is_no_config(
         assert f"A llamacpp server is running at {server.url}/v1" in text
         assert "/model llamacpp/MODEL" in text
     assert server.requests == []
+
+
+async def test_a_crafted_model_name_is_drawn_not_sent_to_the_terminal(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A project's opencode.toml names the model; an ESC in it reached the terminal (window
+    title, clipboard) from the first screen, before anything was typed."""
+    from opencode.sessions.config import load_config
+    from opencode.tui.app import OpencodeApp
+
+    evil = "mock/x\x1b]2;PWNED\x1b\\\x1b[2J"
+    path = write_config(project, f"http://127.0.0.1:{closed_port()}")
+    monkeypatch.setenv("OPENCODE_CONFIG", str(path))
+    app = OpencodeApp(config=load_config(project), cwd=project, model=evil)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await wait_for(pilot, lambda: app.chat.transcript.query(Welcome))
+        welcome = welcome_of(app)
+        await wait_for(pilot, lambda: welcome.checked)
+        await pilot.pause()
+        lines = welcome.render_lines(welcome.region.reset_offset)
+        drawn = "\n".join("".join(segment.text for segment in strip) for strip in lines)
+        assert "\x1b" not in drawn and "mock/x␛]2;PWNED␛\\␛[2J" in drawn, drawn
