@@ -183,3 +183,16 @@ def test_a_path_with_a_newline_cannot_add_lines_to_the_diff(tmp_path: Path) -> N
     lines = preview.diff.splitlines()
     assert lines[0] == "--- a/notes.txt\\n+++ harmless.txt\\n@@ -1 +1 @@"
     assert "+++ harmless.txt" not in lines and lines[3:] == ["-old", "+new"]
+
+
+async def test_a_preview_past_its_deadline_is_not_called_a_failing_call(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A stuck file system (mocked: a deadline of zero, which nothing real gives on demand)
+    made the modal say "This call would fail", although the write itself may succeed."""
+    import opencode.sessions.tools.preview as preview_module
+
+    monkeypatch.setattr(preview_module, "PREVIEW_DEADLINE_S", 0.0)
+    preview = await preview_change("write", {"path": "a.txt", "content": "x\n"}, tmp_path)
+    assert preview is not None and preview.error is None
+    assert preview.note is not None and "no preview of the change" in preview.note
