@@ -5,6 +5,10 @@ Three ways, all tried: the terminal's clipboard escape (OSC 52, through Textual'
 setups drop it silently), a clipboard program of this machine (``pbcopy``, ``wl-copy``,
 ``xclip``, ``xsel``, each only where its display is there), and always a file under the data
 dir, so the text can be had whatever the terminal did with the escape.
+
+A terminal drops an OSC 52 escape past its own limit without a word (tmux at its 1 MiB input
+buffer: a 2 MB reply left the clipboard holding the previous copy while /copy said "copied").
+Past ``OSC52_MAX_BYTES`` the escape is not sent and the user is told so (``fits_osc52``).
 """
 
 from __future__ import annotations
@@ -17,6 +21,13 @@ from pathlib import Path
 
 COPY_FILE = "last-copy.md"
 TOOL_TIMEOUT_S = 3.0
+# UTF-8 bytes of text whose base64 (4/3 larger) with the escape stays under tmux's 1 MiB.
+OSC52_MAX_BYTES = 700_000
+
+
+def fits_osc52(text: str) -> bool:
+    """Whether ``text`` is small enough to go through the terminal's clipboard escape."""
+    return len(text.encode("utf-8", errors="replace")) <= OSC52_MAX_BYTES
 
 
 def clipboard_tools() -> list[list[str]]:

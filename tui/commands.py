@@ -169,7 +169,7 @@ async def _fork(ctx: CommandContext, values: dict[str, Any]) -> CommandResult:
 async def _copy(ctx: CommandContext, values: dict[str, Any]) -> CommandResult:
     import asyncio
 
-    from opencode.tui.clipboard import copy_with_tool, save_copy
+    from opencode.tui.clipboard import OSC52_MAX_BYTES, copy_with_tool, fits_osc52, save_copy
 
     chat = _chat(ctx, "copy")
     nth = values.get("n") or 1
@@ -177,10 +177,13 @@ async def _copy(ctx: CommandContext, values: dict[str, Any]) -> CommandResult:
         raise CommandError(f"/copy N counts replies from the last (1); {nth} is not one")
     replies = await chat.recent_replies(nth)
     if len(replies) < nth:
-        have = f"there are only {len(replies)}" if replies else "there is none yet"
-        raise CommandError(f"no reply {nth} back to copy: {have} in this session")
+        if not replies:
+            raise CommandError("nothing to copy: there is none yet in this session")
+        raise CommandError(f"no reply {nth} back to copy: there are only {len(replies)}")
     text = replies[nth - 1]
-    chat.copy_to_clipboard(text)  # OSC 52: the terminal may or may not pass it on
+    osc52 = fits_osc52(text)
+    if osc52:
+        chat.copy_to_clipboard(text)  # OSC 52: the terminal may or may not pass it on
     tool = await copy_with_tool(text)
     try:
         path = await asyncio.to_thread(save_copy, text, ctx.config.data_dir)
@@ -189,9 +192,19 @@ async def _copy(ctx: CommandContext, values: dict[str, Any]) -> CommandResult:
     else:
         saved = f"; also saved to {path}"
     which = "the last reply" if nth == 1 else f"reply {nth} from the last"
+    if not osc52:
+        # Sent anyway, the escape would be dropped and the clipboard keep the previous copy.
+        where = f"sent to {tool}" if tool else "the clipboard was not changed"
+        return CommandResult(
+            data={"chars": len(text), "tool": tool, "osc52": False},
+            text=(
+                f"{which} ({len(text):,} characters) is too large for the terminal's clipboard "
+                f"escape (OSC 52, {OSC52_MAX_BYTES:,} bytes at most): {where}{saved}"
+            ),
+        )
     via = f"the terminal (OSC 52) and {tool}" if tool else "the terminal (OSC 52)"
     return CommandResult(
-        data={"chars": len(text), "tool": tool},
+        data={"chars": len(text), "tool": tool, "osc52": True},
         text=f"copied {which} ({len(text):,} characters): sent to {via}{saved}",
     )
 

@@ -64,3 +64,27 @@ async def test_a_failure_stays_plain(make_app: Any) -> None:
         await wait_for(pilot, lambda: app.chat.query(CommandOutput))
         output = app.chat.query(CommandOutput).last()
         assert not output.is_markdown and "# not a heading" in drawn(output)
+
+
+async def test_markup_and_escapes_in_a_result_are_drawn_as_they_are(make_app: Any) -> None:
+    """A table title with "[/]" stopped the app (a str title is markup to Rich); an ESC in
+    output (a subprocess's, a stored title) went to the terminal."""
+    from opencode.commands.registry import Table
+
+    evil = "x [/] [bold red]R [link=https://e.x]l[/link] \x1b]2;PWN\x1b\\ \x1b[2J end"
+    outputs = [
+        CommandOutput("/x", evil, [Table(["a [/]", "b"], [[evil, "[/]"]], title="t [/] [b]")]),
+        CommandOutput("/y", f"# H [/]\n\n- {evil}\n- two [b]\n\n```\n{evil}\n```\n"),
+        CommandOutput("/z", evil, failed=True),
+    ]
+    app = make_app(open_session=False)
+    async with app.run_test(size=(110, 40)) as pilot:
+        await app.chat.transcript.mount_all(outputs)
+        await pilot.pause()
+        assert outputs[1].is_markdown and not outputs[0].is_markdown
+        for output in outputs:
+            lines = output.render_lines(output.region.reset_offset)
+            text = "\n".join("".join(segment.text for segment in strip) for strip in lines)
+            assert "\x1b" not in text, text
+            assert "x [/] [bold red]R [link=https://e.x]l[/link] ␛]2;PWN␛\\ ␛[2J end" in text
+        assert "t [/] [b]" in drawn(outputs[0]) and "H [/]" in drawn(outputs[1])

@@ -84,3 +84,25 @@ async def test_copy_uses_a_clipboard_program_where_there_is_one(
         done = await last_output(pilot, "/copy")
         assert "sent to the terminal (OSC 52) and xclip" in done.plain, done.plain
     assert got.read_text() == "Copy me.\n"
+
+
+async def test_a_reply_too_large_for_osc52_is_not_sent_and_the_user_is_told(
+    make_app: Any, server: StreamServer, no_display: None
+) -> None:
+    """tmux drops an OSC 52 escape past 1 MiB without a word: a 2 MB reply left the clipboard
+    holding the previous copy while /copy said it was copied."""
+    big = "".join(f"line {i:06} of a long reply\n" for i in range(40_000))  # 1.1 MB
+    server.add(reply("small\n"), reply(big))
+    app = make_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        for prompt in ("one", "two"):
+            await type_and_send(pilot, prompt)
+            await wait_for(pilot, lambda: app.chat.status.state == "ready" and not app.chat.running)
+        small = await last_output(pilot, "/copy 2")
+        assert app.clipboard == "small\n" and "copied" in small.plain
+        done = await last_output(pilot, "/copy")
+        assert app.clipboard == "small\n"  # no escape that the terminal would drop
+        assert "too large for the terminal's clipboard escape" in done.plain, done.plain
+        assert "the clipboard was not changed" in done.plain
+        saved = app.config.data_dir / "last-copy.md"
+        assert f"also saved to {saved}" in done.plain and saved.read_text() == big

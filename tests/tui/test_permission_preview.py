@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console
+from textual.geometry import Region
 from textual.widgets import Button, Static
 
 from opencode.tui.screens.permission import PermissionScreen
@@ -90,3 +91,97 @@ async def test_a_huge_diff_scrolls_and_the_buttons_still_fit(make_app: Any, proj
         for button in screen.query(Button):
             assert screen.region.contains_region(button.region), button.id
             assert screen.get_widget_at(button.region.x + 1, button.region.y)[0] is button
+
+
+async def test_control_characters_from_the_model_are_shown_not_sent(
+    make_app: Any, project: Path
+) -> None:
+    """An ESC in a diff, a new file, a bash command or a path would reach the terminal (clear
+    the screen under the modal, retitle the window, set the clipboard through OSC 52)."""
+    evil = "\x1b]52;c;cm0gLXJmIH4=\x1b\\\x1b[2J\u202eok\x9b31m"
+    (project / "old.txt").write_text(f"keep {evil}\n")
+    app = make_app(open_session=False)
+    async with app.run_test(size=(100, 32)) as pilot:
+        cases = [
+            ("write", {"path": "old.txt", "content": f"new {evil}\n"}),
+            ("write", {"path": f"n{evil}.txt", "content": f"{evil}\n"}),
+            ("bash", {"command": f"echo '{evil}'"}),
+            ("mcp_tool", {"text": evil}),
+        ]
+        for tool, arguments in cases:
+            screen = await open_modal(pilot, tool, arguments)
+            drawn = "\n".join(
+                "".join(segment.text for segment in strip)
+                for widget in (screen.query_one("#details"), screen.query_one("#subject"))
+                for strip in widget.render_lines(widget.region.reset_offset)
+            )
+            for bad in ("\x1b", "\x9b", "\u202e"):
+                assert bad not in drawn, (tool, drawn)
+            assert "␛" in drawn or "\\u001b" in drawn, (tool, drawn)
+            screen.dismiss("deny")
+            await wait_for(pilot, lambda: not isinstance(app.screen, PermissionScreen))
+
+
+async def test_the_diff_shows_a_file_only_where_reading_it_is_allowed(
+    make_app: Any, project: Path, tmp_path: Path
+) -> None:
+    """The preview asks the engine's permissions: by default a link out of the project is not
+    read; once reading the target is allowed for the session, it is diffed."""
+    secret = tmp_path / "outside-secret.txt"
+    secret.write_text("TOP-SECRET-CONTENT\n")
+    (project / "link.txt").symlink_to(secret)
+    args = {"path": "link.txt", "content": "replaced\n"}
+    app = make_app(open_session=False)
+    async with app.run_test(size=(100, 32)) as pilot:
+        text = shown(await open_modal(pilot, "write", args))
+        assert "TOP-SECRET" not in text and "is not shown" in text and "+replaced" in text
+        app.screen.dismiss("deny")
+        await wait_for(pilot, lambda: not isinstance(app.screen, PermissionScreen))
+        app.engine.runner().permissions.grant_session("read", str(secret.resolve()))
+        text = shown(await open_modal(pilot, "write", args))
+        assert "-TOP-SECRET-CONTENT" in text and "+replaced" in text
+    assert secret.read_text() == "TOP-SECRET-CONTENT\n"
+
+
+async def test_the_end_of_a_long_command_is_in_view_and_the_keys_scroll_it(
+    make_app: Any,
+) -> None:
+    """A 10 KB heredoc pushed `rm -rf ~/important` out of the modal at 60x15, and no key
+    scrolled to it (the focus is on a button): approved blind."""
+    body = "".join(f"echo line {i} with some padding text\n" for i in range(280))
+    command = f"cat > /tmp/x.sh <<'EOF'\n{body}EOF\nrm -rf ~/important && bash /tmp/x.sh"
+    assert len(command) > 10_000
+    app = make_app(open_session=False)
+    async with app.run_test(size=(60, 15)) as pilot:
+        screen = await open_modal(pilot, "bash", {"command": command})
+        await pilot.pause()
+        scroll, details = screen.query_one("#arguments"), screen.query_one("#details")
+        viewport = Region(0, 0, details.size.width, scroll.scrollable_content_region.height)
+        visible_now = "\n".join(
+            "".join(segment.text for segment in strip) for strip in details.render_lines(viewport)
+        )
+        assert "rm -rf ~/important && bash /tmp/x.sh" in visible_now, visible_now
+        assert scroll.scroll_y == 0 and scroll.max_scroll_y > 0
+        await pilot.press("end")
+        assert scroll.scroll_y == scroll.max_scroll_y
+        await pilot.press("pageup", "up")
+        assert 0 < scroll.scroll_y < scroll.max_scroll_y
+        await pilot.press("home")
+        assert scroll.scroll_y == 0
+        assert isinstance(app.screen, PermissionScreen)  # scrolling answers nothing
+
+
+async def test_an_answer_typed_too_soon_is_ignored_with_a_word(make_app: Any) -> None:
+    """A key pressed as the modal opened was ignored silently: someone pressing d again and
+    again within the arming time saw nothing happen and did not know why."""
+    app = make_app(open_session=False)
+    async with app.run_test(size=(100, 32)) as pilot:
+        screen = await open_modal(pilot, "bash", {"command": "make"})
+        assert not screen.armed
+        await pilot.press("d", "d")
+        assert app.screen is screen  # not answered
+        title = screen.query_one("#title", Static)
+        assert str(title.content) == "Allow bash?  too soon: pause, then answer"
+        await wait_for(pilot, lambda: screen.armed)
+        await pilot.press("d")
+        await wait_for(pilot, lambda: app.screen is not screen)

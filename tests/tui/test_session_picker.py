@@ -85,3 +85,61 @@ async def test_arrows_move_in_the_filtered_list(make_app: Any) -> None:
         await pilot.press(*"one", "down", "enter")
         await wait_for(pilot, lambda: picked)
         assert picked == ["b"]
+
+
+async def test_titles_with_markup_or_escapes_are_shown_as_typed(
+    make_app: Any, server: StreamServer
+) -> None:
+    """A session's title is the start of what the user typed; the picker once parsed it as
+    markup ("[link=https://x]" stopped the app when the list was drawn)."""
+    server.add(sse_reply("openai_text.sse"))
+    app = make_app()
+    title = "[link=https://x]a[/link] [/] \x1b]2;t\x1b\\ [b]"
+    async with app.run_test(size=(110, 30)) as pilot:
+        await turn(pilot, title)
+        await type_and_send(pilot, "/new")
+        await wait_for(pilot, lambda: app.engine.session is None)
+        await type_and_send(pilot, "/sessions")
+        await wait_for(pilot, lambda: isinstance(app.screen, PickerScreen))
+        picker = app.screen
+        options = picker.query_one("#options", OptionList)
+        await pilot.pause()
+        lines = options.render_lines(options.region.reset_offset)
+        drawn = "\n".join("".join(segment.text for segment in strip) for strip in lines)
+        assert "[link=https://x]a[/link] [/]" in drawn, drawn
+        assert "\x1b" not in drawn and "␛]2;t" in drawn, drawn
+        await pilot.press(*"[/]")
+        assert len(picker.shown) == 1
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: app.engine.session is not None)
+
+
+async def test_the_filter_finds_an_old_session_among_500(make_app: Any) -> None:
+    """The picker read only the latest 100 sessions: the 500th one back could not be found
+    by typing its title."""
+    from opencode.sessions.store.sessions import SessionRepo
+
+    app = make_app(open_session=False)
+    async with app.run_test(size=(110, 30)) as pilot:
+        repo, store = SessionRepo(app.engine.store), app.engine.store
+        oldest = ""
+        for i in range(500):
+            title = "the needle session" if i == 0 else f"session {i}"
+            record = await repo.create(cwd=app.engine.cwd, model="mock/test-model", title=title)
+            oldest = oldest or record.id
+            await store.execute(
+                "UPDATE session SET updated_at = ? WHERE id = ?", (1_700_000_000 + i, record.id)
+            )
+            await store.execute(
+                "INSERT INTO message (id, session_id, role, created_at) VALUES (?, ?, 'user', ?)",
+                (f"msg_{i:04}", record.id, 1_700_000_000 + i),
+            )
+        await type_and_send(pilot, "/sessions")
+        await wait_for(pilot, lambda: isinstance(app.screen, PickerScreen))
+        picker = app.screen
+        assert isinstance(picker, PickerScreen) and len(picker.items) == 500
+        await pilot.press(*"needle")
+        assert [v for v, _ in picker.shown] == [oldest]
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: app.engine.session is not None)
+        assert app.engine.session.id == oldest

@@ -4,7 +4,9 @@ what to do; gone with the first message."""
 
 from __future__ import annotations
 
+import contextlib
 import socket
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -127,3 +129,56 @@ async def test_a_running_local_server_is_offered_when_there_is_no_config(
         assert f"A llamacpp server is running at {server.url}/v1" in text
         assert "/model llamacpp/MODEL" in text
     assert server.requests == []
+
+
+async def test_a_crafted_model_name_is_drawn_not_sent_to_the_terminal(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A project's opencode.toml names the model; an ESC in it reached the terminal (window
+    title, clipboard) from the first screen, before anything was typed."""
+    from opencode.sessions.config import load_config
+    from opencode.tui.app import OpencodeApp
+
+    evil = "mock/x\x1b]2;PWNED\x1b\\\x1b[2J"
+    path = write_config(project, f"http://127.0.0.1:{closed_port()}")
+    monkeypatch.setenv("OPENCODE_CONFIG", str(path))
+    app = OpencodeApp(config=load_config(project), cwd=project, model=evil)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await wait_for(pilot, lambda: app.chat.transcript.query(Welcome))
+        welcome = welcome_of(app)
+        await wait_for(pilot, lambda: welcome.checked)
+        await pilot.pause()
+        lines = welcome.render_lines(welcome.region.reset_offset)
+        drawn = "\n".join("".join(segment.text for segment in strip) for strip in lines)
+        assert "\x1b" not in drawn and "mock/x␛]2;PWNED␛\\␛[2J" in drawn, drawn
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="a full accept queue drops SYNs")
+async def test_a_blackholed_endpoint_neither_delays_the_first_frame_nor_hangs_the_check(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A port that drops SYNs (its accept queue full, as a firewall's DROP looks): the first
+    screen is drawn at once with "checking…", and the check ends with a message."""
+    from opencode.sessions.config import load_config
+    from opencode.sessions.providers.probe import PROBE_TIMEOUT_S
+    from opencode.tui.app import OpencodeApp
+
+    with contextlib.ExitStack() as stack:
+        listener = stack.enter_context(socket.socket())
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(0)
+        port = int(listener.getsockname()[1])
+        for _ in range(4):  # fill the queue; later SYNs go unanswered
+            filler = stack.enter_context(socket.socket())
+            filler.setblocking(False)
+            filler.connect_ex(("127.0.0.1", port))
+        path = write_config(project, f"http://127.0.0.1:{port}")
+        monkeypatch.setenv("OPENCODE_CONFIG", str(path))
+        app = OpencodeApp(config=load_config(project), cwd=project)
+        async with app.run_test(size=(100, 30)) as pilot:
+            await wait_for(pilot, lambda: app.chat.transcript.query(Welcome))
+            welcome = welcome_of(app)
+            assert not welcome.checked and "checking…" in welcome.render_text().plain
+            await wait_for(pilot, lambda: welcome.checked, limit=PROBE_TIMEOUT_S + 8)
+            text = welcome.render_text().plain
+            assert f"no answer from 127.0.0.1:{port} within {PROBE_TIMEOUT_S:g} s" in text

@@ -521,11 +521,11 @@ class ChatScreen(Screen[None]):
     async def pick_session(self) -> None:
         import time
 
-        from opencode.tui.screens.picker import PickerScreen
+        from opencode.tui.screens.picker import PICKER_SESSIONS, PickerScreen
 
         engine = self.oc_app.engine
         # One query for the sessions and their message counts (not one count per session).
-        records = await engine.repo.list_with_counts(engine.cwd, limit=100)
+        records = await engine.repo.list_with_counts(engine.cwd, limit=PICKER_SESSIONS)
         width = max((len(_clip(r.title or "(untitled)", 99)) for r, _ in records), default=0)
         width = min(max(width, 12), 48)
         items = [

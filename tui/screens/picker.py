@@ -1,6 +1,7 @@
 """A modal list to pick one item (a session to resume, a model): typing filters the list,
 Up/Down move in it, Enter picks, Esc cancels.
 
+Labels are drawn as they are (no markup: they hold session titles, which users typed).
 The filter keeps the items whose label holds every word typed (any order, any case): "fix
 parser" finds "2026-11-30 09:12  Fix the tokenizer parser  openai/gpt-4o  12 msgs".
 """
@@ -13,15 +14,29 @@ from typing import ClassVar
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
+from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
+
+from opencode.tui.safe_text import one_line
+
+# Sessions offered by /sessions: the filter must reach old ones too (it searched only the
+# latest 100); filtering 1,000 rows stays well under a frame per key (docs/tui-probe-2026-11-30).
+PICKER_SESSIONS = 1000
 
 
 def matches(label: str, query: str) -> bool:
     """Whether ``label`` holds every word of ``query`` (case-insensitive)."""
     folded = label.casefold()
     return all(word in folded for word in query.casefold().split())
+
+
+def _option(value: str, label: str) -> Option:
+    # Content, not a str: a str prompt is parsed as markup, and labels hold what users typed
+    # (a session titled "see [link=https://x]" stopped the app when the list was drawn).
+    # one_line: a title is the start of a message; an ESC in it must not reach the terminal.
+    return Option(Content(one_line(label)), id=value)
 
 
 class PickerScreen(ModalScreen[str | None]):
@@ -45,11 +60,11 @@ class PickerScreen(ModalScreen[str | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="picker"):
-            yield Static(self.title_text, id="picker-title")
+            yield Static(Content(self.title_text), id="picker-title")
             if self.items:
                 yield Input(placeholder="type to filter", id="picker-filter")
                 yield OptionList(
-                    *[Option(label, id=value) for value, label in self.items], id="options"
+                    *[_option(value, label) for value, label in self.items], id="options"
                 )
                 nothing = Static("Nothing matches.", id="picker-nomatch")
                 nothing.display = False
@@ -70,7 +85,7 @@ class PickerScreen(ModalScreen[str | None]):
         self.shown = [(v, label) for v, label in self.items if matches(label, event.value)]
         options = self.query_one("#options", OptionList)
         options.clear_options()
-        options.add_options([Option(label, id=value) for value, label in self.shown])
+        options.add_options([_option(value, label) for value, label in self.shown])
         options.display = bool(self.shown)
         self.query_one("#picker-nomatch").display = not self.shown
         if self.shown:

@@ -4,6 +4,10 @@ text and tables.
 Tables of the result are drawn as tables. Its text is drawn as markdown when it is markdown (a
 heading, a code fence, a pipe table, a list: ``looks_like_markdown``), as plain text otherwise:
 markdown would join the lines of plain output into one paragraph. A failure stays plain.
+
+Nothing in a result is markup (``[/]`` or ``[link=…]`` in a title, a cell or a line is drawn as
+it is), and control characters are shown as symbols (``opencode.tui.safe_text``): output of a
+subprocess (pip, git) or text a user or a model stored must not send escapes to the terminal.
 """
 
 from __future__ import annotations
@@ -16,6 +20,8 @@ from rich.markup import escape
 from rich.table import Table as RichTable
 from rich.text import Text
 from textual.widgets import Static
+
+from opencode.tui.safe_text import visible
 
 _BLOCK = re.compile(r"^(?:#{1,6} \S|```|~~~)", re.M)  # a heading or a code fence
 _LIST_ITEM = re.compile(r"^ {0,3}(?:[-*+]|\d{1,3}[.)]) \S", re.M)
@@ -88,18 +94,20 @@ class CommandOutput(Static):
     def _content(self) -> RenderableType:
         from rich.console import Group
 
-        head = Text(self.line, style="bold")
+        head = Text(visible(self.line), style="bold")
         if self.running:
             head.append("  running…", style="dim")
         parts: list[RenderableType] = [head]
         if self.running and self.progress:
-            parts.append(Text("\n".join(self.progress[-20:]), style="dim"))
+            parts.append(Text(visible("\n".join(self.progress[-20:])), style="dim"))
         for table in self.tables:
-            rich_table = RichTable(title=table.title, expand=False, show_edge=False)
+            # A str title would be parsed as markup ("[/]" in it stopped the app).
+            title = Text(visible(table.title)) if table.title else None
+            rich_table = RichTable(title=title, expand=False, show_edge=False)
             for column in table.columns:
-                rich_table.add_column(escape(str(column)))
+                rich_table.add_column(escape(visible(str(column))))
             for row in table.rows:
-                rich_table.add_row(*("-" if v is None else escape(str(v)) for v in row))
+                rich_table.add_row(*("-" if v is None else escape(visible(str(v))) for v in row))
             parts.append(rich_table)
         if self.plain:
             parts.append(self._text())
@@ -113,5 +121,5 @@ class CommandOutput(Static):
         if self.is_markdown:
             from rich.markdown import Markdown
 
-            return Markdown(self.plain, code_theme="monokai", hyperlinks=False)
-        return Text(self.plain)
+            return Markdown(visible(self.plain), code_theme="monokai", hyperlinks=False)
+        return Text(visible(self.plain))

@@ -6,6 +6,10 @@ first message is sent). The model's reachability is checked after the first fram
 waits on the network; until then it reads "checking…". With no config file and a model that
 cannot be reached (the default embedded model not installed), it says so and what to do before
 the user types a message that could only fail.
+
+The model name, the folder and the check's words can come from a project's opencode.toml or a
+server's error: they are drawn with their control characters as symbols
+(``opencode.tui.safe_text``), so a crafted model name cannot send escapes to the terminal.
 """
 
 from __future__ import annotations
@@ -15,6 +19,8 @@ from typing import TYPE_CHECKING
 
 from rich.text import Text
 from textual.widgets import Static
+
+from opencode.tui.safe_text import one_line, visible
 
 if TYPE_CHECKING:
     from opencode.sessions.config import Config
@@ -100,9 +106,9 @@ class Welcome(Static):
         text.append("opencode", style="bold")
         text.append("  ·  a coding agent in this folder\n", style="dim")
         text.append("\nfolder  ", style="dim")
-        text.append(short_path(self.cwd), style="bold")
+        text.append(one_line(short_path(self.cwd)), style="bold")
         text.append("\nmodel   ", style="dim")
-        text.append(self.model, style="bold magenta")
+        text.append(one_line(self.model), style="bold magenta")
         text.append("  ")
         probe = self.probe
         if probe is None:
@@ -111,9 +117,9 @@ class Welcome(Static):
             text.append("✓ reachable", style="bold green")
         else:
             text.append("✗ not reachable: ", style="bold red")
-            text.append(probe.detail, style="red")
+            text.append(visible(probe.detail), style="red")
             if probe.hint:
-                text.append(f"\n        {probe.hint}", style="yellow")
+                text.append(f"\n        {visible(probe.hint)}", style="yellow")
         text.append("\nkeys    ", style="dim")
         for i, (key, what) in enumerate(KEYS):
             if i:
