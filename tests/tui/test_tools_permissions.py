@@ -108,6 +108,31 @@ async def test_allow_for_session_is_persisted_and_reapplied_on_resume(
     assert (project / "hello.txt").read_text() == "hello there\n"
 
 
+async def test_enter_after_a_pause_chooses_nothing_until_a_button_is_picked(
+    make_app: Any, server: StreamServer, project: Path
+) -> None:
+    """Someone types a message, pauses while the modal opens, then presses Enter to send: the
+    modal is armed by then, and Enter on the focused "Allow once" used to grant the call."""
+    from opencode.tui.screens.permission import PermissionScreen
+
+    server.add(sse_reply("openai_step1_edit_call.sse"), sse_reply("openai_step2_final.sse"))
+    app = make_app(extra=ASK_EDIT)
+    async with app.run_test(size=(100, 32)) as pilot:
+        await type_and_send(pilot, "Change world to there")
+        await wait_for(pilot, lambda: isinstance(app.screen, PermissionScreen))
+        screen = app.screen
+        await wait_for(pilot, lambda: screen.armed)
+        await pilot.press("enter")
+        await pilot.pause()
+        assert app.screen is screen  # still asking
+        assert decisions(app) == []
+        assert (project / "hello.txt").read_text() == "hello world\n"
+        # A move between the buttons makes Enter a choice: back to "Allow once" and press it.
+        await pilot.press("right", "left", "enter")
+        await wait_for(pilot, lambda: app.chat.status.state == "ready")
+    assert decisions(app) == [("edit", "allow_once")]
+
+
 async def test_stray_typing_does_not_answer_the_permission_modal(
     make_app: Any, server: StreamServer, project: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -267,6 +267,12 @@ class PermissionScreen(ArmedModal[str]):
             self.query_one("#title", Static).update(title)
         return False
 
+    def enter_hint(self) -> None:
+        # On the title line, as "too soon" is: a toast would cover the buttons.
+        title = self._title()
+        title.append("  a: allow once · d: deny · or Tab to a button, then Enter", style="bold")
+        self.query_one("#title", Static).update(title)
+
     def action_scroll_details(self, how: str) -> None:
         scroll = self.query_one("#arguments", VerticalScroll)
         getattr(scroll, f"scroll_{how}")(animate=False)
