@@ -132,7 +132,8 @@ class ChatScreen(Screen[None]):
         engine = self.oc_app.engine
         engine.bus.subscribe(self.transcript.handle_event)
         engine.bus.subscribe(self._on_event)
-        engine.bus.subscribe(Pacer())  # last: it may pause the runner for the keys' sake
+        # Last: it may pause the runner for the keys' sake (and while a key is on its way).
+        engine.bus.subscribe(Pacer(getattr(self.app, "input_gate", None)))
         self.transcript.load_earlier = self._load_earlier
         self.status.model = engine.model or self.oc_app.config.model
         engine.on_notice = self.status.show_notice  # fallback answered, breaker open
