@@ -125,9 +125,9 @@ class ChatScreen(Screen[None]):
 
     def on_mount(self) -> None:
         prompt = self.prompt
-        prompt.entries = slash_entries()  # the registry's, the chat's own included
-        for line in custom_warnings():  # broken or clashing .opencode/commands files
-            self.notify(line, severity="warning", timeout=10)
+        # After the first frame: completion needs every command module imported, which
+        # costs more than the frame (and a typed /command finds the registry either way).
+        self.call_after_refresh(self._load_slash_entries)
         prompt.focus()
         engine = self.oc_app.engine
         engine.bus.subscribe(self.transcript.handle_event)
@@ -137,6 +137,11 @@ class ChatScreen(Screen[None]):
         self.transcript.load_earlier = self._load_earlier
         self.status.model = engine.model or self.oc_app.config.model
         engine.on_notice = self.status.show_notice  # fallback answered, breaker open
+
+    def _load_slash_entries(self) -> None:
+        self.prompt.entries = slash_entries()  # the registry's, the chat's own included
+        for line in custom_warnings():  # broken or clashing .opencode/commands files
+            self.notify(line, severity="warning", timeout=10)
 
     # ------------------------------------------------------------------ sessions
 
