@@ -44,7 +44,7 @@ if TYPE_CHECKING:
 FRAME_S = 1 / 30
 SLICE_S = 0.004  # most rendering done in one go before keys get their turn
 CATCH_UP_S = 0.002  # pause between slices while rendering is behind the text
-CATCH_UP_FRAME_S = 0.1  # how often a message that is behind the text refreshes the screen
+CATCH_UP_FRAME_S = 0.25  # how often a message that is behind the text refreshes the screen
 GROUP_CHARS = 800  # finished blocks parsed and rendered together (Rich's parser costs per call)
 TAIL_SHARE = 0.3  # most of the time spent re-rendering the open block while it grows
 COST_PER_CHAR_S = 6e-6  # first guess at rendering cost; each widget learns its own
