@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
+from typing import Any
 
 import pytest
 from textual.app import App, ComposeResult
@@ -15,8 +16,10 @@ from opencode.sessions.events import EventBus, PartDelta
 from opencode.tui import pacing
 from opencode.tui.pacing import InputGate, Pacer
 from opencode.tui.widgets.markdown_stream import StreamingMarkdown
+from opencode.tui.widgets.message_views import AssistantMessage
+from tests.support.stream_server import StreamServer
 from tests.support.tui_app import make_test_app
-from tests.tui.conftest import wait_for
+from tests.tui.conftest import sse_reply, type_and_send, wait_for
 
 DELTA = PartDelta("ses", "prt", "text", "abcd")
 
@@ -117,3 +120,19 @@ async def test_a_key_holds_the_gate_until_the_screen_has_painted_it(
         assert gate.holds == held + 2
         # Released by the frame after each key (the hold cannot expire in this test).
         await wait_for(pilot, lambda: not gate.holding())
+
+
+async def test_escape_says_interrupted_before_the_runner_has_cleaned_up(
+    make_app: Any, server: StreamServer
+) -> None:
+    server.add(sse_reply("openai_text.sse", delay=0.5))
+    app = make_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await type_and_send(pilot, "slow one")
+        await wait_for(pilot, lambda: app.chat.query(AssistantMessage) and app.chat.running)
+        app.chat.action_cancel_turn()
+        # The worker has not even seen its cancellation yet; the status says it already.
+        assert app.chat.running
+        assert app.chat.status.state == "interrupted"
+        await wait_for(pilot, lambda: not app.chat.running)
+        assert app.chat.status.state == "interrupted"

@@ -308,6 +308,8 @@ class ChatScreen(Screen[None]):
 
     def action_cancel_turn(self) -> None:
         if self.running:
+            # Said at once: the runner's cleanup (the interrupted message saved) follows.
+            self.status.state = "interrupted"
             self.workers.cancel_group(self, "turn")
         else:
             self.prompt.hide_suggestions()
