@@ -146,12 +146,18 @@ async def test_a_finished_block_is_rendered_once_while_the_stream_appends(
             assert sum(f"Block {n} grows" in text for text in finished) == 1
 
 
+class SteadyHost(Host):
+    # The scrollbar's room kept from the start: its arrival would change the width, and a
+    # new width renders (and shows) the message again.
+    CSS = "VerticalScroll { scrollbar-gutter: stable; }"
+
+
 async def test_a_message_behind_the_text_refreshes_the_screen_at_frame_rate(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setattr(markdown_stream, "SLICE_S", 0.0)  # one group per slice
     monkeypatch.setattr(markdown_stream, "CATCH_UP_FRAME_S", 3600.0)
-    app = Host()
+    app = SteadyHost()
     async with app.run_test(size=(80, 40)) as pilot:
         streamed = app.query_one("#streamed", StreamingMarkdown)
         await pilot.pause()
@@ -192,3 +198,28 @@ async def test_a_growing_open_block_is_re_rendered_within_its_share(
         streamed.finish()  # a finished message is shown whole at once
         assert not streamed.catching_up
         await wait_for(pilot, lambda: "y19 = 19" in "\n".join(lines(streamed)))
+
+
+async def test_layout_sees_the_height_last_shown_while_the_message_catches_up(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A layout that saw each slice's new height would change the size, which asks for
+    # another layout: a layout every frame for as long as the message is behind.
+    monkeypatch.setattr(markdown_stream, "SLICE_S", 0.0)  # one group per slice
+    monkeypatch.setattr(markdown_stream, "CATCH_UP_FRAME_S", 3600.0)
+    app = SteadyHost()
+    async with app.run_test(size=(80, 40)) as pilot:
+        streamed = app.query_one("#streamed", StreamingMarkdown)
+        await pilot.pause()
+        streamed.append(BIG)
+        streamed.finish()  # the first slice, shown
+        width = streamed._width
+        shown = streamed.get_content_height(app.size, app.size, width)
+        rendered = streamed._renders[width]
+        before = rendered.height
+        for _ in range(5):
+            streamed.flush()  # more slices, not shown yet
+        assert rendered.height > before
+        assert streamed.get_content_height(app.size, app.size, width) == shown
+        await wait_for(pilot, lambda: not streamed.catching_up)
+        assert streamed.get_content_height(app.size, app.size, width) == rendered.height

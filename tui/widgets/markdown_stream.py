@@ -12,9 +12,10 @@ per block).
 Rendering is time-sliced: one flush renders for at most ``SLICE_S`` (it stops before a group
 whose estimated cost would overrun it) and leaves the rest to the next slice, so however fast
 a server streams, keys and Esc are handled between slices; the screen catches up with the text
-when the stream slows or ends. Layout never renders: it reports the lines rendered so far (a
-layout runs in the frame a key waits for). While a message is behind its text it refreshes
-the screen every ``CATCH_UP_FRAME_S``, not after every slice (a frame costs more than a slice),
+when the stream slows or ends. Layout never renders: it reports the height last shown (a
+layout runs in the frame a key waits for, and a height that changed under it would ask for
+another layout). While a message is behind its text it refreshes the screen every
+``CATCH_UP_FRAME_S``, not after every slice (a frame, with its layout, costs more than a slice),
 and a growing open block (a long code block) is re-rendered at most ``TAIL_SHARE`` of the time.
 While a key is on its way to the screen (the app's ``InputGate``, ``tui/pacing.py``) slices
 wait for its frame. A message taken off screen drops its rendered lines (``on_unmount``): only
@@ -245,6 +246,7 @@ class StreamingMarkdown(Widget):
         self._shown_at = -math.inf  # when a flush last refreshed the screen
         self._dirty: tuple[int, int] | None = None  # lines rendered since, not refreshed yet
         self.shown = 0  # flushes that refreshed the screen (tests count them)
+        self._shown_size = (0, 0)  # width and height the screen was last told about
         self._tail_due = 0.0  # when the open block may be re-rendered (see TAIL_SHARE)
         self.tail_renders = 0
         self.block_renders = 0  # finished blocks rendered (tests count them)
@@ -347,6 +349,7 @@ class StreamingMarkdown(Widget):
         elif self.on_flush is not None:
             self.on_flush(len(self._splitter.text))
         self._dirty, self._shown_at = None, now
+        self._shown_size = (width, rendered.height)
         self.shown += 1
         # Only the lines from the old tail down changed: finished lines stay in the styles
         # cache, so a frame re-processes the tail, not the whole visible message.
@@ -462,17 +465,22 @@ class StreamingMarkdown(Widget):
             return 0
         self._ingest()
         self._width = width
-        # Layout reports what is rendered; rendering more is the flush's job, in slices.
+        # Layout reports what was last shown; rendering more is the flush's job, in slices.
         # (Catching up here too would add a slice to every layout, and a layout runs in the
         # same loop turn as the frame a key waits for.) A new width renders its first slice.
+        # Not the lines rendered since: each layout would see a new height, and a new size
+        # asks for another layout, frame after frame while a message catches up.
         rendered = self._renders.get(width)
         if rendered is None or rendered.style != self._base_style():
             rendered = self._sync(width)
             self.layout_renders += 1
+            self._shown_size = (width, rendered.height)
+        elif self._shown_size[0] != width:
+            self._shown_size = (width, rendered.height)
         behind = rendered.blocks < len(self._blocks) or rendered.tail_key != self._tail_key()
         if behind and self.is_mounted:
             self._schedule(CATCH_UP_S)
-        self._height = self._reserve(rendered.height)
+        self._height = self._reserve(self._shown_size[1])
         return self._height
 
     def render_line(self, y: int) -> Strip:
