@@ -3,7 +3,8 @@
 Keeps import light: screens are built by factories in ``SCREENS`` and imported when first
 shown. The app owns the ``Engine`` (store, bus, runner), answers the runner's permission
 questions with a modal, offers its actions in the command palette, and remembers the theme in
-``<data_dir>/tui.json``.
+``<data_dir>/tui.json``. Input comes first: each key (paste, click, wheel step) holds the
+app's ``InputGate`` (``tui/pacing.py``) from its arrival until the frame after it is handled.
 """
 
 from __future__ import annotations
