@@ -3,7 +3,8 @@
 Keeps import light: screens are built by factories in ``SCREENS`` and imported when first
 shown. The app owns the ``Engine`` (store, bus, runner), answers the runner's permission
 questions with a modal, offers its actions in the command palette, and remembers the theme in
-``<data_dir>/tui.json``.
+``<data_dir>/tui.json``. Input comes first: each key (paste, click, wheel step) holds the
+app's ``InputGate`` (``tui/pacing.py``) from its arrival until the frame after it is handled.
 """
 
 from __future__ import annotations
@@ -15,8 +16,12 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from textual import events
 from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
+from textual.message import Message
+
+from opencode.tui.pacing import InputGate
 
 if TYPE_CHECKING:
     from textual.screen import Screen
@@ -28,6 +33,11 @@ if TYPE_CHECKING:
     from opencode.tui.commands import ChatActions
     from opencode.tui.screens.chat import ChatScreen
     from opencode.tui.widgets.transcript import Transcript
+
+
+# What a person does that must show at once, however fast a reply streams (not MouseMove:
+# a mouse crossing the terminal would stall the stream).
+_INPUT = (events.Key, events.Paste, events.MouseDown, events.MouseScrollDown, events.MouseScrollUp)
 
 
 def _chat_screen() -> Screen[Any]:
@@ -66,12 +76,30 @@ class OpencodeApp(App[int]):
         self._start = {"session_id": session_id, "continue_latest": continue_latest}
         self._open_session = open_session or bool(session_id or continue_latest)
         self.startup_error: str | None = None
+        self.input_gate = InputGate()  # streaming work waits while input is on its way
         self._gc_threshold: tuple[int, int, int] | None = None
         self._state_path = config.data_dir / "tui.json"
         self._state = self._load_state()
         theme = self._state.get("theme")
         if isinstance(theme, str) and theme in self.available_themes:
             self.theme = theme
+
+    # ------------------------------------------------------------------ input first
+
+    def post_message(self, message: Message) -> bool:
+        if isinstance(message, _INPUT) and not message.is_forwarded:
+            self.input_gate.hold()  # released once the screen has painted what it did
+        return super().post_message(message)
+
+    async def on_event(self, event: events.Event) -> None:
+        fresh = isinstance(event, _INPUT) and not event.is_forwarded
+        await super().on_event(event)
+        if fresh:
+            # Forwarded by now into the focused widget's queue (behind the event): its
+            # callback runs after that widget has handled it and the screen has refreshed.
+            target = self.focused if isinstance(event, events.Key | events.Paste) else None
+            if not (target or self.screen).call_after_refresh(self.input_gate.release):
+                self.input_gate.release()
 
     # ------------------------------------------------------------------ lifecycle
 

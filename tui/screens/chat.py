@@ -146,14 +146,15 @@ class ChatScreen(Screen[None]):
 
     def on_mount(self) -> None:
         prompt = self.prompt
-        prompt.entries = slash_entries()  # the registry's, the chat's own included
-        for line in custom_warnings():  # broken or clashing .opencode/commands files
-            self.notify(line, severity="warning", timeout=10)
+        # After the first frame: completion needs every command module imported, which
+        # costs more than the frame (and a typed /command finds the registry either way).
+        self.call_after_refresh(self._load_slash_entries)
         prompt.focus()
         engine = self.oc_app.engine
         engine.bus.subscribe(self.transcript.handle_event)
         engine.bus.subscribe(self._on_event)
-        engine.bus.subscribe(Pacer())  # last: it may pause the runner for the keys' sake
+        # Last: it may pause the runner for the keys' sake (and while a key is on its way).
+        engine.bus.subscribe(Pacer(getattr(self.app, "input_gate", None)))
         self.transcript.load_earlier = self._load_earlier
         self.transcript.load_children = lambda messages: child_events(
             self.oc_app.engine.repo, messages
@@ -180,6 +181,11 @@ class ChatScreen(Screen[None]):
 
     def hide_welcome(self) -> None:
         self.transcript.query(Welcome).remove()
+
+    def _load_slash_entries(self) -> None:
+        self.prompt.entries = slash_entries()  # the registry's, the chat's own included
+        for line in custom_warnings():  # broken or clashing .opencode/commands files
+            self.notify(line, severity="warning", timeout=10)
 
     # ------------------------------------------------------------------ sessions
 
@@ -380,6 +386,8 @@ class ChatScreen(Screen[None]):
 
     def action_cancel_turn(self) -> None:
         if self.running:
+            # Said at once: the runner's cleanup (the interrupted message saved) follows.
+            self.status.state = "interrupted"
             self.workers.cancel_group(self, "turn")
         else:
             self.prompt.hide_suggestions()

@@ -9,10 +9,17 @@ lines that are cached and never rendered again, and only the open tail block is 
 lines, not the whole message, on every frame (Textual's own ``Markdown`` re-lays out a widget
 per block).
 
-Rendering is time-sliced: one flush (or layout) renders for at most ``SLICE_S`` and leaves the
-rest to the next slice, so however fast a server streams, keys and Esc are handled between
-slices; the screen catches up with the text when the stream slows or ends. A message taken
-off screen drops its rendered lines (``on_unmount``): only mounted messages hold them.
+Rendering is time-sliced: one flush renders for at most ``SLICE_S`` (it stops before a group
+whose estimated cost would overrun it) and leaves the rest to the next slice, so however fast
+a server streams, keys and Esc are handled between slices; the screen catches up with the text
+when the stream slows or ends. Layout never renders: it reports the height last shown (a
+layout runs in the frame a key waits for, and a height that changed under it would ask for
+another layout). While a message is behind its text it refreshes the screen every
+``CATCH_UP_FRAME_S``, not after every slice (a frame, with its layout, costs more than a slice),
+and a growing open block (a long code block) is re-rendered at most ``TAIL_SHARE`` of the time.
+While a key is on its way to the screen (the app's ``InputGate``, ``tui/pacing.py``) slices
+wait for its frame. A message taken off screen drops its rendered lines (``on_unmount``): only
+mounted messages hold them.
 """
 
 from __future__ import annotations
@@ -23,19 +30,25 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from rich.console import Console
-from rich.markdown import Markdown
 from rich.segment import Segment
 from rich.style import Style
 from textual.geometry import Region, Size
 from textual.strip import Strip
 from textual.widget import Widget
 
+if TYPE_CHECKING:
+    from rich.markdown import Markdown  # with markdown-it: imported at the first render
+
 FRAME_S = 1 / 30
-SLICE_S = 0.006  # most rendering done in one go before keys get their turn
+SLICE_S = 0.004  # most rendering done in one go before keys get their turn
 CATCH_UP_S = 0.002  # pause between slices while rendering is behind the text
-GROUP_CHARS = 1200  # finished blocks parsed and rendered together (Rich's parser costs per call)
+CATCH_UP_FRAME_S = 0.25  # how often a message that is behind the text refreshes the screen
+GROUP_CHARS = 800  # finished blocks parsed and rendered together (Rich's parser costs per call)
+TAIL_SHARE = 0.3  # most of the time spent re-rendering the open block while it grows
+COST_PER_CHAR_S = 6e-6  # first guess at rendering cost; each widget learns its own
 GROW_STEP = 16  # most lines reserved ahead of a fast stream
 STEP_HORIZON_S = 0.15
 CODE_THEME = "monokai"
@@ -141,6 +154,8 @@ def parse_block(block: str) -> Markdown:
     ``GROUP_CHARS`` and not kept (a new width parses again: cheaper in memory than holding
     markdown-it's tokens for every message), only the open tail is re-parsed per frame.
     """
+    from rich.markdown import Markdown
+
     return Markdown(block, code_theme=CODE_THEME, inline_code_theme=CODE_THEME)
 
 
@@ -227,6 +242,16 @@ class StreamingMarkdown(Widget):
         self._growth: deque[tuple[float, int]] = deque()
         self._finished = finished
         self._flush_handle: asyncio.TimerHandle | None = None
+        self._cost_per_char = COST_PER_CHAR_S
+        self._shown_at = -math.inf  # when a flush last refreshed the screen
+        self._dirty: tuple[int, int] | None = None  # lines rendered since, not refreshed yet
+        self.shown = 0  # flushes that refreshed the screen (tests count them)
+        self._shown_size = (0, 0)  # width and height the screen was last told about
+        self._tail_due = 0.0  # when the open block may be re-rendered (see TAIL_SHARE)
+        self.tail_renders = 0
+        self.block_renders = 0  # finished blocks rendered (tests count them)
+        self.deferred = 0  # flushes put off for input (tests count them)
+        self.layout_renders = 0  # renders done by layout, not by a flush (tests count them)
         # Called after each flush with the number of characters now on screen (benchmarks).
         self.on_flush: Callable[[int], None] | None = None
 
@@ -239,6 +264,16 @@ class StreamingMarkdown(Widget):
     @property
     def finished(self) -> bool:
         return self._finished
+
+    @property
+    def catching_up(self) -> bool:
+        """Text has arrived that is not on screen yet (pending, or blocks not rendered)."""
+        if self._pending:
+            return True
+        rendered = self._renders.get(self._width)
+        if rendered is None:
+            return bool(self._blocks or self._splitter.tail.strip())
+        return rendered.blocks < len(self._blocks) or rendered.tail_key != self._tail_key()
 
     def append(self, text: str) -> None:
         """Queue a delta; it reaches the screen on the next frame."""
@@ -284,18 +319,38 @@ class StreamingMarkdown(Widget):
         self._ingest()
         if not self.is_attached:
             return
+        gate = getattr(self.app, "input_gate", None)
+        if gate is not None and gate.holding():
+            # A key is on its way to the screen: its frame first, this slice after it.
+            self.deferred += 1
+            self._schedule(CATCH_UP_S)
+            return
         width = self.content_region.width or self._width
         if width <= 0:
             return  # not laid out yet; get_content_height renders on first layout
         previous = self._renders.get(width)
         first_changed = len(previous.lines) if previous is not None else 0
         old_lines = previous.height if previous is not None else 0
+        if self._dirty is not None and previous is not None:
+            first_changed = min(first_changed, self._dirty[0])
+            old_lines = max(old_lines, self._dirty[1])
         rendered = self._sync(width)
         self._update_step(rendered.height)
+        now = time.perf_counter()
         if rendered.blocks < len(self._blocks):
             self._schedule(CATCH_UP_S)  # behind the text: another slice after the keys
+            if now - self._shown_at < CATCH_UP_FRAME_S:
+                # Catching up: shown every CATCH_UP_FRAME_S, not after every slice (a frame,
+                # with its layout, costs more than a slice; the screen is behind anyway).
+                self._dirty = (first_changed, old_lines)
+                return
+        elif rendered.tail_key != self._tail_key():
+            self._schedule(max(CATCH_UP_S, self._tail_due - now))
         elif self.on_flush is not None:
             self.on_flush(len(self._splitter.text))
+        self._dirty, self._shown_at = None, now
+        self._shown_size = (width, rendered.height)
+        self.shown += 1
         # Only the lines from the old tail down changed: finished lines stay in the styles
         # cache, so a frame re-processes the tail, not the whole visible message.
         bottom = max(old_lines, rendered.height)
@@ -321,28 +376,41 @@ class StreamingMarkdown(Widget):
                 del self._renders[next(iter(self._renders))]
         console = self.app.console
         blocks = self._blocks
-        deadline = time.perf_counter() + SLICE_S
+        now = time.perf_counter()
+        deadline = now + SLICE_S
+        first = True
         while rendered.blocks < len(blocks):
             start = end = rendered.blocks
             size = 0
             while end < len(blocks) and (end == start or size + len(blocks[end]) <= GROUP_CHARS):
                 size += len(blocks[end])
                 end += 1
+            # Stop before a group that would overrun the slice (its cost estimated from the
+            # groups before it), not after: a slice is what a key may wait behind.
+            if not first and now + size * self._cost_per_char > deadline:
+                break
+            first = False
             if rendered.lines:
                 rendered.lines.append([Segment(" " * width, style)])
             group = blocks[start] if end == start + 1 else "\n\n".join(blocks[start:end])
             strips = render_block(console, group, width, style, last=blocks[end - 1])
             rendered.lines.extend(list(strip) for strip in strips)
             rendered.blocks = end
-            if time.perf_counter() > deadline:
+            self.block_renders += end - start
+            spent, now = time.perf_counter() - now, time.perf_counter()
+            self._cost_per_char = 0.7 * self._cost_per_char + 0.3 * spent / max(1, size)
+            if now > deadline:
                 break
         if rendered.blocks < len(blocks):
             if rendered.tail:  # the tail is below blocks not rendered yet: not shown meanwhile
                 rendered.tail, rendered.tail_key = [], None
             return rendered
         splitter = self._splitter
-        key = (splitter.open_start, len(splitter.text))
+        key = self._tail_key()
         if rendered.tail_key != key:
+            started = time.perf_counter()
+            if rendered.tail and not self._finished and started < self._tail_due:
+                return rendered  # re-rendered when due: the flush is rescheduled for then
             rendered.tail_key = key
             tail = splitter.tail
             lines: list[Strip] = []
@@ -355,7 +423,15 @@ class StreamingMarkdown(Widget):
                 else:
                     lines.extend(render_block(console, tail, width, style))
             rendered.tail = lines
+            self.tail_renders += 1
+            # The open block is re-rendered whole each time: a long one (a big code block)
+            # costs milliseconds, so it is re-rendered at most TAIL_SHARE of the time.
+            cost = time.perf_counter() - started
+            self._tail_due = started + cost / TAIL_SHARE
         return rendered
+
+    def _tail_key(self) -> tuple[int, int]:
+        return (self._splitter.open_start, len(self._splitter.text))
 
     def _reserve(self, height: int) -> int:
         """The height to lay out: while streaming fast, rounded up to the growth step.
@@ -389,10 +465,22 @@ class StreamingMarkdown(Widget):
             return 0
         self._ingest()
         self._width = width
-        rendered = self._sync(width)
-        if rendered.blocks < len(self._blocks) and self.is_mounted:
+        # Layout reports what was last shown; rendering more is the flush's job, in slices.
+        # (Catching up here too would add a slice to every layout, and a layout runs in the
+        # same loop turn as the frame a key waits for.) A new width renders its first slice.
+        # Not the lines rendered since: each layout would see a new height, and a new size
+        # asks for another layout, frame after frame while a message catches up.
+        rendered = self._renders.get(width)
+        if rendered is None or rendered.style != self._base_style():
+            rendered = self._sync(width)
+            self.layout_renders += 1
+            self._shown_size = (width, rendered.height)
+        elif self._shown_size[0] != width:
+            self._shown_size = (width, rendered.height)
+        behind = rendered.blocks < len(self._blocks) or rendered.tail_key != self._tail_key()
+        if behind and self.is_mounted:
             self._schedule(CATCH_UP_S)
-        self._height = self._reserve(rendered.height)
+        self._height = self._reserve(self._shown_size[1])
         return self._height
 
     def render_line(self, y: int) -> Strip:
