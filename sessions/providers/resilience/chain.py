@@ -462,7 +462,7 @@ class ResilientProvider:
                     decision.state == "closed" and not decision.failures
                 )  # the endpoint answered: it is up
             if usage is not None:
-                limiter.settle(estimate, usage.input_tokens + usage.output_tokens)
+                await limiter.settle(estimate, usage.input_tokens + usage.output_tokens)
             await hub.audit.record(
                 CallRecord(
                     entry.provider.name,
