@@ -380,13 +380,14 @@ class ResilientProvider:
                 if not is_last:
                     # A next entry exists: move on at once, even when the server named a
                     # wait (a fallback answers sooner than any wait would end).
-                    asks = f", asks to wait {asked:.0f} s" if asked is not None else ""
+                    asks = f" instead of waiting {asked:.0f} s" if asked is not None else ""
                     hub.notify(
                         Notice(
                             "fallback",
                             ref,
                             step,
-                            f"{ref} failed ({why}{asks}); trying {entries[step + 1].ref}",
+                            f"{ref} failed ({kind.replace('_', ' ')}); trying "
+                            f"{entries[step + 1].ref}{asks}",
                             asked or 0.0,
                             session,
                             reason=why,
