@@ -187,6 +187,7 @@ class Subagents:
         child.corrections = parent.corrections
         child.subagents = Subagents(child, self.depth + 1, self.tree_asker)
         child.max_parallel = limits.max_parallel
+        child.turn_budget = parent.turn_budget  # --max-cost covers the whole tree
         if "task" in tools:
             child.tools["task"] = TaskTool(child.subagents)
         ref = model or profile.model or parent.model_ref or parent.config.model
@@ -257,6 +258,13 @@ class Subagents:
                 outcome.usage = result.usage
                 if result.finish == "max_steps":
                     outcome.error = f"stopped after {result.steps} steps (its step budget)"
+                elif result.finish == "max_cost" and child.turn_budget is not None:
+                    budget = child.turn_budget
+                    outcome.error = (
+                        f"stopped after {result.steps} steps: the turn's cost limit "
+                        f"(--max-cost {budget.limit:g}) is spent ({budget.spent:.4f} so far, "
+                        "this subagent's calls included)"
+                    )
                 elif not outcome.ok:
                     outcome.error = result.error or f"ended with {result.finish}"
         finally:
