@@ -666,6 +666,7 @@ PROVIDER_OPTION_KEYS: set[str] = {
     "check_models",
     "price",
     "first_token_timeout_s",
+    "max_wait_s",
 }
 
 

@@ -233,6 +233,11 @@ class Engine:
             model=self.model,
             parent_id=parent_id,
         )
+        if self.session.parent_id is not None and (session_id or continue_latest):
+            # a subagent's session continued on its own keeps its agent profile
+            from opencode.sessions.subagents import resume_profile
+
+            await resume_profile(self.runner(), self.session)
         return self.session
 
     async def send(

@@ -89,6 +89,9 @@ class ProviderError:
     # "truncated" (the stream ended before the model finished), "max_line_bytes",
     # "idle_timeout", "stream_timeout"; None for everything else.
     code: str | None = None
+    # How long the server asked us to wait before trying again, in seconds: ``Retry-After``
+    # (seconds or an HTTP date) or a provider's rate-limit reset header; None when it said not.
+    retry_after: float | None = None
 
 
 @dataclass(slots=True)

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from opencode.sessions.budget import CostBudget
 from opencode.sessions.compaction import load_history
 from opencode.sessions.config import Config
 from opencode.sessions.corrections.source import RuleSource
@@ -167,6 +168,9 @@ class Runner:
         # Subagents (the ``task`` tool): set by ``_add_task_tool``, or by the parent for a child.
         self.subagents: Subagents | None = None
         self.max_parallel = 4  # ``task`` calls of one step running at once ([agents])
+        # The running top turn's --max-cost, handed to the subagents it starts (subagents.py):
+        # a child runner gets its parent's and stops starting steps once it is spent.
+        self.turn_budget: CostBudget | None = None
         if tools is None:
             from opencode.sessions.tools.registry import builtin_tools
 
@@ -365,6 +369,12 @@ class Runner:
         # What this turn's subagents spent (their messages' costs, on this bus): part of what
         # the turn cost, so --max-cost counts it too.
         spent_by_children: list[float] = []
+        # A turn with max_cost owns a budget that its subagents draw from; a subagent's turn
+        # (no max_cost of its own) stops at its parent turn's.
+        owns_budget = max_cost is not None
+        budget = CostBudget(max_cost) if max_cost is not None else self.turn_budget
+        if owns_budget:
+            self.turn_budget = budget
         tree = {session.id}  # this session and the subagent sessions started under it
 
         def children(event: object) -> None:
@@ -377,6 +387,8 @@ class Runner:
                 and event.cost is not None
             ):
                 spent_by_children.append(event.cost)
+                if owns_budget and budget is not None:
+                    budget.spent += event.cost  # at once: a running child checks it per step
 
         unsubscribe = self.bus.subscribe(children)
         self._cancel = asyncio.Event()
@@ -397,6 +409,9 @@ class Runner:
                 if max_cost is not None and cost is not None and cost > max_cost:
                     finish = "max_cost"
                     break
+                if not owns_budget and budget is not None and budget.exhausted:
+                    finish = "max_cost"  # the parent turn's limit, spent by the whole tree
+                    break
                 steps += 1
                 request = build_request(
                     model_name, turn_system, history, provider_config, request_options, offered
@@ -409,6 +424,8 @@ class Runner:
                 total = _add(total, step.usage)
                 if step.cost is not None:
                     cost = (cost or 0.0) + step.cost
+                    if owns_budget and budget is not None:
+                        budget.spent += step.cost
                 answered_by = step.model or answered_by
                 if step.error is not None:
                     await self._emit_error(session.id, step, step.error)
@@ -467,6 +484,8 @@ class Runner:
         except asyncio.CancelledError:
             self._cancel.set()
             unsubscribe()
+            if owns_budget:
+                self.turn_budget = None
             if step is not None:
                 await self.bus.emit(
                     MessageFinished(
@@ -501,6 +520,8 @@ class Runner:
                 )
             finish = "error"
         unsubscribe()
+        if owns_budget:
+            self.turn_budget = None
         if spent_by_children:  # a step's children, when the turn ended right after it
             cost = (cost or 0.0) + sum(spent_by_children)
         event = TurnFinished(session.id, finish, total, steps, error_text, cost, answered_by)

@@ -6,6 +6,11 @@ events reach the same store writer, printer and transcript, tagged with the chil
 (``SessionStarted.parent_id`` / ``parent_call_id`` say where it hangs). It gets its profile's
 prompt, tools and model, and never more tools or looser permissions than its parent.
 
+A child session reopened on its own (``opencode run -s CHILD``, the TUI) continues as the agent
+it was started as (``resume_profile``): the parent's ``task`` result (or call) names the
+profile, and the profile's tools, prompt and stricter permissions are put back on the runner;
+its model is the session's own.
+
 The child ends as a ``ChildOutcome`` whatever happens (its own error, a deadline, its token
 budget, a permission it could not get); only cancelling the parent propagates, after every
 child has persisted its turn as interrupted.
@@ -14,6 +19,7 @@ child has persisted its turn as interrupted.
 from __future__ import annotations
 
 import asyncio
+import json
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -36,6 +42,8 @@ from opencode.sessions.tools.base import PermissionSubject
 
 if TYPE_CHECKING:
     from opencode.sessions.runner import Runner
+    from opencode.sessions.store.db import Store
+    from opencode.sessions.store.sessions import SessionRecord
     from opencode.sessions.tools.base import Tool
 
 SUBAGENT_NOTE = (
@@ -187,6 +195,7 @@ class Subagents:
         child.corrections = parent.corrections
         child.subagents = Subagents(child, self.depth + 1, self.tree_asker)
         child.max_parallel = limits.max_parallel
+        child.turn_budget = parent.turn_budget  # --max-cost covers the whole tree
         if "task" in tools:
             child.tools["task"] = TaskTool(child.subagents)
         ref = model or profile.model or parent.model_ref or parent.config.model
@@ -257,12 +266,91 @@ class Subagents:
                 outcome.usage = result.usage
                 if result.finish == "max_steps":
                     outcome.error = f"stopped after {result.steps} steps (its step budget)"
+                elif result.finish == "max_cost" and child.turn_budget is not None:
+                    budget = child.turn_budget
+                    outcome.error = (
+                        f"stopped after {result.steps} steps: the turn's cost limit "
+                        f"(--max-cost {budget.limit:g}) is spent ({budget.spent:.4f} so far, "
+                        "this subagent's calls included)"
+                    )
                 elif not outcome.ok:
                     outcome.error = result.error or f"ended with {result.finish}"
         finally:
             unsubscribe()  # no child.aclose(): its providers are the parent's
         outcome.text = "".join(last_text)
         return outcome
+
+
+async def child_agent(store: Store, record: SessionRecord) -> str | None:
+    """The profile a child session was started with, from its parent's records: the ``task``
+    result naming the child (its metadata), else the ``task`` calls whose description is the
+    child's title, when they agree. None: not a child, or nothing says."""
+    if record.parent_id is None:
+        return None
+    rows = await store.fetchall(
+        "SELECT kind, tool_args, metadata FROM part WHERE session_id = ? AND tool_name = 'task' "
+        "AND kind IN ('tool_result', 'tool_call') ORDER BY created_at",
+        (record.parent_id,),
+    )
+    by_title: set[str] = set()
+    for row in rows:
+        try:
+            data = json.loads(row["metadata"] if row["kind"] == "tool_result" else row["tool_args"])
+        except (TypeError, ValueError):
+            continue
+        if not isinstance(data, dict):
+            continue
+        if row["kind"] == "tool_result":
+            if data.get("session_id") == record.id and isinstance(data.get("agent"), str):
+                return str(data["agent"])
+        elif str(data.get("description", "")).strip()[:80] == record.title:
+            # a parent interrupted while the child ran has its call but no result
+            by_title.add(str(data.get("agent") or "general"))
+    return by_title.pop() if len(by_title) == 1 else None
+
+
+async def resume_profile(runner: Runner, record: SessionRecord) -> AgentProfile | None:
+    """Put a resumed child session's profile back on ``runner`` (made for a top session):
+    its tools (never more than the runner has), its prompt and its stricter permissions.
+    Returns the profile, or None for a top session or when the parent's records do not say
+    (the session then continues as the runner is). A profile deleted since is a
+    ``RunnerError`` naming it: continuing with every tool would hand out more than it had."""
+    from opencode.sessions.runner import RunnerError
+    from opencode.sessions.tools.task import TaskTool
+
+    name = await child_agent(runner.store, record)
+    if name is None:
+        return None
+    if name == "general":
+        profile = AgentProfile("general", source="built-in")
+    else:
+        found = load_profiles(runner.config, runner.cwd).get(name)
+        if found is None:
+            raise RunnerError(
+                f"session {record.id} is a subagent started as agent {name!r}, and no such "
+                "profile is configured now: restore it (opencode.toml [agent.NAME] or "
+                ".opencode/agents/NAME.md) to continue this session"
+            )
+        profile = found
+    depth = 1
+    parent = await runner.repo.get(record.parent_id) if record.parent_id else None
+    while parent is not None and parent.parent_id is not None and depth < 64:
+        depth += 1
+        parent = await runner.repo.get(parent.parent_id)
+    subagents = Subagents(runner, depth)
+    tools = subagents.child_tools(profile, runner.tools)
+    if "task" in tools:
+        tools["task"] = TaskTool(subagents)
+    runner.tools = tools
+    if profile.tools is not None:
+        runner.mcp = None  # a profile's tool list is all it had: MCP tools joined nothing
+    runner.subagents = subagents
+    runner.permissions = ChildPermissions(runner.permissions, profile.permissions)
+    runner.tool_calls.permissions = runner.permissions
+    # The note for a child talking to its parent is left out: a person is talking now.
+    base = runner.config.system_prompt or _default_prompt(runner)
+    runner.system_prompt = "\n\n".join(p for p in (base, profile.prompt) if p)
+    return profile
 
 
 def _one_at_a_time(asker: PermissionAsker) -> PermissionAsker:

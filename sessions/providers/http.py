@@ -11,6 +11,7 @@ what to do.
 from __future__ import annotations
 
 import asyncio
+import datetime
 import email.utils
 import json
 import logging
@@ -121,6 +122,64 @@ def retry_after_seconds(value: str | None, now: float | None = None) -> float | 
         return None
     reference = time.time() if now is None else now
     return max(float(when.timestamp()) - reference, 0.0)
+
+
+_DURATION = re.compile(r"(\d+(?:\.\d+)?)(ms|h|m|s)")
+_DURATIONS = re.compile(r"(?:\d+(?:\.\d+)?(?:ms|h|m|s))+")
+# A provider's own reset headers, paired with the "remaining" header that says which limit ran
+# out: OpenAI (``6m0s``, ``20ms`` durations) and Anthropic (RFC 3339 timestamps).
+_RESET_HEADERS = (
+    ("x-ratelimit-reset-requests", "x-ratelimit-remaining-requests"),
+    ("x-ratelimit-reset-tokens", "x-ratelimit-remaining-tokens"),
+    ("anthropic-ratelimit-requests-reset", "anthropic-ratelimit-requests-remaining"),
+    ("anthropic-ratelimit-tokens-reset", "anthropic-ratelimit-tokens-remaining"),
+    ("anthropic-ratelimit-input-tokens-reset", "anthropic-ratelimit-input-tokens-remaining"),
+    ("anthropic-ratelimit-output-tokens-reset", "anthropic-ratelimit-output-tokens-remaining"),
+)
+
+
+def reset_seconds(value: str | None, now: float | None = None) -> float | None:
+    """A rate-limit reset header: an OpenAI duration (``1s``, ``6m0s``, ``20ms``,
+    ``1h2m3.5s``), an RFC 3339 / HTTP date, or plain seconds; None when unparseable."""
+    if not value:
+        return None
+    value = value.strip()
+    if _DURATIONS.fullmatch(value):
+        unit = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
+        return sum(float(n) * unit[u] for n, u in _DURATION.findall(value))
+    try:  # RFC 3339, as Anthropic sends it
+        when = datetime.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return retry_after_seconds(value, now)  # seconds, or an HTTP date
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=datetime.UTC)
+    reference = time.time() if now is None else now
+    return max(when.timestamp() - reference, 0.0)
+
+
+def server_wait(headers: Mapping[str, str], now: float | None = None) -> float | None:
+    """How long the server asks us to wait, in seconds: ``Retry-After`` (seconds or an HTTP
+    date), ``retry-after-ms``, else the reset time of the limit that ran out (the longest one
+    when none says it ran out); None when the response says nothing about it."""
+    lowered = {k.lower(): v for k, v in headers.items()}
+    after = retry_after_seconds(lowered.get("retry-after"), now)
+    if after is not None:
+        return after
+    millis = lowered.get("retry-after-ms")
+    if millis:
+        try:
+            return max(float(millis) / 1000, 0.0)
+        except ValueError:
+            pass
+    exhausted: list[float] = []
+    others: list[float] = []
+    for reset_key, remaining_key in _RESET_HEADERS:
+        seconds = reset_seconds(lowered.get(reset_key), now)
+        if seconds is None:
+            continue
+        (exhausted if lowered.get(remaining_key, "").strip() == "0" else others).append(seconds)
+    found = exhausted or others
+    return max(found) if found else None
 
 
 def backoff_delay(attempt: int) -> float:
@@ -259,7 +318,9 @@ class HttpTransport:
     def _retry_wait(self, response: httpx.Response, attempt: int) -> float | None:
         if attempt >= self.config.max_retries:
             return None
-        after = retry_after_seconds(response.headers.get("retry-after"))
+        after = server_wait(response.headers) if response.status_code == 429 else None
+        if after is None:
+            after = retry_after_seconds(response.headers.get("retry-after"))
         if after is None:
             return backoff_delay(attempt)
         if after > RETRY_AFTER_MAX:
@@ -282,6 +343,12 @@ class HttpTransport:
             message += f": {text}"
         name = self.config.name
         retryable = status == 429 or status >= 500
+        # A provider's reset headers come on every reply; only a 429 means one ran out.
+        after = (
+            server_wait(response.headers)
+            if status == 429
+            else retry_after_seconds(response.headers.get("retry-after"))
+        )
         hint: str
         if status in (401, 403):
             if self.config.api_key:
@@ -298,7 +365,6 @@ class HttpTransport:
             model_note = f" and model name {model!r}" if model else " and model name"
             hint = f"check base_url ({self.config.base_url}){model_note} for provider {name}"
         elif status == 429:
-            after = retry_after_seconds(response.headers.get("retry-after"))
             wait = f" (the server asks to wait {after:.0f} s)" if after is not None else ""
             hint = f"rate limited{wait}: wait and try again, or raise [provider.{name}] max_retries"
         elif status >= 500:
@@ -318,7 +384,9 @@ class HttpTransport:
             )
         else:
             hint = f"check [provider.{name}] in opencode.toml"
-        return self.error(message, url=url, status=status, retryable=retryable, hint=hint)
+        error = self.error(message, url=url, status=status, retryable=retryable, hint=hint)
+        error.retry_after = after
+        return error
 
     def connect_error(self, exc: Exception, url: str) -> ProviderError:
         name = self.config.name

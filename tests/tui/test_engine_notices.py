@@ -76,8 +76,9 @@ async def test_a_rate_limit_wait_is_shown_while_it_waits(
         await wait_for(pilot, lambda: status.state == "ready")
         assert "rate limited" not in status.note  # the call was made: the wait is history
         assert "How can I help you today?" in app.chat.query(StreamingMarkdown).last().text
-    assert notes == ["mock/test-model: rate limited; retry 1 in 1.0 s"]
-    assert any("rate limited" in text and "retry 1 in 1" in text for text in toasts.texts())
+    # who and why come from the notice's fields (reason, provider, seconds), not its text
+    assert notes == ["rate limited by mock, retrying in 1 s"]
+    assert any(text == "rate limited by mock, retrying in 1 s" for text in toasts.texts())
     assert len(server.requests) == 2
 
 

@@ -45,9 +45,14 @@ def notice_note(notice: Notice) -> str | None:
     if notice.kind == "skipped" and "breaker" in notice.text:
         return f"breaker open: {notice.ref}"
     if notice.kind in WAITS:
-        # The chain's own sentence: "openrouter/m: rate limited; retry 1 in 12.0 s",
-        # "openrouter/m: waiting 3.0 s for the client-side requests per minute limit".
+        if notice.reason and notice.provider:
+            seconds = f"{notice.seconds:.0f}" if notice.seconds >= 1 else f"{notice.seconds:.1f}"
+            if notice.kind == "retry_wait":  # "rate limited by openrouter, retrying in 12 s"
+                return f"{notice.reason} by {notice.provider}, retrying in {seconds} s"
+            return f"{notice.reason} for {notice.provider}: waiting {seconds} s"
         return notice.text
+    if notice.kind == "wait_refused" and notice.reason and notice.provider:
+        return f"{notice.reason} by {notice.provider} for {notice.seconds:.0f} s: not waiting"
     if notice.kind == "exhausted":
         return "every model of the chain failed"
     return None

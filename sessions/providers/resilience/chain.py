@@ -33,7 +33,7 @@ from opencode.sessions.events import (
     Usage,
 )
 from opencode.sessions.providers.base import ChatRequest, ProviderConfig
-from opencode.sessions.providers.http import RETRY_AFTER_MAX, backoff_delay
+from opencode.sessions.providers.http import backoff_delay
 from opencode.sessions.providers.resilience.audit import (
     CallRecord,
     clean_error,
@@ -46,6 +46,7 @@ from opencode.sessions.providers.resilience.errors import (
     FALLBACK,
     RETRY,
     classify,
+    reason,
     retry_after,
 )
 from opencode.sessions.providers.resilience.limits import Limiter, estimate_tokens
@@ -57,13 +58,26 @@ if TYPE_CHECKING:
 _CONTENT = (TextDelta, ReasoningDelta, ToolCallStart, ToolCallDelta, ToolCallEnd)
 
 NoticeKind = Literal[
-    "attempt", "retry_wait", "rate_wait", "skipped", "failed", "fallback", "answered", "exhausted"
+    "attempt",
+    "retry_wait",
+    "rate_wait",
+    "wait_refused",
+    "skipped",
+    "failed",
+    "fallback",
+    "answered",
+    "exhausted",
 ]
 
 
 @dataclass(frozen=True, slots=True)
 class Notice:
-    """One decision, for a status line or the session record. ``ref`` is PROVIDER/MODEL."""
+    """One decision, for a status line or the session record. ``ref`` is PROVIDER/MODEL.
+
+    Waits and failures also carry ``reason`` ("rate limited", "server error 503", "timeout",
+    "client-side requests per minute limit") and ``provider`` (the provider's name), so a
+    front end can say "rate limited by openrouter, retrying in 12 s" without parsing ``text``;
+    ``seconds`` is the wait (on ``wait_refused``: the wait the server asked for)."""
 
     kind: NoticeKind
     ref: str
@@ -72,6 +86,8 @@ class Notice:
     seconds: float = 0.0
     session_id: str | None = None
     requested: str | None = None  # the model the turn asked for (on "answered")
+    reason: str | None = None
+    provider: str | None = None
 
 
 Observer = Callable[[Notice], None]
@@ -206,7 +222,13 @@ class ResilientProvider:
 
                 estimate = estimate_tokens(_request_chars(request), request.max_tokens)
 
-                def on_wait(seconds: float, what: str, _ref: str = ref, _step: int = step) -> None:
+                def on_wait(
+                    seconds: float,
+                    what: str,
+                    _ref: str = ref,
+                    _step: int = step,
+                    _name: str = entry.provider.name,
+                ) -> None:
                     hub.notify(
                         Notice(
                             "rate_wait",
@@ -216,6 +238,8 @@ class ResilientProvider:
                             f"per minute limit",
                             seconds,
                             session,
+                            reason=f"client-side {what} per minute limit",
+                            provider=_name,
                         )
                     )
 
@@ -315,7 +339,10 @@ class ResilientProvider:
                 if attempt.committed or kind not in FALLBACK:
                     yield _annotated(error, outcomes) if step else error
                     return
-                wait = self._retry_wait(error, kind, retry, entry.provider) if is_last else None
+                why = reason(error, kind)
+                name = entry.provider.name
+                asked = retry_after(error)
+                wait = self._retry_wait(error, kind, retry, entry) if is_last else None
                 if wait is not None:
                     retry += 1
                     hub.notify(
@@ -323,23 +350,48 @@ class ResilientProvider:
                             "retry_wait",
                             ref,
                             step,
-                            f"{ref}: {kind.replace('_', ' ')}; retry {retry} in {wait:.1f} s",
+                            f"{ref}: {why}; retry {retry} in {wait:.1f} s",
                             wait,
                             session,
+                            reason=why,
+                            provider=name,
                         )
                     )
                     await hub.sleep(wait)
                     continue
+                too_long = asked is not None and asked > entry.policy.max_wait_s
+                if too_long and is_last and kind in RETRY:
+                    # Sleeping through a long quota window would hold the turn (and the
+                    # user) for minutes: say so and give the error back instead.
+                    hub.notify(
+                        Notice(
+                            "wait_refused",
+                            ref,
+                            step,
+                            f"{why} by {name}: the server asks to wait {asked:.0f} s, longer "
+                            f"than max_wait_s ({entry.policy.max_wait_s:g} s); not waiting",
+                            asked or 0.0,
+                            session,
+                            reason=why,
+                            provider=name,
+                        )
+                    )
                 outcomes.append(f"{ref}: {clean_error(error.message, secrets)}")
                 if not is_last:
+                    # A next entry exists: move on at once, even when the server named a
+                    # wait (a fallback answers sooner than any wait would end).
+                    asks = f" instead of waiting {asked:.0f} s" if asked is not None else ""
                     hub.notify(
                         Notice(
                             "fallback",
                             ref,
                             step,
                             f"{ref} failed ({kind.replace('_', ' ')}); trying "
-                            f"{entries[step + 1].ref}",
-                            session_id=session,
+                            f"{entries[step + 1].ref}{asks}",
+                            asked or 0.0,
+                            session,
+                            reason=why,
+                            provider=name,
                         )
                     )
                 break
@@ -361,15 +413,15 @@ class ResilientProvider:
         )
 
     def _retry_wait(
-        self, error: ProviderError, kind: str, retry: int, provider: ProviderConfig
+        self, error: ProviderError, kind: str, retry: int, entry: ChainEntry
     ) -> float | None:
-        if kind not in RETRY or retry >= provider.max_retries:
+        if kind not in RETRY or retry >= entry.provider.max_retries:
             return None
         after = retry_after(error)
         if after is None:
             return backoff_delay(retry)
-        if after > RETRY_AFTER_MAX:
-            return None  # not worth blocking the turn; the error says how long
+        if after > entry.policy.max_wait_s:
+            return None  # not worth blocking the turn; a wait_refused notice says how long
         return after
 
     async def _finish(
@@ -411,7 +463,7 @@ class ResilientProvider:
                     decision.state == "closed" and not decision.failures
                 )  # the endpoint answered: it is up
             if usage is not None:
-                limiter.settle(estimate, usage.input_tokens + usage.output_tokens)
+                await limiter.settle(estimate, usage.input_tokens + usage.output_tokens)
             await hub.audit.record(
                 CallRecord(
                     entry.provider.name,

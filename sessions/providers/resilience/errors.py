@@ -52,7 +52,6 @@ _CONTEXT = re.compile(
     r"too many tokens|reduce the length|input is too long|exceeds? the (available )?context",
     re.IGNORECASE,
 )
-_WAIT = re.compile(r"asks to wait (\d+(?:\.\d+)?) s")
 
 
 def classify(error: ProviderError) -> str:
@@ -92,6 +91,27 @@ def classify(error: ProviderError) -> str:
 
 
 def retry_after(error: ProviderError) -> float | None:
-    """The server's ``Retry-After`` as the transport quoted it in the hint (seconds)."""
-    match = _WAIT.search(error.hint or "")
-    return float(match.group(1)) if match else None
+    """How long the server asked to wait (seconds), as the transport read it from the reply's
+    headers; None when it did not say."""
+    return error.retry_after
+
+
+_REASONS = {
+    "connect": "connection failed",
+    "timeout": "timeout",
+    "overloaded": "overloaded",
+    "rate_limited": "rate limited",
+    "context_length": "context too long",
+    "stream_cut": "stream cut",
+    "auth": "not authorised",
+    "bad_request": "request rejected",
+    "not_found": "not found",
+}
+
+
+def reason(error: ProviderError, kind: str | None = None) -> str:
+    """A few words for a status line: "rate limited", "server error 503", "timeout"."""
+    kind = kind or classify(error)
+    if kind == "server_error":
+        return f"server error {error.status}" if error.status else "server error"
+    return _REASONS.get(kind, f"HTTP {error.status}" if error.status else "error")

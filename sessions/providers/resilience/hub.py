@@ -16,8 +16,10 @@ The engine's wiring (``sessions/engine.py``), in full::
 for (``requested``), to persist on the assistant message; ``rate_wait``, ``retry_wait``,
 ``fallback``, ``skipped`` and ``exhausted`` are status lines.
 
-Rate limiters are process-wide by default (``PROCESS_LIMITERS``): two engines in one process
-(the TUI and a subagent) still respect one ``rpm``.
+Rate limiters live in the store by default (``StoreLimiters``, table ``rate_limit``): every
+engine on one database, in this process or another (the TUI, a subagent, two ``opencode run``
+at once), draws from one ``rpm`` / ``tpm`` per endpoint. ``LimiterRegistry`` keeps them in this
+process only (tests with a fake clock, benches).
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ from opencode.sessions.providers.resilience.settings import (
     ResilienceSettings,
     load_settings,
 )
+from opencode.sessions.providers.resilience.shared_limits import StoreBucket
 from opencode.sessions.store.db import Store
 
 Sleep = Callable[[float], Awaitable[None]]
@@ -66,7 +69,29 @@ class LimiterRegistry:
         return limiter
 
 
-PROCESS_LIMITERS = LimiterRegistry()
+class StoreLimiters(LimiterRegistry):
+    """Limiters whose buckets are rows of the store's ``rate_limit`` table, so every process
+    on the database shares them (the bucket's key carries the limit: a changed ``rpm`` starts
+    a new bucket)."""
+
+    def __init__(self, store: Store, sleep: Sleep = asyncio.sleep) -> None:
+        super().__init__(time.time, sleep)
+        self.store = store
+
+    def get(self, key: str, rpm: int | None, tpm: int | None) -> Limiter:
+        limiter = self._limiters.get((key, rpm, tpm))
+        if limiter is None:
+            store, clock, sleep = self.store, self.clock, self.sleep
+            limiter = Limiter(
+                rpm=StoreBucket(store, f"{key}|rpm={rpm}", rpm, "requests", clock, sleep)
+                if rpm
+                else None,
+                tpm=StoreBucket(store, f"{key}|tpm={tpm}", tpm, "tokens", clock, sleep)
+                if tpm
+                else None,
+            )
+            self._limiters[(key, rpm, tpm)] = limiter
+        return limiter
 
 
 def _default_adapter(config: ProviderConfig) -> Provider:
@@ -94,7 +119,7 @@ class ResilienceHub:
         self.sleep = sleep
         self.audit = AuditLog(store)
         self.catalog = ModelCatalog(store, ttl_s=settings.models_ttl_s, clock=clock)
-        self.limiters = limiters or PROCESS_LIMITERS
+        self.limiters = limiters or StoreLimiters(store)
         self.make_adapter = make_adapter
         self.observers: list[Observer] = [observer] if observer else []
         self._adapters: dict[tuple[str, str], Provider] = {}

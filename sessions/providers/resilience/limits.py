@@ -13,9 +13,19 @@ import asyncio
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import Protocol
 
 OnWait = Callable[[float, str], None]
 Sleep = Callable[[float], Awaitable[None]]
+
+
+class Bucket(Protocol):
+    """A token bucket: in this process (``TokenBucket``) or shared through the store
+    (``shared_limits.StoreBucket``)."""
+
+    async def acquire(self, amount: float = 1.0, on_wait: OnWait | None = None) -> float: ...
+
+    async def charge(self, amount: float) -> None: ...
 
 
 @dataclass(slots=True)
@@ -61,13 +71,17 @@ class TokenBucket:
         self._refill()
         self.level = min(self.per_minute, self.level - amount)
 
+    async def charge(self, amount: float) -> None:
+        """``settle``, as the ``Bucket`` protocol has it."""
+        self.settle(amount)
+
 
 @dataclass(slots=True)
 class Limiter:
     """The buckets of one endpoint (either may be absent)."""
 
-    rpm: TokenBucket | None = None
-    tpm: TokenBucket | None = None
+    rpm: Bucket | None = None
+    tpm: Bucket | None = None
 
     async def acquire(self, tokens: int, on_wait: OnWait | None = None) -> float:
         waited = 0.0
@@ -77,9 +91,9 @@ class Limiter:
             waited += await self.tpm.acquire(tokens, on_wait)
         return waited
 
-    def settle(self, estimated: int, actual: int) -> None:
+    async def settle(self, estimated: int, actual: int) -> None:
         if self.tpm is not None and actual:
-            self.tpm.settle(actual - estimated)
+            await self.tpm.charge(actual - estimated)
 
 
 def estimate_tokens(chars: int, max_tokens: int | None) -> int:

@@ -8,7 +8,9 @@ Keys (all optional):
   open the breaker, default 3); ``cooldown_s`` (how long it stays open, default 30);
   ``rpm`` / ``tpm`` (client-side requests / tokens per minute); ``check_models`` (false: never
   refuse a model the endpoint does not list); ``first_token_timeout_s`` (with a next entry in
-  the chain: give up on this one when no content came within that many seconds).
+  the chain: give up on this one when no content came within that many seconds);
+  ``max_wait_s`` (the longest server-requested wait, ``Retry-After`` or a rate-limit reset,
+  the chain sleeps before retrying; a longer one is not waited for, default 60).
 - ``[provider.NAME.price."MODEL"]``: ``input``, ``output``, ``cached`` per million tokens.
 
 ``sessions.config`` keeps any unknown ``[provider.NAME]`` key in ``ProviderConfig.options``, so
@@ -30,6 +32,7 @@ from opencode.sessions.providers.base import ProviderConfig
 DEFAULT_FAILURE_THRESHOLD = 3
 DEFAULT_COOLDOWN_S = 30.0
 DEFAULT_MODELS_TTL_S = 3600.0
+DEFAULT_MAX_WAIT_S = 60.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +63,7 @@ class ProviderPolicy:
     check_models: bool = True
     prices: dict[str, Price] = field(default_factory=dict)
     first_token_timeout_s: float | None = None
+    max_wait_s: float = DEFAULT_MAX_WAIT_S
 
 
 @dataclass(frozen=True, slots=True)
@@ -225,6 +229,9 @@ def _policy(config: Config, provider: ProviderConfig) -> ProviderPolicy:
     first_token = _number(
         config, options, "first_token_timeout_s", f"{key}.first_token_timeout_s", None
     )
+    max_wait = _number(
+        config, options, "max_wait_s", f"{key}.max_wait_s", DEFAULT_MAX_WAIT_S, positive=False
+    )
     _check_context_window(config, key, options.get("context_window"))
     check_models = options.get("check_models", True)
     if not isinstance(check_models, bool):
@@ -239,6 +246,7 @@ def _policy(config: Config, provider: ProviderConfig) -> ProviderPolicy:
         check_models=check_models,
         prices=_prices(config, name, options.get("price")),
         first_token_timeout_s=first_token,
+        max_wait_s=DEFAULT_MAX_WAIT_S if max_wait is None else max_wait,
     )
 
 
