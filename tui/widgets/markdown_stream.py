@@ -39,6 +39,8 @@ from textual.geometry import Region, Size
 from textual.strip import Strip
 from textual.widget import Widget
 
+from opencode.tui.safe_text import visible
+
 if TYPE_CHECKING:
     from rich.markdown import Markdown  # with markdown-it: imported at the first render
 
@@ -156,7 +158,9 @@ def parse_block(block: str) -> Markdown:
     """
     from rich.markdown import Markdown
 
-    return Markdown(block, code_theme=CODE_THEME, inline_code_theme=CODE_THEME)
+    # The model's text is drawn, never sent: an ESC in a reply (a quoted web page, a file)
+    # would retitle the window or set the clipboard (OSC 52) on every repaint.
+    return Markdown(visible(block), code_theme=CODE_THEME, inline_code_theme=CODE_THEME)
 
 
 def render_block(

@@ -12,6 +12,7 @@ from textual.containers import Vertical
 from textual.widget import Widget
 from textual.widgets import Collapsible, Static
 
+from opencode.tui.safe_text import visible
 from opencode.tui.widgets.markdown_stream import StreamingMarkdown
 
 
@@ -27,7 +28,7 @@ class UserMessage(Static):
     """
 
     def __init__(self, text: str, message_id: str | None = None) -> None:
-        super().__init__(Text(text))
+        super().__init__(Text(visible(text)))
         self.text = text
         self.message_id = message_id
 
@@ -75,10 +76,10 @@ class ErrorNotice(Static):
     def __init__(self, message: str, hint: str | None = None) -> None:
         text = Text()
         text.append("Error: ", style="bold")
-        text.append(message)
+        text.append(visible(message))
         if hint:
             text.append("\nHint: ", style="bold")
-            text.append(hint)
+            text.append(visible(hint))
         super().__init__(text)
         self.message = message
         self.hint = hint

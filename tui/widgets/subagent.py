@@ -35,6 +35,7 @@ from opencode.sessions.events import (
     ToolStarted,
     TurnFinished,
 )
+from opencode.tui.safe_text import one_line, visible
 from opencode.tui.widgets.tool_call import SPINNER, STATUS_MARK, key_argument
 
 MAX_LINES = 400  # of a child's transcript kept for the expanded view
@@ -120,10 +121,10 @@ class SubagentView(Vertical, can_focus=True):
         style = {"completed": "green", "error": "red", "interrupted": "yellow"}.get(self.status)
         text = Text()
         text.append(f"{mark or STATUS_MARK.get(self.status, '?')} ", style=style or "")
-        text.append(self.title or "subagent", style="bold")
+        text.append(one_line(self.title or "subagent"), style="bold")
         tail = " ".join(self.text.split())[-TAIL_CHARS:]
         if tail:
-            text.append(f"  {tail}", style="dim")
+            text.append(f"  {one_line(tail)}", style="dim")
         return text
 
     def transcript_text(self) -> str:
@@ -152,7 +153,7 @@ class SubagentView(Vertical, can_focus=True):
         self._dirty = False
         self._header.update(self.header_text())
         if self.expanded:
-            self._body.update(Text(self.transcript_text()))
+            self._body.update(Text(visible(self.transcript_text())))
 
     def action_expand(self) -> None:
         self.expanded = not self.expanded

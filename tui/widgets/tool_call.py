@@ -26,6 +26,8 @@ from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.widgets import Static
 
+from opencode.tui.safe_text import one_line, visible
+
 SPINNER = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
 STATUS_MARK = {"completed": "✓", "error": "✗", "denied": "⊘", "interrupted": "■"}
 KEY_ARGS = ("path", "file_path", "command", "pattern", "query", "url", "name")
@@ -229,7 +231,7 @@ class ToolCallView(Vertical, can_focus=True):
 
             arg = summary(todos_from_json(self.metadata["todos"]))
         if arg:
-            text.append(f"  {arg}")
+            text.append(f"  {one_line(arg)}")
         if self.permission:
             text.append(f"  [{self.permission}]", style="dim")
         if self.exit_code is not None:
@@ -239,7 +241,8 @@ class ToolCallView(Vertical, can_focus=True):
         if self.status in ("error", "denied") and self.output.strip():
             # The reason, inline: an error should not need a click to be read.
             first = self.output.strip().splitlines()[0]
-            text.append(f"  — {first[:80] + ('…' if len(first) > 80 else '')}", style="red")
+            first = one_line(first[:80]) + ("…" if len(first) > 80 else "")
+            text.append(f"  — {first}", style="red")
         return text
 
     def _update_header(self) -> None:
@@ -285,13 +288,19 @@ class ToolCallView(Vertical, can_focus=True):
             return self._todo_body()
         parts: list[RenderableType] = [Text("arguments", style="bold dim")]
         args = json.dumps(self.arguments, indent=2, ensure_ascii=False)
-        parts.append(Syntax(args, "json", theme=THEME, word_wrap=True, background_color="default"))
+        parts.append(
+            Syntax(visible(args), "json", theme=THEME, word_wrap=True, background_color="default")
+        )
         diff = self.metadata.get("diff")
         if isinstance(diff, str) and diff.strip():
             parts.append(Text("diff", style="bold dim"))
             parts.append(
                 Syntax(
-                    diff.rstrip(), "diff", theme=THEME, word_wrap=True, background_color="default"
+                    visible(diff.rstrip()),
+                    "diff",
+                    theme=THEME,
+                    word_wrap=True,
+                    background_color="default",
                 )
             )
         if self.output:
@@ -305,7 +314,7 @@ class ToolCallView(Vertical, can_focus=True):
             if self.tool == "read" and isinstance(path, str):
                 parts.append(
                     Syntax(
-                        output.rstrip(),
+                        visible(output.rstrip()),
                         _lexer_for(path),
                         theme=THEME,
                         word_wrap=True,
@@ -313,7 +322,7 @@ class ToolCallView(Vertical, can_focus=True):
                     )
                 )
             else:
-                parts.append(Text(output.rstrip()))
+                parts.append(Text(visible(output.rstrip())))
         elif self.status == "running":
             parts.append(Text("running…", style="dim"))
         return Group(*parts)
