@@ -16,8 +16,11 @@ from tests.support.stream_server import StreamServer
 from tests.tui.conftest import sse_reply, type_and_send, wait_for
 
 
-def mention_box(app: Any) -> MentionSuggestions:
-    return app.chat.query_one(MentionSuggestions)
+async def type_in_prompt(pilot: Any, keys: str) -> MentionSuggestions:
+    """Type ``keys`` into the focused prompt; the ``@`` list they may open."""
+    pilot.app.chat.prompt.focus()
+    await pilot.press(*keys)
+    return pilot.app.chat.query_one(MentionSuggestions)
 
 
 def shown(box: MentionSuggestions) -> list[str]:
@@ -39,9 +42,7 @@ async def test_at_opens_ranked_file_list_and_tab_completes(
     server.add(sse_reply("openai_text.sse"))
     app = make_app()
     async with app.run_test(size=(100, 30)) as pilot:
-        app.chat.prompt.focus()
-        await pilot.press(*"explain @rea")
-        box = mention_box(app)
+        box = await type_in_prompt(pilot, "explain @rea")
         await wait_for(pilot, lambda: box.display and "README.md" in shown(box))
         # Basename matches first, shorter paths first.
         assert shown(box)[:3] == ["README.md", "src/reader.py", "docs/readme-old.md"]
@@ -64,9 +65,7 @@ async def test_enter_on_the_list_completes_and_escape_closes_it(
     files(project)
     app = make_app()
     async with app.run_test(size=(100, 30)) as pilot:
-        app.chat.prompt.focus()
-        await pilot.press(*"see @src")
-        box = mention_box(app)
+        box = await type_in_prompt(pilot, "see @src")
         await wait_for(pilot, lambda: box.display and shown(box) and shown(box)[0] == "src/")
         await pilot.press("enter")  # a directory: completed, the list stays for its files
         assert app.chat.prompt.text == "see @src/"
@@ -110,9 +109,7 @@ async def test_enter_after_a_fully_typed_path_sends(
     server.add(sse_reply("openai_text.sse"))
     app = make_app()
     async with app.run_test(size=(100, 30)) as pilot:
-        app.chat.prompt.focus()
-        await pilot.press(*"@README.md")
-        box = mention_box(app)
+        box = await type_in_prompt(pilot, "@README.md")
         await wait_for(pilot, lambda: box.display and shown(box)[:1] == ["README.md"])
         await pilot.press("enter")
         await wait_for(pilot, lambda: server.requests and app.chat.status.state == "ready")
