@@ -8,6 +8,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from opencode.tui.screens.history_search import HistorySearchScreen
 from opencode.tui.widgets.mentions import MentionSuggestions
 from opencode.tui.widgets.message_views import AssistantMessage, UserMessage
@@ -35,12 +37,18 @@ def files(project: Path) -> None:
     (project / "docs" / "readme-old.md").write_text("old\n")
 
 
-async def test_at_opens_ranked_file_list_and_tab_completes(
-    make_app: Any, project: Path, server: StreamServer
-) -> None:
+@pytest.fixture
+def answering_app(make_app: Any, project: Path, server: StreamServer) -> Any:
+    """An app over the project's ``files`` whose model answers one message."""
     files(project)
     server.add(sse_reply("openai_text.sse"))
-    app = make_app()
+    return make_app()
+
+
+async def test_at_opens_ranked_file_list_and_tab_completes(
+    answering_app: Any, server: StreamServer
+) -> None:
+    app = answering_app
     async with app.run_test(size=(100, 30)) as pilot:
         box = await type_in_prompt(pilot, "explain @rea")
         await wait_for(pilot, lambda: box.display and "README.md" in shown(box))
@@ -103,11 +111,9 @@ async def test_bang_runs_a_shell_command_shown_as_a_tool_block_and_sent_as_conte
 
 
 async def test_enter_after_a_fully_typed_path_sends(
-    make_app: Any, project: Path, server: StreamServer
+    answering_app: Any, server: StreamServer
 ) -> None:
-    files(project)
-    server.add(sse_reply("openai_text.sse"))
-    app = make_app()
+    app = answering_app
     async with app.run_test(size=(100, 30)) as pilot:
         box = await type_in_prompt(pilot, "@README.md")
         await wait_for(pilot, lambda: box.display and shown(box)[:1] == ["README.md"])
