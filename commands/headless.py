@@ -318,13 +318,8 @@ def _report_line_error(printer: Any, engine: Any, error: Any, fmt: str) -> None:
 def _report_compaction(printer: Any, done: Any, fmt: str) -> None:
     """An automatic compaction before a turn: a ``compaction`` event, or a stderr line."""
     if fmt == "json":
-        printer.emit(
-            "compaction",
-            done.session_id,
-            trigger=done.trigger,
-            upto_message_id=done.upto_message_id,
-            tokens_before=done.tokens_before,
-            tokens_after=done.tokens_after,
+        printer.emit_attributes(
+            "compaction", done, ("trigger", "upto_message_id", "tokens_before", "tokens_after")
         )
     else:
         print(

@@ -145,6 +145,17 @@ class TextPrinter:
             self._err(f"{indent}error: {event.message}")
 
 
+# Events whose line copies some of their attributes as they are: event class -> (line type,
+# attribute names in the order the line has them). The others are built in ``__call__``.
+_PLAIN_LINES: dict[type, tuple[str, tuple[str, ...]]] = {
+    ToolStarted: ("tool_call", ("call_id", "tool", "arguments")),
+    PermissionAsked: ("permission", ("call_id", "tool", "subject", "decision", "reason")),
+    ToolFinished: ("tool_result", ("call_id", "tool", "status", "output", "duration_ms")),
+    ToolOutputDelta: ("tool_output", ("call_id", "text", "dropped")),
+    ErrorOccurred: ("error", ("message", "hint")),
+}
+
+
 class JsonPrinter:
     """One JSON object per line on stdout."""
 
@@ -161,8 +172,15 @@ class JsonPrinter:
         self.out.write(json.dumps(record, ensure_ascii=False, default=str) + "\n")
         self.out.flush()
 
+    def emit_attributes(self, kind: str, source: Any, names: tuple[str, ...]) -> None:
+        """A ``kind`` line of ``source``'s session whose fields are its attributes ``names``."""
+        self.emit(kind, source.session_id, **{name: getattr(source, name) for name in names})
+
     def __call__(self, event: SessionEvent) -> None:
-        if isinstance(event, SessionStarted):
+        plain = _PLAIN_LINES.get(type(event))
+        if plain is not None:
+            self.emit_attributes(plain[0], event, plain[1])
+        elif isinstance(event, SessionStarted):
             extra: dict[str, Any] = {}
             if event.parent_id:
                 self._parents[event.session_id] = event.parent_id
@@ -179,42 +197,6 @@ class JsonPrinter:
         elif isinstance(event, PartDelta):
             if event.kind in ("text", "reasoning"):
                 self.emit(event.kind, event.session_id, part_id=event.part_id, text=event.text)
-        elif isinstance(event, ToolStarted):
-            self.emit(
-                "tool_call",
-                event.session_id,
-                call_id=event.call_id,
-                tool=event.tool,
-                arguments=event.arguments,
-            )
-        elif isinstance(event, PermissionAsked):
-            self.emit(
-                "permission",
-                event.session_id,
-                call_id=event.call_id,
-                tool=event.tool,
-                subject=event.subject,
-                decision=event.decision,
-                reason=event.reason,
-            )
-        elif isinstance(event, ToolFinished):
-            self.emit(
-                "tool_result",
-                event.session_id,
-                call_id=event.call_id,
-                tool=event.tool,
-                status=event.status,
-                output=event.output,
-                duration_ms=event.duration_ms,
-            )
-        elif isinstance(event, ToolOutputDelta):
-            self.emit(
-                "tool_output",
-                event.session_id,
-                call_id=event.call_id,
-                text=event.text,
-                dropped=event.dropped,
-            )
         elif isinstance(event, TodosUpdated):
             self.emit(
                 "todo",
@@ -222,8 +204,6 @@ class JsonPrinter:
                 call_id=event.call_id,
                 todos=[todo.to_json() for todo in event.todos],
             )
-        elif isinstance(event, ErrorOccurred):
-            self.emit("error", event.session_id, message=event.message, hint=event.hint)
         elif isinstance(event, TurnFinished):
             self.emit(
                 "finish",

@@ -14,24 +14,14 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from opencode.sessions.workflows.owner import pid_alive
+
 if TYPE_CHECKING:
     from opencode.sessions.store.db import Store
 
 STATUSES = ("synchronized", "needs_sync", "failed", "unknown")
 TYPES = ("site-packages", "source")
 COMPONENTS = ("code", "docs", "plans", "rag", "config")
-
-
-def _alive(pid: int) -> bool:
-    if pid == os.getpid():
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def now_iso() -> str:
@@ -356,7 +346,7 @@ class TargetRepo:
             " WHERE target_id = ? AND status = 'running' ORDER BY id DESC LIMIT 1",
             (target_id,),
         )
-        if row is None or (row["pid"] and _alive(int(row["pid"]))):
+        if row is None or pid_alive(row["pid"]):
             return None
         return {
             "id": row["id"],

@@ -4,7 +4,8 @@ A run row keeps the owner's pid and, where ``/proc`` exists, its start: the boot
 field 22 of ``/proc/PID/stat`` (clock ticks after boot), as ``"BOOT_ID:TICKS"``. A pid that
 is alive now but started at another moment (reused after the owner died, or after a reboot)
 is not the owner. Without ``/proc`` (macOS) the start is None and the pid alone decides, as
-before.
+before. ``pid_alive`` alone also serves the target registry's sync runs
+(``commands/target/repo.py``), whose rows keep only the pid.
 """
 
 from __future__ import annotations

@@ -44,7 +44,7 @@ async def test_reopened_session_shows_its_subagents_nested(
     from opencode.tui.widgets.subagent import SubagentView
     from opencode.tui.widgets.tool_call import ToolCallView
     from tests.engine.helpers import write_config
-    from tests.tui.conftest import type_and_send, wait_for
+    from tests.tui.conftest import send_turn, wait_for
 
     (tmp_path / "notes.txt").write_text("the notes\n", encoding="utf-8")
 
@@ -68,10 +68,7 @@ async def test_reopened_session_shows_its_subagents_nested(
         monkeypatch.setenv("OPENCODE_CONFIG", str(config_path))
         live = OpencodeApp(config=load_config(tmp_path), cwd=tmp_path)
         async with live.run_test(size=(100, 40)) as pilot:
-            await type_and_send(pilot, "split it")
-            await wait_for(
-                pilot, lambda: live.chat.status.state == "ready" and not live.chat.running
-            )
+            await send_turn(pilot, "split it")
             await pilot.pause(0.2)
             before = shown(live)
             session_id = live.chat.transcript.session_id

@@ -106,6 +106,22 @@ def openai_sse(*chunks: dict[str, Any], done: bool = True) -> bytes:
     return "".join(lines).encode()
 
 
+def openai_tool_call(name: str, arguments: dict[str, Any], call_id: str = "call_1") -> bytes:
+    """One streamed assistant step that calls tool ``name`` with ``arguments`` (a whole SSE
+    body, ``[DONE]`` included)."""
+    call = {
+        "index": 0,
+        "id": call_id,
+        "type": "function",
+        "function": {"name": name, "arguments": json.dumps(arguments)},
+    }
+    delta = {"tool_calls": [call]}
+    choice = {"index": 0, "delta": delta, "finish_reason": "tool_calls"}
+    return openai_sse(
+        {"id": "c1", "object": "chat.completion.chunk", "model": "test-model", "choices": [choice]}
+    )
+
+
 def openai_text_chunks(texts: list[str], finish: str = "stop") -> bytes:
     chunks: list[dict[str, Any]] = [
         {

@@ -5,32 +5,37 @@ Code). The rewound turns stay stored, and text being typed is never thrown away.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from tests.rewind.script import text_reply
 from tests.rewind.test_tui_rewind import make_app, project, rows, server
 from tests.support.stream_server import StreamServer
-from tests.tui.conftest import type_and_send, wait_for
+from tests.tui.conftest import send_turn, wait_for
 
 __all__ = ["project", "server"]  # the fixtures, shared with the /rewind tests
+
+
+async def open_rewind(pilot: Any) -> None:
+    """Esc twice: the rewind picker."""
+    from opencode.tui.screens.rewind import RewindScreen
+
+    await pilot.press("escape", "escape")
+    await wait_for(pilot, lambda: isinstance(pilot.app.screen, RewindScreen))
 
 
 async def test_escape_twice_puts_the_picked_message_back_to_edit_and_resend(
     project: Path, server: StreamServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from opencode.tui.screens.rewind import RewindScreen
-
     server.add(text_reply("first answer"), text_reply("second answer"), text_reply("edited answer"))
     app = make_app(project, server, monkeypatch)
     async with app.run_test(size=(120, 40)) as pilot:
         chat = app.chat
         for text in ("first question", "second question about the lexer"):
-            await type_and_send(pilot, text)
-            await wait_for(pilot, lambda: chat.status.state == "ready" and not chat.running)
+            await send_turn(pilot, text)
         chat.prompt.load_text("half-typed note")
-        await pilot.press("escape", "escape")
-        await wait_for(pilot, lambda: isinstance(app.screen, RewindScreen))
+        await open_rewind(pilot)
         assert [s.text for s in app.screen.steps][-1] == "second question about the lexer"
         await pilot.press("enter")  # the last step: the second question, files + conversation
         await wait_for(pilot, lambda: chat.prompt.text.startswith("second question"))
@@ -68,10 +73,8 @@ async def test_a_files_only_rewind_leaves_the_prompt_alone(
     app = make_app(project, server, monkeypatch)
     async with app.run_test(size=(120, 40)) as pilot:
         chat = app.chat
-        await type_and_send(pilot, "a question")
-        await wait_for(pilot, lambda: chat.status.state == "ready" and not chat.running)
-        await pilot.press("escape", "escape")
-        await wait_for(pilot, lambda: isinstance(app.screen, RewindScreen))
+        await send_turn(pilot, "a question")
+        await open_rewind(pilot)
         await pilot.press("c")  # files only: the conversation stays, so does the empty prompt
         await wait_for(pilot, lambda: not isinstance(app.screen, RewindScreen))
         await wait_for(pilot, lambda: any("/rewind" == o.line for o in chat.query("CommandOutput")))

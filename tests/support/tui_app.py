@@ -95,6 +95,32 @@ async def stream_events_into(
     return widget, push, done
 
 
+LONG_REPLY = "\n\n".join(f"Paragraph {n}: a line of a long answer." for n in range(300))
+
+
+async def stream_long_turns(
+    app: OpencodeApp, pilot: Any, turns: int, *, session_id: str = "ses_long"
+) -> None:
+    """``turns`` questions, each answered with ``LONG_REPLY`` (600 rendered lines) streamed
+    through the transcript alone (no session row, as ``open_session=False``); each answer is
+    waited for until it is rendered, so the transcript's line budget has seen it."""
+    from tests.tui.conftest import wait_for
+
+    transcript = app.chat.transcript
+    sid = session_id
+    for turn in range(turns):
+        user = new_id("msg")
+        transcript.session_id = sid
+        transcript.handle_event(MessageStarted(sid, user, "user"))
+        transcript.handle_event(PartStarted(sid, user, new_id("prt"), 1, "text", f"q {turn}"))
+        transcript.handle_event(MessageFinished(sid, user, "stop"))
+        widget, push, done = await stream_events_into(app, session_id=sid)
+        await push(LONG_REPLY)
+        await done()
+        await wait_for(pilot, lambda w=widget: w.size.height > 500)  # type: ignore[misc]
+    await pilot.pause()
+
+
 SEED_REPLY = (
     "Here is what I changed in `config.py`:\n\n"
     "- read the file with `tomlkit`\n- validate providers\n\n"

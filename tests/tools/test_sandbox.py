@@ -20,22 +20,11 @@ from pathlib import Path
 import pytest
 
 from opencode.sessions.config import SandboxConfig
-from opencode.sessions.tools.base import ToolContext, ToolResult
-from opencode.sessions.tools.registry import execute
-from opencode.sessions.tools.sandbox import bwrap_works, sandbox_mode
-from opencode.sessions.tools.shell import BashTool
+from opencode.sessions.tools.sandbox import sandbox_mode
 from tests.support.stream_server import Reply, StreamServer
+from tests.tools.conftest import run_bash
 
-pytestmark = pytest.mark.fault
-
-
-@pytest.fixture(autouse=True)
-def require_bwrap() -> None:
-    if not bwrap_works():
-        pytest.fail(
-            "bwrap is missing or cannot create namespaces here: the bash sandbox is off. "
-            "Install it (apt-get install bubblewrap; .ci/run does) and rerun."
-        )
+pytestmark = [pytest.mark.fault, pytest.mark.usefixtures("require_bwrap")]
 
 
 @dataclass(frozen=True)
@@ -168,15 +157,6 @@ def git(project: Path, *args: str) -> None:
     subprocess.run(["git", *args], cwd=project, check=True, capture_output=True)
 
 
-async def run(project: Path, command: str, config: SandboxConfig) -> ToolResult:
-    ctx = ToolContext(cwd=project, session_id="ses_t", call_id="c", record_change=_no_record)
-    return await execute(BashTool(sandbox=config), {"command": command, "timeout": 30}, ctx)
-
-
-async def _no_record(path: Path, before: bytes | None) -> None:
-    return None
-
-
 @pytest.fixture(params=["under-tmp", "under-home"])
 def workspace(request: pytest.FixtureRequest, project: Path) -> Iterator[Path]:
     """The probes run twice: in a project under /tmp (where the sandbox lays a private tmpfs
@@ -232,7 +212,7 @@ async def test_escape_probe_is_held(probe: Probe, workspace: Path) -> None:
             sock_home=unix.paths[0],
             sock_run=unix.paths[1],
         )
-        result = await run(project, command, SandboxConfig())
+        result = await run_bash(project, command, SandboxConfig())
         try:
             assert result.metadata["sandbox"] == "bwrap", result.metadata
             assert not probe.escaped(project, env), f"escaped: {command}\n{result.output}"
@@ -243,7 +223,7 @@ async def test_escape_probe_is_held(probe: Probe, workspace: Path) -> None:
 
 
 async def test_the_workspace_itself_is_writable(project: Path) -> None:
-    result = await run(
+    result = await run_bash(
         project, "echo made > made.txt && mkdir -p d && echo ok > d/f; cat d/f", SandboxConfig()
     )
     assert result.output == "ok\n[exit code 0]"
@@ -251,25 +231,25 @@ async def test_the_workspace_itself_is_writable(project: Path) -> None:
 
 
 async def test_private_tmp_works_inside(project: Path) -> None:
-    result = await run(project, "echo t > /tmp/scratch && cat /tmp/scratch", SandboxConfig())
+    result = await run_bash(project, "echo t > /tmp/scratch && cat /tmp/scratch", SandboxConfig())
     assert result.output == "t\n[exit code 0]"
 
 
 async def test_network_on_when_config_says_so(project: Path) -> None:
     with StreamServer([Reply(body=b"hello-from-host", chunked=False)]) as server:
         command = f"curl -s -m 5 http://127.0.0.1:{server.port}/v1/x"
-        off = await run(project, command, SandboxConfig())
+        off = await run_bash(project, command, SandboxConfig())
         assert not server.requests
-        on = await run(project, command, SandboxConfig(network=True))
+        on = await run_bash(project, command, SandboxConfig(network=True))
         assert "hello-from-host" in on.output
-        by_rule = await run(project, command, SandboxConfig(network_commands=("curl *",)))
+        by_rule = await run_bash(project, command, SandboxConfig(network_commands=("curl *",)))
         assert "hello-from-host" in by_rule.output
     assert "hello-from-host" not in off.output
     assert off.metadata["sandbox_mode"].endswith("network off)")
 
 
 async def test_unsandboxed_when_disabled_and_says_so(project: Path) -> None:
-    result = await run(project, "touch ../made-outside", SandboxConfig(enabled=False))
+    result = await run_bash(project, "touch ../made-outside", SandboxConfig(enabled=False))
     assert result.metadata["sandbox"] == "none"
     assert (project.parent / "made-outside").exists()
     mode = sandbox_mode(SandboxConfig(enabled=False), project)
@@ -328,6 +308,6 @@ async def test_git_worktree_can_commit_but_not_plant_hooks(tmp_path: Path) -> No
         "echo x > f && git add f && git -c user.email=t@t -c user.name=t commit -qm b && "
         "echo committed; echo evil > $(git rev-parse --git-common-dir)/hooks/pre-commit"
     )
-    result = await run(tree, command, SandboxConfig())
+    result = await run_bash(tree, command, SandboxConfig())
     assert result.output.startswith("committed\n"), result.output
     assert not (main / ".git/hooks/pre-commit").exists()

@@ -23,22 +23,15 @@ import pytest
 from opencode.sessions import trust
 from opencode.sessions.config import SandboxConfig, load_config
 from opencode.sessions.tools import seccomp
-from opencode.sessions.tools.base import ToolContext, ToolResult
-from opencode.sessions.tools.registry import execute
-from opencode.sessions.tools.sandbox import bwrap_works
-from opencode.sessions.tools.shell import BashTool
 from tests.support.stream_server import Reply, StreamServer
+from tests.tools.conftest import run_bash
 
-pytestmark = pytest.mark.fault
+pytestmark = [pytest.mark.fault, pytest.mark.usefixtures("require_bwrap")]
 
 
 @pytest.fixture(autouse=True)
-def require_bwrap() -> None:
-    if not bwrap_works():
-        pytest.fail(
-            "bwrap is missing or cannot create namespaces here: the bash sandbox is off. "
-            "Install it (apt-get install bubblewrap; .ci/run does) and rerun."
-        )
+def require_seccomp(require_bwrap: None) -> None:
+    # After require_bwrap: a machine without bwrap fails, whatever its seccomp support.
     if seccomp.program() is None:
         pytest.skip("no seccomp program for this machine: AF_UNIX is not filtered here")
 
@@ -129,20 +122,11 @@ def listeners(runtime_dir: Path) -> Iterator[Listeners]:
         found.close()
 
 
-async def run(project: Path, command: str, config: SandboxConfig) -> ToolResult:
-    ctx = ToolContext(cwd=project, session_id="ses_t", call_id="c", record_change=_no_record)
-    return await execute(BashTool(sandbox=config), {"command": command, "timeout": 30}, ctx)
-
-
-async def _no_record(path: Path, before: bytes | None) -> None:
-    return None
-
-
 @pytest.mark.parametrize("network", [True, False], ids=["network-on", "network-off"])
 async def test_host_unix_sockets_are_out_of_reach(
     project: Path, listeners: Listeners, network: bool
 ) -> None:
-    result = await run(project, listeners.probe_command(), SandboxConfig(network=network))
+    result = await run_bash(project, listeners.probe_command(), SandboxConfig(network=network))
     assert result.metadata["sandbox"] == "bwrap", result.metadata
     assert listeners.accepted == {"abstract": 0, "run": 0, "runtime": 0}, result.output
     for name in ("abstract", "run", "runtime"):
@@ -158,14 +142,14 @@ async def test_socket_folders_are_empty_with_network_on(
         f"test -e {listeners.runtime_path} && echo runtime-visible; "
         'echo "bus=${DBUS_SESSION_BUS_ADDRESS-unset}"'
     )
-    result = await run(project, command, SandboxConfig(network=True))
+    result = await run_bash(project, command, SandboxConfig(network=True))
     assert "visible" not in result.output, result.output
     assert "bus=unset" in result.output
 
 
 async def test_opt_in_reaches_host_unix_sockets(project: Path, listeners: Listeners) -> None:
     config = SandboxConfig(network=True, unix_sockets=True)
-    result = await run(project, listeners.probe_command(), config)
+    result = await run_bash(project, listeners.probe_command(), config)
     assert listeners.accepted == {"abstract": 1, "run": 1, "runtime": 1}, result.output
     assert result.output.count("connected host-service") == 3, result.output
 
@@ -182,7 +166,7 @@ async def test_loopback_tcp_and_name_lookups_still_work_with_network_on(project:
             f"curl -s -m 5 http://127.0.0.1:{server.port}/v1/x; echo; "
             f"python3 -c {_shell_quote(script)}"
         )
-        result = await run(project, command, SandboxConfig(network=True))
+        result = await run_bash(project, command, SandboxConfig(network=True))
         assert len(server.requests) == 2, result.output
     assert "tcp-ok" in result.output
     assert "AF_INET" in result.output and "\n200\n" in result.output, result.output
@@ -196,7 +180,9 @@ async def test_io_uring_cannot_go_around_the_filter(project: Path) -> None:
         "r = libc.syscall(425, 4, params); "
         "print('io_uring', r, os.strerror(ctypes.get_errno()) if r < 0 else 'made')"
     )
-    result = await run(project, f"python3 -c {_shell_quote(script)}", SandboxConfig(network=True))
+    result = await run_bash(
+        project, f"python3 -c {_shell_quote(script)}", SandboxConfig(network=True)
+    )
     assert "io_uring -1 Function not implemented" in result.output, result.output
 
 
@@ -209,7 +195,7 @@ async def test_workspace_under_run_stays_visible(tmp_path: Path) -> None:
     try:
         (project / "here.txt").write_text("still here\n")
         for network in (False, True):
-            result = await run(project, "cat here.txt", SandboxConfig(network=network))
+            result = await run_bash(project, "cat here.txt", SandboxConfig(network=network))
             assert result.output == "still here\n[exit code 0]", result.output
     finally:
         shutil.rmtree(base, ignore_errors=True)

@@ -16,35 +16,20 @@ from opencode.sessions.tools.base import ToolContext, ToolError
 from opencode.sessions.tools.permissions import Permissions
 from opencode.sessions.tools.registry import builtin_tools, parse_arguments
 from opencode.sessions.tools.todo import TodoReadTool, TodoWriteTool
-from tests.engine.helpers import openai_sse, openai_text_chunks, opencode, query, write_config
+from tests.engine.helpers import (
+    openai_text_chunks,
+    openai_tool_call,
+    opencode,
+    query,
+    write_config,
+)
 from tests.support.stream_server import Reply, StreamServer
 
 SSE = {"content-type": "text/event-stream"}
 
 
 def tool_call_reply(name: str, arguments: dict[str, Any], call_id: str = "call_1") -> Reply:
-    chunk = {
-        "id": "c1",
-        "object": "chat.completion.chunk",
-        "model": "test-model",
-        "choices": [
-            {
-                "index": 0,
-                "delta": {
-                    "tool_calls": [
-                        {
-                            "index": 0,
-                            "id": call_id,
-                            "type": "function",
-                            "function": {"name": name, "arguments": json.dumps(arguments)},
-                        }
-                    ]
-                },
-                "finish_reason": "tool_calls",
-            }
-        ],
-    }
-    return Reply(body=openai_sse(chunk), headers=SSE)
+    return Reply(body=openai_tool_call(name, arguments, call_id), headers=SSE)
 
 
 def text_reply(text: str) -> Reply:

@@ -7,11 +7,14 @@ import asyncio
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from tests.support.stream_server import Reply, StreamServer
+
+if TYPE_CHECKING:
+    from opencode.tui.widgets.command_output import CommandOutput
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "streams"
 SSE = {"content-type": "text/event-stream"}
@@ -85,3 +88,21 @@ async def type_and_send(pilot: Any, text: str) -> None:
     prompt.load_text(text)
     prompt.move_cursor(prompt.document.end)
     await pilot.press("enter")
+
+
+async def send_turn(pilot: Any, text: str) -> None:
+    """Send ``text`` from the prompt and wait until its turn is over (the chat is ready)."""
+    chat = pilot.app.chat
+    await type_and_send(pilot, text)
+    await wait_for(pilot, lambda: chat.status.state == "ready" and not chat.running)
+
+
+async def command_output(pilot: Any, line: str) -> CommandOutput:
+    """Send the slash command ``line``; the output block it adds to the chat."""
+    from opencode.tui.widgets.command_output import CommandOutput
+
+    chat = pilot.app.chat
+    count = len(chat.query(CommandOutput))
+    await type_and_send(pilot, line)
+    await wait_for(pilot, lambda: len(chat.query(CommandOutput)) > count)
+    return chat.query(CommandOutput).last()

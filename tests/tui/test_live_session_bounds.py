@@ -7,32 +7,16 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from opencode.sessions.events import MessageFinished, MessageStarted, PartStarted
-from opencode.sessions.ids import new_id
 from opencode.tui.widgets.message_views import AssistantMessage, UserMessage
 from opencode.tui.widgets.transcript import LINE_BUDGET, MIN_MOUNTED
-from tests.support.tui_app import make_test_app, stream_events_into
-from tests.tui.conftest import wait_for
-
-REPLY = "\n\n".join(f"Paragraph {n}: a line of a long answer." for n in range(300))
+from tests.support.tui_app import make_test_app, stream_long_turns
 
 
 async def test_long_replies_are_unmounted_by_line_budget(tmp_path: Path) -> None:
     app = await make_test_app(tmp_path, open_session=False)
     async with app.run_test(size=(100, 30)) as pilot:
         transcript = app.chat.transcript
-        sid = "ses_live"
-        for turn in range(14):
-            user = new_id("msg")
-            transcript.session_id = sid
-            transcript.handle_event(MessageStarted(sid, user, "user"))
-            transcript.handle_event(PartStarted(sid, user, new_id("prt"), 1, "text", f"q {turn}"))
-            transcript.handle_event(MessageFinished(sid, user, "stop"))
-            widget, push, done = await stream_events_into(app, session_id=sid)
-            await push(REPLY)
-            await done()
-            await wait_for(pilot, lambda w=widget: w.size.height > 500)  # type: ignore[misc]
-        await pilot.pause()
+        await stream_long_turns(app, pilot, 14, session_id="ses_live")
         mounted = list(transcript.query(UserMessage)) + list(transcript.query(AssistantMessage))
         assert MIN_MOUNTED <= len(mounted) < 14
         assert transcript.virtual_size.height <= LINE_BUDGET + 2 * 650

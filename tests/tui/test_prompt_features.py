@@ -8,6 +8,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from opencode.tui.screens.history_search import HistorySearchScreen
 from opencode.tui.widgets.mentions import MentionSuggestions
 from opencode.tui.widgets.message_views import AssistantMessage, UserMessage
@@ -16,8 +18,11 @@ from tests.support.stream_server import StreamServer
 from tests.tui.conftest import sse_reply, type_and_send, wait_for
 
 
-def mention_box(app: Any) -> MentionSuggestions:
-    return app.chat.query_one(MentionSuggestions)
+async def type_in_prompt(pilot: Any, keys: str) -> MentionSuggestions:
+    """Type ``keys`` into the focused prompt; the ``@`` list they may open."""
+    pilot.app.chat.prompt.focus()
+    await pilot.press(*keys)
+    return pilot.app.chat.query_one(MentionSuggestions)
 
 
 def shown(box: MentionSuggestions) -> list[str]:
@@ -32,16 +37,20 @@ def files(project: Path) -> None:
     (project / "docs" / "readme-old.md").write_text("old\n")
 
 
-async def test_at_opens_ranked_file_list_and_tab_completes(
-    make_app: Any, project: Path, server: StreamServer
-) -> None:
+@pytest.fixture
+def answering_app(make_app: Any, project: Path, server: StreamServer) -> Any:
+    """An app over the project's ``files`` whose model answers one message."""
     files(project)
     server.add(sse_reply("openai_text.sse"))
-    app = make_app()
+    return make_app()
+
+
+async def test_at_opens_ranked_file_list_and_tab_completes(
+    answering_app: Any, server: StreamServer
+) -> None:
+    app = answering_app
     async with app.run_test(size=(100, 30)) as pilot:
-        app.chat.prompt.focus()
-        await pilot.press(*"explain @rea")
-        box = mention_box(app)
+        box = await type_in_prompt(pilot, "explain @rea")
         await wait_for(pilot, lambda: box.display and "README.md" in shown(box))
         # Basename matches first, shorter paths first.
         assert shown(box)[:3] == ["README.md", "src/reader.py", "docs/readme-old.md"]
@@ -64,9 +73,7 @@ async def test_enter_on_the_list_completes_and_escape_closes_it(
     files(project)
     app = make_app()
     async with app.run_test(size=(100, 30)) as pilot:
-        app.chat.prompt.focus()
-        await pilot.press(*"see @src")
-        box = mention_box(app)
+        box = await type_in_prompt(pilot, "see @src")
         await wait_for(pilot, lambda: box.display and shown(box) and shown(box)[0] == "src/")
         await pilot.press("enter")  # a directory: completed, the list stays for its files
         assert app.chat.prompt.text == "see @src/"
@@ -104,15 +111,11 @@ async def test_bang_runs_a_shell_command_shown_as_a_tool_block_and_sent_as_conte
 
 
 async def test_enter_after_a_fully_typed_path_sends(
-    make_app: Any, project: Path, server: StreamServer
+    answering_app: Any, server: StreamServer
 ) -> None:
-    files(project)
-    server.add(sse_reply("openai_text.sse"))
-    app = make_app()
+    app = answering_app
     async with app.run_test(size=(100, 30)) as pilot:
-        app.chat.prompt.focus()
-        await pilot.press(*"@README.md")
-        box = mention_box(app)
+        box = await type_in_prompt(pilot, "@README.md")
         await wait_for(pilot, lambda: box.display and shown(box)[:1] == ["README.md"])
         await pilot.press("enter")
         await wait_for(pilot, lambda: server.requests and app.chat.status.state == "ready")

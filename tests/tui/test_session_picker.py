@@ -11,7 +11,7 @@ from textual.widgets import OptionList
 from opencode.tui.screens.picker import PickerScreen, matches
 from opencode.tui.widgets.message_views import UserMessage
 from tests.support.stream_server import StreamServer
-from tests.tui.conftest import sse_reply, type_and_send, wait_for
+from tests.tui.conftest import send_turn, sse_reply, type_and_send, wait_for
 
 
 def test_filter_words_match_in_any_order_and_case() -> None:
@@ -20,24 +20,18 @@ def test_filter_words_match_in_any_order_and_case() -> None:
     assert not matches(label, "fix docs")
 
 
-async def turn(pilot: Any, text: str) -> None:
-    app = pilot.app
-    await type_and_send(pilot, text)
-    await wait_for(pilot, lambda: app.chat.status.state == "ready" and not app.chat.running)
-
-
 async def test_picker_filters_as_you_type_and_shows_date_model_count(
     make_app: Any, server: StreamServer
 ) -> None:
     server.add(sse_reply("openai_text.sse"))
     app = make_app()
     async with app.run_test(size=(110, 30)) as pilot:
-        await turn(pilot, "Fix the tokenizer parser")
+        await send_turn(pilot, "Fix the tokenizer parser")
         fix = app.engine.session.id
         await type_and_send(pilot, "/new")
         await wait_for(pilot, lambda: app.engine.session is None)
-        await turn(pilot, "Write docs for sync")
-        await turn(pilot, "and the README")
+        await send_turn(pilot, "Write docs for sync")
+        await send_turn(pilot, "and the README")
         docs = app.engine.session.id
 
         statements: list[str] = []

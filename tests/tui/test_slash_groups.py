@@ -8,7 +8,7 @@ from typing import Any
 
 from opencode.tui.widgets.command_output import CommandOutput
 from opencode.tui.widgets.prompt import SlashSuggestions
-from tests.tui.conftest import type_and_send, wait_for
+from tests.tui.conftest import command_output
 
 
 def offered(app: Any) -> list[str]:
@@ -58,20 +58,15 @@ async def test_completion_leads_with_chat_commands_and_opens_a_group(make_app: A
 async def test_help_is_grouped_under_headings(make_app: Any) -> None:
     app = make_app()
     async with app.run_test(size=(100, 40)) as pilot:
-        await type_and_send(pilot, "/help")
-        await wait_for(pilot, lambda: app.chat.query(CommandOutput))
-        output = app.chat.query_one(CommandOutput)
+        output = await command_output(pilot, "/help")
         titles = [t.title for t in output.tables]
         assert titles[0] == "Chat" and output.tables[0].rows[0][0] == "/help"
         assert any(t and t.startswith("/sync: ") for t in titles)
         assert any(t and t.startswith("/backlog: ") for t in titles)
-        await type_and_send(pilot, "/help sync")
-        await wait_for(pilot, lambda: len(app.chat.query(CommandOutput)) == 2)
-        only = app.chat.query(CommandOutput).last()
+        only = await command_output(pilot, "/help sync")
         sync_title = next(t for t in titles if t and t.startswith("/sync: "))
         assert [t.title for t in only.tables] == [sync_title]
         assert "/sync run" in [row[0] for row in only.tables[0].rows]
-        await type_and_send(pilot, "/help nosuch")
-        await wait_for(pilot, lambda: len(app.chat.query(CommandOutput)) == 3)
-        failed = app.chat.query(CommandOutput).last()
+        failed = await command_output(pilot, "/help nosuch")
         assert failed.has_class("-failed") and "no command group 'nosuch'" in failed.plain
+        assert len(app.chat.query(CommandOutput)) == 3  # one block per command

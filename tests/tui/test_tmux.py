@@ -51,6 +51,25 @@ class Tmux:
                 raise AssertionError(f"{text!r} not on screen after {limit}s:\n{screen}")
             time.sleep(0.1)
 
+    def start_opencode(self, project: Path, tmp_path: Path, config: Path, **env: str) -> None:
+        """Run ``opencode`` in ``project`` with ``config``, a data dir and config home under
+        ``tmp_path``, this checkout on the path, and ``env`` besides; its exit code is echoed
+        (``OPENCODE_EXIT=N``) when it ends."""
+        env = {
+            "OPENCODE_CONFIG": str(config),
+            "OPENCODE_DATA_DIR": str(tmp_path / "data"),
+            "XDG_CONFIG_HOME": str(tmp_path / "xdg"),
+            "PATH": str(Path(sys.executable).parent) + ":/usr/bin:/bin",
+            "PYTHONPATH": str(Path(__file__).resolve().parents[2]),
+            **env,
+        }
+        exports = " ".join(f"{k}={shlex.quote(v)}" for k, v in env.items())
+        command = (
+            f"cd {shlex.quote(str(project))} && {exports} "
+            f"{shlex.quote(sys.executable)} -m opencode; echo OPENCODE_EXIT=$?"
+        )
+        self.send(command, "Enter")
+
 
 @pytest.fixture
 def tmux(tmp_path: Path) -> Iterator[Tmux]:
@@ -86,20 +105,7 @@ def tmux(tmp_path: Path) -> Iterator[Tmux]:
 
 def test_opencode_in_a_real_terminal(tmux: Tmux, project: Path, tmp_path: Path) -> None:
     with StreamServer([sse_reply("openai_text.sse")]) as server:
-        config = write_config(project, server.url)
-        env = {
-            "OPENCODE_CONFIG": str(config),
-            "OPENCODE_DATA_DIR": str(tmp_path / "data"),
-            "XDG_CONFIG_HOME": str(tmp_path / "xdg"),
-            "PATH": str(Path(sys.executable).parent) + ":/usr/bin:/bin",
-            "PYTHONPATH": str(Path(__file__).resolve().parents[2]),
-        }
-        exports = " ".join(f"{k}={shlex.quote(v)}" for k, v in env.items())
-        command = (
-            f"cd {shlex.quote(str(project))} && {exports} "
-            f"{shlex.quote(sys.executable)} -m opencode; echo OPENCODE_EXIT=$?"
-        )
-        tmux.send(command, "Enter")
+        tmux.start_opencode(project, tmp_path, write_config(project, server.url))
         tmux.wait_for("Ask anything")
         assert tmux.run("display", "-p", "-t", tmux.name, "#{alternate_on}").strip() == "1"
 

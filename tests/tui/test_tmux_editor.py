@@ -3,17 +3,15 @@
 
 from __future__ import annotations
 
-import shlex
 import shutil
-import subprocess
-import sys
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from tests.tui import test_tmux
 from tests.tui.test_tmux import Tmux
+
+tmux = test_tmux.tmux  # the fixture: a tmux session with a clean shell
 
 pytestmark = [
     pytest.mark.tmux,
@@ -21,50 +19,21 @@ pytestmark = [
 ]
 
 
-@pytest.fixture
-def term(tmp_path: Path) -> Iterator[Tmux]:
-    name = f"oc-ed-{uuid.uuid4().hex[:8]}"
-    subprocess.run(
-        ["tmux", "new-session", "-d", "-s", name, "-x", "110", "-y", "32"]
-        + ["env", "-i", f"HOME={tmp_path}", "TERM=xterm-256color", "PS1=$ "]
-        + ["bash", "--norc", "--noprofile"],
-        check=True,
-        timeout=10,
-    )
-    try:
-        yield Tmux(name)
-    finally:
-        subprocess.run(["tmux", "kill-session", "-t", name], capture_output=True, timeout=10)
-
-
-def test_ctrl_g_edits_the_prompt_in_editor(term: Tmux, project: Path, tmp_path: Path) -> None:
+def test_ctrl_g_edits_the_prompt_in_editor(tmux: Tmux, project: Path, tmp_path: Path) -> None:
     from tests.tui.conftest import write_config
 
     editor = tmp_path / "append-editor"
     editor.write_text('#!/bin/sh\nprintf "%s\\n" "LINE FROM THE EDITOR" >> "$1"\n')
     editor.chmod(0o755)
     config = write_config(project, "http://127.0.0.1:9")
-    env = {
-        "OPENCODE_CONFIG": str(config),
-        "OPENCODE_DATA_DIR": str(tmp_path / "data"),
-        "XDG_CONFIG_HOME": str(tmp_path / "xdg"),
-        "PATH": str(Path(sys.executable).parent) + ":/usr/bin:/bin",
-        "PYTHONPATH": str(Path(__file__).resolve().parents[2]),
-        "EDITOR": str(editor),
-    }
-    exports = " ".join(f"{k}={shlex.quote(v)}" for k, v in env.items())
-    term.send(
-        f"cd {shlex.quote(str(project))} && {exports} "
-        f"{shlex.quote(sys.executable)} -m opencode; echo OPENCODE_EXIT=$?",
-        "Enter",
-    )
-    term.wait_for("Ask anything")
-    term.send("-l", "typed before the editor")
-    term.wait_for("typed before the editor")
-    term.send("C-g")
-    screen = term.wait_for("LINE FROM THE EDITOR")
+    tmux.start_opencode(project, tmp_path, config, EDITOR=str(editor))
+    tmux.wait_for("Ask anything")
+    tmux.send("-l", "typed before the editor")
+    tmux.wait_for("typed before the editor")
+    tmux.send("C-g")
+    screen = tmux.wait_for("LINE FROM THE EDITOR")
     lines = [line.strip(" ▌▊▎│┃") for line in screen.splitlines()]
     assert lines.index("LINE FROM THE EDITOR") == lines.index("typed before the editor") + 1
-    assert term.run("display", "-p", "-t", term.name, "#{alternate_on}").strip() == "1"
-    term.send("C-q")
-    term.wait_for("OPENCODE_EXIT=0")
+    assert tmux.run("display", "-p", "-t", tmux.name, "#{alternate_on}").strip() == "1"
+    tmux.send("C-q")
+    tmux.wait_for("OPENCODE_EXIT=0")

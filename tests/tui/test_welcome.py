@@ -23,8 +23,17 @@ def closed_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def welcome_of(app: Any) -> Welcome:
-    return app.chat.transcript.query_one(Welcome)
+async def shown_welcome(pilot: Any) -> Welcome:
+    """The welcome, once the empty chat has mounted it."""
+    transcript = pilot.app.chat.transcript
+    await wait_for(pilot, lambda: transcript.query(Welcome))
+    return transcript.query_one(Welcome)
+
+
+async def checked_text(pilot: Any, welcome: Welcome) -> str:
+    """What the welcome says once the model's endpoint has been checked."""
+    await wait_for(pilot, lambda: welcome.checked)
+    return welcome.render_text().plain
 
 
 async def test_welcome_says_the_model_is_reachable_and_goes_with_the_first_message(
@@ -33,10 +42,7 @@ async def test_welcome_says_the_model_is_reachable_and_goes_with_the_first_messa
     server.add(sse_reply("openai_text.sse"))
     app = make_app()
     async with app.run_test(size=(100, 30)) as pilot:
-        await wait_for(pilot, lambda: app.chat.transcript.query(Welcome))
-        welcome = welcome_of(app)
-        await wait_for(pilot, lambda: welcome.checked)
-        text = welcome.render_text().plain
+        text = await checked_text(pilot, await shown_welcome(pilot))
         assert "mock/test-model" in text and "✓ reachable" in text
         assert str(project.name) in text
         for key in ("Enter send", "Esc interrupt", "/ commands", "Ctrl+Q quit"):
@@ -67,11 +73,9 @@ async def test_welcome_says_why_an_endpoint_is_unreachable(
     monkeypatch.setenv("OPENCODE_CONFIG", str(write_config(project, f"http://127.0.0.1:{port}")))
     app = OpencodeApp(config=load_config(project), cwd=project, open_session=False)
     async with app.run_test(size=(100, 30)) as pilot:
-        await wait_for(pilot, lambda: app.chat.transcript.query(Welcome))
-        welcome = welcome_of(app)
+        welcome = await shown_welcome(pilot)
         assert "checking…" in welcome.render_text().plain or welcome.checked
-        await wait_for(pilot, lambda: welcome.checked)
-        text = welcome.render_text().plain
+        text = await checked_text(pilot, welcome)
         assert f"✗ not reachable: connection refused at 127.0.0.1:{port}" in text
         assert "running?" in text
         assert "No configuration found" not in text  # there is one: only the endpoint is down
@@ -93,10 +97,7 @@ async def test_no_config_and_no_local_model_says_what_to_do(
     assert config.sources == []
     app = OpencodeApp(config=config, cwd=project, open_session=False)
     async with app.run_test(size=(110, 40)) as pilot:
-        await wait_for(pilot, lambda: app.chat.transcript.query(Welcome))
-        welcome = welcome_of(app)
-        await wait_for(pilot, lambda: welcome.checked)
-        text = welcome.render_text().plain
+        text = await checked_text(pilot, await shown_welcome(pilot))
         assert "local/smollm2" in text and "✗ not reachable" in text
         assert "weights (SmolLM2-135M-Instruct) are not installed" in text
         assert "No configuration found" in text
@@ -121,10 +122,8 @@ async def test_a_running_local_server_is_offered_when_there_is_no_config(
     config = load_config(project)
     app = OpencodeApp(config=config, cwd=project, open_session=False)
     async with app.run_test(size=(110, 40)) as pilot:
-        await wait_for(pilot, lambda: app.chat.transcript.query(Welcome))
-        welcome = welcome_of(app)
-        await wait_for(pilot, lambda: welcome.checked)
-        text = welcome.render_text().plain
+        welcome = await shown_welcome(pilot)
+        text = await checked_text(pilot, welcome)
         assert welcome.servers == ["llamacpp"]
         assert f"A llamacpp server is running at {server.url}/v1" in text
         assert "/model llamacpp/MODEL" in text

@@ -48,9 +48,14 @@ def completion_text(path: str) -> str:
     return mention if path.endswith("/") else mention + " "
 
 
-class MentionSuggestions(OptionList, can_focus=False):
+class SuggestionBox(OptionList, can_focus=False):
+    """A list of completions under the prompt, shown while it has the ``-visible`` class.
+
+    The base of the ``@`` list and the ``/`` list (``widgets/prompt.py``); each is looked up
+    by its own class, so neither is ever taken for the other."""
+
     DEFAULT_CSS = """
-    MentionSuggestions {
+    SuggestionBox {
         display: none;
         height: auto;
         max-height: 10;
@@ -58,8 +63,12 @@ class MentionSuggestions(OptionList, can_focus=False):
         padding: 0 1;
         background: $boost;
     }
-    MentionSuggestions.-visible { display: block; }
+    SuggestionBox.-visible { display: block; }
     """
+
+
+class MentionSuggestions(SuggestionBox):
+    """The ``@`` list: project files matching the mention being typed."""
 
 
 class FileCompleter:

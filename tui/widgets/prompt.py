@@ -14,12 +14,13 @@ prompt takes the last one back to edit.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import ClassVar
+from typing import ClassVar, TypeVar
 
 from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
+from textual.widget import Widget
 from textual.widgets import OptionList, TextArea
 from textual.widgets.option_list import Option
 
@@ -28,6 +29,7 @@ from opencode.tui.messages import PromptSubmitted
 from opencode.tui.widgets.mentions import (
     FileCompleter,
     MentionSuggestions,
+    SuggestionBox,
     Typing,
     completion_text,
     mention_at,
@@ -35,20 +37,11 @@ from opencode.tui.widgets.mentions import (
 from opencode.tui.widgets.queued import QueuedPrompts
 
 MAX_SUGGESTIONS = 8
+W = TypeVar("W", bound=Widget)
 
 
-class SlashSuggestions(OptionList, can_focus=False):
-    DEFAULT_CSS = """
-    SlashSuggestions {
-        display: none;
-        height: auto;
-        max-height: 10;
-        border: none;
-        padding: 0 1;
-        background: $boost;
-    }
-    SlashSuggestions.-visible { display: block; }
-    """
+class SlashSuggestions(SuggestionBox):
+    """The ``/`` list: commands matching what is typed, with their help."""
 
 
 class PromptArea(TextArea):
@@ -83,29 +76,25 @@ class PromptArea(TextArea):
         self._mention: Typing | None = None  # the mention the open list completes
         self._dismissed: tuple[int, int] | None = None  # (row, column) of an Esc-closed one
 
-    @property
-    def suggestions(self) -> SlashSuggestions | None:
+    def _beside(self, kind: type[W]) -> W | None:
+        """The first ``kind`` widget under the prompt's parent (None before mounting)."""
         parent = self.parent
         if parent is None:
             return None
-        found = parent.query(SlashSuggestions)
+        found = parent.query(kind)
         return found.first() if found else None
+
+    @property
+    def suggestions(self) -> SlashSuggestions | None:
+        return self._beside(SlashSuggestions)
 
     @property
     def queued(self) -> QueuedPrompts | None:
-        parent = self.parent
-        if parent is None:
-            return None
-        found = parent.query(QueuedPrompts)
-        return found.first() if found else None
+        return self._beside(QueuedPrompts)
 
     @property
     def mention_box(self) -> MentionSuggestions | None:
-        parent = self.parent
-        if parent is None:
-            return None
-        found = parent.query(MentionSuggestions)
-        return found.first() if found else None
+        return self._beside(MentionSuggestions)
 
     def _suggesting(self) -> bool:
         return self._open_box() is not None
