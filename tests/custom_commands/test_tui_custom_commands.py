@@ -46,3 +46,28 @@ async def test_a_custom_command_completes_and_sends_its_expansion(
         "role": "user",
         "content": "Greet Ada warmly; also: Ada Lovelace\n",
     }
+
+
+async def test_markup_in_a_custom_command_description_is_shown_literally(
+    make_app: Any, project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A command file (or an MCP server) writes its own description: ``[/]`` or a ``[link]``
+    in it ended the app with a MarkupError at the first ``/``."""
+    folder = project / ".opencode" / "commands"
+    folder.mkdir(parents=True)
+    (folder / "evil.md").write_text(
+        "---\ndescription: see [link=https://x]here[/link] [/] [bold]loud\n---\nbody\n"
+    )
+    monkeypatch.chdir(project)
+    app = make_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        from textual.widgets import OptionList
+
+        prompt = app.chat.prompt
+        prompt.focus()
+        await pilot.press("/", "e", "v")
+        box = app.chat.query_one("#slash-suggestions", OptionList)
+        await wait_for(pilot, lambda: box.option_count > 0)
+        shown = str(box.get_option_at_index(0).prompt)
+        assert "[link=https://x]here[/link] [/] [bold]loud" in shown
+        assert app.is_running

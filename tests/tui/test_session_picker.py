@@ -90,7 +90,7 @@ async def test_titles_with_markup_or_escapes_are_shown_as_typed(
     app = make_app()
     title = "[link=https://x]a[/link] [/] \x1b]2;t\x1b\\ [b]"
     async with app.run_test(size=(110, 30)) as pilot:
-        await turn(pilot, title)
+        await send_turn(pilot, title)
         await type_and_send(pilot, "/new")
         await wait_for(pilot, lambda: app.engine.session is None)
         await type_and_send(pilot, "/sessions")

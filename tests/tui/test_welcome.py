@@ -143,8 +143,7 @@ async def test_a_crafted_model_name_is_drawn_not_sent_to_the_terminal(
     monkeypatch.setenv("OPENCODE_CONFIG", str(path))
     app = OpencodeApp(config=load_config(project), cwd=project, model=evil)
     async with app.run_test(size=(100, 30)) as pilot:
-        await wait_for(pilot, lambda: app.chat.transcript.query(Welcome))
-        welcome = welcome_of(app)
+        welcome = await shown_welcome(pilot)
         await wait_for(pilot, lambda: welcome.checked)
         await pilot.pause()
         lines = welcome.render_lines(welcome.region.reset_offset)
@@ -175,8 +174,7 @@ async def test_a_blackholed_endpoint_neither_delays_the_first_frame_nor_hangs_th
         monkeypatch.setenv("OPENCODE_CONFIG", str(path))
         app = OpencodeApp(config=load_config(project), cwd=project)
         async with app.run_test(size=(100, 30)) as pilot:
-            await wait_for(pilot, lambda: app.chat.transcript.query(Welcome))
-            welcome = welcome_of(app)
+            welcome = await shown_welcome(pilot)
             assert not welcome.checked and "checking…" in welcome.render_text().plain
             await wait_for(pilot, lambda: welcome.checked, limit=PROBE_TIMEOUT_S + 8)
             text = welcome.render_text().plain

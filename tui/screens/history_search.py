@@ -14,9 +14,12 @@ from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
+from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
+
+from opencode.tui.safe_text import visible
 
 if TYPE_CHECKING:
     from opencode.tui.widgets.prompt import PromptArea
@@ -87,7 +90,9 @@ class HistorySearchScreen(ModalScreen[str | None]):
             empty = "nothing sent here yet" if not self.entries else "no message matches"
             options.add_option(Option(empty, disabled=True))
             return
-        options.add_options([Option(_label(self.entries[i]), id=str(i)) for i in self.shown])
+        options.add_options(
+            [Option(Content(visible(_label(self.entries[i]))), id=str(i)) for i in self.shown]
+        )
         options.highlighted = 0
 
     def on_input_changed(self, event: Input.Changed) -> None:

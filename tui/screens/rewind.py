@@ -20,9 +20,12 @@ from typing import TYPE_CHECKING, ClassVar
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
+from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
+
+from opencode.tui.safe_text import one_line
 
 if TYPE_CHECKING:
     from opencode.sessions.rewind.steps import Step
@@ -75,7 +78,8 @@ class RewindScreen(ModalScreen[Choice | None]):
             yield Static("Rewind to just before…", id="picker-title")
             if self.steps:
                 yield OptionList(
-                    *[Option(step_label(s), id=s.id) for s in self.steps], id="options"
+                    *[Option(Content(one_line(step_label(s))), id=s.id) for s in self.steps],
+                    id="options",
                 )
             else:
                 yield Static("Nothing to rewind in this session yet.", id="picker-empty")

@@ -20,12 +20,14 @@ from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
+from textual.content import Content
 from textual.widget import Widget
 from textual.widgets import OptionList, TextArea
 from textual.widgets.option_list import Option
 
 from opencode.tui.commands import suggestions
 from opencode.tui.messages import PromptSubmitted
+from opencode.tui.safe_text import one_line
 from opencode.tui.widgets.mentions import (
     FileCompleter,
     MentionSuggestions,
@@ -258,9 +260,9 @@ class PromptArea(TextArea):
         if found is None:
             box.add_option(Option("listing files…", id=None, disabled=True))
         else:
-            box.add_options([Option(path, id=path) for path in found])
+            box.add_options([Option(Content(one_line(path)), id=path) for path in found])
             if files.error:
-                box.add_option(Option(files.error, id=None, disabled=True))
+                box.add_option(Option(Content(one_line(files.error)), id=None, disabled=True))
         if found:
             box.highlighted = 0
         box.set_class(box.option_count > 0, "-visible")
@@ -284,7 +286,13 @@ class PromptArea(TextArea):
             return
         box.clear_options()
         width = max((len(name) for name, _ in matches), default=0)
-        box.add_options([Option(f"{name:<{width}}  {text}", id=name) for name, text in matches])
+        # Content, not markup: a custom command or an MCP prompt writes its own description.
+        box.add_options(
+            [
+                Option(Content(one_line(f"{name:<{width}}  {text}")), id=name)
+                for name, text in matches
+            ]
+        )
         if matches:
             box.highlighted = 0
         box.set_class(bool(matches), "-visible")
