@@ -61,6 +61,10 @@ class MentionSuggestions(OptionList, can_focus=False):
     MentionSuggestions.-visible { display: block; }
     """
 
+    def __init__(self, *, id: str | None = None) -> None:
+        # File names are shown as they are: ``app/[slug]/page.tsx`` is not markup.
+        super().__init__(id=id, markup=False)
+
 
 class FileCompleter:
     """The file index of one working directory, loaded lazily and refreshed when stale."""

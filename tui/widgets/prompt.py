@@ -50,6 +50,11 @@ class SlashSuggestions(OptionList, can_focus=False):
     SlashSuggestions.-visible { display: block; }
     """
 
+    def __init__(self, *, id: str | None = None) -> None:
+        # Help text may come from an MCP server or a custom command: shown as written, never
+        # read as markup (``[/x]`` raised MarkupError; ``[@click=...]`` ran an action).
+        super().__init__(id=id, markup=False)
+
 
 class PromptArea(TextArea):
     DEFAULT_CSS = """
