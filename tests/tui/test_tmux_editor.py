@@ -68,3 +68,65 @@ def test_ctrl_g_edits_the_prompt_in_editor(term: Tmux, project: Path, tmp_path: 
     assert term.run("display", "-p", "-t", term.name, "#{alternate_on}").strip() == "1"
     term.send("C-q")
     term.wait_for("OPENCODE_EXIT=0")
+
+
+def launch(term: Tmux, project: Path, tmp_path: Path, editor: str) -> None:
+    from tests.tui.conftest import write_config
+
+    config = write_config(project, "http://127.0.0.1:9")
+    env = {
+        "OPENCODE_CONFIG": str(config),
+        "OPENCODE_DATA_DIR": str(tmp_path / "data"),
+        "XDG_CONFIG_HOME": str(tmp_path / "xdg"),
+        "PATH": str(Path(sys.executable).parent) + ":/usr/bin:/bin",
+        "PYTHONPATH": str(Path(__file__).resolve().parents[2]),
+        "EDITOR": editor,
+    }
+    exports = " ".join(f"{k}={shlex.quote(v)}" for k, v in env.items())
+    term.send(
+        f"cd {shlex.quote(str(project))} && {exports} "
+        f"{shlex.quote(sys.executable)} -m opencode; echo OPENCODE_EXIT=$?",
+        "Enter",
+    )
+    term.wait_for("Ask anything")
+
+
+def script(path: Path, body: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("#!/bin/sh\n" + body + "\n")
+    path.chmod(0o755)
+    return path
+
+
+def test_an_editor_path_with_spaces_is_run_as_one_program(
+    term: Tmux, project: Path, tmp_path: Path
+) -> None:
+    """``EDITOR=/opt/My Editor/ed it``, unquoted, as macOS app paths are: it is one program."""
+    editor = script(tmp_path / "My Editor" / "ed it", 'printf "%s\\n" "FROM SPACED" >> "$1"')
+    launch(term, project, tmp_path, str(editor))
+    term.send("-l", "draft")
+    term.send("C-g")
+    term.wait_for("FROM SPACED")
+    term.send("C-q")
+    term.wait_for("OPENCODE_EXIT=0")
+
+
+def test_an_editor_that_fails_or_removes_the_file_keeps_the_draft(
+    term: Tmux, project: Path, tmp_path: Path
+) -> None:
+    # The first run exits 1; the second removes the file it was given and exits 0.
+    marker = shlex.quote(str(tmp_path / "ran-once"))
+    editor = script(
+        tmp_path / "bin" / "bad-editor",
+        f'if [ -e {marker} ]; then rm "$1"; exit 0; fi\n: > {marker}; exit 1',
+    )
+    launch(term, project, tmp_path, str(editor))
+    term.send("-l", "keep this draft")
+    term.send("C-g")
+    term.wait_for("exited with 1")
+    term.send("C-g")
+    term.wait_for("cannot be read back")
+    screen = term.wait_for("keep this draft")
+    assert "OPENCODE_EXIT" not in screen  # the app is still running
+    term.send("C-q")
+    term.wait_for("OPENCODE_EXIT=0")

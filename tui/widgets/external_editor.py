@@ -25,6 +25,9 @@ def editor_command() -> tuple[list[str] | None, str]:
     """(the editor's argv, where it came from), or (None, why there is none)."""
     for name in ("VISUAL", "EDITOR"):
         value = os.environ.get(name, "").strip()
+        if value and os.path.isfile(value) and os.access(value, os.X_OK):
+            # A path with spaces, unquoted (``/Applications/My Editor.app/.../editor``).
+            return [value], f"${name}"
         if value:
             try:
                 argv = shlex.split(value)
@@ -72,7 +75,16 @@ def edit_in_editor(prompt: TextArea) -> None:
                 severity="warning",
             )
             return
-        text = path.read_text(encoding="utf-8", errors="replace")
+        try:
+            text = path.read_text(encoding="utf-8", errors="replace")
+        except OSError as exc:  # the editor removed or replaced the file unreadably
+            prompt.notify(
+                f"the edited text cannot be read back ({exc.strerror or exc}); the prompt is "
+                "unchanged",
+                title="Ctrl+G",
+                severity="warning",
+            )
+            return
         if text.endswith("\n"):
             text = text[:-1]
         prompt.load_text(text)
