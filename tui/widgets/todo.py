@@ -35,6 +35,10 @@ class TodoPanel(Static):
         max-height: 16;  /* border, title, MAX_ROWS items, two '…' rows, a few subagents */
         padding: 0 1;
         border-top: solid $primary 40%;
+        /* One row per item whatever it holds (500 characters, wide ones): Textual wraps a
+           Static's text unless told not to; the Text's own no_wrap is not consulted. */
+        text-wrap: nowrap;
+        text-overflow: ellipsis;
     }
     TodoPanel.-visible {
         display: block;
