@@ -76,3 +76,16 @@ async def test_a_progress_bar_shows_its_last_state_in_one_row(make_app: Any) -> 
             view.add_live_output("x" * 300 + "\r")
         assert len(view._live_partial) <= 600
         assert len(view.live_lines) <= LIVE_LINES
+
+
+async def test_long_live_lines_take_one_row_each(make_app: Any) -> None:
+    """Minified JSON or a base64 blob printed by a command: the live tail stays ``LIVE_LINES``
+    rows high at 60 columns, each line cut with an ellipsis, instead of wrapping."""
+    app = make_app(open_session=False)
+    async with app.run_test(size=(60, 15)) as pilot:
+        view = ToolCallView("bash", {"command": "cat min.js"}, call_id="c_long")
+        await app.chat.transcript.mount(view)
+        view.add_live_output("".join(f"{i}" + "x" * 2_000 + "\n" for i in range(20)))
+        view.add_live_output("\xff\xfe invalid \ufffd bytes " + "y" * 400)  # a partial line too
+        await pilot.pause()
+        assert view.query_one(".tool-live").region.height == LIVE_LINES
