@@ -138,3 +138,18 @@ async def test_long_items_take_one_row_each_in_a_short_terminal(make_app: Any) -
         await pilot.pause()
         assert "[bold]x[/] [/oops] [@click=app.quit]q[/]" in panel_text(app)
         assert app.is_running
+
+
+async def test_a_subagent_title_with_escapes_reaches_no_terminal(make_app: Any) -> None:
+    """A subagent's title is the model's task description: no control character is drawn."""
+    from opencode.sessions.todos import Todo
+
+    app = make_app(open_session=False)
+    async with app.run_test(size=(100, 30)) as pilot:
+        panel = app.chat.todos
+        panel.child_started("ses_child", "audit\x1b]0;PWNED\x07 the \x1b[2Jparser\r")
+        panel.show_child("ses_child", [Todo("read files", "in_progress", None, "1")])
+        await pilot.pause()
+        text = panel_text(app)
+        assert "↳ audit the parser" in text
+        assert not any(ord(c) < 32 and c != "\n" for c in text)
