@@ -130,3 +130,17 @@ def test_an_editor_that_fails_or_removes_the_file_keeps_the_draft(
     assert "OPENCODE_EXIT" not in screen  # the app is still running
     term.send("C-q")
     term.wait_for("OPENCODE_EXIT=0")
+
+
+def test_an_editor_named_with_brackets_is_reported_as_text(
+    term: Tmux, project: Path, tmp_path: Path
+) -> None:
+    """Ctrl+G's messages quote $EDITOR: ``[/x]`` in it is text, not markup (drawing the toast
+    raised MarkupError and the app exited)."""
+    launch(term, project, tmp_path, "no-such-[/x]-editor")
+    term.send("-l", "keep me")
+    term.send("C-g")
+    screen = term.wait_for("no-such-[/x]-editor")
+    assert "OPENCODE_EXIT" not in screen and "keep me" in screen
+    term.send("C-q")
+    term.wait_for("OPENCODE_EXIT=0")

@@ -4,7 +4,8 @@ The app is suspended (``App.suspend``: the terminal back in normal mode) while t
 on a temp file, then the file's text replaces the prompt's. The editor must own the terminal
 until it exits, so it runs as a blocking child inside the suspension, which is what suspending
 is for; no event needs handling meanwhile. An editor that cannot be found or started, a
-non-zero exit, or a terminal that cannot suspend leaves the draft as it was and says why.
+non-zero exit, or a terminal that cannot suspend leaves the draft as it was and says why (as
+text: the messages quote ``$EDITOR`` and paths, never markup).
 """
 
 from __future__ import annotations
@@ -49,7 +50,7 @@ def edit_in_editor(prompt: TextArea) -> None:
 
     argv, source = editor_command()
     if argv is None:
-        prompt.notify(source, title="Ctrl+G", severity="error", timeout=8)
+        prompt.notify(source, title="Ctrl+G", severity="error", timeout=8, markup=False)
         return
     fd, name = tempfile.mkstemp(prefix="opencode-prompt-", suffix=".md")
     path = Path(name)
@@ -66,13 +67,16 @@ def edit_in_editor(prompt: TextArea) -> None:
             )
             return
         except OSError as exc:
-            prompt.notify(f"{source}: {exc}", title="Ctrl+G", severity="error", timeout=8)
+            prompt.notify(
+                f"{source}: {exc}", title="Ctrl+G", severity="error", timeout=8, markup=False
+            )
             return
         if code != 0:
             prompt.notify(
                 f"the editor ({' '.join(argv)}) exited with {code}; the prompt is unchanged",
                 title="Ctrl+G",
                 severity="warning",
+                markup=False,
             )
             return
         try:
@@ -83,6 +87,7 @@ def edit_in_editor(prompt: TextArea) -> None:
                 "unchanged",
                 title="Ctrl+G",
                 severity="warning",
+                markup=False,
             )
             return
         if text.endswith("\n"):
