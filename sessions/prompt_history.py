@@ -12,11 +12,17 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from opencode.sessions.store.db import Store
 
-DEFAULT_LIMIT = 2000
+# A directory used for months holds tens of thousands of messages: all of them are searchable
+# (loading 10,000 takes ~40 ms), within a bound on the text held (a pasted log, many times).
+DEFAULT_LIMIT = 20_000
+MAX_TOTAL_CHARS = 16_000_000
 
 
-async def sent_prompts(store: Store, cwd: Path | str, limit: int = DEFAULT_LIMIT) -> list[str]:
-    """The distinct user messages sent in sessions of ``cwd``, newest first."""
+async def sent_prompts(
+    store: Store, cwd: Path | str, limit: int = DEFAULT_LIMIT, max_chars: int = MAX_TOTAL_CHARS
+) -> list[str]:
+    """The distinct user messages sent in sessions of ``cwd``, newest first, at most ``limit``
+    of them and ``max_chars`` of text in all."""
     rows = await store.fetchall(
         "SELECT p.content FROM part p"
         " JOIN message m ON m.id = p.message_id"
@@ -28,9 +34,13 @@ async def sent_prompts(store: Store, cwd: Path | str, limit: int = DEFAULT_LIMIT
     )
     seen: set[str] = set()
     out: list[str] = []
+    held = 0
     for row in rows:
         text = str(row[0]).strip()
         if text and text not in seen:
+            held += len(text)
+            if held > max_chars:
+                break
             seen.add(text)
             out.append(text)
             if len(out) >= limit:

@@ -6,9 +6,10 @@ its tail and counts what it dropped) and emits what it holds at most once per ``
 from one task of its own. A command printing 200,000 lines costs subscribers a few events per
 second, and the relay's memory stays flat whatever the command prints.
 
-Only whole lines are emitted (the last partial line waits for its newline, or for the
-``MAX_PENDING_CHARS`` cut), so secrets are scrubbed on whole lines and never reach the screen
-split across two deltas. Nothing here is stored: the call's final output is, by ``ToolFinished``.
+Only whole lines are emitted, or a line up to a ``\r`` (a progress bar redrawing itself); the
+last partial line waits for its newline, or for the ``MAX_PENDING_CHARS`` cut, so secrets are
+scrubbed on whole lines and never reach the screen split across two deltas. Nothing here is
+stored: the call's final output is, by ``ToolFinished``.
 """
 
 from __future__ import annotations
@@ -71,10 +72,12 @@ class OutputRelay:
             self._task = asyncio.ensure_future(self._run())
 
     def _take(self) -> tuple[str, int]:
-        """Whole lines held (the tail of them, within ``max_pending``) and the dropped count;
-        a partial last line stays unless it alone passes the limit."""
+        """Whole lines held (the tail of them, within ``max_pending``; a line counts as whole
+        up to a ``\\r``) and the dropped count; a partial last line stays unless it alone
+        passes the limit."""
         joined = "".join(self._pending)
-        cut = joined.rfind("\n") + 1
+        # A ``\r`` ends a line's state too: a progress bar redrawn with ``\r`` shows live.
+        cut = max(joined.rfind("\n"), joined.rfind("\r")) + 1
         if cut == 0 and len(joined) < self.max_pending:
             return "", 0
         if cut == 0:

@@ -139,3 +139,13 @@ def test_a_flood_through_run_stays_a_handful_of_json_lines(tmp_path: Path) -> No
     assert 1 <= len(outputs) <= result["duration_ms"] / 50 + 2
     assert all(len(e["text"]) <= MAX_PENDING_CHARS for e in outputs)
     assert f"line {FLOOD_LINES}\n" in result["output"]
+
+
+async def test_a_carriage_return_progress_bar_is_emitted_as_it_redraws() -> None:
+    """``10%\\r20%\\r`` with no newline yet: each state is sent, not held until the end."""
+    seen = Collector()
+    relay = OutputRelay(seen, "ses_1", "call_1", interval_s=0.01)
+    relay.feed(b"downloading  10%\r")
+    await asyncio.wait_for(seen.arrived.wait(), 10)
+    await relay.close()
+    assert seen.events[0].text == "downloading  10%\r"

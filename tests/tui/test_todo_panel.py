@@ -114,3 +114,42 @@ async def test_a_short_terminal_gives_the_list_fewer_rows(make_app: Any) -> None
         assert "… 4 more" in text
         assert app.chat.prompt.region.height >= 1  # the prompt keeps its room
         assert app.chat.transcript.region.height >= 3
+
+
+async def test_long_items_take_one_row_each_in_a_short_terminal(make_app: Any) -> None:
+    """A 500-character item (the most the tool keeps), wide characters, markup-like text: one
+    row per item, cut with an ellipsis, so the transcript keeps its room at 60x15."""
+    from opencode.sessions.todos import MAX_CONTENT_CHARS, Todo
+
+    todos = [
+        Todo("宽字符 " * 200, "in_progress", None, "0"),
+        Todo(("long words " * 100)[:MAX_CONTENT_CHARS], "pending", None, "1"),
+        Todo("[bold]x[/] [/oops] [@click=app.quit]q[/]", "pending", None, "2"),
+    ]
+    app = make_app(open_session=False)
+    async with app.run_test(size=(60, 15)) as pilot:
+        panel = app.chat.todos
+        panel.show_todos(todos)
+        await pilot.pause()
+        # Border, title, two items, "… 1 more": five rows, whatever the items hold.
+        assert panel.region.height <= 5
+        assert app.chat.transcript.region.height >= 3
+        panel.show_todos(todos[2:])
+        await pilot.pause()
+        assert "[bold]x[/] [/oops] [@click=app.quit]q[/]" in panel_text(app)
+        assert app.is_running
+
+
+async def test_a_subagent_title_with_escapes_reaches_no_terminal(make_app: Any) -> None:
+    """A subagent's title is the model's task description: no control character is drawn."""
+    from opencode.sessions.todos import Todo
+
+    app = make_app(open_session=False)
+    async with app.run_test(size=(100, 30)) as pilot:
+        panel = app.chat.todos
+        panel.child_started("ses_child", "audit\x1b]0;PWNED\x07 the \x1b[2Jparser\r")
+        panel.show_child("ses_child", [Todo("read files", "in_progress", None, "1")])
+        await pilot.pause()
+        text = panel_text(app)
+        assert "↳ audit the parser" in text
+        assert not any(ord(c) < 32 and c != "\n" for c in text)

@@ -423,19 +423,22 @@ class ChatScreen(Screen[None]):
         """Typing while something in the transcript has focus (a tool call, after a click or
         Tab) goes to the prompt: no keystroke is lost to a widget that cannot take text."""
         focused = self.focused
-        if (
-            focused is None
-            or focused is self.prompt
-            or not event.is_printable
-            or event.character is None
-            or event.key == "space"  # a tool call's own key: expand
+        if focused is None or not event.is_printable or event.character is None:
+            return
+        # With the prompt focused, a printable key bubbling here was not the prompt's (it
+        # stops every key it types): it was queued, in a fast burst, to the tool call that had
+        # focus before the burst's first key moved it. It belongs in the prompt, spaces too.
+        if focused is not self.prompt and (
+            event.key == "space"  # a tool call's own key: expand
             or not self._in_transcript(focused)
         ):
             return
         event.stop()
         event.prevent_default()
         prompt = self.prompt
-        prompt.focus()
+        # Now, not deferred (``prompt.focus()``): keys already queued behind this one, a
+        # space among them, must reach the prompt rather than the tool call.
+        self.set_focus(prompt)
         prompt.insert(event.character)
 
     # ------------------------------------------------------------------ slash commands

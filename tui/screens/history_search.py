@@ -71,7 +71,8 @@ class HistorySearchScreen(ModalScreen[str | None]):
         with Vertical(id="history"):
             yield Static("Search sent messages (newest first)", id="history-title")
             yield Input(placeholder="type to filter", id="history-query")
-            yield OptionList(id="history-options")
+            # What was sent is shown as typed: ``[/x]`` in a message is not markup.
+            yield OptionList(id="history-options", markup=False)
             yield Static("Enter: into the prompt · ↑↓ move · Esc cancel", id="history-help")
 
     @property

@@ -4,7 +4,8 @@ The app is suspended (``App.suspend``: the terminal back in normal mode) while t
 on a temp file, then the file's text replaces the prompt's. The editor must own the terminal
 until it exits, so it runs as a blocking child inside the suspension, which is what suspending
 is for; no event needs handling meanwhile. An editor that cannot be found or started, a
-non-zero exit, or a terminal that cannot suspend leaves the draft as it was and says why.
+non-zero exit, or a terminal that cannot suspend leaves the draft as it was and says why (as
+text: the messages quote ``$EDITOR`` and paths, never markup).
 """
 
 from __future__ import annotations
@@ -25,6 +26,9 @@ def editor_command() -> tuple[list[str] | None, str]:
     """(the editor's argv, where it came from), or (None, why there is none)."""
     for name in ("VISUAL", "EDITOR"):
         value = os.environ.get(name, "").strip()
+        if value and os.path.isfile(value) and os.access(value, os.X_OK):
+            # A path with spaces, unquoted (``/Applications/My Editor.app/.../editor``).
+            return [value], f"${name}"
         if value:
             try:
                 argv = shlex.split(value)
@@ -46,7 +50,7 @@ def edit_in_editor(prompt: TextArea) -> None:
 
     argv, source = editor_command()
     if argv is None:
-        prompt.notify(source, title="Ctrl+G", severity="error", timeout=8)
+        prompt.notify(source, title="Ctrl+G", severity="error", timeout=8, markup=False)
         return
     fd, name = tempfile.mkstemp(prefix="opencode-prompt-", suffix=".md")
     path = Path(name)
@@ -63,16 +67,29 @@ def edit_in_editor(prompt: TextArea) -> None:
             )
             return
         except OSError as exc:
-            prompt.notify(f"{source}: {exc}", title="Ctrl+G", severity="error", timeout=8)
+            prompt.notify(
+                f"{source}: {exc}", title="Ctrl+G", severity="error", timeout=8, markup=False
+            )
             return
         if code != 0:
             prompt.notify(
                 f"the editor ({' '.join(argv)}) exited with {code}; the prompt is unchanged",
                 title="Ctrl+G",
                 severity="warning",
+                markup=False,
             )
             return
-        text = path.read_text(encoding="utf-8", errors="replace")
+        try:
+            text = path.read_text(encoding="utf-8", errors="replace")
+        except OSError as exc:  # the editor removed or replaced the file unreadably
+            prompt.notify(
+                f"the edited text cannot be read back ({exc.strerror or exc}); the prompt is "
+                "unchanged",
+                title="Ctrl+G",
+                severity="warning",
+                markup=False,
+            )
+            return
         if text.endswith("\n"):
             text = text[:-1]
         prompt.load_text(text)

@@ -66,6 +66,10 @@ class SuggestionBox(OptionList, can_focus=False):
     SuggestionBox.-visible { display: block; }
     """
 
+    def __init__(self, *, id: str | None = None) -> None:
+        # File names are shown as they are: ``app/[slug]/page.tsx`` is not markup.
+        super().__init__(id=id, markup=False)
+
 
 class MentionSuggestions(SuggestionBox):
     """The ``@`` list: project files matching the mention being typed."""

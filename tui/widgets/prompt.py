@@ -43,7 +43,9 @@ W = TypeVar("W", bound=Widget)
 
 
 class SlashSuggestions(SuggestionBox):
-    """The ``/`` list: commands matching what is typed, with their help."""
+    """The ``/`` list: commands matching what is typed, with their help. Help text may come
+    from an MCP server or a custom command: shown as written (``SuggestionBox`` reads no
+    markup: ``[/x]`` raised MarkupError; ``[@click=...]`` ran an action)."""
 
 
 class PromptArea(TextArea):
@@ -77,6 +79,9 @@ class PromptArea(TextArea):
         self.files: FileCompleter | None = None  # made on the first ``@``
         self._mention: Typing | None = None  # the mention the open list completes
         self._dismissed: tuple[int, int] | None = None  # (row, column) of an Esc-closed one
+        # The prompt's leading ``!`` came from a paste (a markdown image, a note, a Jupyter
+        # cell): it runs as a shell command only after a second, deliberate Enter.
+        self._bang_pasted = False
 
     def _beside(self, kind: type[W]) -> W | None:
         """The first ``kind`` widget under the prompt's parent (None before mounting)."""
@@ -143,9 +148,32 @@ class PromptArea(TextArea):
                 self._dismissed = (self.cursor_location[0], self._mention.column)
             self.hide_suggestions()
 
+    def on_paste(self, event: events.Paste) -> None:
+        # Runs before TextArea's own ``_on_paste`` inserts the text (Textual dispatches the
+        # subclass's handlers first), so the selection is still where the paste goes.
+        before = self.get_text_range((0, 0), min(self.selection))
+        if not before.strip() and event.text.lstrip().startswith("!"):
+            self._bang_pasted = True
+
+    def load_text(self, text: str) -> None:
+        self._bang_pasted = False  # recalled or edited by the user: theirs to run
+        super().load_text(text)
+
     def submit(self) -> None:
         text = self.text.strip()
         if not text:
+            return
+        if self._bang_pasted and text.startswith("!"):
+            self._bang_pasted = False
+            lines = text.count("\n") + 1
+            self.notify(
+                f"The pasted text starts with ! and would run as a shell command ({lines} "
+                f"line{'s' if lines > 1 else ''}). Press Enter again to run it; to send it to "
+                "the model instead, put a word before the !.",
+                title="Shell command?",
+                severity="warning",
+                timeout=10,
+            )
             return
         if not self.sent or self.sent[-1] != text:
             self.sent.append(text)
@@ -227,6 +255,8 @@ class PromptArea(TextArea):
         self.move_cursor(self.document.end)
 
     def on_text_area_changed(self, event: TextArea.Changed) -> None:
+        if self._bang_pasted and not self.text.lstrip().startswith("!"):
+            self._bang_pasted = False
         self.update_suggestions()
         self.update_mentions()
 

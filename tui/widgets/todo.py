@@ -17,6 +17,7 @@ from rich.text import Text
 from textual.widgets import Static
 
 from opencode.sessions.todos import MARKS, Todo
+from opencode.tui.widgets.terminal_text import plain_safe
 
 MAX_ROWS = 8
 _RICH_STYLES = {
@@ -35,6 +36,10 @@ class TodoPanel(Static):
         max-height: 16;  /* border, title, MAX_ROWS items, two '…' rows, a few subagents */
         padding: 0 1;
         border-top: solid $primary 40%;
+        /* One row per item whatever it holds (500 characters, wide ones): Textual wraps a
+           Static's text unless told not to; the Text's own no_wrap is not consulted. */
+        text-wrap: nowrap;
+        text-overflow: ellipsis;
     }
     TodoPanel.-visible {
         display: block;
@@ -132,7 +137,7 @@ class TodoPanel(Static):
             if not todos:
                 continue
             done = sum(t.status == "completed" for t in todos)
-            text.append(f"\n↳ {title}", style="bold")
+            text.append(f"\n↳ {plain_safe(title)}", style="bold")  # the model wrote it
             text.append(f"  {done}/{len(todos)} done", style="dim")
             current = next((t for t in todos if t.status == "in_progress"), None)
             if current is not None:

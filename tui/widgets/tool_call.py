@@ -27,6 +27,7 @@ from textual.containers import Vertical
 from textual.widgets import Static
 
 from opencode.tui.safe_text import one_line, visible
+from opencode.tui.widgets.terminal_text import after_carriage_return, plain_safe, terminal_text
 
 SPINNER = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
 STATUS_MARK = {"completed": "✓", "error": "✗", "denied": "⊘", "interrupted": "■"}
@@ -184,6 +185,7 @@ class ToolCallView(Vertical, can_focus=True):
         # The last lines a running command printed (bounded), and how much scrolled past.
         self.live_lines: deque[str] = deque(maxlen=LIVE_LINES)
         self.live_chars = 0
+        self._live_partial = ""  # the line being written (after its last ``\r``), unended
         if status == "running" and call_id:
             _RUNNING[call_id] = self
 
@@ -231,7 +233,7 @@ class ToolCallView(Vertical, can_focus=True):
 
             arg = summary(todos_from_json(self.metadata["todos"]))
         if arg:
-            text.append(f"  {one_line(arg)}")
+            text.append(f"  {one_line(plain_safe(arg))}")
         if self.permission:
             text.append(f"  [{self.permission}]", style="dim")
         if self.exit_code is not None:
@@ -240,9 +242,8 @@ class ToolCallView(Vertical, can_focus=True):
             text.append(f"  {format_duration(self.duration_ms)}", style="dim")
         if self.status in ("error", "denied") and self.output.strip():
             # The reason, inline: an error should not need a click to be read.
-            first = self.output.strip().splitlines()[0]
-            first = one_line(first[:80]) + ("…" if len(first) > 80 else "")
-            text.append(f"  — {first}", style="red")
+            first = plain_safe(self.output).strip().splitlines()[0]
+            text.append(f"  — {first[:80] + ('…' if len(first) > 80 else '')}", style="red")
         return text
 
     def _update_header(self) -> None:
@@ -253,17 +254,28 @@ class ToolCallView(Vertical, can_focus=True):
         self._update_header()
 
     def add_live_output(self, text: str, dropped: int = 0) -> None:
-        """Whole lines a running command printed (a ``ToolOutputDelta``): keep the last
-        ``LIVE_LINES`` and show them under the header until the call finishes."""
+        """Output a running command printed (a ``ToolOutputDelta``: whole lines, or a line
+        so far that ended in ``\\r``): keep the last ``LIVE_LINES`` and show them under the
+        header until the call finishes. A line rewritten after ``\\r`` (a progress bar) shows
+        its last state, in one row."""
         if self.status != "running":
             return
         self.live_chars += len(text) + dropped
-        for line in text.splitlines()[-LIVE_LINES:]:
-            self.live_lines.append(line[:LIVE_LINE_CHARS])
+        pieces = (self._live_partial + text).split("\n")
+        for line in pieces[:-1][-LIVE_LINES:]:
+            self.live_lines.append(after_carriage_return(line)[:LIVE_LINE_CHARS])
+        partial = pieces[-1]
+        if "\r" in partial or len(partial) > LIVE_LINE_CHARS:
+            # Only its last state can show: keep that, bounded, whatever a bar prints.
+            ended = partial.endswith("\r")
+            partial = after_carriage_return(partial)[:LIVE_LINE_CHARS] + ("\r" if ended else "")
+        self._live_partial = partial
+        rows = list(self.live_lines)
+        if after_carriage_return(partial):
+            rows = [*rows[-(LIVE_LINES - 1) :], after_carriage_return(partial)]
         # Colours as the command printed them; other escape sequences are dropped, never
         # passed to the terminal.
-        shown = Text.from_ansi("\n".join(self.live_lines), no_wrap=True, overflow="ellipsis")
-        self._live.update(shown)
+        self._live.update(terminal_text("\n".join(rows), no_wrap=True, overflow="ellipsis"))
         self.add_class("-live")
 
     def finish(
@@ -272,6 +284,7 @@ class ToolCallView(Vertical, can_focus=True):
         if _RUNNING.get(self.call_id) is self:
             del _RUNNING[self.call_id]
         self.live_lines.clear()
+        self._live_partial = ""
         self.remove_class("-live")
         self.status = status
         self.output = output
@@ -314,7 +327,7 @@ class ToolCallView(Vertical, can_focus=True):
             if self.tool == "read" and isinstance(path, str):
                 parts.append(
                     Syntax(
-                        visible(output.rstrip()),
+                        plain_safe(output).rstrip(),
                         _lexer_for(path),
                         theme=THEME,
                         word_wrap=True,
@@ -322,7 +335,8 @@ class ToolCallView(Vertical, can_focus=True):
                     )
                 )
             else:
-                parts.append(Text(visible(output.rstrip())))
+                # What a command printed may hold escapes: colours kept, nothing else.
+                parts.append(terminal_text(output.rstrip()))
         elif self.status == "running":
             parts.append(Text("running…", style="dim"))
         return Group(*parts)
@@ -335,10 +349,10 @@ class ToolCallView(Vertical, can_focus=True):
         todos = todos_from_json(source)
         text = Text()
         for todo in todos:
-            text.append(f"{MARKS[todo.status]} {todo.content}\n")
+            text.append(f"{MARKS[todo.status]} {plain_safe(todo.content)}\n")
         warnings = self.metadata.get("warnings")
         if self.status in ("error", "denied"):
-            text.append(self.output.strip(), style="red")
+            text.append(plain_safe(self.output).strip(), style="red")
         elif isinstance(warnings, list) and warnings:
             text.append("note: " + "\n".join(map(str, warnings)), style="yellow")
         elif not todos and self.status != "running":
