@@ -24,10 +24,15 @@ def drawn(renderable: RenderableType) -> str:
     return "".join(segment.text for line in lines for segment in line)
 
 
-def assert_safe(text: str) -> None:
+def assert_inert(text: str) -> None:
     assert "\x1b" not in text and "\x9b" not in text and "\x07" not in text
-    assert "PWNED-TITLE" in text  # shown, as symbols around it, not dropped
-    assert "␛" in text
+    assert "before" in text and "after" in text  # the text around them is kept
+
+
+def assert_safe(text: str) -> None:
+    """Model text: the sequences are shown as symbols (what was said stays readable)."""
+    assert_inert(text)
+    assert "PWNED-TITLE" in text and "␛" in text
 
 
 def test_a_streamed_reply_shows_escapes_as_symbols() -> None:
@@ -41,7 +46,8 @@ def test_user_and_error_messages_show_escapes_as_symbols() -> None:
 
 def test_a_tool_call_shows_escapes_in_its_header_and_body_as_symbols() -> None:
     view = ToolCallView("bash", {"command": f"printf '{HOSTILE}'"}, status="error", output=HOSTILE)
-    assert_safe(drawn(view.header_text()))
-    assert_safe(drawn(view.body()))
+    # A command's output keeps its colours and drops other sequences (terminal_text).
+    assert_inert(drawn(view.header_text()))
+    assert_inert(drawn(view.body()))
     read = ToolCallView("read", {"path": "page.html"}, status="completed", output=HOSTILE)
-    assert_safe(drawn(read.body()))
+    assert_inert(drawn(read.body()))

@@ -39,12 +39,14 @@ def test_ctrl_g_edits_the_prompt_in_editor(tmux: Tmux, project: Path, tmp_path: 
     tmux.send("C-q")
     tmux.wait_for("OPENCODE_EXIT=0")
 
+
 def launch(term: Tmux, project: Path, tmp_path: Path, editor: str) -> None:
     from tests.tui.conftest import write_config
 
     config = write_config(project, "http://127.0.0.1:9")
     term.start_opencode(project, tmp_path, config, EDITOR=editor)
     term.wait_for("Ask anything")
+
 
 def script(path: Path, body: str) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
