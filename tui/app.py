@@ -307,7 +307,9 @@ class OpencodeApp(App[int]):
             self._state_path.write_text(json.dumps(self._state), encoding="utf-8")
         except OSError as exc:
             self.notify(
-                f"cannot save UI state to {self._state_path}: {exc.strerror}", severity="warning"
+                f"cannot save UI state to {self._state_path}: {exc.strerror}",
+                severity="warning",
+                markup=False,  # a path may hold [brackets]
             )
 
 

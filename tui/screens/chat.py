@@ -185,7 +185,8 @@ class ChatScreen(Screen[None]):
     def _load_slash_entries(self) -> None:
         self.prompt.entries = slash_entries()  # the registry's, the chat's own included
         for line in custom_warnings():  # broken or clashing .opencode/commands files
-            self.notify(line, severity="warning", timeout=10)
+            # A file name or an MCP server's words: shown as written, never read as markup.
+            self.notify(line, severity="warning", timeout=10, markup=False)
 
     # ------------------------------------------------------------------ sessions
 
