@@ -37,6 +37,7 @@ async def test_a_big_backlog_is_rendered_in_slices_and_ends_up_whole(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setattr(markdown_stream, "SLICE_S", 0.0)  # one group per slice
+    monkeypatch.setattr(markdown_stream, "RENDER_AHEAD_SCREENS", 10_000)  # all rendered
     app = Host()
     async with app.run_test(size=(80, 40)) as pilot:
         streamed = app.query_one("#streamed", StreamingMarkdown)
@@ -157,6 +158,8 @@ async def test_a_message_behind_the_text_refreshes_the_screen_at_frame_rate(
 ) -> None:
     monkeypatch.setattr(markdown_stream, "SLICE_S", 0.0)  # one group per slice
     monkeypatch.setattr(markdown_stream, "CATCH_UP_FRAME_S", 3600.0)
+    # Every block near the end of the text: all rendered before shown, in slices.
+    monkeypatch.setattr(markdown_stream, "RENDER_AHEAD_SCREENS", 10_000)
     app = SteadyHost()
     async with app.run_test(size=(80, 40)) as pilot:
         streamed = app.query_one("#streamed", StreamingMarkdown)
@@ -207,6 +210,8 @@ async def test_layout_sees_the_height_last_shown_while_the_message_catches_up(
     # another layout: a layout every frame for as long as the message is behind.
     monkeypatch.setattr(markdown_stream, "SLICE_S", 0.0)  # one group per slice
     monkeypatch.setattr(markdown_stream, "CATCH_UP_FRAME_S", 3600.0)
+    # Every block near the end of the text: all rendered before shown, in slices.
+    monkeypatch.setattr(markdown_stream, "RENDER_AHEAD_SCREENS", 10_000)
     app = SteadyHost()
     async with app.run_test(size=(80, 40)) as pilot:
         streamed = app.query_one("#streamed", StreamingMarkdown)

@@ -20,6 +20,14 @@ and a growing open block (a long code block) is re-rendered at most ``TAIL_SHARE
 While a key is on its way to the screen (the app's ``InputGate``, ``tui/pacing.py``) slices
 wait for its frame. A message taken off screen drops its rendered lines (``on_unmount``): only
 mounted messages hold them.
+
+What the reader sees is rendered first: finished blocks that arrive more than
+``RENDER_AHEAD_SCREENS`` screens above the end of the text (a fast stream's backlog) are laid
+out with an estimated height (``estimate_height``: wrapped source lines, cheap) and rendered
+only when drawn, i.e. scrolled to; the flush then lays out their real height, scrolling the
+container by the difference when they are above the reader, so the text read stays put. A
+message holds at most ``KEEP_LINES`` rendered lines: the chunks drawn longest ago give theirs
+back (their height, exact by then, stays) and render again if scrolled to.
 """
 
 from __future__ import annotations
@@ -27,6 +35,7 @@ from __future__ import annotations
 import asyncio
 import math
 import time
+from bisect import bisect_right
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -53,6 +62,12 @@ TAIL_SHARE = 0.3  # most of the time spent re-rendering the open block while it 
 COST_PER_CHAR_S = 6e-6  # first guess at rendering cost; each widget learns its own
 GROW_STEP = 16  # most lines reserved ahead of a fast stream
 STEP_HORIZON_S = 0.15
+# Finished blocks arriving more than this many screens above the end of the text are laid
+# out with an estimated height and rendered only if scrolled to: a reader following the
+# stream sees its end, and a fast stream would otherwise spend most of its time rendering
+# text that has scrolled off before it is shown.
+RENDER_AHEAD_SCREENS = 2
+KEEP_LINES = 2000  # rendered lines one message holds (the rest is re-rendered when scrolled to)
 CODE_THEME = "monokai"
 # An open block longer than this is rendered as plain lines until it finishes;
 # re-highlighting a huge growing block every frame would cost more than a frame.
@@ -194,25 +209,70 @@ def render_plain(block: str, width: int, style: Style, *, wrap: bool = False) ->
     return strips
 
 
+def estimate_height(blocks: list[str], width: int) -> int:
+    """A cheap guess at the lines ``blocks`` take when rendered together at ``width``: wrapped
+    source lines, a blank between blocks, a code block's padding. Corrected once rendered."""
+    lines = len(blocks) - 1
+    for block in blocks:
+        fenced = _fence_of(block) is not None
+        room = max(1, width - 2 if fenced else width)
+        for line in block.split("\n"):
+            lines += max(1, -(-len(line) // room))
+        # A code block's fence lines count for its padding (a blank line above and below).
+    return max(1, lines)
+
+
+@dataclass(slots=True)
+class _Chunk:
+    """Finished blocks laid out together (rendered in one go; ``GROUP_CHARS``).
+
+    ``lines`` is None while the chunk has not been rendered (it was far above what a reader
+    sees when it arrived, or its lines were let go): ``height`` is then an estimate, made
+    exact when the chunk is rendered (``StreamingMarkdown._reconcile``). A chunk after the
+    first starts with the blank line that separates it from the one before.
+    """
+
+    start: int  # first block
+    end: int  # past the last block
+    height: int  # lines laid out
+    lines: list[list[Segment]] | None = None
+
+
 @dataclass(slots=True)
 class _Rendered:
-    """The lines of one message at one width: finished blocks (kept) and the tail.
+    """The lines of one message at one width: finished blocks (in chunks) and the tail.
 
     Finished lines are kept as bare segment lists, made into a ``Strip`` only when the
     compositor asks for one: a Strip carries seven caches of its own, several times the
-    weight of its text, and a long session holds thousands of lines.
+    weight of its text, and a long session holds thousands of lines. At most ``KEEP_LINES``
+    rendered lines are held; the chunks used longest ago give theirs back (their height
+    stays, exact) and render again if they are scrolled to.
     """
 
     width: int
     style: Style
-    lines: list[list[Segment]] = field(default_factory=list)
-    blocks: int = 0  # how many finished blocks ``lines`` holds
+    chunks: list[_Chunk] = field(default_factory=list)
+    tops: list[int] = field(default_factory=list)  # first line of each chunk
+    body: int = 0  # lines of the finished blocks laid out
+    blocks: int = 0  # how many finished blocks are laid out (rendered or estimated)
     tail: list[Strip] = field(default_factory=list)
     tail_key: tuple[int, int] | None = None
+    held: int = 0  # rendered lines held by chunks
+    recent: dict[int, None] = field(default_factory=dict)  # rendered chunks, oldest use first
+    unsized: set[int] = field(default_factory=set)  # rendered, height still the estimate
 
     @property
     def height(self) -> int:
-        return len(self.lines) + len(self.tail)
+        return self.body + len(self.tail)
+
+    def append(self, chunk: _Chunk) -> None:
+        self.tops.append(self.body)
+        self.chunks.append(chunk)
+        self.body += chunk.height
+        self.blocks = chunk.end
+
+    def chunk_at(self, y: int) -> int:
+        return bisect_right(self.tops, y) - 1
 
 
 class StreamingMarkdown(Widget):
@@ -333,8 +393,14 @@ class StreamingMarkdown(Widget):
         if width <= 0:
             return  # not laid out yet; get_content_height renders on first layout
         previous = self._renders.get(width)
-        first_changed = len(previous.lines) if previous is not None else 0
+        first_changed = previous.body if previous is not None else 0
         old_lines = previous.height if previous is not None else 0
+        resized = None
+        if previous is not None:
+            resized = self._reconcile(previous)
+            if resized is not None:
+                first_changed = min(first_changed, resized)
+                old_lines = max(old_lines, previous.height)
         if self._dirty is not None and previous is not None:
             first_changed = min(first_changed, self._dirty[0])
             old_lines = max(old_lines, self._dirty[1])
@@ -343,7 +409,7 @@ class StreamingMarkdown(Widget):
         now = time.perf_counter()
         if rendered.blocks < len(self._blocks):
             self._schedule(CATCH_UP_S)  # behind the text: another slice after the keys
-            if now - self._shown_at < CATCH_UP_FRAME_S:
+            if resized is None and now - self._shown_at < CATCH_UP_FRAME_S:
                 # Catching up: shown every CATCH_UP_FRAME_S, not after every slice (a frame,
                 # with its layout, costs more than a slice; the screen is behind anyway).
                 self._dirty = (first_changed, old_lines)
@@ -378,33 +444,10 @@ class StreamingMarkdown(Widget):
             self._renders[width] = rendered
             while len(self._renders) > 2:  # widths come and go with scrollbars; keep two
                 del self._renders[next(iter(self._renders))]
-        console = self.app.console
+        self._lay_out(rendered, time.perf_counter() + SLICE_S)
+        self._evict(rendered)
         blocks = self._blocks
-        now = time.perf_counter()
-        deadline = now + SLICE_S
-        first = True
-        while rendered.blocks < len(blocks):
-            start = end = rendered.blocks
-            size = 0
-            while end < len(blocks) and (end == start or size + len(blocks[end]) <= GROUP_CHARS):
-                size += len(blocks[end])
-                end += 1
-            # Stop before a group that would overrun the slice (its cost estimated from the
-            # groups before it), not after: a slice is what a key may wait behind.
-            if not first and now + size * self._cost_per_char > deadline:
-                break
-            first = False
-            if rendered.lines:
-                rendered.lines.append([Segment(" " * width, style)])
-            group = blocks[start] if end == start + 1 else "\n\n".join(blocks[start:end])
-            strips = render_block(console, group, width, style, last=blocks[end - 1])
-            rendered.lines.extend(list(strip) for strip in strips)
-            rendered.blocks = end
-            self.block_renders += end - start
-            spent, now = time.perf_counter() - now, time.perf_counter()
-            self._cost_per_char = 0.7 * self._cost_per_char + 0.3 * spent / max(1, size)
-            if now > deadline:
-                break
+        console = self.app.console
         if rendered.blocks < len(blocks):
             if rendered.tail:  # the tail is below blocks not rendered yet: not shown meanwhile
                 rendered.tail, rendered.tail_key = [], None
@@ -419,7 +462,7 @@ class StreamingMarkdown(Widget):
             tail = splitter.tail
             lines: list[Strip] = []
             if tail.strip():
-                if rendered.lines:
+                if rendered.chunks:
                     lines.append(Strip.blank(width, style))
                 if len(tail) > TAIL_HIGHLIGHT_LIMIT:
                     # Re-rendering a huge growing block every frame would cost more than one.
@@ -433,6 +476,149 @@ class StreamingMarkdown(Widget):
             cost = time.perf_counter() - started
             self._tail_due = started + cost / TAIL_SHARE
         return rendered
+
+    def _lay_out(self, rendered: _Rendered, deadline: float) -> None:
+        """Lay out the finished blocks that arrived since: those far above the end of the text
+        at once, with estimated heights; those a reader following the end would see rendered
+        first, in order, until ``deadline`` (the first group always)."""
+        blocks = self._blocks
+        if rendered.blocks >= len(blocks):
+            return
+        width = rendered.width
+        groups: list[tuple[int, int]] = []
+        start = rendered.blocks
+        while start < len(blocks):
+            end, size = start + 1, len(blocks[start])
+            while end < len(blocks) and size + len(blocks[end]) <= GROUP_CHARS:
+                size += len(blocks[end])
+                end += 1
+            groups.append((start, end))
+            start = end
+        # From the end backwards: the groups within RENDER_AHEAD_SCREENS of the end of the
+        # text are rendered before they are shown; the ones above them are only measured.
+        ahead = RENDER_AHEAD_SCREENS * max(1, self.app.size.height)
+        below = estimate_height([self._splitter.tail], width) if self._splitter.tail else 0
+        heights = [
+            estimate_height(blocks[start:end], width) + (1 if index or rendered.chunks else 0)
+            for index, (start, end) in enumerate(groups)
+        ]
+        near = len(groups)
+        while near and below < ahead:
+            near -= 1
+            below += heights[near]
+        for index in range(near):
+            rendered.append(_Chunk(*groups[index], heights[index]))
+        now = time.perf_counter()
+        for index in range(near, len(groups)):
+            start, end = groups[index]
+            size = sum(len(block) for block in blocks[start:end])
+            # Stop before a group that would overrun the slice (its cost estimated from the
+            # groups before it), not after: a slice is what a key may wait behind.
+            if index > near and now + size * self._cost_per_char > deadline:
+                break
+            chunk = _Chunk(start, end, 0)
+            self._render_chunk(rendered, chunk, len(rendered.chunks))
+            chunk.height = len(chunk.lines or ())
+            rendered.append(chunk)
+            now = time.perf_counter()
+            if now > deadline:
+                break
+
+    def _render_chunk(self, rendered: _Rendered, chunk: _Chunk, index: int) -> None:
+        """Render ``chunk`` (the ``index``-th) into its lines."""
+        started = time.perf_counter()
+        width, style, blocks = rendered.width, rendered.style, self._blocks
+        start, end = chunk.start, chunk.end
+        group = blocks[start] if end == start + 1 else "\n\n".join(blocks[start:end])
+        strips = render_block(self.app.console, group, width, style, last=blocks[end - 1])
+        lines = [[Segment(" " * width, style)]] if index else []
+        lines.extend(list(strip) for strip in strips)
+        chunk.lines = lines
+        rendered.held += len(lines)
+        rendered.recent[index] = None
+        self.block_renders += end - start
+        spent = time.perf_counter() - started
+        size = max(1, len(group))
+        self._cost_per_char = 0.7 * self._cost_per_char + 0.3 * spent / size
+
+    def _reconcile(self, rendered: _Rendered) -> int | None:
+        """Give chunks rendered since they were laid out their real height; return the first
+        line that moved (None if none did). Lines above what the reader sees are kept in
+        place by scrolling the container by as much as they grew or shrank."""
+        if not rendered.unsized:
+            return None
+        changed = sorted(rendered.unsized)
+        rendered.unsized.clear()
+        top = self._visible_top()
+        shift = 0
+        first: int | None = None
+        for index in changed:
+            chunk = rendered.chunks[index]
+            if chunk.lines is None or len(chunk.lines) == chunk.height:
+                continue
+            delta = len(chunk.lines) - chunk.height
+            if first is None:
+                first = rendered.tops[index]
+            if top is not None and rendered.tops[index] < top:
+                shift += delta
+            chunk.height += delta
+            rendered.body += delta
+        if first is None:
+            return None
+        line = rendered.tops[changed[0]]
+        for index in range(changed[0], len(rendered.chunks)):
+            rendered.tops[index] = line
+            line += rendered.chunks[index].height
+        if shift:
+            container = self._scroller()
+            if container is not None:
+                container.scroll_to(y=container.scroll_y + shift, animate=False, immediate=True)
+        return first
+
+    def _scroller(self) -> Widget | None:
+        for node in self.ancestors:
+            if isinstance(node, Widget) and node.styles.overflow_y in ("auto", "scroll"):
+                return node
+        return None
+
+    def _visible_top(self) -> int | None:
+        """The first of this widget's lines the reader can see (0 if its top is in view)."""
+        container = self._scroller()
+        if container is None or not self.is_mounted:
+            return None
+        return max(0, container.content_region.y - self.content_region.y)
+
+    def _evict(self, rendered: _Rendered) -> None:
+        """Over ``KEEP_LINES``, let the rendered chunks used longest ago go (not the last)."""
+        last = len(rendered.chunks) - 1
+        for index in list(rendered.recent):
+            if rendered.held <= KEEP_LINES:
+                break
+            if index >= last - 1 or index in rendered.unsized:
+                continue
+            chunk = rendered.chunks[index]
+            del rendered.recent[index]
+            if chunk.lines is not None:
+                rendered.held -= len(chunk.lines)
+                chunk.lines = None
+
+    def _chunk_line(self, rendered: _Rendered, y: int) -> list[Segment] | None:
+        """Line ``y`` of the finished blocks, rendering its chunk if it was only measured
+        (it is being drawn, so it is in view)."""
+        index = rendered.chunk_at(y)
+        chunk = rendered.chunks[index]
+        if chunk.lines is None:
+            self._render_chunk(rendered, chunk, index)
+            if chunk.lines is not None and len(chunk.lines) != chunk.height:
+                rendered.unsized.add(index)
+            if self.is_mounted:
+                # The flush lays out its real height and keeps held lines within KEEP_LINES.
+                self._schedule(CATCH_UP_S)
+        elif index in rendered.recent:
+            rendered.recent[index] = rendered.recent.pop(index)  # used now: kept longest
+        lines = chunk.lines or ()
+        offset = y - rendered.tops[index]
+        return lines[offset] if offset < len(lines) else None
 
     def _tail_key(self) -> tuple[int, int]:
         return (self._splitter.open_start, len(self._splitter.text))
@@ -493,10 +679,12 @@ class StreamingMarkdown(Widget):
         rendered = self._renders.get(width) or (self._sync(width) if width > 0 else None)
         if rendered is None:
             return Strip.blank(0)
-        lines = rendered.lines
-        if y < len(lines):
-            return Strip(lines[y], width)
-        y -= len(lines)
+        if y < rendered.body:
+            line = self._chunk_line(rendered, y)
+            if line is None:  # below a chunk's real end until its height is laid out
+                return Strip.blank(width, rendered.style)
+            return Strip(line, width)
+        y -= rendered.body
         if y < len(rendered.tail):
             return rendered.tail[y]
         return Strip.blank(width, rendered.style)
