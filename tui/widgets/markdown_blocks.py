@@ -169,3 +169,63 @@ def estimate_height(blocks: list[str], width: int) -> int:
             lines += max(1, -(-len(line) // room))
         # A code block's fence lines count for its padding (a blank line above and below).
     return max(1, lines)
+
+
+LineKey = tuple[str, tuple[object, ...], object]
+
+
+class OpenFence:
+    """Draws a growing fenced code block (the open tail of a stream) line by line.
+
+    Each time, the whole code is highlighted again (``Syntax.highlight``): a lexer reads left
+    to right, and a construct that spans lines (a C comment, a string) can change how earlier
+    lines look when it closes, so highlighting only the new lines would be wrong. What is
+    cached is the drawing: a line whose highlighted text is unchanged keeps its rendered
+    segments, and only new or changed lines are rendered (for a 7,000-character block about a
+    third of rendering it whole, and no markdown parse). The result is what ``render_block``
+    draws for the same text (Rich's code block: ``Syntax`` with word wrap and a padding of 1).
+    """
+
+    def __init__(self) -> None:
+        self._lines: dict[LineKey, list[list[Segment]]] = {}
+        self._width = 0
+        self.lines_rendered = 0  # (tests)
+
+    def render(self, console: Console, tail: str, width: int, style: Style) -> list[Strip] | None:
+        """The strips of the open fence ``tail``; None for a fence this does not draw the way
+        Rich's markdown would (an indented opener, an info string with escapes)."""
+        from rich.syntax import Syntax
+
+        opener, _, code = visible(tail).partition("\n")
+        fence = opener[: len(opener) - len(opener.lstrip(opener[:1]))] if opener else ""
+        info = opener[len(fence) :].strip()
+        if len(fence) < 3 or fence[0] not in "`~" or "\\" in info or "&" in info:
+            return None
+        lexer = info.partition(" ")[0] or "text"
+        code = code.rstrip()
+        syntax = Syntax(code, lexer, theme=CODE_THEME, word_wrap=True, padding=1)
+        base = Syntax.get_theme(CODE_THEME).get_background_style() + syntax.background_style
+        text = syntax.highlight((code + "\n").expandtabs(syntax.tab_size))
+        if width != self._width:
+            self._lines.clear()
+            self._width = width
+        code_width = max(0, width - 2)
+        options = console.options.update(
+            width=code_width, height=None, highlight=False, justify="left"
+        )
+        pad = Segment(" ", base)
+        cache, self._lines = self._lines, {}
+        lines = [[Segment(" " * width, base)]]
+        for line in text.split("\n", allow_blank=False):
+            key: LineKey = (line.plain, tuple(line.spans), line.style)
+            drawn = cache.get(key) or self._lines.get(key)
+            if drawn is None:
+                drawn = [
+                    [pad, *row, pad]
+                    for row in console.render_lines(line, options, style=base, pad=True)
+                ]
+                self.lines_rendered += 1
+            self._lines[key] = drawn
+            lines.extend(drawn)
+        lines.append([Segment(" " * width, base)])
+        return [Strip(Segment.apply_style(row, style), width) for row in lines]

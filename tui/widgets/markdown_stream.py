@@ -16,7 +16,9 @@ when the stream slows or ends. Layout never renders: it reports the height last 
 layout runs in the frame a key waits for, and a height that changed under it would ask for
 another layout). While a message is behind its text it refreshes the screen every
 ``CATCH_UP_FRAME_S``, not after every slice (a frame, with its layout, costs more than a slice),
-and a growing open block (a long code block) is re-rendered at most ``TAIL_SHARE`` of the time.
+and a growing open block (a long code block) is re-rendered at most ``TAIL_SHARE`` of the time;
+an open code block is highlighted whole but drawn line by line (``OpenFence``: unchanged lines
+keep their segments).
 While a key is on its way to the screen (the app's ``InputGate``, ``tui/pacing.py``) slices
 wait for its frame. A message taken off screen drops its rendered lines (``on_unmount``): only
 mounted messages hold them.
@@ -49,6 +51,7 @@ from textual.widget import Widget
 from opencode.tui.widgets.markdown_blocks import (
     CODE_THEME,
     BlockSplitter,
+    OpenFence,
     estimate_height,
     parse_block,
     render_block,
@@ -159,6 +162,7 @@ class StreamingMarkdown(Widget):
     ) -> None:
         super().__init__(name=name, id=id, classes=classes)
         self._splitter = BlockSplitter()
+        self._fence = OpenFence()  # the open tail's drawn lines, while it is a code block
         self._pending: list[str] = [text] if text else []
         self._blocks: list[str] = []
         self._renders: dict[int, _Rendered] = {}
@@ -327,15 +331,20 @@ class StreamingMarkdown(Widget):
             if tail.strip():
                 if rendered.chunks:
                     lines.append(Strip.blank(width, style))
+                fence = None
                 if len(tail) > TAIL_HIGHLIGHT_LIMIT:
                     # Re-rendering a huge growing block every frame would cost more than one.
                     lines.extend(render_plain(tail, width, style, wrap=not splitter.in_fence))
-                else:
+                elif splitter.in_fence:  # a growing code block: only its new lines drawn
+                    fence = self._fence.render(console, tail, width, style)
+                if fence is not None:
+                    lines.extend(fence)
+                elif len(tail) <= TAIL_HIGHLIGHT_LIMIT:
                     lines.extend(render_block(console, tail, width, style))
             rendered.tail = lines
             self.tail_renders += 1
-            # The open block is re-rendered whole each time: a long one (a big code block)
-            # costs milliseconds, so it is re-rendered at most TAIL_SHARE of the time.
+            # The open block is re-rendered (a code block: highlighted) whole each time: a long
+            # one costs milliseconds, so it is re-rendered at most TAIL_SHARE of the time.
             cost = time.perf_counter() - started
             self._tail_due = started + cost / TAIL_SHARE
         return rendered
