@@ -153,3 +153,37 @@ async def test_a_chunk_above_the_reader_getting_its_real_height_does_not_move_th
         await wait_for(pilot, lambda: not rendered.unsized)
         await pilot.pause()
         assert screen() == before
+
+
+async def test_a_transcript_following_the_stream_keeps_following_after_a_correction(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    estimate = markdown_stream.estimate_height
+    monkeypatch.setattr(
+        markdown_stream, "estimate_height", lambda blocks, width: estimate(blocks, width) // 2
+    )
+    app = Host()
+    async with app.run_test(size=(100, 30)) as pilot:
+        streamed = app.query_one("#streamed", StreamingMarkdown)
+        scroller = app.query_one(VerticalScroll)
+        scroller.anchor()  # as the transcript does while a reply streams
+        await pilot.pause()
+        streamed.append(LONG)
+        await wait_for(pilot, lambda: not streamed.catching_up)
+        rendered = streamed._renders[streamed._width]
+        far = next(i for i, chunk in enumerate(rendered.chunks) if chunk.lines is None)
+        streamed.render_line(rendered.tops[far])  # drawn: real height, taller; above the reader
+        await wait_for(pilot, lambda: not rendered.unsized)
+        streamed.append("\n\nThe very last paragraph.\n\n")
+        streamed.finish()
+        await wait_for(pilot, lambda: not streamed.catching_up)
+
+        def at_the_end() -> bool:  # laid out whole, and the reader scrolled to its end
+            return (
+                streamed.size.height == streamed._renders[streamed._width].height
+                and scroller.scroll_y == scroller.max_scroll_y
+            )
+
+        await wait_for(pilot, at_the_end)
+        height = streamed.size.height
+        assert "The very last paragraph." in streamed.render_line(height - 1).text

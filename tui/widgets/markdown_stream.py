@@ -443,7 +443,13 @@ class StreamingMarkdown(Widget):
             line += rendered.chunks[index].height
         if shift:
             container = self._scroller()
-            if container is not None:
+            # A container following its end (anchored, at the bottom) keeps following by
+            # itself; scrolling it here would release its anchor (scroll_to(immediate=True)
+            # releases it whatever release_anchor says, Textual 8.2).
+            following = container is not None and (
+                container.is_anchored and container.scroll_y >= container.max_scroll_y
+            )
+            if container is not None and not following:
                 container.scroll_to(y=container.scroll_y + shift, animate=False, immediate=True)
         return first
 
