@@ -5,14 +5,17 @@ and a message holds a bounded number of rendered lines however long it is."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
 from textual.app import App, ComposeResult
 from textual.containers import VerticalScroll
+from textual.widget import Widget
 
 from opencode.tui.widgets import markdown_stream
 from opencode.tui.widgets.markdown_stream import StreamingMarkdown, render_block
+from tests.support.tui_app import make_test_app, stream_events_into
 from tests.tui.conftest import wait_for
 
 
@@ -48,24 +51,34 @@ def expected_lines(app: App[Any], streamed: StreamingMarkdown) -> list[str]:
     return words([strip.text for strip in strips])
 
 
-async def read_screens(app: App[Any], pilot: Any, streamed: StreamingMarkdown) -> list[str]:
+async def read_screens(
+    pilot: Any, streamed: StreamingMarkdown, scroller: Widget | None = None
+) -> list[str]:
     """Page down from the top as a reader would, each screen drawn and its chunks laid out at
-    their real height; return the lines of a last pass in which no height changed."""
-    scroller = app.query_one(VerticalScroll)
+    their real height; return the message's lines of a last pass in which no height changed."""
+    if scroller is None:
+        scroller = streamed.app.query_one(VerticalScroll)
     for _ in range(3):
         scroller.scroll_home(animate=False, immediate=True)
+        await pilot.pause()
         seen: list[str] = []
         moved = False
-        top = 0
-        while top < streamed.size.height:
-            scroller.scroll_to(y=top, animate=False, immediate=True)
+        read = 0  # the message's lines read so far (the last screen may overlap the one before)
+        while True:
             await pilot.pause()  # a frame: the screen's lines drawn
             rendered = streamed._renders[streamed._width]
             moved = moved or bool(rendered.unsized)
             await wait_for(pilot, lambda: not streamed._renders[streamed._width].unsized)
+            await pilot.pause()
             page = scroller.scrollable_content_region.height
-            seen.extend(streamed.render_line(y).text for y in range(top, top + page))
-            top += page
+            top = streamed._visible_top() or 0
+            bottom = min(streamed.size.height, top + page)
+            if scroller.content_region.y + page > streamed.content_region.y:  # in view
+                seen.extend(streamed.render_line(y).text for y in range(max(top, read), bottom))
+                read = max(read, bottom)
+            if bottom >= streamed.size.height or scroller.scroll_y >= scroller.max_scroll_y:
+                break
+            scroller.scroll_to(y=scroller.scroll_y + page, animate=False, immediate=True)
         if not moved:
             return seen
     raise AssertionError("heights still changing after three passes")
@@ -90,7 +103,7 @@ async def test_a_long_reply_renders_its_end_first_and_its_beginning_when_scrolle
         assert any("return path" in line for line in end)
 
         # Scrolled back to the top and read down: every line, as rendered at once.
-        seen = await read_screens(app, pilot, streamed)
+        seen = await read_screens(pilot, streamed)
         assert words(seen) == expected_lines(app, streamed)
 
 
@@ -105,7 +118,7 @@ async def test_a_long_message_holds_a_bounded_number_of_rendered_lines(
         streamed.append(LONG)
         streamed.finish()
         await wait_for(pilot, lambda: not streamed.catching_up)
-        seen = await read_screens(app, pilot, streamed)  # every chunk rendered once
+        seen = await read_screens(pilot, streamed)  # every chunk rendered once
         assert words(seen) == expected_lines(app, streamed)
         rendered = streamed._renders[streamed._width]
         assert rendered.held == sum(len(c.lines) for c in rendered.chunks if c.lines)
@@ -187,3 +200,19 @@ async def test_a_transcript_following_the_stream_keeps_following_after_a_correct
         await wait_for(pilot, at_the_end)
         height = streamed.size.height
         assert "The very last paragraph." in streamed.render_line(height - 1).text
+
+
+async def test_scrolled_to_the_top_after_a_big_reply_the_transcript_shows_every_line(
+    tmp_path: Path,
+) -> None:
+    app = await make_test_app(tmp_path, open_session=False)
+    async with app.run_test(size=(100, 30)) as pilot:
+        streamed, push, done = await stream_events_into(app)
+        for start in range(0, len(LONG), 97):  # deltas as a provider sends them, back to back
+            await push(LONG[start : start + 97])
+        await done()
+        await wait_for(pilot, lambda: streamed.finished and not streamed.catching_up)
+        assert streamed.block_renders < len(streamed._blocks) // 2  # the end first
+        transcript = app.chat.transcript
+        seen = await read_screens(pilot, streamed, transcript)
+        assert words(seen) == expected_lines(app, streamed)
