@@ -1,6 +1,7 @@
 """Input latency while a reply streams, through the real path end to end.
 
 Usage: python bench/tui_latency.py [--rates 1000,10000,0] [--seconds 5] [--big-chars 1000000]
+                                   [--typing on|off|both]
 
 A loopback HTTP server (``tests.support.stream_server``) streams an OpenAI-style SSE reply in
 4-character deltas to the app (headless, 120x40) in a real session: provider adapter, runner,
@@ -10,7 +11,10 @@ unthrottled: the server writes as fast as the socket takes it, the worst a local
 Printed per rate:
 - keystroke latency (p50/p95/max ms): a key is sent as the terminal driver sends it, every
   50 ms; measured until the prompt holds it and the next screen refresh has run;
-- the stream's wall time and the process CPU time it cost;
+- the stream's wall time and the process CPU time it cost: until the turn ended, and until the
+  screen showed the end of the reply ("on screen");
+- with ``--typing off`` (or ``both``) the same stream again with no keys sent, for the time
+  and CPU rendering costs when nobody types;
 - Esc-to-interrupted (unthrottled, ``--big-chars`` reply): from Esc until the turn's worker has
   ended (its interrupted message saved) and the status says "interrupted"; and until the status
   first said so.
@@ -135,7 +139,7 @@ def catching_up(part: Any) -> bool:
     )
 
 
-async def run_rate(rate: float, seconds: float, big_chars: int) -> None:
+async def run_rate(rate: float, seconds: float, big_chars: int, typing: bool = True) -> None:
     from tests.support.stream_server import Reply, StreamServer
     from tests.support.tui_app import make_test_app
 
@@ -167,6 +171,8 @@ async def run_rate(rate: float, seconds: float, big_chars: int) -> None:
                     turn_s = time.perf_counter() - wall0
                 if not streaming():
                     break
+                if not typing:
+                    continue
                 lags.append(await key_latency(app, letters[len(lags) % 26]))
                 if len(lags) % 20 == 0:
                     chat.prompt.clear()
@@ -174,13 +180,17 @@ async def run_rate(rate: float, seconds: float, big_chars: int) -> None:
             turn_s = turn_s or wall
             shown = len(chat.transcript.query("StreamingMarkdown").last().text)
             label = "unthrottled" if rate == 0 else f"{rate:.0f} tokens/s"
-            print(
-                f"{label:>14}: {chars} chars, turn {turn_s:.1f} s, on screen {wall:.1f} s, "
-                f"CPU {cpu:.1f} s, shown {shown}; "
+            keys = (
                 f"keystroke ms p50 {pct(lags, 0.5):.1f}  p95 {pct(lags, 0.95):.1f}  "
                 f"max {max(lags, default=float('nan')):.1f}  ({len(lags)} keys)"
+                if typing
+                else "no typing"
             )
-            if rate == 0:
+            print(
+                f"{label:>14}: {chars} chars, turn {turn_s:.1f} s, on screen {wall:.1f} s, "
+                f"CPU {cpu:.1f} s, shown {shown}; {keys}"
+            )
+            if rate == 0 and typing:
                 await esc_latency(app, server, body)
 
 
@@ -266,10 +276,15 @@ async def main() -> None:
     parser.add_argument("--seconds", type=float, default=5.0)
     parser.add_argument("--big-chars", type=int, default=1_000_000)
     parser.add_argument("--no-first-frame", action="store_true")
+    parser.add_argument(
+        "--typing", choices=("on", "off", "both"), default="on", help="keys sent while streaming"
+    )
     opts = parser.parse_args()
     watch_frames()
+    modes = {"on": (True,), "off": (False,), "both": (True, False)}[opts.typing]
     for rate in (float(r) for r in opts.rates.split(",")):
-        await run_rate(rate, opts.seconds, opts.big_chars)
+        for typing in modes:
+            await run_rate(rate, opts.seconds, opts.big_chars, typing)
     if not opts.no_first_frame:
         first_frame()
 

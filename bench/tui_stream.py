@@ -16,6 +16,10 @@ and the transcript both receive them, exactly as when a provider streams. Printe
 The same feed then goes through Textual's ``Markdown.get_stream()`` (``MarkdownStream``) in a
 bare app, side by side, as the baseline.
 
+``--code-block``: instead, what re-rendering a growing fenced code block costs per frame at
+2k/4k/6k characters: drawn whole (``render_block``, as a block other than code is) and line by
+line (``OpenFence``: highlighted whole, only new lines drawn), a line added per re-render.
+
 Keystroke-to-frame and Esc latency while a reply streams through the real provider path (1k,
 10k and unthrottled tokens/s), and the first frame after launch: ``bench/tui_latency.py``.
 """
@@ -267,14 +271,51 @@ async def run_baseline(reply: str, rate: float, size: tuple[int, int]) -> None:
         )
 
 
+def code_block_figures(width: int) -> None:
+    from rich.console import Console
+    from rich.style import Style
+
+    from opencode.tui.widgets.markdown_blocks import OpenFence, render_block
+
+    console = Console(width=width, color_system="truecolor", force_terminal=True)
+    style = Style()
+    for chars in (2000, 4000, 6000):
+        lines: list[str] = []
+        while sum(len(line) + 1 for line in lines) < chars:
+            n = len(lines)
+            lines.append(f"    value_{n} = compute({n}, 'x' * {n})  # step {n}")
+        fence = OpenFence()
+        times: dict[str, list[float]] = {"whole": [], "lines": []}
+        for count in range(len(lines) - 20, len(lines) + 1):
+            tail = "```python\n" + "\n".join(lines[:count]) + "\n"
+            fence.render(
+                console, "```python\n" + "\n".join(lines[: count - 1]) + "\n", width, style
+            )
+            started = time.perf_counter()
+            render_block(console, tail, width, style)
+            times["whole"].append(time.perf_counter() - started)
+            started = time.perf_counter()
+            fence.render(console, tail, width, style)
+            times["lines"].append(time.perf_counter() - started)
+        whole, by_line = (sorted(times[k])[len(times[k]) // 2] * 1000 for k in ("whole", "lines"))
+        print(
+            f"open code block {chars:>5} chars: re-render whole {whole:.1f} ms, "
+            f"line by line {by_line:.1f} ms (median of 21)"
+        )
+
+
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tokens-per-s", type=float, default=1000)
     parser.add_argument("--chars", type=int, default=20000)
     parser.add_argument("--no-baseline", action="store_true")
+    parser.add_argument("--code-block", action="store_true", help="code block figures only")
     parser.add_argument("--width", type=int, default=120)
     parser.add_argument("--height", type=int, default=40)
     opts = parser.parse_args()
+    if opts.code_block:
+        code_block_figures(opts.width - 2)
+        return
     reply = make_reply(opts.chars)
     size = (opts.width, opts.height)
     print(

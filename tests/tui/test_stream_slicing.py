@@ -17,7 +17,7 @@ from textual.containers import VerticalScroll
 from opencode.sessions.events import PartDelta
 from opencode.tui import pacing
 from opencode.tui.widgets import markdown_stream
-from opencode.tui.widgets.markdown_stream import StreamingMarkdown
+from opencode.tui.widgets.markdown_stream import StreamingMarkdown, render_block
 from tests.tui.conftest import wait_for
 
 BIG = "\n\n".join(f"Paragraph {n} with `code` and **bold** text." for n in range(400))
@@ -37,6 +37,7 @@ async def test_a_big_backlog_is_rendered_in_slices_and_ends_up_whole(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setattr(markdown_stream, "SLICE_S", 0.0)  # one group per slice
+    monkeypatch.setattr(markdown_stream, "RENDER_AHEAD_SCREENS", 10_000)  # all rendered
     app = Host()
     async with app.run_test(size=(80, 40)) as pilot:
         streamed = app.query_one("#streamed", StreamingMarkdown)
@@ -157,6 +158,8 @@ async def test_a_message_behind_the_text_refreshes_the_screen_at_frame_rate(
 ) -> None:
     monkeypatch.setattr(markdown_stream, "SLICE_S", 0.0)  # one group per slice
     monkeypatch.setattr(markdown_stream, "CATCH_UP_FRAME_S", 3600.0)
+    # Every block near the end of the text: all rendered before shown, in slices.
+    monkeypatch.setattr(markdown_stream, "RENDER_AHEAD_SCREENS", 10_000)
     app = SteadyHost()
     async with app.run_test(size=(80, 40)) as pilot:
         streamed = app.query_one("#streamed", StreamingMarkdown)
@@ -207,6 +210,8 @@ async def test_layout_sees_the_height_last_shown_while_the_message_catches_up(
     # another layout: a layout every frame for as long as the message is behind.
     monkeypatch.setattr(markdown_stream, "SLICE_S", 0.0)  # one group per slice
     monkeypatch.setattr(markdown_stream, "CATCH_UP_FRAME_S", 3600.0)
+    # Every block near the end of the text: all rendered before shown, in slices.
+    monkeypatch.setattr(markdown_stream, "RENDER_AHEAD_SCREENS", 10_000)
     app = SteadyHost()
     async with app.run_test(size=(80, 40)) as pilot:
         streamed = app.query_one("#streamed", StreamingMarkdown)
@@ -223,3 +228,51 @@ async def test_layout_sees_the_height_last_shown_while_the_message_catches_up(
         assert streamed.get_content_height(app.size, app.size, width) == shown
         await wait_for(pilot, lambda: not streamed.catching_up)
         assert streamed.get_content_height(app.size, app.size, width) == rendered.height
+
+
+def tail_rows(widget: StreamingMarkdown) -> list[tuple[str, list[Any]]]:
+    return [
+        (strip.text, [segment.style for segment in strip])
+        for strip in widget._renders[widget._width].tail
+    ]
+
+
+async def test_a_growing_code_block_draws_only_its_new_lines_as_rendered_at_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(markdown_stream, "TAIL_SHARE", 1e9)  # re-rendered at every flush
+    app = Host()
+    async with app.run_test(size=(80, 40)) as pilot:
+        streamed = app.query_one("#streamed", StreamingMarkdown)
+        await pilot.pause()
+        streamed.append("Intro.\n\n```python\n")
+        for n in range(60):
+            streamed.append(f"value_{n} = compute({n})  # step {n}\n")
+            streamed.flush()
+        fence = streamed._fence
+        # Each flush drew its new line (and the last, still growing, one): not every line.
+        assert 60 <= fence.lines_rendered < 2 * 60
+        tail = streamed._splitter.tail
+        expected = render_block(app.console, tail, streamed._width, streamed._base_style())
+        rows = tail_rows(streamed)
+        assert not rows[0][0].strip()  # the blank line after the paragraph above
+        assert rows[1:] == [(s.text, [segment.style for segment in s]) for s in expected]
+
+
+async def test_a_construct_closing_later_re_highlights_the_lines_it_spans(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(markdown_stream, "TAIL_SHARE", 1e9)
+    app = Host()
+    async with app.run_test(size=(80, 40)) as pilot:
+        streamed = app.query_one("#streamed", StreamingMarkdown)
+        await pilot.pause()
+        for piece in ("```c\n", "int a; /* a comment\n", "still the comment\n", "*/ int b;\n"):
+            streamed.append(piece)
+            streamed.flush()
+        tail = streamed._splitter.tail
+        expected = render_block(app.console, tail, streamed._width, streamed._base_style())
+        rows = tail_rows(streamed)
+        assert rows == [(s.text, [segment.style for segment in s]) for s in expected]
+        # "still the comment" is drawn as a comment now that the comment has closed.
+        assert any("still the comment" in text for text, _ in rows)

@@ -26,7 +26,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widget import Widget
-from textual.widgets import ContentSwitcher, Footer
+from textual.widgets import ContentSwitcher
 
 from opencode.sessions.events import (
     MessageFinished,
@@ -42,14 +42,9 @@ from opencode.sessions.events import (
 from opencode.tui.commands import custom_warnings, slash_entries
 from opencode.tui.messages import DataChanged, PromptSubmitted
 from opencode.tui.pacing import Pacer
-from opencode.tui.panels.backlog import BacklogPanel
-from opencode.tui.panels.base import DataPanel
-from opencode.tui.panels.corrections import CorrectionsPanel
-from opencode.tui.panels.targets import TargetsPanel
-from opencode.tui.panels.verification import VerificationPanel
-from opencode.tui.panels.workflows import WorkflowsPanel
 from opencode.tui.replay import child_events
 from opencode.tui.widgets.command_output import CommandOutput
+from opencode.tui.widgets.footer import KeysFooter
 from opencode.tui.widgets.prompt import PromptArea, PromptBar
 from opencode.tui.widgets.queued import QueuedPrompts
 from opencode.tui.widgets.status import StatusLine
@@ -61,13 +56,35 @@ from opencode.tui.widgets.welcome import Welcome
 logger = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
+    from collections.abc import Awaitable
+
     from opencode.commands.registry import Command
     from opencode.sessions.store.sessions import MessageRecord
     from opencode.tui.host import ChatHost
+    from opencode.tui.panels.base import DataPanel
 
 PANELS = {"backlog": "panel-backlog", "target": "panel-targets", "verification": "panel-verify"}
 PANELS["workflow"] = "panel-workflows"
 PANELS["corrections"] = "panel-corrections"
+
+
+def panel_types() -> dict[str, type[DataPanel]]:
+    """The side panel of each domain in ``PANELS``. Imported, composed and mounted when first
+    opened: all are hidden at start, and importing and composing them (a DataTable each)
+    cost the first frame about 35 ms of its 300."""
+    from opencode.tui.panels.backlog import BacklogPanel
+    from opencode.tui.panels.corrections import CorrectionsPanel
+    from opencode.tui.panels.targets import TargetsPanel
+    from opencode.tui.panels.verification import VerificationPanel
+    from opencode.tui.panels.workflows import WorkflowsPanel
+
+    return {
+        "backlog": BacklogPanel,
+        "target": TargetsPanel,
+        "verification": VerificationPanel,
+        "workflow": WorkflowsPanel,
+        "corrections": CorrectionsPanel,
+    }
 
 
 def _clip(text: str, width: int) -> str:
@@ -115,14 +132,10 @@ class ChatScreen(Screen[None]):
                 yield Transcript(id="transcript")
                 yield TodoPanel(id="todos")
                 yield PromptBar()
-            with Vertical(id="side"), ContentSwitcher(initial=None):
-                yield BacklogPanel(id=PANELS["backlog"])
-                yield TargetsPanel(id=PANELS["target"])
-                yield VerificationPanel(id=PANELS["verification"])
-                yield WorkflowsPanel(id=PANELS["workflow"])
-                yield CorrectionsPanel(id=PANELS["corrections"])
+            with Vertical(id="side"):
+                yield ContentSwitcher(initial=None)  # panels mounted when first opened
         yield StatusLine(id="status")
-        yield Footer()
+        yield KeysFooter()
 
     @property
     def transcript(self) -> Transcript:
@@ -634,22 +647,41 @@ class ChatScreen(Screen[None]):
             side.remove_class("-visible")
             self.prompt.focus()
             return
+        panel = self.side_panel(domain)
+        mounted = None
+        if panel is None:  # first opened: composed now
+            panel = panel_types()[domain](id=panel_id)
+            mounted = switcher.mount(panel)
         switcher.current = panel_id
         side.add_class("-visible")
-        panel = self.query_one(f"#{panel_id}", DataPanel)
         self.run_worker(
-            self._reload(panel), group=f"panel-{domain}", exclusive=True, exit_on_error=False
+            self._reload(panel, mounted),
+            group=f"panel-{domain}",
+            exclusive=True,
+            exit_on_error=False,
         )
 
-    async def _reload(self, panel: DataPanel) -> None:
+    def side_panel(self, domain: str) -> DataPanel | None:
+        """The panel of ``domain`` if it has been opened (panels are mounted when first
+        opened)."""
+        panel_id = PANELS.get(domain)
+        found = self.query(f"#{panel_id}") if panel_id is not None else None
+        if not found:
+            return None
+        from opencode.tui.panels.base import DataPanel  # imported once a panel exists
+
+        return found.first(DataPanel)
+
+    async def _reload(self, panel: DataPanel, mounted: Awaitable[Any] | None = None) -> None:
+        if mounted is not None:
+            await mounted
         await panel.reload(self.oc_app.command_context(lambda line: None))
 
     def on_data_changed(self, event: DataChanged) -> None:
         for domain in event.domains:
-            panel_id = PANELS.get(domain)
-            if panel_id is None:
-                continue
-            panel = self.query_one(f"#{panel_id}", DataPanel)
+            panel = self.side_panel(domain)
+            if panel is None:
+                continue  # never opened: it loads when it is
             if panel.loaded or panel.display:
                 self.run_worker(
                     self._reload(panel),

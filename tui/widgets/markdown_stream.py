@@ -16,10 +16,20 @@ when the stream slows or ends. Layout never renders: it reports the height last 
 layout runs in the frame a key waits for, and a height that changed under it would ask for
 another layout). While a message is behind its text it refreshes the screen every
 ``CATCH_UP_FRAME_S``, not after every slice (a frame, with its layout, costs more than a slice),
-and a growing open block (a long code block) is re-rendered at most ``TAIL_SHARE`` of the time.
+and a growing open block (a long code block) is re-rendered at most ``TAIL_SHARE`` of the time;
+an open code block is highlighted whole but drawn line by line (``OpenFence``: unchanged lines
+keep their segments).
 While a key is on its way to the screen (the app's ``InputGate``, ``tui/pacing.py``) slices
 wait for its frame. A message taken off screen drops its rendered lines (``on_unmount``): only
 mounted messages hold them.
+
+What the reader sees is rendered first: finished blocks that arrive more than
+``RENDER_AHEAD_SCREENS`` screens above the end of the text (a fast stream's backlog) are laid
+out with an estimated height (``estimate_height``: wrapped source lines, cheap) and rendered
+only when drawn, i.e. scrolled to; the flush then lays out their real height, scrolling the
+container by the difference when they are above the reader, so the text read stays put. A
+message holds at most ``KEEP_LINES`` rendered lines: the chunks drawn longest ago give theirs
+back (their height, exact by then, stays) and render again if scrolled to.
 """
 
 from __future__ import annotations
@@ -27,22 +37,36 @@ from __future__ import annotations
 import asyncio
 import math
 import time
+from bisect import bisect_right
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
-from rich.console import Console
 from rich.segment import Segment
 from rich.style import Style
 from textual.geometry import Region, Size
 from textual.strip import Strip
 from textual.widget import Widget
 
-from opencode.tui.safe_text import visible
+from opencode.tui.widgets.markdown_blocks import (
+    CODE_THEME,
+    BlockSplitter,
+    OpenFence,
+    estimate_height,
+    parse_block,
+    render_block,
+    render_plain,
+)
 
-if TYPE_CHECKING:
-    from rich.markdown import Markdown  # with markdown-it: imported at the first render
+__all__ = [
+    "CODE_THEME",
+    "BlockSplitter",
+    "StreamingMarkdown",
+    "estimate_height",
+    "parse_block",
+    "render_block",
+    "render_plain",
+]
 
 FRAME_S = 1 / 30
 SLICE_S = 0.004  # most rendering done in one go before keys get their turn
@@ -53,166 +77,68 @@ TAIL_SHARE = 0.3  # most of the time spent re-rendering the open block while it 
 COST_PER_CHAR_S = 6e-6  # first guess at rendering cost; each widget learns its own
 GROW_STEP = 16  # most lines reserved ahead of a fast stream
 STEP_HORIZON_S = 0.15
-CODE_THEME = "monokai"
+# Finished blocks arriving more than this many screens above the end of the text are laid
+# out with an estimated height and rendered only if scrolled to: a reader following the
+# stream sees its end, and a fast stream would otherwise spend most of its time rendering
+# text that has scrolled off before it is shown.
+RENDER_AHEAD_SCREENS = 2
+KEEP_LINES = 2000  # rendered lines one message holds (the rest is re-rendered when scrolled to)
 # An open block longer than this is rendered as plain lines until it finishes;
 # re-highlighting a huge growing block every frame would cost more than a frame.
 TAIL_HIGHLIGHT_LIMIT = 6000
 
 
-def _fence_of(line: str) -> str | None:
-    """The fence marker (``` or ~~~ run) opening a code block on this line, if any."""
-    stripped = line.lstrip(" ")
-    if len(line) - len(stripped) > 3:
-        return None
-    for char in ("`", "~"):
-        if stripped.startswith(char * 3):
-            run = len(stripped) - len(stripped.lstrip(char))
-            return char * run
-    return None
+@dataclass(slots=True)
+class _Chunk:
+    """Finished blocks laid out together (rendered in one go; ``GROUP_CHARS``).
 
-
-class BlockSplitter:
-    """Incrementally splits growing markdown text into finished blocks and an open tail.
-
-    A block is finished by a blank line outside a code fence once the next line shows that
-    nothing continues it (an indented line continues a list item across the blank), by the
-    closing fence of a code block, or by a fence opening after other content. Only complete
-    lines are examined, and each only once.
+    ``lines`` is None while the chunk has not been rendered (it was far above what a reader
+    sees when it arrived, or its lines were let go): ``height`` is then an estimate, made
+    exact when the chunk is rendered (``StreamingMarkdown._reconcile``). A chunk after the
+    first starts with the blank line that separates it from the one before.
     """
 
-    def __init__(self) -> None:
-        self.text = ""
-        self.open_start = 0  # where the open (unfinished) block begins
-        self._scan = 0  # start of the first line not examined yet
-        self._fence: str | None = None
-        self._break: int | None = None  # a blank line that may end the open block
-
-    def feed(self, text: str) -> list[str]:
-        """Append text; return the blocks it finished, in order."""
-        self.text += text
-        finished: list[str] = []
-        source = self.text
-        while True:
-            end = source.find("\n", self._scan)
-            if end < 0:
-                break
-            start, self._scan = self._scan, end + 1
-            line = source[start:end]
-            if self._fence is not None:
-                stripped = line.strip()
-                if stripped.startswith(self._fence) and not stripped.strip(self._fence[0]):
-                    self._fence = None
-                    finished.append(source[self.open_start : end])
-                    self.open_start = end + 1
-                continue
-            fence = _fence_of(line)
-            if fence is not None:
-                if source[self.open_start : start].strip():
-                    finished.append(source[self.open_start : start].rstrip("\n"))
-                self.open_start = start
-                self._fence = fence
-                self._break = None
-            elif not line.strip():
-                if not source[self.open_start : start].strip():
-                    self.open_start = end + 1
-                elif self._break is None:
-                    self._break = start
-            elif self._break is not None:
-                if line[0] in " \t":
-                    self._break = None  # an indented continuation: same block
-                else:
-                    finished.append(source[self.open_start : self._break].rstrip("\n"))
-                    self.open_start = start
-                    self._break = None
-        return finished
-
-    def close(self) -> list[str]:
-        """No more text: finish the last line and the open block; return the blocks."""
-        blocks: list[str] = []
-        if self.text and not self.text.endswith("\n"):
-            # Examine the unterminated last line as if its newline had come.
-            blocks = self.feed("\n")
-            self.text = self.text[:-1]
-        tail = self.text[self.open_start :]
-        if tail.strip():
-            blocks.append(tail.rstrip("\n"))
-        self.open_start = self._scan = len(self.text)
-        self._break = None
-        return blocks
-
-    @property
-    def tail(self) -> str:
-        return self.text[self.open_start :]
-
-    @property
-    def in_fence(self) -> bool:
-        return self._fence is not None
-
-
-def parse_block(block: str) -> Markdown:
-    """Parse one block (or group of blocks) with Rich's public constructor.
-
-    Rich builds a parser per instance (~0.6 ms): finished blocks are parsed in groups of about
-    ``GROUP_CHARS`` and not kept (a new width parses again: cheaper in memory than holding
-    markdown-it's tokens for every message), only the open tail is re-parsed per frame.
-    """
-    from rich.markdown import Markdown
-
-    # The model's text is drawn, never sent: an ESC in a reply (a quoted web page, a file)
-    # would retitle the window or set the clipboard (OSC 52) on every repaint.
-    return Markdown(visible(block), code_theme=CODE_THEME, inline_code_theme=CODE_THEME)
-
-
-def render_block(
-    console: Console, block: str | Markdown, width: int, style: Style, *, last: str | None = None
-) -> list[Strip]:
-    """Render one markdown block (or a group of blocks, ``last`` being the group's last) to
-    strips of exactly ``width`` cells."""
-    options = console.options.update(width=width, height=None, highlight=False)
-    markdown = parse_block(block) if isinstance(block, str) else block
-    lines = console.render_lines(markdown, options, style=style, pad=True)
-    # Rich opens lists (and some other elements) with a blank line; blocks are already
-    # separated by one. A code block keeps its blank lines: they are its padded box.
-    if _fence_of(markdown.markup) is None:
-        while lines and not "".join(segment.text for segment in lines[0]).strip():
-            lines.pop(0)
-    if _fence_of(markdown.markup if last is None else last) is None:
-        while lines and not "".join(segment.text for segment in lines[-1]).strip():
-            lines.pop()
-    return [Strip(line, width) for line in lines]
-
-
-def render_plain(block: str, width: int, style: Style, *, wrap: bool = False) -> list[Strip]:
-    """Cheap rendering of an open, very long block: no markup, no highlighting; code lines
-    cropped, other lines wrapped (by characters: it is replaced when the block finishes)."""
-    strips = []
-    for line in block.split("\n"):
-        text = line.expandtabs(4)
-        pieces = [text[i : i + width] for i in range(0, len(text), width)] if wrap else []
-        for piece in pieces or [text[:width]]:
-            strips.append(Strip([Segment(piece.ljust(width), style)], width))
-    return strips
+    start: int  # first block
+    end: int  # past the last block
+    height: int  # lines laid out
+    lines: list[list[Segment]] | None = None
 
 
 @dataclass(slots=True)
 class _Rendered:
-    """The lines of one message at one width: finished blocks (kept) and the tail.
+    """The lines of one message at one width: finished blocks (in chunks) and the tail.
 
     Finished lines are kept as bare segment lists, made into a ``Strip`` only when the
     compositor asks for one: a Strip carries seven caches of its own, several times the
-    weight of its text, and a long session holds thousands of lines.
+    weight of its text, and a long session holds thousands of lines. At most ``KEEP_LINES``
+    rendered lines are held; the chunks used longest ago give theirs back (their height
+    stays, exact) and render again if they are scrolled to.
     """
 
     width: int
     style: Style
-    lines: list[list[Segment]] = field(default_factory=list)
-    blocks: int = 0  # how many finished blocks ``lines`` holds
+    chunks: list[_Chunk] = field(default_factory=list)
+    tops: list[int] = field(default_factory=list)  # first line of each chunk
+    body: int = 0  # lines of the finished blocks laid out
+    blocks: int = 0  # how many finished blocks are laid out (rendered or estimated)
     tail: list[Strip] = field(default_factory=list)
     tail_key: tuple[int, int] | None = None
+    held: int = 0  # rendered lines held by chunks
+    recent: dict[int, None] = field(default_factory=dict)  # rendered chunks, oldest use first
+    unsized: set[int] = field(default_factory=set)  # rendered, height still the estimate
 
     @property
     def height(self) -> int:
-        return len(self.lines) + len(self.tail)
+        return self.body + len(self.tail)
+
+    def append(self, chunk: _Chunk) -> None:
+        self.tops.append(self.body)
+        self.chunks.append(chunk)
+        self.body += chunk.height
+        self.blocks = chunk.end
+
+    def chunk_at(self, y: int) -> int:
+        return bisect_right(self.tops, y) - 1
 
 
 class StreamingMarkdown(Widget):
@@ -236,6 +162,7 @@ class StreamingMarkdown(Widget):
     ) -> None:
         super().__init__(name=name, id=id, classes=classes)
         self._splitter = BlockSplitter()
+        self._fence = OpenFence()  # the open tail's drawn lines, while it is a code block
         self._pending: list[str] = [text] if text else []
         self._blocks: list[str] = []
         self._renders: dict[int, _Rendered] = {}
@@ -333,8 +260,14 @@ class StreamingMarkdown(Widget):
         if width <= 0:
             return  # not laid out yet; get_content_height renders on first layout
         previous = self._renders.get(width)
-        first_changed = len(previous.lines) if previous is not None else 0
+        first_changed = previous.body if previous is not None else 0
         old_lines = previous.height if previous is not None else 0
+        resized = None
+        if previous is not None:
+            resized = self._reconcile(previous)
+            if resized is not None:
+                first_changed = min(first_changed, resized)
+                old_lines = max(old_lines, previous.height)
         if self._dirty is not None and previous is not None:
             first_changed = min(first_changed, self._dirty[0])
             old_lines = max(old_lines, self._dirty[1])
@@ -343,7 +276,7 @@ class StreamingMarkdown(Widget):
         now = time.perf_counter()
         if rendered.blocks < len(self._blocks):
             self._schedule(CATCH_UP_S)  # behind the text: another slice after the keys
-            if now - self._shown_at < CATCH_UP_FRAME_S:
+            if resized is None and now - self._shown_at < CATCH_UP_FRAME_S:
                 # Catching up: shown every CATCH_UP_FRAME_S, not after every slice (a frame,
                 # with its layout, costs more than a slice; the screen is behind anyway).
                 self._dirty = (first_changed, old_lines)
@@ -378,33 +311,10 @@ class StreamingMarkdown(Widget):
             self._renders[width] = rendered
             while len(self._renders) > 2:  # widths come and go with scrollbars; keep two
                 del self._renders[next(iter(self._renders))]
-        console = self.app.console
+        self._lay_out(rendered, time.perf_counter() + SLICE_S)
+        self._evict(rendered)
         blocks = self._blocks
-        now = time.perf_counter()
-        deadline = now + SLICE_S
-        first = True
-        while rendered.blocks < len(blocks):
-            start = end = rendered.blocks
-            size = 0
-            while end < len(blocks) and (end == start or size + len(blocks[end]) <= GROUP_CHARS):
-                size += len(blocks[end])
-                end += 1
-            # Stop before a group that would overrun the slice (its cost estimated from the
-            # groups before it), not after: a slice is what a key may wait behind.
-            if not first and now + size * self._cost_per_char > deadline:
-                break
-            first = False
-            if rendered.lines:
-                rendered.lines.append([Segment(" " * width, style)])
-            group = blocks[start] if end == start + 1 else "\n\n".join(blocks[start:end])
-            strips = render_block(console, group, width, style, last=blocks[end - 1])
-            rendered.lines.extend(list(strip) for strip in strips)
-            rendered.blocks = end
-            self.block_renders += end - start
-            spent, now = time.perf_counter() - now, time.perf_counter()
-            self._cost_per_char = 0.7 * self._cost_per_char + 0.3 * spent / max(1, size)
-            if now > deadline:
-                break
+        console = self.app.console
         if rendered.blocks < len(blocks):
             if rendered.tail:  # the tail is below blocks not rendered yet: not shown meanwhile
                 rendered.tail, rendered.tail_key = [], None
@@ -419,20 +329,174 @@ class StreamingMarkdown(Widget):
             tail = splitter.tail
             lines: list[Strip] = []
             if tail.strip():
-                if rendered.lines:
+                if rendered.chunks:
                     lines.append(Strip.blank(width, style))
+                fence = None
                 if len(tail) > TAIL_HIGHLIGHT_LIMIT:
                     # Re-rendering a huge growing block every frame would cost more than one.
                     lines.extend(render_plain(tail, width, style, wrap=not splitter.in_fence))
-                else:
+                elif splitter.in_fence:  # a growing code block: only its new lines drawn
+                    fence = self._fence.render(console, tail, width, style)
+                if fence is not None:
+                    lines.extend(fence)
+                elif len(tail) <= TAIL_HIGHLIGHT_LIMIT:
                     lines.extend(render_block(console, tail, width, style))
             rendered.tail = lines
             self.tail_renders += 1
-            # The open block is re-rendered whole each time: a long one (a big code block)
-            # costs milliseconds, so it is re-rendered at most TAIL_SHARE of the time.
+            # The open block is re-rendered (a code block: highlighted) whole each time: a long
+            # one costs milliseconds, so it is re-rendered at most TAIL_SHARE of the time.
             cost = time.perf_counter() - started
             self._tail_due = started + cost / TAIL_SHARE
         return rendered
+
+    def _lay_out(self, rendered: _Rendered, deadline: float) -> None:
+        """Lay out the finished blocks that arrived since: those far above the end of the text
+        at once, with estimated heights; those a reader following the end would see rendered
+        first, in order, until ``deadline`` (the first group always)."""
+        blocks = self._blocks
+        if rendered.blocks >= len(blocks):
+            return
+        width = rendered.width
+        groups: list[tuple[int, int]] = []
+        start = rendered.blocks
+        while start < len(blocks):
+            end, size = start + 1, len(blocks[start])
+            while end < len(blocks) and size + len(blocks[end]) <= GROUP_CHARS:
+                size += len(blocks[end])
+                end += 1
+            groups.append((start, end))
+            start = end
+        # From the end backwards: the groups within RENDER_AHEAD_SCREENS of the end of the
+        # text are rendered before they are shown; the ones above them are only measured.
+        ahead = RENDER_AHEAD_SCREENS * max(1, self.app.size.height)
+        below = estimate_height([self._splitter.tail], width) if self._splitter.tail else 0
+        heights = [
+            estimate_height(blocks[start:end], width) + (1 if index or rendered.chunks else 0)
+            for index, (start, end) in enumerate(groups)
+        ]
+        near = len(groups)
+        while near and below < ahead:
+            near -= 1
+            below += heights[near]
+        for index in range(near):
+            rendered.append(_Chunk(*groups[index], heights[index]))
+        now = time.perf_counter()
+        for index in range(near, len(groups)):
+            start, end = groups[index]
+            size = sum(len(block) for block in blocks[start:end])
+            # Stop before a group that would overrun the slice (its cost estimated from the
+            # groups before it), not after: a slice is what a key may wait behind.
+            if index > near and now + size * self._cost_per_char > deadline:
+                break
+            chunk = _Chunk(start, end, 0)
+            self._render_chunk(rendered, chunk, len(rendered.chunks))
+            chunk.height = len(chunk.lines or ())
+            rendered.append(chunk)
+            now = time.perf_counter()
+            if now > deadline:
+                break
+
+    def _render_chunk(self, rendered: _Rendered, chunk: _Chunk, index: int) -> None:
+        """Render ``chunk`` (the ``index``-th) into its lines."""
+        started = time.perf_counter()
+        width, style, blocks = rendered.width, rendered.style, self._blocks
+        start, end = chunk.start, chunk.end
+        group = blocks[start] if end == start + 1 else "\n\n".join(blocks[start:end])
+        strips = render_block(self.app.console, group, width, style, last=blocks[end - 1])
+        lines = [[Segment(" " * width, style)]] if index else []
+        lines.extend(list(strip) for strip in strips)
+        chunk.lines = lines
+        rendered.held += len(lines)
+        rendered.recent[index] = None
+        self.block_renders += end - start
+        spent = time.perf_counter() - started
+        size = max(1, len(group))
+        self._cost_per_char = 0.7 * self._cost_per_char + 0.3 * spent / size
+
+    def _reconcile(self, rendered: _Rendered) -> int | None:
+        """Give chunks rendered since they were laid out their real height; return the first
+        line that moved (None if none did). Lines above what the reader sees are kept in
+        place by scrolling the container by as much as they grew or shrank."""
+        if not rendered.unsized:
+            return None
+        changed = sorted(rendered.unsized)
+        rendered.unsized.clear()
+        top = self._visible_top()
+        shift = 0
+        first: int | None = None
+        for index in changed:
+            chunk = rendered.chunks[index]
+            if chunk.lines is None or len(chunk.lines) == chunk.height:
+                continue
+            delta = len(chunk.lines) - chunk.height
+            if first is None:
+                first = rendered.tops[index]
+            if top is not None and rendered.tops[index] < top:
+                shift += delta
+            chunk.height += delta
+            rendered.body += delta
+        if first is None:
+            return None
+        line = rendered.tops[changed[0]]
+        for index in range(changed[0], len(rendered.chunks)):
+            rendered.tops[index] = line
+            line += rendered.chunks[index].height
+        if shift:
+            container = self._scroller()
+            # A container following its end (anchored, at the bottom) keeps following by
+            # itself; scrolling it here would release its anchor (scroll_to(immediate=True)
+            # releases it whatever release_anchor says, Textual 8.2).
+            following = container is not None and (
+                container.is_anchored and container.scroll_y >= container.max_scroll_y
+            )
+            if container is not None and not following:
+                container.scroll_to(y=container.scroll_y + shift, animate=False, immediate=True)
+        return first
+
+    def _scroller(self) -> Widget | None:
+        for node in self.ancestors:
+            if isinstance(node, Widget) and node.styles.overflow_y in ("auto", "scroll"):
+                return node
+        return None
+
+    def _visible_top(self) -> int | None:
+        """The first of this widget's lines the reader can see (0 if its top is in view)."""
+        container = self._scroller()
+        if container is None or not self.is_mounted:
+            return None
+        return max(0, container.content_region.y - self.content_region.y)
+
+    def _evict(self, rendered: _Rendered) -> None:
+        """Over ``KEEP_LINES``, let the rendered chunks used longest ago go (not the last)."""
+        last = len(rendered.chunks) - 1
+        for index in list(rendered.recent):
+            if rendered.held <= KEEP_LINES:
+                break
+            if index >= last - 1 or index in rendered.unsized:
+                continue
+            chunk = rendered.chunks[index]
+            del rendered.recent[index]
+            if chunk.lines is not None:
+                rendered.held -= len(chunk.lines)
+                chunk.lines = None
+
+    def _chunk_line(self, rendered: _Rendered, y: int) -> list[Segment] | None:
+        """Line ``y`` of the finished blocks, rendering its chunk if it was only measured
+        (it is being drawn, so it is in view)."""
+        index = rendered.chunk_at(y)
+        chunk = rendered.chunks[index]
+        if chunk.lines is None:
+            self._render_chunk(rendered, chunk, index)
+            if chunk.lines is not None and len(chunk.lines) != chunk.height:
+                rendered.unsized.add(index)
+            if self.is_mounted:
+                # The flush lays out its real height and keeps held lines within KEEP_LINES.
+                self._schedule(CATCH_UP_S)
+        elif index in rendered.recent:
+            rendered.recent[index] = rendered.recent.pop(index)  # used now: kept longest
+        lines = chunk.lines or ()
+        offset = y - rendered.tops[index]
+        return lines[offset] if offset < len(lines) else None
 
     def _tail_key(self) -> tuple[int, int]:
         return (self._splitter.open_start, len(self._splitter.text))
@@ -493,10 +557,12 @@ class StreamingMarkdown(Widget):
         rendered = self._renders.get(width) or (self._sync(width) if width > 0 else None)
         if rendered is None:
             return Strip.blank(0)
-        lines = rendered.lines
-        if y < len(lines):
-            return Strip(lines[y], width)
-        y -= len(lines)
+        if y < rendered.body:
+            line = self._chunk_line(rendered, y)
+            if line is None:  # below a chunk's real end until its height is laid out
+                return Strip.blank(width, rendered.style)
+            return Strip(line, width)
+        y -= rendered.body
         if y < len(rendered.tail):
             return rendered.tail[y]
         return Strip.blank(width, rendered.style)
