@@ -136,6 +136,10 @@ class Runner:
         self.offered: dict[str, Tool] = {}
         self.model_ref: str | None = None
         self.mcp = mcp  # MCP servers' tools join ``offered`` per turn (started on first use)
+        # A resumed subagent's profile (``subagents.resume_profile``): the only tool names it
+        # may be offered, MCP tools included (None: no such limit), and its step budget.
+        self.offer_only: frozenset[str] | None = None
+        self.max_steps: int | None = None
 
         from opencode.sessions.rewind.snapshots import SnapshotBudget
 
@@ -261,7 +265,7 @@ class Runner:
             return opened
         turn_system = opened
 
-        limit = max_steps or self.config.max_steps
+        limit = max_steps or self.max_steps or self.config.max_steps
         total = Usage()
         steps = 0
         finish = "stop"
@@ -275,6 +279,9 @@ class Runner:
                 # After the user's message is saved, inside the try: a slow server start is
                 # cancellable and the turn still finishes as interrupted.
                 offered = await self.mcp.offer(offered, options)
+                if self.offer_only is not None:
+                    offered = {n: t for n, t in offered.items() if n in self.offer_only}
+                self.offered = offered  # a ``task`` child picks from these, MCP tools too
             while True:
                 if steps >= limit:
                     finish = "max_steps"
