@@ -121,7 +121,7 @@ async def child_events(
         found[call_id] = await _child(source, messages, record, call_id, finish, error, depth)
     for parent_id, call_id in unfinished_task_calls(messages):
         children = await source.children_of_call(parent_id, call_id)
-        if children:  # the latest: a resumed subagent is re-linked to its newest call
+        if children:  # one per call; the newest, should a call ever start two
             record = children[-1]
             found[call_id] = await _child(
                 source, messages, record, call_id, "interrupted", None, depth

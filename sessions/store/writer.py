@@ -177,13 +177,7 @@ class StoreWriter:
     async def _apply(self, event: SessionEvent, now: float) -> None:
         """Write one event of a session whose row exists (inside the writer's lock)."""
         store = self.store
-        if isinstance(event, SessionStarted):
-            if event.parent_call_id:  # a subagent resumed by a later task call: now its child
-                await store.execute(
-                    "UPDATE session SET parent_call_id = ? WHERE id = ?",
-                    (event.parent_call_id, event.session_id),
-                )
-        elif isinstance(event, MessageStarted):
+        if isinstance(event, MessageStarted):
             await store.execute(
                 "INSERT INTO message (id, session_id, role, model, created_at)"
                 " VALUES (?, ?, ?, ?, ?)",
