@@ -8,8 +8,8 @@ prompt, tools and model, and never more tools or looser permissions than its par
 
 A child session reopened on its own (``opencode run -s CHILD``, the TUI) continues as the agent
 it was started as (``resume_profile``): the parent's ``task`` result (or call) names the
-profile, and the profile's tools, prompt and stricter permissions are put back on the runner;
-its model is the session's own.
+profile, and the profile's tools (MCP tools it names included), prompt, step budget and
+stricter permissions are put back on the runner; its model is the session's own.
 
 The child ends as a ``ChildOutcome`` whatever happens (its own error, a deadline, its token
 budget, a permission it could not get); only cancelling the parent propagates, after every
@@ -343,7 +343,12 @@ async def resume_profile(runner: Runner, record: SessionRecord) -> AgentProfile 
         tools["task"] = TaskTool(subagents)
     runner.tools = tools
     if profile.tools is not None:
-        runner.mcp = None  # a profile's tool list is all it had: MCP tools joined nothing
+        # A profile's tool list is all it had, MCP tools named in it included (a live child
+        # picks them from what its parent was offered): a list naming none starts no server.
+        if runner.mcp is not None and not runner.mcp.may_offer(list(profile.tools)):
+            runner.mcp = None
+        runner.offer_only = frozenset(profile.tools)
+    runner.max_steps = profile.max_steps or None  # as ``Subagents._drive`` runs its turns
     runner.subagents = subagents
     runner.permissions = ChildPermissions(runner.permissions, profile.permissions)
     runner.tool_calls.permissions = runner.permissions

@@ -51,6 +51,8 @@ class ChildSource(Protocol):
         self, session_id: str, *, limit: int | None = None
     ) -> list[MessageRecord]: ...
 
+    async def children_of_call(self, parent_id: str, call_id: str) -> list[SessionRecord]: ...
+
 
 def replay(
     messages: Iterable[MessageRecord], children: Children | None = None
@@ -66,6 +68,19 @@ def replay(
             yield from _user(message)
         else:
             yield from _assistant(message, children or {})
+
+
+def unfinished_task_calls(messages: Iterable[MessageRecord]) -> list[tuple[str, str]]:
+    """Task calls with no stored result (interrupted while their subagent ran): (session id,
+    call id) pairs, whose child only the store's ``parent_call_id`` names."""
+    calls: list[tuple[str, str]] = []
+    for message in messages:
+        answered = {p.tool_call_id for p in message.parts if p.kind == "tool_result"}
+        for part in message.parts:
+            if part.kind == "tool_call" and part.tool_name == "task" and part.tool_call_id:
+                if part.tool_call_id not in answered:
+                    calls.append((message.session_id, part.tool_call_id))
+    return calls
 
 
 def child_links(messages: Iterable[MessageRecord]) -> dict[str, tuple[str, PartRecord]]:
@@ -89,42 +104,65 @@ async def child_events(
 ) -> dict[str, list[SessionEvent]]:
     """The replayed events of every subagent that ``messages`` ran, by task call id: what the
     live stream showed of it, its own subagents included (down to ``CHILD_DEPTH``). A child
-    that is gone from the store (purged) is left out: its call still shows, as before."""
+    that is gone from the store (purged) is left out: its call still shows, as before. A task
+    call interrupted before it stored a result finds its child by the parent call id the
+    store kept; that child ends as interrupted."""
     found: dict[str, list[SessionEvent]] = {}
     for call_id, (child_id, result) in child_links(messages).items():
         record = await source.get(child_id)
         if record is None or record.id != child_id:
             continue
-        stored = await source.messages(child_id, limit=CHILD_MESSAGES)
-        nested = await child_events(source, stored, depth + 1) if depth + 1 < CHILD_DEPTH else {}
         finish = result.metadata.get("finish")
         if not isinstance(finish, str):
             finish = "error" if result.status == "error" else "stop"
         ended_badly = finish not in ("stop", "length", "interrupted")
         first_line = result.content.strip().splitlines()[0] if result.content.strip() else ""
-        events: list[SessionEvent] = [
-            SessionStarted(
-                child_id,
-                record.title,
-                record.model,
-                record.cwd,
-                True,
-                parent_id=record.parent_id or messages[0].session_id,
-                parent_call_id=call_id,
+        error = first_line[:200] if ended_badly and first_line else None
+        found[call_id] = await _child(source, messages, record, call_id, finish, error, depth)
+    for parent_id, call_id in unfinished_task_calls(messages):
+        children = await source.children_of_call(parent_id, call_id)
+        if children:  # one per call; the newest, should a call ever start two
+            record = children[-1]
+            found[call_id] = await _child(
+                source, messages, record, call_id, "interrupted", None, depth
             )
-        ]
-        events.extend(replay(stored, nested))
-        events.append(
-            TurnFinished(
-                child_id,
-                finish,
-                Usage(record.input_tokens, record.output_tokens),
-                0,
-                error=first_line[:200] if ended_badly and first_line else None,
-            )
-        )
-        found[call_id] = events
     return found
+
+
+async def _child(
+    source: ChildSource,
+    messages: Sequence[MessageRecord],
+    record: SessionRecord,
+    call_id: str,
+    finish: str,
+    error: str | None,
+    depth: int,
+) -> list[SessionEvent]:
+    """One child session replayed as it streamed inside its task call."""
+    stored = await source.messages(record.id, limit=CHILD_MESSAGES)
+    nested = await child_events(source, stored, depth + 1) if depth + 1 < CHILD_DEPTH else {}
+    events: list[SessionEvent] = [
+        SessionStarted(
+            record.id,
+            record.title,
+            record.model,
+            record.cwd,
+            True,
+            parent_id=record.parent_id or messages[0].session_id,
+            parent_call_id=call_id,
+        )
+    ]
+    events.extend(replay(stored, nested))
+    events.append(
+        TurnFinished(
+            record.id,
+            finish,
+            Usage(record.input_tokens, record.output_tokens),
+            0,
+            error=error,
+        )
+    )
+    return events
 
 
 def _user(message: MessageRecord) -> Iterator[SessionEvent]:

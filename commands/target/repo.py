@@ -14,7 +14,7 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from opencode.sessions.workflows.owner import pid_alive
+from opencode.sessions.process_owner import own_start, owner_alive
 
 if TYPE_CHECKING:
     from opencode.sessions.store.db import Store
@@ -296,8 +296,8 @@ class TargetRepo:
     ) -> int:
         return await self.store.execute(
             "INSERT INTO sync_run (target_id, kind, started_at, source_commit, since_commit,"
-            " status, step, pid) VALUES (?, ?, ?, ?, ?, 'running', 'prepare', ?)",
-            (target_id, kind, now_iso(), source_commit, since_commit, os.getpid()),
+            " status, step, pid, owner_start) VALUES (?, ?, ?, ?, ?, 'running', 'prepare', ?, ?)",
+            (target_id, kind, now_iso(), source_commit, since_commit, os.getpid(), own_start()),
         )
 
     async def update_sync_run(self, run_id: int, **fields: Any) -> None:
@@ -340,13 +340,14 @@ class TargetRepo:
         ]
 
     async def interrupted_run(self, target_id: int) -> dict[str, Any] | None:
-        """The newest sync run left 'running' by a process that no longer exists."""
+        """The newest sync run left 'running' by a process that no longer exists (a live
+        process with its pid that started at another moment is not its owner)."""
         row = await self.store.fetchone(
-            "SELECT id, step, backup_id, pid, started_at FROM sync_run"
+            "SELECT id, step, backup_id, pid, owner_start, started_at FROM sync_run"
             " WHERE target_id = ? AND status = 'running' ORDER BY id DESC LIMIT 1",
             (target_id,),
         )
-        if row is None or pid_alive(row["pid"]):
+        if row is None or owner_alive(row["pid"], row["owner_start"]):
             return None
         return {
             "id": row["id"],

@@ -1,6 +1,7 @@
 """Rewind and fork as one call each, for the CLI command and the TUI alike.
 
-Session rows are written through events (``MessagesRewound``, ``SessionForked``): a running
+Session rows are written through events (``MessagesRewound``, ``SessionForked``, and the
+``TodosUpdated`` that puts back the todo list a rewound conversation had): a running
 engine passes its bus's ``emit``, so its own store subscriber writes them; a shell command
 with no engine gets a ``StoreWriter`` of its own, which is the same subscriber.
 """
@@ -11,7 +12,7 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
-from opencode.sessions.events import MessagesRewound, SessionEvent, SessionForked
+from opencode.sessions.events import MessagesRewound, SessionEvent, SessionForked, TodosUpdated
 from opencode.sessions.ids import new_id
 from opencode.sessions.rewind.restore import (
     RewindError,
@@ -82,8 +83,20 @@ async def rewind(
     if dry_run:
         return record, plan
     if chat and plan.messages:
-        await (emit or store_emitter(store))(MessagesRewound(record.id, plan.messages))
+        emit = emit or store_emitter(store)
+        await emit(MessagesRewound(record.id, plan.messages))
+        await _restore_todos(store, record.id, emit)
     return record, plan
+
+
+async def _restore_todos(store: Store, session_id: str, emit: Emit) -> None:
+    """The todo list as the conversation left it at the rewind point: the last ``todowrite``
+    still visible, or none. An event, so the store and a running TUI's panel both follow."""
+    from opencode.sessions.store.todos import load_todos, visible_todos
+
+    todos, call_id = await visible_todos(store, session_id)
+    if todos != await load_todos(store, session_id):
+        await emit(TodosUpdated(session_id, call_id, todos))
 
 
 async def fork(
@@ -105,9 +118,10 @@ async def fork(
             )
     title = f"Fork of {record.title or record.id}"
     new = new_id("ses")
-    await (emit or store_emitter(store))(
-        SessionForked(new, record.id, until, title, record.cwd, record.model)
-    )
+    emit = emit or store_emitter(store)
+    await emit(SessionForked(new, record.id, until, title, record.cwd, record.model))
+    if until is not None:  # a fork at a point has the list of that point, not the latest
+        await _restore_todos(store, new, emit)
     forked = await SessionRepo(store).get(new)
     if forked is None:  # the writer writes it in one transaction; this would be a bug
         raise RewindError(f"the fork of {record.id} was not written")

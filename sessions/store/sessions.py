@@ -192,6 +192,16 @@ class SessionRepo:
             row = rows[0] if len(rows) == 1 else None
         return _session(row) if row else None
 
+    async def children_of_call(self, parent_id: str, call_id: str) -> builtins.list[SessionRecord]:
+        """The subagent sessions that ``parent_id``'s ``task`` call ``call_id`` ran (oldest
+        first): how a call interrupted before it stored its result finds its child."""
+        rows = await self.store.fetchall(
+            "SELECT * FROM session WHERE parent_id = ? AND parent_call_id = ?"
+            " ORDER BY created_at, id",
+            (parent_id, call_id),
+        )
+        return [_session(row) for row in rows]
+
     async def latest(self, cwd: Path | str) -> SessionRecord | None:
         """The most recently active session here that has a message (what ``-c`` resumes)."""
         row = await self.store.fetchone(

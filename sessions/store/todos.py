@@ -1,8 +1,13 @@
 """The ``todo`` table: reading a session's list, and replacing it (for ``StoreWriter`` only,
-which calls ``replace_todos`` on a ``TodosUpdated`` event; nothing else writes these rows)."""
+which calls ``replace_todos`` on a ``TodosUpdated`` event; nothing else writes these rows).
+
+The table keeps only the latest list; what the list was at an earlier point is read back from
+the stored ``todowrite`` results (``visible_todos``), which a conversation rewind uses.
+"""
 
 from __future__ import annotations
 
+import json
 import time
 from typing import Any
 
@@ -46,3 +51,23 @@ async def copy_todos(store: Store, source_id: str, session_id: str) -> None:
         " FROM todo WHERE session_id = ?",
         (session_id, source_id),
     )
+
+
+async def visible_todos(store: Store, session_id: str) -> tuple[list[Todo], str]:
+    """The list as the last successful ``todowrite`` among the session's messages that are
+    not rewound left it, and that call's id; ``([], "")`` when none wrote one."""
+    row = await store.fetchone(
+        "SELECT p.tool_call_id, p.metadata FROM part p JOIN message m ON m.id = p.message_id"
+        " WHERE m.session_id = ? AND m.rewound_at IS NULL AND p.kind = 'tool_result'"
+        " AND p.tool_name = 'todowrite' AND p.status = 'completed'"
+        " ORDER BY m.id DESC, p.seq DESC LIMIT 1",
+        (session_id,),
+    )
+    if row is None:
+        return [], ""
+    try:
+        metadata = json.loads(row["metadata"] or "{}")
+    except json.JSONDecodeError:
+        metadata = {}
+    raw = metadata.get("todos") if isinstance(metadata, dict) else None
+    return todos_from_json(raw), row["tool_call_id"] or ""

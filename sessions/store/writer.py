@@ -31,6 +31,7 @@ from opencode.sessions.events import (
     SessionCreated,
     SessionEvent,
     SessionForked,
+    SessionStarted,
     SessionTitled,
     TodosUpdated,
     ToolFinished,
@@ -57,6 +58,8 @@ class StoreWriter:
         # Sessions with no row yet, and the first message of each (held until it has a part).
         self._unsaved: dict[str, SessionCreated] = {}
         self._held: dict[str, MessageStarted] = {}
+        # The ``task`` call that started each unsaved subagent session (SessionStarted).
+        self._parent_call: dict[str, str] = {}
 
     async def __call__(self, event: SessionEvent) -> None:
         if isinstance(event, ToolOutputDelta):
@@ -130,6 +133,9 @@ class StoreWriter:
         if isinstance(event, SessionTitled):
             created.title = event.title
             return
+        if isinstance(event, SessionStarted) and event.parent_call_id:
+            self._parent_call[session_id] = event.parent_call_id
+            return
         if isinstance(event, MessageStarted) and session_id not in self._held:
             self._held[session_id] = event
             return
@@ -148,11 +154,12 @@ class StoreWriter:
         held = self._held.get(session_id)
         async with self.store.transaction():
             await self.store.execute(
-                "INSERT INTO session (id, parent_id, title, cwd, model, created_at, updated_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO session (id, parent_id, parent_call_id, title, cwd, model,"
+                " created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     session_id,
                     created.parent_id,
+                    self._parent_call.get(session_id),
                     created.title,
                     created.cwd,
                     created.model,
@@ -165,6 +172,7 @@ class StoreWriter:
             await self._apply(event, now)
         del self._unsaved[session_id]
         self._held.pop(session_id, None)
+        self._parent_call.pop(session_id, None)
 
     async def _apply(self, event: SessionEvent, now: float) -> None:
         """Write one event of a session whose row exists (inside the writer's lock)."""

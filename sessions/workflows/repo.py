@@ -12,7 +12,7 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from opencode.sessions.workflows.owner import own_start, owner_alive
+from opencode.sessions.process_owner import own_start, owner_alive
 
 if TYPE_CHECKING:
     from opencode.sessions.store.db import Store

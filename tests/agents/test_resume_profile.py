@@ -103,3 +103,36 @@ def test_a_resumed_subagent_whose_profile_is_gone_is_refused(tmp_path: Path) -> 
         assert len(server.log) == before  # nothing was sent with the default tools
     assert resumed.code != 0
     assert "agent 'auditor'" in resumed.stderr and "no such profile" in resumed.stderr
+
+
+def test_a_resumed_subagent_keeps_its_step_budget(tmp_path: Path) -> None:
+    """``max_steps = 1``: live, the child stops after one step; resumed, it still does (the
+    "go on" turn calls bash, and no second step is sent)."""
+    profile = PROFILE.replace('permissions = { bash = "deny" }\n', "max_steps = 1\n")
+    with RoutingServer(_route) as server:
+        write_config(tmp_path, "openai", server.url, profile)
+        assert opencode(tmp_path, "run", "--yes", "start").code == 0
+        child = query("SELECT id FROM session WHERE title = 'audit the code'")[0]["id"]
+        sent = _resume(tmp_path, server, child)
+    assert len(sent) == 1, [m["role"] for m in sent[-1]["messages"]]
+    (result,) = query(
+        "SELECT status, content FROM part WHERE session_id = ? AND kind = 'tool_result'",
+        (child,),
+    )
+    assert "RESUMED-BASH-RAN" in result["content"]  # the one step ran its tool, then stopped
+
+
+def test_a_resumed_subagent_keeps_the_mcp_tools_its_profile_names(tmp_path: Path) -> None:
+    from tests.mcp.helpers import time_argv, toml_server
+
+    profile = PROFILE.replace(
+        'tools = ["read", "bash"]', 'tools = ["read", "bash", "time_get_current_time"]'
+    )
+    with RoutingServer(_route) as server:
+        write_config(tmp_path, "openai", server.url, profile + toml_server("time", time_argv()))
+        assert opencode(tmp_path, "run", "--yes", "start").code == 0
+        started = [e.body for e in server.log if first_user(e.body).startswith("child-")]
+        child = query("SELECT id FROM session WHERE title = 'audit the code'")[0]["id"]
+        sent = _resume(tmp_path, server, child)
+    assert _offered(started[0]) == ["bash", "read", "time_get_current_time"]
+    assert _offered(sent[0]) == _offered(started[0])  # only what the profile names, MCP too

@@ -93,3 +93,67 @@ async def test_reopened_session_shows_its_subagents_nested(
     assert "child-A" not in expanded  # the child's own prompt is not its answer
     # What the live turn showed once it had ended, the reopened session shows again.
     assert {k: v[:2] for k, v in after.items()} == {k: v[:2] for k, v in before.items()}
+
+
+@pytest.mark.fault
+async def test_reopened_session_shows_a_subagent_interrupted_before_its_call_stored_a_result(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Esc while the subagent streams: the task call stores no result naming the child, so
+    the store's parent call id is what links them when the session is reopened."""
+    from opencode.sessions.config import load_config
+    from opencode.tui.app import OpencodeApp
+    from opencode.tui.widgets.subagent import SubagentView
+    from opencode.tui.widgets.tool_call import ToolCallView
+    from tests.engine.helpers import query, write_config
+    from tests.tui.conftest import type_and_send, wait_for
+
+    words = [f"w{i} " for i in range(600)]
+
+    def route(body: dict[str, Any]) -> Reply:
+        if first_user(body) == "slow-1":
+            return text(*words, delay=0.05)
+        return task_calls(("dig", "slow-1", None))
+
+    with RoutingServer(route) as server:
+        config_path = write_config(tmp_path, "openai", server.url)
+        monkeypatch.setenv("OPENCODE_CONFIG", str(config_path))
+        live = OpencodeApp(config=load_config(tmp_path), cwd=tmp_path)
+        async with live.run_test(size=(100, 40)) as pilot:
+            await type_and_send(pilot, "go")
+            await wait_for(
+                pilot, lambda: any("w3" in v.text for v in live.chat.query(SubagentView))
+            )
+            live.chat.prompt.focus()
+            await pilot.press("escape")
+            await wait_for(pilot, lambda: not live.chat.running)
+            await live.engine.flush()
+            session_id = live.chat.transcript.session_id
+        calls = query(
+            "SELECT tool_call_id FROM part WHERE session_id = ? AND tool_name = 'task'"
+            " AND kind = 'tool_call'",
+            (session_id,),
+        )
+        assert len(calls) == 1
+        results = query(
+            "SELECT id FROM part WHERE kind = 'tool_result' AND tool_call_id = ?",
+            (calls[0]["tool_call_id"],),
+        )
+        assert results == []  # the path under test: no result names the child
+
+        reopened = OpencodeApp(config=load_config(tmp_path), cwd=tmp_path, session_id=session_id)
+        async with reopened.run_test(size=(100, 40)) as pilot:
+
+            def nested() -> list[Any]:
+                return [
+                    view
+                    for call in reopened.chat.query(ToolCallView)
+                    if call.tool == "task"
+                    for view in call.query(SubagentView)
+                ]
+
+            await wait_for(pilot, lambda: len(nested()) == 1)
+            (view,) = nested()
+            assert view.title == "dig"
+            assert view.status == "interrupted"
+            assert "w0 w1 w2 w3" in view.transcript_text()

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from opencode.sessions.process_owner import own_start, owner_alive, process_start
 from opencode.sessions.store.db import Store
-from opencode.sessions.workflows.owner import own_start, owner_alive, process_start
 from opencode.sessions.workflows.repo import WorkflowRepo
 from opencode.sessions.workflows.spec import parse_workflow
 from tests.engine.helpers import db_path, opencode, query, spawn

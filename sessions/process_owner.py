@@ -1,11 +1,11 @@
-"""Which process owns a running workflow run, told apart from a later process with its pid.
+"""Which process owns a running row, told apart from a later process with its pid.
 
-A run row keeps the owner's pid and, where ``/proc`` exists, its start: the boot's id and
-field 22 of ``/proc/PID/stat`` (clock ticks after boot), as ``"BOOT_ID:TICKS"``. A pid that
-is alive now but started at another moment (reused after the owner died, or after a reboot)
-is not the owner. Without ``/proc`` (macOS) the start is None and the pid alone decides, as
-before. ``pid_alive`` alone also serves the target registry's sync runs
-(``commands/target/repo.py``), whose rows keep only the pid.
+Serves workflow runs (``workflows/repo.py``) and the target registry's sync runs
+(``commands/target/repo.py``). A row keeps the owner's pid and, where ``/proc`` exists, its
+start: the boot's id and field 22 of ``/proc/PID/stat`` (clock ticks after boot), as
+``"BOOT_ID:TICKS"``. A pid that is alive now but started at another moment (reused after the
+owner died, or after a reboot) is not the owner. Without ``/proc`` (macOS) the start is None
+and the pid alone decides, as it does for rows written before starts were stored.
 """
 
 from __future__ import annotations
