@@ -5,6 +5,10 @@ Tables of the result are drawn as tables. Its text is drawn as markdown when it 
 heading, a code fence, a pipe table, a list: ``looks_like_markdown``), as plain text otherwise:
 markdown would join the lines of plain output into one paragraph. A failure stays plain.
 
+A result taller than the transcript's view is shown from its first line: the transcript
+follows the end of what is added, which left a long listing (``/help`` at 80x24) showing only
+its last rows. Shorter results keep the view at the end.
+
 Nothing in a result is markup (``[/]`` or ``[link=…]`` in a title, a cell or a line is drawn as
 it is), and control characters are shown as symbols (``opencode.tui.safe_text``): output of a
 subprocess (pip, git) or text a user or a model stored must not send escapes to the terminal.
@@ -19,6 +23,7 @@ from rich.console import RenderableType
 from rich.markup import escape
 from rich.table import Table as RichTable
 from rich.text import Text
+from textual.widget import Widget
 from textual.widgets import Static
 
 from opencode.tui.safe_text import visible
@@ -79,6 +84,20 @@ class CommandOutput(Static):
         if hasattr(self, "_layout_updates"):  # Textual's counter; no public way to advance it
             self._layout_updates += 1
 
+    def on_mount(self) -> None:
+        if not self.running:
+            self.call_after_refresh(self._show_top_if_tall)
+
+    def _show_top_if_tall(self) -> None:
+        """Scroll the transcript to this block's first line when the block is taller than the
+        view (which releases the transcript's anchor to the end: the next message anchors it
+        again)."""
+        parent = self.parent
+        if not self.is_attached or not isinstance(parent, Widget):
+            return
+        if self.outer_size.height > parent.scrollable_content_region.height:
+            parent.scroll_to_widget(self, top=True, animate=False, immediate=True)
+
     def add_progress(self, line: str) -> None:
         """A progress line from the running command, shown as it comes."""
         self.progress.append(line)
@@ -90,6 +109,8 @@ class CommandOutput(Static):
         self.tables = tables
         self.set_class(failed, "-failed")
         self.update(self._content())
+        if self.is_attached:
+            self.call_after_refresh(self._show_top_if_tall)
 
     def _content(self) -> RenderableType:
         from rich.console import Group
