@@ -70,6 +70,8 @@ class CommandOutput(Static):
         self.progress: list[str] = []
         self.running = running
         self.set_class(failed, "-failed")
+        self._reveal_pending = False  # the result's first line shown if it is taller than the view
+        self._measured_running = 0  # the height before the result came (a running block's)
         self.update(self._content())
 
     def update(self, content: Any = "", *, layout: bool = True) -> None:
@@ -86,12 +88,23 @@ class CommandOutput(Static):
 
     def on_mount(self) -> None:
         if not self.running:
+            self._reveal_pending = True
             self.call_after_refresh(self._show_top_if_tall)
 
+    def on_resize(self) -> None:
+        # The first layout that measured the result: its height is known only now.
+        if self._reveal_pending:
+            self._decide_reveal()
+
     def _show_top_if_tall(self) -> None:
+        if self._reveal_pending and self.outer_size.height != self._measured_running:
+            self._decide_reveal()  # laid out with the result already (no resize may follow)
+
+    def _decide_reveal(self) -> None:
         """Scroll the transcript to this block's first line when the block is taller than the
         view (which releases the transcript's anchor to the end: the next message anchors it
-        again)."""
+        again). Once per result, at the first layout that measured it."""
+        self._reveal_pending = False
         parent = self.parent
         if not self.is_attached or not isinstance(parent, Widget):
             return
@@ -108,7 +121,9 @@ class CommandOutput(Static):
         self.plain = text or ""
         self.tables = tables
         self.set_class(failed, "-failed")
+        self._measured_running = self.outer_size.height if self.is_attached else 0
         self.update(self._content())
+        self._reveal_pending = True
         if self.is_attached:
             self.call_after_refresh(self._show_top_if_tall)
 
