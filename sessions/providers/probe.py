@@ -244,7 +244,16 @@ def _classify(
             warn=True,
         )
     count = f"{len(models)} model" + ("" if len(models) == 1 else "s")
-    if model and models and not _listed(provider, model, models):
+    if model and not models:  # Ollama with nothing pulled, LM Studio with nothing loaded
+        pull = f"`ollama pull {model}`" if provider.api == "ollama" else "load a model in it"
+        return Probe(
+            False,
+            f"{shown} answers but lists no models",
+            f"{pull}, or /model picks another model",
+            answered=True,
+            warn=True,
+        )
+    if model and not _listed(provider, model, models):
         pull = f"`ollama pull {model}`, or " if provider.api == "ollama" else ""
         return Probe(
             False,

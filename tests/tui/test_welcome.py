@@ -252,6 +252,9 @@ async def test_each_api_kind_is_asked_its_own_model_list(server: StreamServer) -
     assert probe.ok and probe.detail == "answers (2 models)"
     missing = await probe_provider(ollama, model="mistral")
     assert not missing.ok and missing.warn and "ollama pull mistral" in missing.hint
+    server.models = []  # nothing pulled yet
+    empty = await probe_provider(ollama, model="llama3")
+    assert empty.warn and "lists no models" in empty.detail and "ollama pull" in empty.hint
     anthropic = ProviderConfig(
         name="an", api="anthropic", base_url=server.url + "/v1", api_key="sk-ant-SECRET"
     )
@@ -259,7 +262,7 @@ async def test_each_api_kind_is_asked_its_own_model_list(server: StreamServer) -
     probe = await probe_provider(anthropic, model="claude-sonnet-4-5")
     assert probe.ok and probe.detail == "answers (1 model)"
     paths = [g.path.split("?")[0] for g in server.gets]
-    assert paths == ["/api/tags", "/api/tags", "/v1/models"]
+    assert paths == ["/api/tags", "/api/tags", "/api/tags", "/v1/models"]
     assert server.gets[-1].headers["x-api-key"] == "sk-ant-SECRET"
     assert server.requests == []
 
