@@ -159,8 +159,8 @@ async def _agent_turn(
 
     def on_notice(notice: Notice) -> None:
         if notice.kind == "fallback":
-            # "a/m1 failed (connect); trying b/m2" -> "a/m1 failed: connect"
-            why = notice.text.partition(" failed (")[2].partition("); trying ")[0]
+            # "a/m1 failed: connect", from the notice's fields (its text is for people)
+            why = (notice.error_class or "").replace("_", " ") or notice.reason
             failures.append(f"{notice.ref} failed: {why}" if why else f"{notice.ref} failed")
         elif notice.kind == "answered" and notice.requested not in (None, notice.ref):
             line = f"answered by {notice.ref} ({'; '.join(failures) or 'fallback'})"

@@ -22,6 +22,7 @@ otherwise. Tokens are estimated as characters / 4.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
@@ -325,10 +326,16 @@ async def compact(
 
 
 async def maybe_compact(
-    runner: Runner, session_id: str, incoming: str, model: str | None = None
+    runner: Runner,
+    session_id: str,
+    incoming: str,
+    model: str | None = None,
+    on_start: Callable[[], None] | None = None,
 ) -> Compaction | None:
     """Before a turn: compact when the history plus the new message passes the threshold.
-    A failure here does not stop the turn (the provider may still take it); it returns None."""
+    ``on_start`` is told once it will (the summary call takes seconds: a front end says so
+    meanwhile). A failure here does not stop the turn (the provider may still take it); it
+    returns None."""
     settings = Settings.from_config(runner.config)
     if not settings.auto or await runner.repo.count_messages(session_id) == 0:
         return None
@@ -342,6 +349,8 @@ async def maybe_compact(
     tokens = estimate_tokens(history) + len(incoming) // CHARS_PER_TOKEN
     if tokens < settings.threshold * context_window(provider_config, model_name):
         return None
+    if on_start is not None:
+        on_start()
     try:
         return await compact(runner, session_id, model=model, trigger="auto")
     except CompactionError:

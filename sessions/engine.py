@@ -85,6 +85,9 @@ class Engine:
         self.notices: list[Notice] = []
         # Told when an automatic compaction happened before a turn (front ends say so).
         self.on_compacted: Callable[[Compaction], None] | None = None
+        # Told True when that compaction starts, before its summary call (seconds of
+        # silence); False when it ended without compacting (else ``on_compacted`` is told).
+        self.on_compacting: Callable[[bool], None] | None = None
         # For the context meter: the last call's usage, the model that answered it when a
         # fallback did, and context windows learnt from endpoints (by PROVIDER/MODEL).
         self.last_usage: Usage | None = None
@@ -303,7 +306,19 @@ class Engine:
             return None
         await self.flush()
         ref = model or self.model
-        done = await maybe_compact(self.runner(), self.session.id, incoming, ref)
+        started: list[bool] = []
+
+        def on_start() -> None:
+            started.append(True)
+            if self.on_compacting is not None:
+                self.on_compacting(True)
+
+        done: Compaction | None = None
+        try:
+            done = await maybe_compact(self.runner(), self.session.id, incoming, ref, on_start)
+        finally:
+            if started and done is None and self.on_compacting is not None:
+                self.on_compacting(False)
         if done is not None and self.on_compacted is not None:
             self.on_compacted(done)
         return done

@@ -33,6 +33,8 @@ KEYS_HELP = (
     "@path attaches a file · !cmd runs a shell command · Ctrl+R searches what you sent · "
     "Ctrl+G edits the prompt in $EDITOR"
 )
+GROUPS_TITLE = "Command groups"
+HELP_MORE = "/help GROUP lists a group's commands (/help sync) · /help all lists every command"
 
 
 class ChatActions(Protocol):
@@ -94,19 +96,36 @@ def _chat(ctx: CommandContext, name: str) -> ChatActions:
 
 
 async def _help(ctx: CommandContext, values: dict[str, Any]) -> CommandResult:
+    """The chat's and the single commands in full, one line per group (``/help GROUP`` lists
+    a group, ``/help all`` everything): all 40+ lines are taller than a terminal, and the
+    chat's commands are what a newcomer looks for."""
     sections = slash_sections()
     wanted = (values.get("group") or "").strip().lstrip("/")
-    if wanted:
+    if wanted and wanted != "all":
         sections = [s for s in sections if s.group == wanted]
         if not sections:
             groups = ", ".join(s.group for s in slash_sections() if s.group)
             raise CommandError(f"no command group {wanted!r}; the groups are: {groups}")
+    shown = sections if wanted else [s for s in sections if not s.group]
     tables = [
         Table(["command", "what it does"], [[n, t] for n, t in s.entries], title=s.title)
-        for s in sections
+        for s in shown
     ]
+    text = KEYS_HELP
+    if not wanted:
+        rows: list[list[Any]] = [
+            [f"/{s.group} …", f"{_about(s)} · {len(s.entries) - 1} commands"]
+            for s in sections
+            if s.group
+        ]
+        tables.append(Table(["group", "what it holds"], rows, title=GROUPS_TITLE))
+        text = HELP_MORE + "\n" + KEYS_HELP
     notes = "".join(f"\nwarning: {line}" for line in custom_warnings())
-    return CommandResult(text=KEYS_HELP + notes, tables=tables)
+    return CommandResult(text=text + notes, tables=tables)
+
+
+def _about(section: SlashSection) -> str:
+    return GROUP_HELP.get(section.group) or section.title.split(": ", 1)[-1]
 
 
 async def _new(ctx: CommandContext, values: dict[str, Any]) -> CommandResult:
@@ -217,7 +236,14 @@ _register(
     "help",
     "list every command",
     _help,
-    (Arg("group", positional=True, metavar="GROUP", help="only this group (sync, backlog, …)"),),
+    (
+        Arg(
+            "group",
+            positional=True,
+            metavar="GROUP",
+            help="only this group (sync, backlog, …); all: every command",
+        ),
+    ),
 )
 _register("new", "start a new session", _new)
 _register("sessions", "pick a session of this directory to resume", _sessions)

@@ -114,6 +114,8 @@ async def provider_status(ctx: CommandContext, args: dict[str, Any]) -> CommandR
                 "last_error_at": stat.last_error_at if stat else None,
                 "rpm": policy.rpm,
                 "tpm": policy.tpm,
+                # the buckets are rows of the store: every process using it draws from them
+                "limits_shared": bool(policy.rpm or policy.tpm),
             }
         )
     rows = [
@@ -131,11 +133,30 @@ async def provider_status(ctx: CommandContext, args: dict[str, Any]) -> CommandR
         for d in data
     ]
     columns = ["provider", "endpoint", "breaker", "calls 1h", "errors 1h", "p50 ms", "p95 ms"]
+    limited = [d for d in data if d["limits_shared"]]
+    if limited:
+        columns.append("limits")
+        for row, d in zip(rows, data, strict=True):
+            row.insert(len(row) - 1, _limits(d["rpm"], d["tpm"]))  # before "last error"
+    notes = [] if rows else ["No provider calls recorded yet."]
+    if limited:
+        notes.append(LIMITS_SHARED_NOTE.format(db=ctx.store.path))
     return CommandResult(
         data=data,
         tables=[Table([*columns, "last error"], rows)] if rows else [],
-        text=None if rows else "No provider calls recorded yet.",
+        text="\n".join(notes) or None,
     )
+
+
+LIMITS_SHARED_NOTE = (
+    "rpm/tpm limits are shared by every opencode process using {db} "
+    "(two `opencode run` at once draw from one budget)"
+)
+
+
+def _limits(rpm: int | None, tpm: int | None) -> str | None:
+    parts = [f"{rpm} rpm" if rpm else "", f"{tpm} tpm" if tpm else ""]
+    return " · ".join(p for p in parts if p) or None
 
 
 def _split(ref: str) -> tuple[str, str]:

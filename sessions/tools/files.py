@@ -60,27 +60,43 @@ def _missing(path: Path, cwd: Path) -> ToolError:
     )
 
 
-def _diff(path_shown: str, before: str, after: str) -> str:
-    lines = difflib.unified_diff(
+def _diff(path_shown: str, before: str, after: str) -> tuple[str, int, int]:
+    """The unified diff of ``before`` -> ``after``, cut at ``MAX_DIFF_CHARS``, and its added
+    and removed line counts, counted on the whole diff (counted after the cut, a large
+    rewrite read as a few dozen lines)."""
+    added = removed = 0
+    parts: list[str] = []
+    in_hunks = False  # the two file header lines come first; "+++x" later is content
+    for line in difflib.unified_diff(
         before.splitlines(keepends=True),
         after.splitlines(keepends=True),
         fromfile=f"a/{path_shown}",
         tofile=f"b/{path_shown}",
-    )
-    text = "".join(
-        line if line.endswith("\n") else line + "\n\\ No newline at end of file\n" for line in lines
-    )
+    ):
+        if line.startswith("@@"):
+            in_hunks = True
+        elif in_hunks and line.startswith("+"):
+            added += 1
+        elif in_hunks and line.startswith("-"):
+            removed += 1
+        parts.append(line if line.endswith("\n") else line + "\n\\ No newline at end of file\n")
+    text = "".join(parts)
     if len(text) > MAX_DIFF_CHARS:
-        return text[:MAX_DIFF_CHARS] + f"\n[... diff truncated, {len(text)} chars in all ...]\n"
-    return text
+        text = text[:MAX_DIFF_CHARS] + f"\n[... diff truncated, {len(text)} chars in all ...]\n"
+    return text, added, removed
 
 
 def _counts(diff: str) -> tuple[int, int]:
+    """Added and removed lines of a whole (uncut) unified diff: the lines after its first
+    hunk header, so a content line "++x" (shown "+++x") is not taken for a file header."""
     added = removed = 0
+    in_hunks = False
     for line in diff.splitlines():
-        if line.startswith("+") and not line.startswith("+++"):
+        if line.startswith("@@"):
+            in_hunks = True
+        elif in_hunks and line.startswith("+"):
             added += 1
-        elif line.startswith("-") and not line.startswith("---"):
+        elif in_hunks and line.startswith("-"):
             removed += 1
     return added, removed
 
@@ -291,11 +307,10 @@ class WriteTool:
         )
         created = before is None
         if before is not None and looks_binary(before[:BINARY_SNIFF_BYTES]):
-            diff = f"(binary file {shown} replaced by text)\n"
+            diff, added, removed = f"(binary file {shown} replaced by text)\n", 0, 0
         else:
             old = "" if before is None else before.decode("utf-8", errors="replace")
-            diff = _diff(shown, old, content)
-        added, removed = _counts(diff)
+            diff, added, removed = _diff(shown, old, content)
         lines = content.count("\n") + (0 if content.endswith("\n") or not content else 1)
         verb = "Created" if created else "Wrote"
         output = f"{verb} {shown} ({lines} lines, {len(data)} bytes; +{added} -{removed})"
@@ -362,8 +377,7 @@ class EditTool:
         await run_blocking(
             lambda: _write_file(path, shown, after.encode("utf-8"), make_dirs=False), shown
         )
-        diff = _diff(shown, text, after)
-        added, removed = _counts(diff)
+        diff, added, removed = _diff(shown, text, after)
         replaced = count if replace_all else 1
         plural = "s" if replaced != 1 else ""
         output = (

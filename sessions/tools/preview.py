@@ -132,8 +132,7 @@ def _preview_write(path: Path, shown: str, content: str) -> ChangePreview:
         head = _head(content)
         note = f"{shown} is a binary file now; it will be replaced by this text"
         return ChangePreview(shown, lines=lines, head=head, note=note)
-    diff = _diff(_label(shown), before.decode("utf-8", errors="replace"), content)
-    added, removed = _counts(diff)
+    diff, added, removed = _diff(_label(shown), before.decode("utf-8", errors="replace"), content)
     return ChangePreview(shown, diff=diff, lines=lines, additions=added, deletions=removed)
 
 
@@ -192,8 +191,7 @@ def _preview_edit(
         raise _missing(path, cwd)
     text = edit_text(before, shown)
     after, _, _ = plan_edit(text, old_string, new_string, bool(args.get("replace_all")), shown)
-    diff = _diff(_label(shown), text, after)
-    added, removed = _counts(diff)
+    diff, added, removed = _diff(_label(shown), text, after)
     return ChangePreview(
         shown, diff=diff, lines=_line_count(after), additions=added, deletions=removed
     )

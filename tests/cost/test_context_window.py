@@ -48,17 +48,20 @@ def test_config_and_family_defaults() -> None:
 
 async def test_props_of_a_llama_cpp_server(stream_server: StreamServer) -> None:
     # /v1/models lists the model without a window; /props has n_ctx
-    stream_server.add(_json({"object": "list", "data": [{"id": "smollm2", "object": "model"}]}))
+    stream_server.add_get(_json({"object": "list", "data": [{"id": "smollm2", "object": "model"}]}))
     stream_server.add(_json(PROPS))
     provider = ProviderConfig("llamacpp", "openai", f"{stream_server.url}/v1")
     assert await endpoint_window(provider, "smollm2") == 8192
-    assert [r.path for r in stream_server.requests] == ["/v1/models", "/props"]
+    assert [r.path for r in stream_server.gets + stream_server.requests] == [
+        "/v1/models",
+        "/props",
+    ]
 
 
 async def test_models_list_window_wins_and_a_dead_server_is_none(
     stream_server: StreamServer,
 ) -> None:
-    stream_server.add(_json({"data": [{"id": "m", "max_model_len": 32768}]}))  # vLLM
+    stream_server.add_get(_json({"data": [{"id": "m", "max_model_len": 32768}]}))  # vLLM
     provider = ProviderConfig("vllm", "openai", f"{stream_server.url}/v1")
     assert await endpoint_window(provider, "m") == 32768
     dead = ProviderConfig("x", "openai", "http://127.0.0.1:9/v1")
@@ -69,7 +72,8 @@ async def test_engine_meter_uses_props_only_for_llamacpp(
     tmp_path: Path, stream_server: StreamServer
 ) -> None:
     stream_server.add(Reply(body=fixture("openai_text.sse")))
-    stream_server.add(_json({"error": "not found"}, status=404), _json(PROPS))
+    stream_server.add_get(_json({"error": "not found"}, status=404))
+    stream_server.add(_json(PROPS))
     project = tmp_path / "p"
     project.mkdir()
     (project / "opencode.toml").write_text(
@@ -91,9 +95,9 @@ async def test_engine_meter_uses_props_only_for_llamacpp(
         assert engine.context_usage() == (29, None)
         assert await engine.refresh_context_window() == 8192
         assert engine.context_usage() == (29, 8192)
-        asked = len(stream_server.requests)
+        asked = len(stream_server.requests) + len(stream_server.gets)
         assert await engine.refresh_context_window() == 8192  # remembered: asked once
-        assert len(stream_server.requests) == asked
+        assert len(stream_server.requests) + len(stream_server.gets) == asked
     finally:
         await engine.close()
 

@@ -99,7 +99,7 @@ def test_bad_resilience_config_is_exit_2_naming_the_key(tmp_path: Path) -> None:
 def test_models_are_fetched_cached_and_refreshed(
     tmp_path: Path, stream_server: StreamServer
 ) -> None:
-    stream_server.add(MODELS)
+    stream_server.add_get(MODELS)
     project = tmp_path / "project"
     project.mkdir()
     (project / "opencode.toml").write_text(
@@ -109,12 +109,12 @@ def test_models_are_fetched_cached_and_refreshed(
     assert first.code == 0, first.stderr
     data = json.loads(first.stdout)
     assert data["models"] == ["gpt-4o-mini", "m2"] and data["cached"] is False
-    assert stream_server.requests[0].path == "/v1/models"
-    assert stream_server.requests[0].headers["authorization"] == f"Bearer {SECRET}"
+    assert stream_server.gets[0].path == "/v1/models"
+    assert stream_server.gets[0].headers["authorization"] == f"Bearer {SECRET}"
     second = opencode(project, "provider", "models", "b", "--format", "json")
-    assert json.loads(second.stdout)["cached"] is True and len(stream_server.requests) == 1
+    assert json.loads(second.stdout)["cached"] is True and len(stream_server.gets) == 1
     third = opencode(project, "provider", "models", "b", "--refresh")
-    assert third.code == 0 and "gpt-4o-mini" in third.stdout and len(stream_server.requests) == 2
+    assert third.code == 0 and "gpt-4o-mini" in third.stdout and len(stream_server.gets) == 2
 
 
 def test_models_from_a_dead_endpoint_is_a_clear_error(tmp_path: Path) -> None:
@@ -130,18 +130,18 @@ def test_models_from_a_dead_endpoint_is_a_clear_error(tmp_path: Path) -> None:
 async def test_an_unlisted_model_is_refused_before_any_request(
     tmp_path: Path, stream_server: StreamServer
 ) -> None:
-    stream_server.add(MODELS)
+    stream_server.add_get(MODELS)
     h = await harness(
         tmp_path,
         provider_toml("a", stream_server.url),
     )
     try:
         await h.hub.catalog.refresh(h.hub.settings.providers["a"])
-        assert len(stream_server.requests) == 1
+        assert len(stream_server.gets) == 1
         (error,) = errors_of(await h.ask("a/gpt-4o-mnii"))
         assert "'gpt-4o-mnii' is not served" in error.message
         assert "did you mean 'gpt-4o-mini'" in error.message
-        assert len(stream_server.requests) == 1  # nothing was sent
+        assert len(stream_server.gets) == 1 and stream_server.requests == []  # nothing sent
         (call,) = await h.calls()
         assert call["status"] == "skipped" and call["error_class"] == "unknown_model"
     finally:

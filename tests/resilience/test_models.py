@@ -19,14 +19,14 @@ def _json(data: object) -> Reply:
 
 
 async def test_ollama_tags_and_the_latest_tag(tmp_path: Path, stream_server: StreamServer) -> None:
-    stream_server.add(_json({"models": [{"name": "llama3:latest"}, {"name": "qwen2.5:7b"}]}))
+    stream_server.add_get(_json({"models": [{"name": "llama3:latest"}, {"name": "qwen2.5:7b"}]}))
     config = ProviderConfig(name="ol", api="ollama", base_url=stream_server.url)
     store = await Store.open(tmp_path / "db.sqlite")
     try:
         catalog = ModelCatalog(store)
         listing = await catalog.get(config)
         assert listing.models == ("llama3:latest", "qwen2.5:7b")
-        assert stream_server.requests[0].path == "/api/tags"
+        assert stream_server.gets[0].path == "/api/tags"
         assert is_listed(config, "llama3", listing.models)
         assert await catalog.unknown_model(config, "llama3") is None
         problem = await catalog.unknown_model(config, "qwen2.5:7")
@@ -38,7 +38,7 @@ async def test_ollama_tags_and_the_latest_tag(tmp_path: Path, stream_server: Str
 async def test_anthropic_models_with_its_headers_and_ttl(
     tmp_path: Path, stream_server: StreamServer
 ) -> None:
-    stream_server.add(_json({"data": [{"id": "claude-sonnet-4-5", "type": "model"}]}))
+    stream_server.add_get(_json({"data": [{"id": "claude-sonnet-4-5", "type": "model"}]}))
     config = ProviderConfig(
         name="an", api="anthropic", base_url=stream_server.url + "/v1", api_key=SECRET
     )
@@ -47,7 +47,7 @@ async def test_anthropic_models_with_its_headers_and_ttl(
     try:
         catalog = ModelCatalog(store, ttl_s=60, clock=lambda: now[0])
         assert (await catalog.get(config)).models == ("claude-sonnet-4-5",)
-        request = stream_server.requests[0]
+        request = stream_server.gets[0]
         assert request.path.startswith("/v1/models")
         assert request.headers["x-api-key"] == SECRET and "anthropic-version" in request.headers
         # a fresh catalog (another process) reads the cache; after the TTL it is unknown again
@@ -56,6 +56,6 @@ async def test_anthropic_models_with_its_headers_and_ttl(
         stale = ModelCatalog(store, ttl_s=60, clock=lambda: now[0] + 61)
         assert await stale.cached(config) is None
         assert await stale.unknown_model(config, "anything") is None  # unknown list: no refusal
-        assert len(stream_server.requests) == 1
+        assert len(stream_server.gets) == 1
     finally:
         await store.close()

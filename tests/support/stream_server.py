@@ -5,6 +5,12 @@ Each request gets the next ``Reply`` (the last one repeats). Bodies go out with
 mid-body (socket closed without the terminating chunk), or withheld entirely (``hang``) so a
 client's read timeout fires. It runs in a background thread, so it serves async tests in the
 same process and ``opencode run`` subprocesses alike.
+
+A model-list ``GET`` (``…/models``, Ollama's ``/api/tags``) is answered apart from the queue:
+from ``get_replies`` when a test queued some (``add_get``), else a listing of ``models`` in the
+shape the path implies. It is recorded in ``gets``, not ``requests``: the TUI's welcome block
+asks the endpoint for its models, and that must neither take a reply queued for a turn nor
+change what a test counts in ``requests``.
 """
 
 from __future__ import annotations
@@ -22,6 +28,9 @@ from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any
+from urllib.parse import urlsplit
+
+DEFAULT_MODELS = ("test-model", "other-model")  # the models the tests' configs name
 
 
 @dataclass
@@ -61,6 +70,21 @@ def _chunks(body: bytes, size: int | None) -> Iterator[bytes]:
         yield body[start : start + size]
 
 
+def is_model_list(path: str) -> bool:
+    """Whether ``path`` asks for a model list (OpenAI/Anthropic ``…/models``, Ollama tags)."""
+    route = urlsplit(path).path.rstrip("/")
+    return route.endswith("/models") or route.endswith("/api/tags")
+
+
+def model_list_body(path: str, models: list[str]) -> bytes:
+    """``models`` as the endpoint at ``path`` lists them (Ollama or OpenAI/Anthropic shape)."""
+    if urlsplit(path).path.rstrip("/").endswith("/api/tags"):
+        return json.dumps({"models": [{"name": m, "model": m} for m in models]}).encode()
+    return json.dumps(
+        {"object": "list", "data": [{"id": m, "object": "model"} for m in models]}
+    ).encode()
+
+
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server: _Server
@@ -72,15 +96,14 @@ class _Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("content-length") or 0)
         body = self.rfile.read(length) if length else b""
         owner = self.server.owner
-        owner._record(
-            RecordedRequest(
-                self.command,
-                self.path,
-                {k.lower(): v for k, v in self.headers.items()},
-                body,
-            )
+        request = RecordedRequest(
+            self.command, self.path, {k.lower(): v for k, v in self.headers.items()}, body
         )
-        reply = owner._next_reply()
+        if self.command == "GET" and is_model_list(self.path):
+            reply = owner._model_list_reply(request)
+        else:
+            owner._record(request)
+            reply = owner._next_reply()
         try:
             self._send(reply)
         except (BrokenPipeError, ConnectionResetError):
@@ -175,9 +198,15 @@ class _Server(ThreadingHTTPServer):
 class StreamServer:
     """Serve ``replies`` in order, one per request; the last one repeats."""
 
-    def __init__(self, replies: list[Reply] | None = None) -> None:
+    def __init__(self, replies: list[Reply] | None = None, models: list[str] | None = None) -> None:
         self._replies: list[Reply] = list(replies or [])
         self._served = 0
+        # what a model-list GET gets: the listing of ``models``, or ``get_replies`` in order
+        # (the last one repeats) when a test queued some
+        self.models: list[str] = list(DEFAULT_MODELS if models is None else models)
+        self.get_replies: list[Reply] = []
+        self._gets_served = 0
+        self.gets: list[RecordedRequest] = []
         self._lock = threading.Lock()
         self._stopping = threading.Event()
         self._server: _Server | None = None
@@ -190,6 +219,21 @@ class StreamServer:
     def add(self, *replies: Reply) -> None:
         with self._lock:
             self._replies.extend(replies)
+
+    def add_get(self, *replies: Reply) -> None:
+        """Queue replies for model-list GETs (in order, the last repeats) instead of ``models``."""
+        with self._lock:
+            self.get_replies.extend(replies)
+
+    def _model_list_reply(self, request: RecordedRequest) -> Reply:
+        with self._lock:
+            self.gets.append(request)
+            if self.get_replies:
+                reply = self.get_replies[min(self._gets_served, len(self.get_replies) - 1)]
+                self._gets_served += 1
+                return reply
+            body = model_list_body(request.path, self.models)
+        return Reply(body=body, headers={"content-type": "application/json"}, chunked=False)
 
     def _record(self, request: RecordedRequest) -> None:
         with self._lock:

@@ -28,6 +28,15 @@ pytestmark = [pytest.mark.tmux]
 TRIES = 12
 
 
+def _shows_result(screen: str, marker: str) -> bool:
+    """The block of this try (its command line, ``marker``) with its result under it."""
+    lines = [line.strip(" ▌▁▂▃▄▅▆▇█") + "\n" for line in screen.splitlines()]
+    head = next((i for i, line in enumerate(lines) if line.endswith(marker)), None)
+    return head is not None and any(
+        "Sync checklist for demo" in line for line in lines[head + 1 : head + 4]
+    )
+
+
 def _git(repo: Path, *args: str) -> None:
     env = {
         **os.environ,
@@ -106,9 +115,11 @@ def test_slash_output_right_after_clear_is_always_visible(
         first = "/new" if n % 2 else "/clear"
         # One write: the two lines arrive together, as fast typing or a paste sends them.
         tmux.send("-l", f"{first}\r/sync checklist demo -o out{n}.md\r")
-        marker = f"out{n}.md)"
+        # The result is taller than the pane: it opens at its first lines (the command line
+        # and the result's heading, drawn only once its height was measured again).
+        marker = f"-o out{n}.md\n"
         deadline = time.monotonic() + 15
-        while marker not in tmux.screen():
+        while not _shows_result(tmux.screen(), marker):
             if time.monotonic() > deadline:
                 invisible.append((n, first, tmux.screen()))
                 break

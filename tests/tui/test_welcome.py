@@ -1,6 +1,6 @@
-"""The first screen of an empty chat: folder, model, whether it is reachable (checked after the
-first frame, without a request to the model), the keys; with no config and no usable model,
-what to do; gone with the first message."""
+"""The first screen of an empty chat: folder, model, whether it answers (checked after the first
+frame by asking the endpoint for its model list, never sending a prompt), the keys; with no
+config and no usable model, what to do; gone with the first message."""
 
 from __future__ import annotations
 
@@ -12,9 +12,13 @@ from typing import Any
 
 import pytest
 
+from opencode.sessions.providers.base import ProviderConfig
+from opencode.sessions.providers.probe import probe_provider
 from opencode.tui.widgets.welcome import Welcome
-from tests.support.stream_server import StreamServer
+from tests.support.stream_server import Reply, StreamServer
 from tests.tui.conftest import sse_reply, type_and_send, wait_for, write_config
+
+KEY = "sk-test-SECRET-1234"  # the key write_config puts in the project's opencode.toml
 
 
 def closed_port() -> int:
@@ -43,12 +47,14 @@ async def test_welcome_says_the_model_is_reachable_and_goes_with_the_first_messa
     app = make_app()
     async with app.run_test(size=(100, 30)) as pilot:
         text = await checked_text(pilot, await shown_welcome(pilot))
-        assert "mock/test-model" in text and "✓ reachable" in text
+        assert "mock/test-model" in text and "✓ answers (2 models)" in text
         assert str(project.name) in text
         for key in ("Enter send", "Esc interrupt", "/ commands", "Ctrl+Q quit"):
             assert key in text
         assert "No configuration found" not in text
         assert server.requests == []  # the check sent the model nothing
+        (get,) = server.gets  # it asked for the model list, with the configured key
+        assert get.path == "/v1/models" and get.headers["authorization"] == f"Bearer {KEY}"
         await type_and_send(pilot, "Hello")
         await wait_for(pilot, lambda: app.chat.status.state == "ready")
         assert not app.chat.transcript.query(Welcome)
@@ -179,3 +185,95 @@ async def test_a_blackholed_endpoint_neither_delays_the_first_frame_nor_hangs_th
             await wait_for(pilot, lambda: welcome.checked, limit=PROBE_TIMEOUT_S + 8)
             text = welcome.render_text().plain
             assert f"no answer from 127.0.0.1:{port} within {PROBE_TIMEOUT_S:g} s" in text
+
+
+def _json(status: int, data: object) -> Reply:
+    import json
+
+    return Reply(
+        body=json.dumps(data).encode(),
+        status=status,
+        headers={"content-type": "application/json"},
+        chunked=False,
+    )
+
+
+@pytest.mark.parametrize(
+    ("reply", "models", "expected", "hint"),
+    [
+        # the server echoes the key in its error, as some gateways do: it must not be shown
+        (_json(401, {"error": f"invalid key {KEY}"}), None, "✗ key rejected (HTTP 401)", "api_key"),
+        (_json(403, {"error": "forbidden"}), None, "✗ key rejected (HTTP 403)", "api_key"),
+        (_json(404, {"error": "no route"}), None, "⚠ no models endpoint (HTTP 404)", "base_url"),
+        (
+            None,
+            ["another-model"],
+            "⚠ model test-model not in the server's list (1 model)",
+            "/model",
+        ),
+    ],
+)
+async def test_the_check_says_what_the_endpoint_answered(
+    make_app: Any,
+    server: StreamServer,
+    caplog: pytest.LogCaptureFixture,
+    reply: Reply | None,
+    models: list[str] | None,
+    expected: str,
+    hint: str,
+) -> None:
+    """A TCP connect said "reachable" for any open port; the model list tells a rejected key,
+    a wrong path and a missing model apart, each with what to do, and never shows the key."""
+    caplog.set_level("DEBUG")
+    if reply is not None:
+        server.add_get(reply)
+    if models is not None:
+        server.models = models
+    app = make_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        welcome = await shown_welcome(pilot)
+        text = await checked_text(pilot, welcome)
+        assert expected in text and hint in text, text
+        assert "✓" not in text and server.requests == []
+        await pilot.pause()
+        drawn = "\n".join(
+            "".join(segment.text for segment in strip)
+            for strip in welcome.render_lines(welcome.region.reset_offset)
+        )
+    assert KEY not in text and KEY not in drawn and KEY not in caplog.text
+    assert server.gets[0].headers["authorization"] == f"Bearer {KEY}"  # it was sent, only there
+
+
+async def test_each_api_kind_is_asked_its_own_model_list(server: StreamServer) -> None:
+    """Ollama lists tags (``llama3`` is ``llama3:latest``); Anthropic wants its key header."""
+    server.models = ["llama3:latest", "qwen2.5:7b"]
+    ollama = ProviderConfig(name="ollama", api="ollama", base_url=server.url)
+    probe = await probe_provider(ollama, model="llama3")
+    assert probe.ok and probe.detail == "answers (2 models)"
+    missing = await probe_provider(ollama, model="mistral")
+    assert not missing.ok and missing.warn and "ollama pull mistral" in missing.hint
+    server.models = []  # nothing pulled yet
+    empty = await probe_provider(ollama, model="llama3")
+    assert empty.warn and "lists no models" in empty.detail and "ollama pull" in empty.hint
+    anthropic = ProviderConfig(
+        name="an", api="anthropic", base_url=server.url + "/v1", api_key="sk-ant-SECRET"
+    )
+    server.models = ["claude-sonnet-4-5"]
+    probe = await probe_provider(anthropic, model="claude-sonnet-4-5")
+    assert probe.ok and probe.detail == "answers (1 model)"
+    paths = [g.path.split("?")[0] for g in server.gets]
+    assert paths == ["/api/tags", "/api/tags", "/api/tags", "/v1/models"]
+    assert server.gets[-1].headers["x-api-key"] == "sk-ant-SECRET"
+    assert server.requests == []
+
+
+async def test_a_server_that_accepts_but_never_answers_is_not_called_reachable(
+    server: StreamServer,
+) -> None:
+    """The port accepts the connection (the old check's "✓ reachable"), no answer follows."""
+    server.add_get(Reply(hang=True))
+    provider = ProviderConfig(name="mock", api="openai", base_url=server.url + "/v1", api_key=KEY)
+    probe = await probe_provider(provider, limit_s=0.5, model="test-model")
+    assert not probe.ok and not probe.answered
+    assert probe.detail == f"no answer from 127.0.0.1:{server.port} within 0.5 s"
+    assert "running?" in probe.hint and KEY not in probe.detail + probe.hint

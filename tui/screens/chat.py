@@ -175,6 +175,7 @@ class ChatScreen(Screen[None]):
         self.status.model = engine.model or self.oc_app.config.model
         engine.on_notice = self.status.show_notice  # fallback answered, breaker open, waits
         engine.on_compacted = self.status.show_compaction
+        engine.on_compacting = self.status.show_compacting
         engine.mcp_warn = self.status.show_warning  # not stderr: the screen is ours
         self.show_welcome()
 

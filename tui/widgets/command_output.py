@@ -5,6 +5,10 @@ Tables of the result are drawn as tables. Its text is drawn as markdown when it 
 heading, a code fence, a pipe table, a list: ``looks_like_markdown``), as plain text otherwise:
 markdown would join the lines of plain output into one paragraph. A failure stays plain.
 
+A result taller than the transcript's view is shown from its first line: the transcript
+follows the end of what is added, which left a long listing (``/help`` at 80x24) showing only
+its last rows. Shorter results keep the view at the end.
+
 Nothing in a result is markup (``[/]`` or ``[link=…]`` in a title, a cell or a line is drawn as
 it is), and control characters are shown as symbols (``opencode.tui.safe_text``): output of a
 subprocess (pip, git) or text a user or a model stored must not send escapes to the terminal.
@@ -19,6 +23,7 @@ from rich.console import RenderableType
 from rich.markup import escape
 from rich.table import Table as RichTable
 from rich.text import Text
+from textual.widget import Widget
 from textual.widgets import Static
 
 from opencode.tui.safe_text import visible
@@ -65,6 +70,8 @@ class CommandOutput(Static):
         self.progress: list[str] = []
         self.running = running
         self.set_class(failed, "-failed")
+        self._reveal_pending = False  # the result's first line shown if it is taller than the view
+        self._measured_running = 0  # the height before the result came (a running block's)
         self.update(self._content())
 
     def update(self, content: Any = "", *, layout: bool = True) -> None:
@@ -79,6 +86,31 @@ class CommandOutput(Static):
         if hasattr(self, "_layout_updates"):  # Textual's counter; no public way to advance it
             self._layout_updates += 1
 
+    def on_mount(self) -> None:
+        if not self.running:
+            self._reveal_pending = True
+            self.call_after_refresh(self._show_top_if_tall)
+
+    def on_resize(self) -> None:
+        # The first layout that measured the result: its height is known only now.
+        if self._reveal_pending:
+            self._decide_reveal()
+
+    def _show_top_if_tall(self) -> None:
+        if self._reveal_pending and self.outer_size.height != self._measured_running:
+            self._decide_reveal()  # laid out with the result already (no resize may follow)
+
+    def _decide_reveal(self) -> None:
+        """Scroll the transcript to this block's first line when the block is taller than the
+        view (which releases the transcript's anchor to the end: the next message anchors it
+        again). Once per result, at the first layout that measured it."""
+        self._reveal_pending = False
+        parent = self.parent
+        if not self.is_attached or not isinstance(parent, Widget):
+            return
+        if self.outer_size.height > parent.scrollable_content_region.height:
+            parent.scroll_to_widget(self, top=True, animate=False, immediate=True)
+
     def add_progress(self, line: str) -> None:
         """A progress line from the running command, shown as it comes."""
         self.progress.append(line)
@@ -89,7 +121,11 @@ class CommandOutput(Static):
         self.plain = text or ""
         self.tables = tables
         self.set_class(failed, "-failed")
+        self._measured_running = self.outer_size.height if self.is_attached else 0
         self.update(self._content())
+        self._reveal_pending = True
+        if self.is_attached:
+            self.call_after_refresh(self._show_top_if_tall)
 
     def _content(self) -> RenderableType:
         from rich.console import Group

@@ -58,6 +58,10 @@ def notice_note(notice: Notice) -> str | None:
     return None
 
 
+COMPACTING = "compacting context…"
+COMPACTION_FAILED = "context not compacted (summary failed or cancelled): whole history sent"
+
+
 def compaction_note(done: Compaction) -> str:
     """``context compacted: 48k -> 9k tokens`` (estimates; every message stays stored)."""
     if done.tokens_before is None or done.tokens_after is None:
@@ -103,6 +107,16 @@ class StatusLine(Static):
         elif notice.kind == "attempt" and self._waiting:
             self.note = ""
             self._waiting = False
+
+    def show_compacting(self, running: bool) -> None:
+        """An ``Engine.on_compacting`` observer: the summary call of an automatic compaction
+        runs (seconds before the turn's own call). ``show_compaction`` follows when it
+        succeeded; ``running=False`` when it failed (the turn goes on with the whole history)."""
+        if running:
+            self.note = COMPACTING
+        elif self.note == COMPACTING:
+            self.note = COMPACTION_FAILED
+        self._waiting = False
 
     def show_compaction(self, done: Compaction) -> None:
         """An ``Engine.on_compacted`` observer: an automatic compaction before a turn."""

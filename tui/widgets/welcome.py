@@ -1,11 +1,11 @@
 """The first screen of an empty chat: where, which model, whether it answers, which keys.
 
 Shown while the transcript has no message (the chat screen mounts it and removes it when the
-first message is sent). The model's reachability is checked after the first frame
-(``opencode.sessions.providers.probe``: no request is sent to the model), so start-up never
-waits on the network; until then it reads "checking…". With no config file and a model that
-cannot be reached (the default embedded model not installed), it says so and what to do before
-the user types a message that could only fail.
+first message is sent). Whether the model answers is checked after the first frame
+(``opencode.sessions.providers.probe``: the endpoint is asked for its model list, never sent
+a prompt), so start-up never waits on the network; until then it reads "checking…". With no
+config file and a model that cannot be reached (the default embedded model not installed), it
+says so and what to do before the user types a message that could only fail.
 
 The model name, the folder and the check's words can come from a project's opencode.toml or a
 server's error: they are drawn with their control characters as symbols
@@ -114,10 +114,14 @@ class Welcome(Static):
         if probe is None:
             text.append("checking…", style="dim")
         elif probe.ok:
-            text.append("✓ reachable", style="bold green")
+            text.append(f"✓ {visible(probe.detail)}", style="bold green")
         else:
-            text.append("✗ not reachable: ", style="bold red")
-            text.append(visible(probe.detail), style="red")
+            if probe.warn:
+                text.append("⚠ ", style="bold yellow")
+                text.append(visible(probe.detail), style="yellow")
+            else:
+                text.append("✗ " if probe.answered else "✗ not reachable: ", style="bold red")
+                text.append(visible(probe.detail), style="red")
             if probe.hint:
                 text.append(f"\n        {visible(probe.hint)}", style="yellow")
         text.append("\nkeys    ", style="dim")

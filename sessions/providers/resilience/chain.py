@@ -77,7 +77,9 @@ class Notice:
     Waits and failures also carry ``reason`` ("rate limited", "server error 503", "timeout",
     "client-side requests per minute limit") and ``provider`` (the provider's name), so a
     front end can say "rate limited by openrouter, retrying in 12 s" without parsing ``text``;
-    ``seconds`` is the wait (on ``wait_refused``: the wait the server asked for)."""
+    ``seconds`` is the wait (on ``wait_refused``: the wait the server asked for).
+    ``error_class`` (on ``fallback``) is the failure's class as the call log records it
+    ("connect", "server_error", "rate_limited")."""
 
     kind: NoticeKind
     ref: str
@@ -88,6 +90,7 @@ class Notice:
     requested: str | None = None  # the model the turn asked for (on "answered")
     reason: str | None = None
     provider: str | None = None
+    error_class: str | None = None
 
 
 Observer = Callable[[Notice], None]
@@ -392,6 +395,7 @@ class ResilientProvider:
                             session,
                             reason=why,
                             provider=name,
+                            error_class=kind,
                         )
                     )
                 break
