@@ -82,7 +82,11 @@ async def provider_status(ctx: CommandContext, args: dict[str, Any]) -> CommandR
     breakers = {(b.provider, b.endpoint): b for b in await all_breakers(ctx.store)}
     stats = {(s.provider, s.endpoint): s for s in await summaries(ctx.store, now=now)}
     # the providers of the default chain always show, others once they have history
-    chain = settings.chain(*_split(ctx.config.model)) if "/" in ctx.config.model else []
+    unknown: str | None = None
+    try:
+        chain = settings.chain(*_split(ctx.config.model)) if "/" in ctx.config.model else []
+    except KeyError as exc:  # the model (or a fallback) names a provider the config lacks
+        chain, unknown = [], str(exc.args[0]) if exc.args else "?"
     keys = {(e.provider.name, endpoint_label(e.provider.base_url)) for e in chain}
     keys |= set(breakers) | set(stats)
     data: list[dict[str, Any]] = []
@@ -139,6 +143,12 @@ async def provider_status(ctx: CommandContext, args: dict[str, Any]) -> CommandR
         for row, d in zip(rows, data, strict=True):
             row.insert(len(row) - 1, _limits(d["rpm"], d["tpm"]))  # before "last error"
     notes = [] if rows else ["No provider calls recorded yet."]
+    if unknown is not None:
+        notes.append(
+            f"The model {ctx.config.model} (or its fallback chain) names provider {unknown!r}, "
+            "which no [providers] table defines here (an untrusted project's own providers are "
+            f"ignored): define [providers.{unknown}] in opencode.toml or trust the project."
+        )
     if limited:
         notes.append(LIMITS_SHARED_NOTE.format(db=ctx.store.path))
     return CommandResult(

@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from tests.engine.helpers import opencode
 from tests.resilience.helpers import provider_toml
 
@@ -36,3 +38,15 @@ def test_no_limits_no_word_of_them(tmp_path: Path) -> None:
     plain = opencode(_project(tmp_path, ""), "provider", "status")
     assert plain.code == 0, plain.stderr
     assert "shared by every" not in plain.stdout and "LIMITS" not in plain.stdout
+
+
+def test_an_untrusted_projects_own_provider_is_named_not_a_crash(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The project's opencode.toml defines provider ``a`` and picks ``a/m1``; untrusted, its
+    providers are ignored: status ended with ``KeyError: 'a'``."""
+    monkeypatch.delenv("OPENCODE_TRUST_PROJECT", raising=False)
+    plain = opencode(_project(tmp_path, ""), "provider", "status")
+    assert plain.code == 0, plain.stderr
+    assert "Traceback" not in plain.stderr
+    assert "names provider 'a'" in plain.stdout and "[providers.a]" in plain.stdout
