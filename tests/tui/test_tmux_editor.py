@@ -79,6 +79,7 @@ def test_an_editor_that_fails_or_removes_the_file_keeps_the_draft(
     )
     launch(tmux, project, tmp_path, str(editor))
     tmux.send("-l", "keep this draft")
+    tmux.wait_for("keep this draft")  # typed and drawn before Ctrl+G hands the terminal over
     tmux.send("C-g")
     tmux.wait_for("exited with 1")
     tmux.send("C-g")

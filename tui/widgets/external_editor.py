@@ -73,7 +73,8 @@ def edit_in_editor(prompt: TextArea) -> None:
             return
         if code != 0:
             prompt.notify(
-                f"the editor ({' '.join(argv)}) exited with {code}; the prompt is unchanged",
+                # What happened first: a long editor path wraps the toast after it.
+                f"the editor exited with {code} ({' '.join(argv)}); the prompt is unchanged",
                 title="Ctrl+G",
                 severity="warning",
                 markup=False,
