@@ -1,0 +1,34 @@
+"""Issue 17 re-checked as its filer typed it (2026-11-30): what the recheck found broken."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from tests.support.stream_server import StreamServer
+from tests.tui.conftest import sse_reply, type_and_send, wait_for
+
+ASK_EDIT = '[permission]\nedit = "ask"\n'
+
+
+async def test_words_typed_as_the_modal_opens_go_back_to_the_prompt(
+    make_app: Any, server: StreamServer, project: Path
+) -> None:
+    """'now list the files': the modal opened mid-sentence swallowed 'files' without a trace
+    (the keys answer nothing, rightly, but they were the user's text for the prompt)."""
+    from opencode.tui.screens.permission import PermissionScreen
+
+    server.add(sse_reply("openai_step1_edit_call.sse"), sse_reply("openai_step2_final.sse"))
+    app = make_app(extra=ASK_EDIT)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await type_and_send(pilot, "Change world to there")
+        await pilot.press(*"now list the ")
+        await wait_for(pilot, lambda: isinstance(app.screen, PermissionScreen))
+        await pilot.press(*"files")  # the modal is up, not armed yet: no answer
+        assert isinstance(app.screen, PermissionScreen)
+        await wait_for(pilot, lambda: app.screen.armed)
+        await pilot.press("d")
+        await wait_for(pilot, lambda: app.chat.status.state == "ready")
+        assert app.chat.prompt.text.endswith("files")
+        assert "now list the" in app.chat.prompt.text
+    assert (project / "hello.txt").read_text() == "hello world\n"
