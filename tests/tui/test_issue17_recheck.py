@@ -32,3 +32,21 @@ async def test_words_typed_as_the_modal_opens_go_back_to_the_prompt(
         assert app.chat.prompt.text.endswith("files")
         assert "now list the" in app.chat.prompt.text
     assert (project / "hello.txt").read_text() == "hello world\n"
+
+
+async def test_the_state_stays_visible_beside_a_long_title_at_80_columns(
+    make_app: Any, server: StreamServer
+) -> None:
+    """A title as long as a first message and a token count pushed 'ready' / 'error' past the
+    right edge at 80 columns (the line is cut with an ellipsis): the user saw no state."""
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        status = app.chat.status
+        status.title = "BASH sh -c 'echo out; exit 2' and a few more words of the first message"
+        status.input_tokens, status.output_tokens = 33, 303_100
+        for state in ("ready", "error", "interrupted"):
+            status.state = state
+            await pilot.pause()
+            shown = "".join(segment.text for segment in status.render_line(0))
+            assert shown.rstrip().endswith(state), shown
+            assert "BASH sh" in shown  # the title is shortened, not dropped
