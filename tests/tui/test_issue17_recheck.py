@@ -50,3 +50,7 @@ async def test_the_state_stays_visible_beside_a_long_title_at_80_columns(
             shown = "".join(segment.text for segment in status.render_line(0))
             assert shown.rstrip().endswith(state), shown
             assert "BASH sh" in shown  # the title is shortened, not dropped
+        status.note = "context not compacted: the whole history is sent"
+        await pilot.pause()
+        shown = "".join(segment.text for segment in status.render_line(0))
+        assert shown.rstrip().endswith("interrupted"), shown

@@ -155,7 +155,13 @@ class StatusLine(Static):
         text.append("  ·  ")
         style = {"streaming": "bold green", "error": "bold red", "interrupted": "yellow"}
         text.append(self.state, style=style.get(self.state, ""))
-        return _fit_title(text, title_at, len(self.title or "new session"), self.size.width)
+        text = _fit_title(text, title_at, len(self.title or "new session"), self.size.width)
+        state_len = len(self.state) + 5
+        if text.cell_len > self.size.width > state_len:  # a long note too: the state stays
+            head, tail = text[: len(text) - state_len], text[len(text) - state_len :]
+            head.truncate(self.size.width - state_len - 1)
+            text = Text.assemble(head, "…", tail, no_wrap=True, overflow="ellipsis")
+        return text
 
 
 def _fit_title(text: Text, start: int, length: int, width: int) -> Text:
