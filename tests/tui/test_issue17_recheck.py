@@ -54,3 +54,4 @@ async def test_the_state_stays_visible_beside_a_long_title_at_80_columns(
         await pilot.pause()
         shown = "".join(segment.text for segment in status.render_line(0))
         assert shown.rstrip().endswith("interrupted"), shown
+        assert "……" not in shown

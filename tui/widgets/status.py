@@ -159,8 +159,8 @@ class StatusLine(Static):
         state_len = len(self.state) + 5
         if text.cell_len > self.size.width > state_len:  # a long note too: the state stays
             head, tail = text[: len(text) - state_len], text[len(text) - state_len :]
-            head.truncate(self.size.width - state_len - 1)
-            text = Text.assemble(head, "…", tail, no_wrap=True, overflow="ellipsis")
+            head.truncate(self.size.width - state_len, overflow="ellipsis")
+            text = Text.assemble(head, tail, no_wrap=True, overflow="ellipsis")
         return text
 
 
