@@ -55,3 +55,25 @@ async def test_the_state_stays_visible_beside_a_long_title_at_80_columns(
         shown = "".join(segment.text for segment in status.render_line(0))
         assert shown.rstrip().endswith("interrupted"), shown
         assert "……" not in shown
+
+
+async def test_escape_twice_opens_the_rewind_picker_again_after_closing_it(
+    make_app: Any, server: StreamServer
+) -> None:
+    """Esc Esc, Esc to close the picker, then Esc Esc again (changed one's mind): in tmux the
+    second pair never opened it."""
+    from opencode.tui.screens.rewind import RewindScreen
+
+    server.add(sse_reply("openai_text.sse"))
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await type_and_send(pilot, "hello")
+        await wait_for(pilot, lambda: app.chat.status.state == "ready" and not app.chat.running)
+        for _ in range(3):
+            await pilot.pause(0.6)
+            await pilot.press("escape")
+            await pilot.pause(0.2)
+            await pilot.press("escape")
+            await wait_for(pilot, lambda: isinstance(app.screen, RewindScreen), limit=3)
+            await pilot.press("escape")
+            await wait_for(pilot, lambda: not isinstance(app.screen, RewindScreen))
