@@ -3,6 +3,7 @@ message is a candidate): time to load the history (``sent_prompts``), and per ke
 filter (``matches``) and the list rebuild (``HistorySearchScreen.refilter``, in a headless app).
 
     PYTHONPATH=$PWD python bench/history_search.py [--messages 10000] [--runs 20]
+        [--shown 200,50] [--rounds 3]
 """
 
 from __future__ import annotations
@@ -60,10 +61,8 @@ def pct(times: list[float]) -> str:
     return f"p50 {statistics.median(times):7.1f} ms  p95 {p95:7.1f} ms  max {times[-1]:7.1f} ms"
 
 
-async def measure(path: Path, runs: int) -> None:
-    from textual.app import App
-
-    from opencode.tui.screens.history_search import HistorySearchScreen, matches
+async def measure(path: Path, runs: int, limits: list[int], rounds: int) -> None:
+    from opencode.tui.screens.history_search import matches
 
     store = await Store.open(path)
     loads = []
@@ -81,30 +80,53 @@ async def measure(path: Path, runs: int) -> None:
             matches(entries, query)
             times.append((time.perf_counter() - t) * 1000)
         print(f"filter {query!r:<16}                  {pct(times)}")
-    app: App[None] = App()
-    async with app.run_test(size=(100, 30)) as pilot:
-        screen = HistorySearchScreen(entries)
-        await app.push_screen(screen)
-        await pilot.pause()
-        times = []
-        for i in range(runs):
-            t = time.perf_counter()
-            screen.refilter("pars"[: 1 + i % 4])
+    # The list rebuild per keystroke, for each number of options listed, side by side: the
+    # limits take turns, ``rounds`` times, so load on the machine falls on each alike.
+    keystrokes: dict[int, list[float]] = {limit: [] for limit in limits}
+    for _ in range(rounds):
+        await keystroke_round(entries, runs, limits, keystrokes)
+    for limit in limits:
+        label = f"keystroke: refilter + frame ({limit} shown)"
+        print(f"{label:<44}{pct(keystrokes[limit])}")
+
+
+async def keystroke_round(
+    entries: list[str], runs: int, limits: list[int], keystrokes: dict[int, list[float]]
+) -> None:
+    from textual.app import App
+
+    from opencode.tui.screens.history_search import MAX_SHOWN, HistorySearchScreen
+
+    for limit in limits:
+        HistorySearchScreen.limit = limit
+        app: App[None] = App()
+        async with app.run_test(size=(100, 30)) as pilot:
+            screen = HistorySearchScreen(entries)
+            await app.push_screen(screen)
             await pilot.pause()
-            times.append((time.perf_counter() - t) * 1000)
-        print(f"keystroke: refilter + frame                 {pct(times)}")
+            times = []
+            for i in range(runs):
+                t = time.perf_counter()
+                screen.refilter("pars"[: 1 + i % 4])
+                await pilot.pause()
+                times.append((time.perf_counter() - t) * 1000)
+            keystrokes[limit].extend(times)
+    HistorySearchScreen.limit = MAX_SHOWN
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--messages", type=int, default=10_000)
     parser.add_argument("--runs", type=int, default=20)
+    parser.add_argument("--shown", default="200,50", help="options listed per keystroke, compared")
+    parser.add_argument("--rounds", type=int, default=3)
     opts = parser.parse_args()
+    limits = [int(n) for n in opts.shown.split(",")]
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "bench.db"
         asyncio.run(generate(path, opts.messages))
         print(f"{opts.messages} user messages (+ as many replies) in one directory")
-        asyncio.run(measure(path, opts.runs))
+        asyncio.run(measure(path, opts.runs, limits, opts.rounds))
 
 
 if __name__ == "__main__":

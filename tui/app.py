@@ -240,13 +240,14 @@ class OpencodeApp(App[int]):
 
         status = self.chat.status
         previous, status.state = status.state, f"{request.tool} needs permission"
-        await self.push_screen(
-            PermissionScreen(request.tool, request.subject, request.arguments), answered
-        )
+        screen = PermissionScreen(request.tool, request.subject, request.arguments)
+        await self.push_screen(screen, answered)
         try:
             answer = await future
         finally:
             status.state = previous
+            if screen.stray:  # typed for the prompt as the modal opened: not lost
+                self.chat.prompt.insert(screen.stray)
         if answer == "allow_once":
             return "allow_once"
         if answer == "allow_session":

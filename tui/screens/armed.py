@@ -39,6 +39,10 @@ class ArmedModal(ModalScreen[T]):
         super().__init__()
         self._quiet_since = time.monotonic()
         self.moved = False  # the user has moved between the buttons: Enter is a choice now
+        # Characters typed while unarmed: the rest of what the user was typing when the modal
+        # opened ("files" of "now list the files"). They answer nothing; the owner puts them
+        # back where they were headed (the prompt) so no typed text is lost.
+        self.stray = ""
 
     def on_mount(self) -> None:
         self._quiet_since = time.monotonic()
@@ -60,6 +64,8 @@ class ArmedModal(ModalScreen[T]):
         # Every key restarts the quiet time while unarmed, bound or not (the "l" of "list").
         if not self.armed:
             self._quiet_since = time.monotonic()
+            if event.is_printable and event.character:
+                self.stray += event.character
         elif event.key in self.MOVE_KEYS:
             self.moved = True
 

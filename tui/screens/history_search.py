@@ -62,6 +62,9 @@ class HistorySearchScreen(ModalScreen[str | None]):
         Binding("ctrl+r", "cursor_down", "Older", show=False),
     ]
 
+    # How many matches one keystroke lists (the newest first; more words narrow it).
+    limit: ClassVar[int] = MAX_SHOWN
+
     def __init__(self, entries: list[str]) -> None:
         super().__init__()
         self.entries = entries
@@ -84,7 +87,7 @@ class HistorySearchScreen(ModalScreen[str | None]):
         self.query_one("#history-query", Input).focus()
 
     def refilter(self, query: str) -> None:
-        self.shown = matches(self.entries, query)
+        self.shown = matches(self.entries, query, self.limit)
         options = self.options
         options.clear_options()
         if not self.shown:

@@ -137,6 +137,7 @@ class StatusLine(Static):
         text = Text(no_wrap=True, overflow="ellipsis")
         text.append(self.model or "(no model)", style="bold")
         text.append("  ·  ")
+        title_at = len(text)
         text.append(self.title or "new session")
         if self.input_tokens or self.output_tokens:
             text.append(f"  ·  ↑{_tokens(self.input_tokens)} ↓{_tokens(self.output_tokens)} tokens")
@@ -154,4 +155,25 @@ class StatusLine(Static):
         text.append("  ·  ")
         style = {"streaming": "bold green", "error": "bold red", "interrupted": "yellow"}
         text.append(self.state, style=style.get(self.state, ""))
+        text = _fit_title(text, title_at, len(self.title or "new session"), self.size.width)
+        state_len = len(self.state) + 5
+        if text.cell_len > self.size.width > state_len:  # a long note too: the state stays
+            head, tail = text[: len(text) - state_len], text[len(text) - state_len :]
+            head.truncate(self.size.width - state_len, overflow="ellipsis")
+            text = Text.assemble(head, tail, no_wrap=True, overflow="ellipsis")
         return text
+
+
+def _fit_title(text: Text, start: int, length: int, width: int) -> Text:
+    """Shorten the title (``length`` cells from ``start``) so the line fits ``width``: cut at
+    the end, the state (ready, streaming, error) went past the right edge at 80 columns once
+    the title was a long first message."""
+    excess = text.cell_len - width
+    if width <= 0 or excess <= 0:
+        return text
+    keep = max(length - excess - 1, 8)  # a title of a few characters still names the session
+    if keep >= length:
+        return text
+    return Text.assemble(
+        text[: start + keep], "…", text[start + length :], no_wrap=True, overflow="ellipsis"
+    )
