@@ -1,18 +1,23 @@
-"""An unthrottled reply gives input a turn: the body's lines come in bounded batches, and the
+"""An unthrottled reply gives input a turn: the body's lines come in bounded batches, the
 pacer counts a producer as busy until the loop has really turned (gaps between its events
-while it parses a batch are no turn). Real loopback server for the reader."""
+while it parses a batch are no turn), and the first render's imports are taken ahead, a step
+per loop turn. Real loopback server for the reader."""
 
 from __future__ import annotations
 
 import asyncio
+import functools
+import sys
 import time
 
 import httpx
+import pytest
 
 from opencode.sessions.events import PartDelta, ProviderError
 from opencode.sessions.providers import stream_reader
 from opencode.sessions.providers.stream_reader import LineReader, StreamLimits
 from opencode.tui import pacing
+from opencode.tui.widgets import markdown_blocks, markdown_stream
 from tests.support.stream_server import Reply, StreamServer
 
 
@@ -52,3 +57,29 @@ async def test_pacer_pauses_a_producer_with_gaps_but_no_loop_turn() -> None:
     assert pause is not None
     await pause
     assert pacer.pauses == 1
+
+
+async def test_warm_up_takes_a_step_per_turn_and_waits_for_a_key(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    taken: list[int] = []
+    steps = [functools.partial(taken.append, i) for i in range(3)]
+    monkeypatch.setattr(markdown_stream, "warm_steps", lambda: steps)
+    gate = pacing.InputGate()
+    gate.hold()  # a key on its way
+    warming = asyncio.create_task(markdown_stream.warm_up(gate))
+    for _ in range(20):
+        await asyncio.sleep(0)
+    assert taken == []  # nothing runs before the key's frame
+    gate.release()
+    await asyncio.sleep(0)
+    await asyncio.sleep(0)
+    assert len(taken) < 3  # one step per loop turn, not all at once
+    await warming
+    assert taken == [0, 1, 2]
+
+
+def test_warm_steps_run_for_real() -> None:
+    for step in markdown_blocks.warm_steps():
+        step()
+    assert "rich.markdown" in sys.modules
