@@ -9,6 +9,7 @@ will take (``StreamingMarkdown`` lays out text far above the reader with it).
 from __future__ import annotations
 
 import importlib
+import io
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -146,18 +147,11 @@ def warm_steps() -> list[Callable[[], object]]:
         return lambda: importlib.import_module(name)
 
     def first_fence() -> object:
-        console = Console(width=40, color_system="truecolor", file=_NullFile())
+        # render_lines writes nothing: the file is only there so no terminal is probed
+        console = Console(width=40, color_system="truecolor", file=io.StringIO())
         return render_block(console, "```python\nx = 1\n```\n", 40, Style())
 
     return [*map(importer, WARM_IMPORTS), first_fence]
-
-
-class _NullFile:
-    def write(self, text: str) -> int:
-        return len(text)
-
-    def flush(self) -> None:
-        pass
 
 
 def render_block(
