@@ -1,7 +1,7 @@
 """Input latency while a reply streams, through the real path end to end.
 
 Usage: python bench/tui_latency.py [--rates 1000,10000,0] [--seconds 5] [--big-chars 1000000]
-                                   [--typing on|off|both]
+                                   [--typing on|off|both] [--repeat N]
 
 A loopback HTTP server (``tests.support.stream_server``) streams an OpenAI-style SSE reply in
 4-character deltas to the app (headless, 120x40) in a real session: provider adapter, runner,
@@ -18,6 +18,7 @@ Printed per rate:
 - Esc-to-interrupted (unthrottled, ``--big-chars`` reply): from Esc until the turn's worker has
   ended (its interrupted message saved) and the status says "interrupted"; and until the status
   first said so.
+With ``--repeat N`` each rate streams N times and the keys of all N are pooled too.
 Then the first frame after launch: a fresh interpreter, from ``exec`` to the chat screen's
 first refresh (the median of three, byte code cached as after an install).
 """
@@ -139,7 +140,9 @@ def catching_up(part: Any) -> bool:
     )
 
 
-async def run_rate(rate: float, seconds: float, big_chars: int, typing: bool = True) -> None:
+async def run_rate(
+    rate: float, seconds: float, big_chars: int, typing: bool = True, esc: bool = True
+) -> list[float]:
     from tests.support.stream_server import Reply, StreamServer
     from tests.support.tui_app import make_test_app
 
@@ -190,8 +193,9 @@ async def run_rate(rate: float, seconds: float, big_chars: int, typing: bool = T
                 f"{label:>14}: {chars} chars, turn {turn_s:.1f} s, on screen {wall:.1f} s, "
                 f"CPU {cpu:.1f} s, shown {shown}; {keys}"
             )
-            if rate == 0 and typing:
+            if rate == 0 and typing and esc:
                 await esc_latency(app, server, body)
+            return lags
 
 
 async def esc_latency(app: object, server: object, body: bytes) -> None:
@@ -277,6 +281,13 @@ async def main() -> None:
     parser.add_argument("--big-chars", type=int, default=1_000_000)
     parser.add_argument("--no-first-frame", action="store_true")
     parser.add_argument(
+        "--repeat",
+        type=int,
+        default=1,
+        help="streams per rate, keys pooled (one stream gives ~10 keys at rate 0: its p95 is "
+        "its max)",
+    )
+    parser.add_argument(
         "--typing", choices=("on", "off", "both"), default="on", help="keys sent while streaming"
     )
     opts = parser.parse_args()
@@ -284,7 +295,16 @@ async def main() -> None:
     modes = {"on": (True,), "off": (False,), "both": (True, False)}[opts.typing]
     for rate in (float(r) for r in opts.rates.split(",")):
         for typing in modes:
-            await run_rate(rate, opts.seconds, opts.big_chars, typing)
+            pooled: list[float] = []
+            for run in range(opts.repeat):
+                last = run == opts.repeat - 1
+                pooled += await run_rate(rate, opts.seconds, opts.big_chars, typing, esc=last)
+            if opts.repeat > 1 and typing:
+                print(
+                    f"{'pooled':>14}: {opts.repeat} streams, keystroke ms p50 "
+                    f"{pct(pooled, 0.5):.1f}  p95 {pct(pooled, 0.95):.1f}  "
+                    f"max {max(pooled, default=float('nan')):.1f}  ({len(pooled)} keys)"
+                )
     if not opts.no_first_frame:
         first_frame()
 

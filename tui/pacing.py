@@ -9,8 +9,8 @@ travels driver -> app -> widget -> frame through loop turns that hold only the k
 so its latency does not depend on how fast the reply arrives. A hold lasts at most
 ``MAX_HOLD_S`` (a lost release, or keys held down on auto-repeat, never stalls a stream).
 
-``Pacer`` is a bus subscriber: after ``BUSY_S`` of events back to back (no gap of ``GAP_S``
-between two, which would mean the runner waited for data and the loop turned), it hands the
+``Pacer`` is a bus subscriber: after ``BUSY_S`` of events back to back (the loop has not run
+another callback in between: the runner never waited for data), it hands the
 runner an awaitable that sleeps ``PAUSE_S``, so input, timers and the screen get their turn
 at least every ``BUSY_S``; while the gate holds, the awaitable waits for the gate. At a normal
 rate nothing waits.
@@ -25,7 +25,7 @@ from collections.abc import Awaitable
 from opencode.sessions.events import SessionEvent
 
 BUSY_S = 0.005
-GAP_S = 0.001
+GAP_S = 0.001  # a pause between events long enough for the loop to turn (tests)
 PAUSE_S = 0.002
 MAX_HOLD_S = 0.1
 
@@ -93,22 +93,37 @@ def _resolve(waiter: asyncio.Future[None]) -> None:
 
 class Pacer:
     def __init__(self, gate: InputGate | None = None) -> None:
-        self._since = self._last = time.perf_counter()
+        self._since = time.perf_counter()
         self._gate = gate
+        self._turned = True  # the loop has run other callbacks since ``_since``
         self.pauses = 0
+
+    def _mark_turn(self) -> None:
+        self._turned = True
 
     def __call__(self, event: SessionEvent) -> Awaitable[None] | None:
         now = time.perf_counter()
         gate = self._gate
         if gate is not None and gate.holding():
-            self._since = self._last = now
+            self._since = now
             self.pauses += 1
             return gate.wait()
-        if now - self._last > GAP_S:
-            self._since = now  # the producer waited: the loop has had its turn
-        self._last = now
+        # The loop turned since the stretch began (the producer waited for data): a new
+        # stretch starts. A callback scheduled for the next loop turn tells it exactly; the
+        # gap between two events alone does not (a producer parsing a big batch of lines
+        # in slices leaves gaps between its events without ever giving the loop a turn).
+        if self._turned:
+            self._since = now
+            self._turned = False
+            self._schedule_mark()
         if now - self._since < BUSY_S:
             return None
         self._since = now
         self.pauses += 1
         return asyncio.sleep(PAUSE_S)
+
+    def _schedule_mark(self) -> None:
+        try:
+            asyncio.get_running_loop().call_soon(self._mark_turn)
+        except RuntimeError:  # called outside a loop: nothing to give a turn to
+            self._turned = True

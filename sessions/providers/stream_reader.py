@@ -5,9 +5,10 @@ Owns the one loop that pulls bytes off an HTTP response for the SSE and NDJSON a
 - lines are cut from the bytes as they arrive (never ``response.text`` then split) and a line
   longer than ``max_line_bytes`` stops the stream with a protocol error, so a server that never
   sends a newline costs at most that bound plus one network chunk of memory;
-- a reader task pulls chunks while the consumer works, so the consumer gets every line already
-  received in one batch (the adapters coalesce a batch's deltas into one event each: a server
-  sending 100k tiny events a second costs the runner and its subscribers a few events per read);
+- a reader task pulls chunks while the consumer works, so the consumer gets the lines already
+  received in batches of up to ``BATCH_LINES`` (the adapters coalesce a batch's deltas into
+  one event each: a server sending 100k tiny events a second costs the runner and its
+  subscribers a few events per batch);
 - two deadlines beside httpx's read timeout: ``stream_timeout`` for the whole reply and
   ``idle_timeout`` for a stretch with no content, which keep-alive comments and pings do not
   reset (the adapter says what counts as content by calling ``touch``).
@@ -43,6 +44,10 @@ DEFAULT_STREAM_TIMEOUT = 1800.0
 # Lines the reader task may hold before it waits for the consumer: bounds memory when the
 # consumer is slower than the network.
 QUEUE_BYTES = 4 * 1024 * 1024
+# Lines handed to the consumer at once: parsing them takes a few ms, so a consumer that
+# yields its events per batch lets the TUI's pacer give input a turn between batches (all
+# that is buffered in one go was 100+ ms of JSON on the loop in an unthrottled 1 MB reply).
+BATCH_LINES = 1024
 # A coalesced delta stops growing here, so a part's 1 MiB segments stay close to that size.
 COALESCE_CHARS = 64 * 1024
 
@@ -138,8 +143,14 @@ class LineReader:
                     self._wakeup.clear()
                     await self._wakeup.wait()
                     continue
-                lines, self._lines, self._queued = self._lines, [], 0
-                self._room.set()
+                if len(self._lines) > BATCH_LINES:
+                    lines = self._lines[:BATCH_LINES]
+                    del self._lines[:BATCH_LINES]
+                    self._queued = max(0, self._queued - sum(map(len, lines)) - len(lines))
+                else:
+                    lines, self._lines, self._queued = self._lines, [], 0
+                if self._queued <= QUEUE_BYTES:
+                    self._room.set()
                 yield lines
             if self._error is not None:
                 raise self._error

@@ -45,6 +45,7 @@ from opencode.tui.pacing import Pacer
 from opencode.tui.replay import child_events
 from opencode.tui.widgets.command_output import CommandOutput
 from opencode.tui.widgets.footer import KeysFooter
+from opencode.tui.widgets.markdown_stream import warm_up
 from opencode.tui.widgets.prompt import PromptArea, PromptBar
 from opencode.tui.widgets.queued import QueuedPrompts
 from opencode.tui.widgets.status import StatusLine
@@ -162,6 +163,11 @@ class ChatScreen(Screen[None]):
         # After the first frame: completion needs every command module imported, which
         # costs more than the frame (and a typed /command finds the registry either way).
         self.call_after_refresh(self._load_slash_entries)
+        # After the first frame too: the first reply's markdown imports, in small steps.
+        gate = getattr(self.app, "input_gate", None)
+        self.call_after_refresh(
+            lambda: self.run_worker(warm_up(gate), group="warm-markdown", exit_on_error=False)
+        )
         prompt.focus()
         engine = self.oc_app.engine
         engine.bus.subscribe(self.transcript.handle_event)

@@ -8,6 +8,9 @@ will take (``StreamingMarkdown`` lays out text far above the reader with it).
 
 from __future__ import annotations
 
+import importlib
+import io
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from rich.console import Console
@@ -21,6 +24,15 @@ if TYPE_CHECKING:
     from rich.markdown import Markdown  # with markdown-it: imported at the first render
 
 CODE_THEME = "monokai"
+# What the first render would otherwise import (and look up) in one go, 40-75 ms in one loop
+# callback: split into steps of a few to 20 ms each, taken one per loop turn (``warm_up``).
+WARM_IMPORTS = (
+    "markdown_it",
+    "pygments.lexers",
+    "pygments.styles",
+    "rich.syntax",
+    "rich.markdown",
+)
 
 
 def _fence_of(line: str) -> str | None:
@@ -125,6 +137,21 @@ def parse_block(block: str) -> Markdown:
     # The model's text is drawn, never sent: an ESC in a reply (a quoted web page, a file)
     # would retitle the window or set the clipboard (OSC 52) on every repaint.
     return Markdown(visible(block), code_theme=CODE_THEME, inline_code_theme=CODE_THEME)
+
+
+def warm_steps() -> list[Callable[[], object]]:
+    """The first render's one-time costs, as steps: the imports, then one small highlighted
+    fence (the lexer table and the code theme are loaded on first use)."""
+
+    def importer(name: str) -> Callable[[], object]:
+        return lambda: importlib.import_module(name)
+
+    def first_fence() -> object:
+        # render_lines writes nothing: the file is only there so no terminal is probed
+        console = Console(width=40, color_system="truecolor", file=io.StringIO())
+        return render_block(console, "```python\nx = 1\n```\n", 40, Style())
+
+    return [*map(importer, WARM_IMPORTS), first_fence]
 
 
 def render_block(

@@ -30,6 +30,9 @@ only when drawn, i.e. scrolled to; the flush then lays out their real height, sc
 container by the difference when they are above the reader, so the text read stays put. A
 message holds at most ``KEEP_LINES`` rendered lines: the chunks drawn longest ago give theirs
 back (their height, exact by then, stays) and render again if scrolled to.
+
+``warm_up`` takes the first render's one-time costs (Rich's markdown and pygments imports,
+the lexer table) ahead of the first reply, a step per loop turn, each after any key on its way.
 """
 
 from __future__ import annotations
@@ -48,6 +51,7 @@ from textual.geometry import Region, Size
 from textual.strip import Strip
 from textual.widget import Widget
 
+from opencode.tui.pacing import InputGate
 from opencode.tui.widgets.markdown_blocks import (
     CODE_THEME,
     BlockSplitter,
@@ -56,6 +60,7 @@ from opencode.tui.widgets.markdown_blocks import (
     parse_block,
     render_block,
     render_plain,
+    warm_steps,
 )
 
 __all__ = [
@@ -66,6 +71,7 @@ __all__ = [
     "parse_block",
     "render_block",
     "render_plain",
+    "warm_up",
 ]
 
 FRAME_S = 1 / 30
@@ -86,6 +92,17 @@ KEEP_LINES = 2000  # rendered lines one message holds (the rest is re-rendered w
 # An open block longer than this is rendered as plain lines until it finishes;
 # re-highlighting a huge growing block every frame would cost more than a frame.
 TAIL_HIGHLIGHT_LIMIT = 6000
+
+
+async def warm_up(gate: InputGate | None = None) -> None:
+    """Pay the first render's one-time costs now, a step per loop turn (each waiting for any
+    key on its way to the screen): otherwise they land in one 40-75 ms callback while the
+    first reply streams, and a key typed then waits for all of it."""
+    for step in warm_steps():
+        await asyncio.sleep(0)
+        if gate is not None:
+            await gate.wait()
+        step()
 
 
 @dataclass(slots=True)
