@@ -9,7 +9,7 @@ screen, in a headless app.
 Keystroke to screen is timed from a real key pressed into the query to the first frame drawn
 after the list was rebuilt (Textual draws at most 60 frames a second); the key's echo in the
 query is drawn in the same frame. The earlier figure (refilter, then ``pilot.pause``), still
-printed as "old: +pilot.pause", is mostly the harness: ``pilot.pause`` sleeps 20 ms at least,
+printed as "old+pilot.pause", is mostly the harness: ``pilot.pause`` sleeps 20 ms at least,
 and 20 ms more whenever the app drew a frame meanwhile. For a before /
 after comparison in one run: ``git show REV:tui/screens/history_search.py > /tmp/before.py``
 and pass ``--baseline /tmp/before.py``.
@@ -132,7 +132,7 @@ async def measure(
     for name, limit in work:
         print(f"{name:>6}, {limit:>3} shown: refilter work   {pct(work[name, limit])}")
         print(f"{name:>6}, {limit:>3} shown: key to frame    {pct(latency[name, limit])}")
-        print(f"{name:>6}, {limit:>3} shown: old: +pilot.pause {pct(paused[name, limit])}")
+        print(f"{name:>6}, {limit:>3} shown: old+pilot.pause {pct(paused[name, limit])}")
 
 
 # Typed one key at a time: extending the query, a typo that matches nothing, then erasing.
