@@ -228,3 +228,49 @@ async def test_env_mention_asks_first_and_denied_is_never_sent(
     sent = json.dumps(server.requests[0].json())
     assert "never-to-the-model-31337" not in sent
     assert "@.env was not attached" in sent
+
+
+async def test_history_list_follows_the_query_in_the_turn_that_changed_it() -> None:
+    # The list is rebuilt while the key is handled, not a message later, so the key's echo and
+    # the new list are drawn in one frame.
+    from textual.app import App
+    from textual.widgets import Input
+
+    entries = ["refactor the tokenizer", "write docs for the parser", "tokenize the docs"]
+    app: App[None] = App()
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = HistorySearchScreen(entries)
+        await app.push_screen(screen)
+        await pilot.pause()
+        query = screen.query_one("#history-query", Input)
+        query.value = "tok"
+        assert [entries[i] for i in screen.shown] == [entries[0], entries[2]]
+        query.value = "tok docs"
+        assert [entries[i] for i in screen.shown] == [entries[2]]
+        query.value = ""
+        assert screen.shown == [0, 1, 2]
+
+
+async def test_history_keystrokes_reuse_options_and_reset_the_highlight() -> None:
+    from textual.app import App
+
+    entries = [f"message {i} about the parser" for i in range(30)]
+    app: App[None] = App()
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = HistorySearchScreen(entries)
+        await app.push_screen(screen)
+        await pilot.pause()
+        first = screen.options.get_option_at_index(0)
+        await pilot.press("down", "down")
+        assert screen.options.highlighted == 2
+        await pilot.press(*"pars")  # the same matches: the highlight goes back to the newest
+        await wait_for(pilot, lambda: screen.options.highlighted == 0)
+        assert screen.shown == list(range(30)) and screen.options.option_count == 30
+        await pilot.press(*"zz")
+        await wait_for(pilot, lambda: not screen.shown)
+        assert screen.options.option_count == 1  # "no message matches"
+        await pilot.press("backspace", "backspace")
+        await wait_for(pilot, lambda: len(screen.shown) == 30)
+        assert screen.options.get_option_at_index(0) is first  # label built once, reused
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: app.screen is not screen)

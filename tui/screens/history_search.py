@@ -19,6 +19,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
+from opencode.sessions.prompt_history import PromptFilter
 from opencode.tui.safe_text import visible
 
 if TYPE_CHECKING:
@@ -28,22 +29,23 @@ MAX_SHOWN = 200
 _LABEL_CHARS = 160
 
 
-def matches(entries: list[str], query: str, limit: int = MAX_SHOWN) -> list[int]:
-    """Indexes of the entries holding every word of ``query`` (case-insensitive), in order."""
-    words = query.lower().split()
-    found: list[int] = []
-    for i, entry in enumerate(entries):
-        low = entry.lower()
-        if all(word in low for word in words):
-            found.append(i)
-            if len(found) >= limit:
-                break
-    return found
-
-
 def _label(text: str) -> str:
     one_line = " ⏎ ".join(line.strip() for line in text.splitlines() if line.strip())
     return one_line if len(one_line) <= _LABEL_CHARS else one_line[: _LABEL_CHARS - 1] + "…"
+
+
+class _QueryInput(Input):
+    """The query: the list is refiltered while the key that changed it is handled.
+
+    Through ``Input.Changed`` the refilter would run only after the message bubbled up to the
+    screen, and by then the key's echo has usually been drawn on its own: the new list then
+    waits for the next frame (Textual draws at most 60 a second), ~17 ms more per keystroke.
+    """
+
+    def watch_value(self, value: str) -> None:
+        screen = self.screen
+        if isinstance(screen, HistorySearchScreen) and screen.is_mounted:
+            screen.refilter(value)
 
 
 class HistorySearchScreen(ModalScreen[str | None]):
@@ -69,11 +71,15 @@ class HistorySearchScreen(ModalScreen[str | None]):
         super().__init__()
         self.entries = entries
         self.shown: list[int] = []
+        self._filter = PromptFilter(entries, self.limit)
+        # One Option per entry, built the first time it is shown and reused after: its label
+        # is built once, and OptionList keeps the wrapped height on the label it measured.
+        self._options: dict[int, Option] = {}
 
     def compose(self) -> ComposeResult:
         with Vertical(id="history"):
             yield Static("Search sent messages (newest first)", id="history-title")
-            yield Input(placeholder="type to filter", id="history-query")
+            yield _QueryInput(placeholder="type to filter", id="history-query")
             # What was sent is shown as typed: ``[/x]`` in a message is not markup.
             yield OptionList(id="history-options", markup=False)
             yield Static("Enter: into the prompt · ↑↓ move · Esc cancel", id="history-help")
@@ -87,20 +93,26 @@ class HistorySearchScreen(ModalScreen[str | None]):
         self.query_one("#history-query", Input).focus()
 
     def refilter(self, query: str) -> None:
-        self.shown = matches(self.entries, query, self.limit)
+        shown = self._filter.matches(query)
         options = self.options
+        if shown and shown == self.shown and options.option_count == len(shown):
+            options.highlighted = 0  # the same matches: nothing to rebuild or measure again
+            return
+        self.shown = shown
         options.clear_options()
-        if not self.shown:
+        if not shown:
             empty = "nothing sent here yet" if not self.entries else "no message matches"
             options.add_option(Option(empty, disabled=True))
             return
-        options.add_options(
-            [Option(Content(visible(_label(self.entries[i]))), id=str(i)) for i in self.shown]
-        )
+        options.add_options([self._option(i) for i in shown])
         options.highlighted = 0
 
-    def on_input_changed(self, event: Input.Changed) -> None:
-        self.refilter(event.value)
+    def _option(self, index: int) -> Option:
+        option = self._options.get(index)
+        if option is None:
+            label = Content(visible(_label(self.entries[index])))
+            option = self._options[index] = Option(label, id=str(index))
+        return option
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()
