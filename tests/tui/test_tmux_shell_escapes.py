@@ -62,7 +62,7 @@ def test_escapes_printed_by_a_command_do_not_reach_the_terminal(
     title = term.run("display", "-p", "-t", term.name, "#{pane_title}")
     term.send("-l", PRINTF)
     term.send("Enter")
-    term.wait_for("bash  printf")
+    term.wait_for("✓ bash  printf")  # finished: its block no longer changes under the keys
     term.send("BTab")  # focus the call, then expand it
     term.send("Enter")
     screen = term.wait_for("ABCDREDE")
