@@ -8,8 +8,6 @@ fires ``SessionStart``, whose context joins the session's system prompt.
 
 from __future__ import annotations
 
-import time
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from opencode.sessions.events import (
@@ -18,9 +16,8 @@ from opencode.sessions.events import (
     SessionTitled,
     UnfinishedInterrupted,
 )
-from opencode.sessions.ids import new_id
 from opencode.sessions.session_hooks import hook_problems
-from opencode.sessions.store.sessions import SessionRecord
+from opencode.sessions.store.sessions import SessionRecord, new_record
 
 if TYPE_CHECKING:
     from opencode.sessions.runner import Runner
@@ -88,19 +85,3 @@ async def start_session(
     await hook_problems(bus, record.id, started.problems)
     runner.hook_context[record.id] = started.context
     return record
-
-
-def new_record(cwd: Path, model: str, title: str, parent_id: str | None) -> SessionRecord:
-    now = time.time()
-    return SessionRecord(
-        id=new_id("ses"),
-        parent_id=parent_id,
-        title=title,
-        cwd=str(cwd),
-        model=model,
-        input_tokens=0,
-        output_tokens=0,
-        cost=0.0,
-        created_at=now,
-        updated_at=now,
-    )

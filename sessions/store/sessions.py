@@ -152,6 +152,23 @@ _HAS_MESSAGE = "EXISTS (SELECT 1 FROM message m WHERE m.session_id = session.id)
 _HAS_MESSAGE += " AND session.deleted_at IS NULL"
 
 
+def new_record(cwd: Path | str, model: str, title: str, parent_id: str | None) -> SessionRecord:
+    """A new session's record (fresh id, no usage yet), before it is stored."""
+    now = time.time()
+    return SessionRecord(
+        id=new_id("ses"),
+        parent_id=parent_id,
+        title=title,
+        cwd=str(cwd),
+        model=model,
+        input_tokens=0,
+        output_tokens=0,
+        cost=0.0,
+        created_at=now,
+        updated_at=now,
+    )
+
+
 class SessionRepo:
     def __init__(self, store: Store) -> None:
         self.store = store
@@ -161,19 +178,8 @@ class SessionRepo:
     ) -> SessionRecord:
         """Insert a session row directly, for seeding a store; a run's sessions are created
         through ``SessionCreated`` events instead."""
-        now = time.time()
-        record = SessionRecord(
-            id=new_id("ses"),
-            parent_id=parent_id,
-            title=title,
-            cwd=str(cwd),
-            model=model,
-            input_tokens=0,
-            output_tokens=0,
-            cost=0.0,
-            created_at=now,
-            updated_at=now,
-        )
+        record = new_record(cwd, model, title, parent_id)
+        now = record.created_at
         await self.store.execute(
             "INSERT INTO session (id, parent_id, title, cwd, model, created_at, updated_at)"
             " VALUES (?, ?, ?, ?, ?, ?, ?)",

@@ -86,21 +86,6 @@ def _diff(path_shown: str, before: str, after: str) -> tuple[str, int, int]:
     return text, added, removed
 
 
-def _counts(diff: str) -> tuple[int, int]:
-    """Added and removed lines of a whole (uncut) unified diff: the lines after its first
-    hunk header, so a content line "++x" (shown "+++x") is not taken for a file header."""
-    added = removed = 0
-    in_hunks = False
-    for line in diff.splitlines():
-        if line.startswith("@@"):
-            in_hunks = True
-        elif in_hunks and line.startswith("+"):
-            added += 1
-        elif in_hunks and line.startswith("-"):
-            removed += 1
-    return added, removed
-
-
 def _before_image(path: Path, shown: str) -> bytes | None:
     """The current bytes of the file ``write``/``edit`` will replace; None when it is new.
     Read through ``open_resolved``: a link swapped in cannot make it another file's bytes."""

@@ -30,7 +30,6 @@ from typing import Any
 from opencode.sessions.secrets import scrub
 from opencode.sessions.tools.base import ToolError
 from opencode.sessions.tools.files import (
-    _counts,
     _diff,
     _missing,
     check_edit_strings,
@@ -163,12 +162,14 @@ def _preview_edit_unread(
     """An edit of a file the preview may not read: the strings it swaps, without context."""
     if regular_size(path, shown) is None:
         raise _missing(path, cwd)
+    removed_lines = old_string.splitlines() or [""]
+    added_lines = new_string.splitlines() or [""]
     diff = "".join(
         [f"--- a/{_label(shown)}\n", f"+++ b/{_label(shown)}\n", "@@ (context not shown) @@\n"]
-        + [f"-{line}\n" for line in old_string.splitlines() or [""]]
-        + [f"+{line}\n" for line in new_string.splitlines() or [""]]
+        + [f"-{line}\n" for line in removed_lines]
+        + [f"+{line}\n" for line in added_lines]
     )
-    added, removed = _counts(diff)
+    added, removed = len(added_lines), len(removed_lines)
     return ChangePreview(
         shown, diff=diff, additions=added, deletions=removed, note=_hidden_note(path, shown, cwd)
     )
